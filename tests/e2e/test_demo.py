@@ -1,0 +1,64 @@
+"""End-to-end: ``fedsettle demo`` on a spawned anvil with real torch training, then reopen its chain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fl_node.cli import main
+from settlement import AnvilBackend, Phase, SettlementClient
+
+pytestmark = [pytest.mark.chain, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    code = main(["demo", "--orgs", "3", "--rounds", "2", "--out", str(out), "--seed", "1"])
+    assert code == 0
+    return out
+
+
+def test_demo_writes_every_output(demo_out: Path) -> None:
+    for name in ("report.json", "report.md", "deployment.json", "chain-state.json"):
+        assert (demo_out / name).is_file(), name
+    for plot in ("accuracy.png", "contributions.png", "payoffs.png"):
+        assert (demo_out / plot).stat().st_size > 1000
+
+
+def test_demo_report_balances_and_trains(demo_out: Path) -> None:
+    report = json.loads((demo_out / "report.json").read_text())
+    orgs = report["orgs"]
+    assert len(orgs) == 3
+    assert report["sum_R_wei"] == 0
+    assert sum(o["R_wei"] for o in orgs) == 0
+    assert report["sum_deposits_wei"] == report["sum_payouts_wei"] > 0
+    for o in orgs:
+        assert o["payout_wei"] == o["deposit_wei"] + o["R_wei"]
+        assert 0.0 < o["d"] <= 1.0 and o["f"] > 0
+        assert {"name", "address", "d", "f", "x", "c", "R_wei", "payout_wei", "payoff"} <= set(o)
+    assert len(report["accuracy"]) == len(report["loss"]) == 2
+    assert report["accuracy"][-1] > 0.5
+    assert report["equilibrium"]["converged"] and report["equilibrium"]["is_nash"]
+    assert report["gas"]["total"] > 0
+
+
+def test_demo_chain_state_reopens_with_the_same_records(demo_out: Path) -> None:
+    report = json.loads((demo_out / "report.json").read_text())
+    deployment = json.loads((demo_out / "deployment.json").read_text())
+    with AnvilBackend(load_state=demo_out / "chain-state.json") as chain:
+        client = SettlementClient.at(chain, deployment["contract_address"])
+        assert client.chain_id == deployment["chain_id"]
+        rid = deployment["round_id"]
+        assert client.phase_of(rid) == Phase.SETTLED
+        profiles = client.profiles(rid)
+        assert [p.account for p in profiles] == [o["address"] for o in orgs_of(report)]
+        assert [int(p.payoff) for p in profiles] == [o["R_wei"] for o in orgs_of(report)]
+        assert all(p.withdrawn for p in profiles)
+        assert "0x" + bytes(client.round_state(rid).payoff_digest).hex() == report["payoff_digest"]
+
+
+def orgs_of(report: dict) -> list[dict]:
+    return list(report["orgs"])
