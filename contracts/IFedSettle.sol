@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-pragma solidity 0.8.30;
+pragma solidity 0.8.37;
 
 /// @title IFedSettle: budget-balanced settlement of coopetitive federated-learning rounds
 /// @notice The interface every fedsettle settlement contract implements. Units:
@@ -93,7 +93,9 @@ interface IFedSettle {
     error UnknownRound(uint256 roundId);
     error UnsupportedMechanism(uint8 mechanismId);
     error InvalidParameter(string field); // e.g. "gammaWad", "xScale", "deadlines", "orgs", "xMax[3]"
-    error ParameterOverflow(string field); // worst-case amounts would not fit in uint256
+    // worst-case amounts would overflow: "lambdaWad" (a score above 2^255 - 1), "gammaWad"
+    // (gammaWad * 10_000 * max score above 2^255 - 1), "bond[i]" (bond >= 2^96 wei), "msg.value"
+    error ParameterOverflow(string field);
     error RhoLength(uint256 expected, uint256 actual); // bytes length != 2*n*n
     error RhoNotSymmetric(uint256 i, uint256 j);
     error RhoDiagonalNonZero(uint256 i);
@@ -149,7 +151,7 @@ interface IFedSettle {
     function profileRecord(uint256 roundId, uint256 index) external view returns (Profile memory);
     function roundConfig(uint256 roundId) external view returns (RoundConfig memory);
     function roundState(uint256 roundId) external view returns (RoundState memory);
-    function phaseOf(uint256 roundId) external view returns (Phase);
+    function phaseOf(uint256 roundId) external view returns (Phase); // None for an unknown round id
     function roundCount() external view returns (uint256);
     function contributionDigest(uint256 roundId, uint256 index, uint64 x, uint64 f) external view returns (bytes32);
     function operator() external view returns (address);
