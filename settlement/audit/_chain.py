@@ -1,0 +1,64 @@
+"""Read-only access to the contract's own views, for cross-checking the index.
+
+Only ``eth_call`` and ``eth_getBalance``: the auditor holds no keys and sends no transactions.
+Calls are pinned to a block (the index cursor) so the comparison is like for like even while the
+chain moves on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from eth_utils import to_checksum_address
+from web3 import Web3
+from web3.types import BlockIdentifier
+
+from settlement._types import Profile, RoundState
+from settlement.audit._events import load_abi
+
+
+class ChainReader:
+    """The settlement contract's view functions at a chosen block.
+
+    Parameters
+    ----------
+    w3 : Web3
+        Connection to a node of the chain.
+    contract : str
+        The contract address.
+    abi : list of dict, optional
+        Contract ABI; default: the shipped artifact.
+    """
+
+    def __init__(self, w3: Web3, contract: str, abi: Sequence[Mapping[str, Any]] | None = None):
+        self.w3 = w3
+        self.address = to_checksum_address(contract)
+        self._c = w3.eth.contract(
+            address=self.address, abi=list(abi if abi is not None else load_abi())
+        )
+
+    def head(self) -> int:
+        """The node's latest block number."""
+        return int(self.w3.eth.block_number)
+
+    def round_count(self, block: BlockIdentifier = "latest") -> int:
+        return int(self._c.functions.roundCount().call(block_identifier=block))
+
+    def round_state(self, round_id: int, block: BlockIdentifier = "latest") -> RoundState:
+        """``roundState(roundId)`` as a value object."""
+        raw = self._c.functions.roundState(round_id).call(block_identifier=block)
+        return RoundState.from_abi(raw)
+
+    def profile(self, round_id: int, index: int, block: BlockIdentifier = "latest") -> Profile:
+        """``profileRecord(roundId, index)`` as a value object."""
+        raw = self._c.functions.profileRecord(round_id, index).call(block_identifier=block)
+        return Profile.from_abi(raw)
+
+    def liabilities(self, block: BlockIdentifier = "latest") -> int:
+        """``liabilities()``: wei owed to depositors over all rounds."""
+        return int(self._c.functions.liabilities().call(block_identifier=block))
+
+    def balance(self, block: BlockIdentifier = "latest") -> int:
+        """The contract's ether balance in wei."""
+        return int(self.w3.eth.get_balance(self.address, block_identifier=block))

@@ -1,0 +1,473 @@
+"""Read models over the index: rounds, org records, event lists and balances.
+
+Everything here reads SQLite only (no node access), so the API and the CLI answer from the index
+as of its cursor block; the phase is evaluated at that block's timestamp, the way the contract's
+``phaseOf`` evaluates it at ``block.timestamp``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from settlement._fixedpoint import WAD, unpack_rho
+from settlement._types import Phase
+from settlement.audit import _db
+from settlement.audit._errors import UnknownOrgError, UnknownRoundError
+from settlement.audit._models import (
+    PHASE_NAMES,
+    Abandonment,
+    AccountBalance,
+    AccountRound,
+    Balances,
+    ContributionOut,
+    DepositOut,
+    EventRef,
+    OrgRecord,
+    Page,
+    PayoffOut,
+    RoundConfigOut,
+    RoundDetail,
+    RoundSummary,
+    Settlement,
+    Status,
+    WithdrawalOut,
+)
+
+#: SQLite's INTEGER range: a larger id cannot be in the index
+_MAX_ID = 2**63 - 1
+
+_EVENT_COLS = "t.block_number, t.block_hash, t.log_index, t.tx_hash, b.timestamp AS ts"
+_JOIN_BLOCK = "LEFT JOIN blocks b ON b.number = t.block_number AND b.hash = t.block_hash"
+
+
+def _ref(row: sqlite3.Row) -> EventRef:
+    return EventRef(
+        block_number=row["block_number"],
+        block_hash=row["block_hash"],
+        log_index=row["log_index"],
+        tx_hash=row["tx_hash"],
+        timestamp=row["ts"],
+    )
+
+
+def _rows(conn: sqlite3.Connection, table: str, round_id: int) -> list[sqlite3.Row]:
+    return conn.execute(
+        f"SELECT t.*, {_EVENT_COLS} FROM {table} t {_JOIN_BLOCK} WHERE t.round_id = ? "
+        "ORDER BY t.block_number, t.log_index",
+        (round_id,),
+    ).fetchall()
+
+
+def indexed_head(conn: sqlite3.Connection) -> tuple[int, str, int | None]:
+    """``(block, hash, timestamp)`` of the index cursor (``(-1, "", None)`` when empty)."""
+    number, block_hash = _db.get_cursor(conn)
+    row = conn.execute("SELECT timestamp FROM blocks WHERE number = ?", (number,)).fetchone()
+    return number, block_hash, None if row is None else int(row[0])
+
+
+def round_count(conn: sqlite3.Connection) -> int:
+    """Number of rounds in the index."""
+    return int(conn.execute("SELECT COUNT(*) FROM rounds").fetchone()[0])
+
+
+def status(conn: sqlite3.Connection) -> Status:
+    """What the index covers (``head_block`` is left for the caller, who may reach the node)."""
+    number, block_hash, ts = indexed_head(conn)
+    chain_id = _db.get_meta(conn, "chain_id")
+    return Status(
+        chain_id=None if chain_id is None else int(chain_id),
+        contract_address=_db.get_meta(conn, "contract_address"),
+        indexed_block=number,
+        indexed_block_hash=block_hash,
+        indexed_timestamp=ts,
+        head_block=None,
+        rounds=round_count(conn),
+    )
+
+
+def phase_at(
+    *,
+    settled: bool,
+    abandoned: bool,
+    now: int | None,
+    deposit_deadline: int,
+    report_deadline: int,
+    n: int,
+    joined: int,
+    reported: int,
+) -> Phase:
+    """The contract's ``_phase`` rule, evaluated at block timestamp ``now``.
+
+    Terminal flags first; then Deposit while the deposit deadline has not passed and a slot is
+    still free, Report while the report deadline has not passed and a depositor has not
+    reported, else Calculate.
+    """
+    if settled:
+        return Phase.SETTLED
+    if abandoned:
+        return Phase.ABANDONED
+    if now is None or (now <= deposit_deadline and joined < n):
+        return Phase.DEPOSIT
+    if now <= report_deadline and reported < joined:
+        return Phase.REPORT
+    return Phase.CALCULATE
+
+
+def contribution_real(score: int, x_scale: int, f_scale: int) -> float:
+    """``c_i = score / (xScale fScale WAD)`` as a float (display only)."""
+    return float(Fraction(score, x_scale * f_scale * WAD))
+
+
+@dataclass
+class RoundData:
+    """Every indexed row of one round, loaded once."""
+
+    round_id: int
+    opened: sqlite3.Row
+    orgs: list[sqlite3.Row]
+    deposits: list[sqlite3.Row]
+    contributions: list[sqlite3.Row]
+    payoffs: list[sqlite3.Row]
+    withdrawals: list[sqlite3.Row]
+    settlement: sqlite3.Row | None
+    abandonment: sqlite3.Row | None
+    as_of_block: int
+    as_of_timestamp: int | None
+
+    @property
+    def phase(self) -> Phase:
+        return phase_at(
+            settled=self.settlement is not None,
+            abandoned=self.abandonment is not None,
+            now=self.as_of_timestamp,
+            deposit_deadline=self.opened["deposit_deadline"],
+            report_deadline=self.opened["report_deadline"],
+            n=self.n,
+            joined=len({int(r["idx"]) for r in self.deposits}),
+            reported=len({int(r["idx"]) for r in self.contributions}),
+        )
+
+    @property
+    def n(self) -> int:
+        return len(self.orgs)
+
+    @property
+    def rho_bps(self) -> list[list[int]]:
+        return unpack_rho(bytes.fromhex(self.opened["rho"][2:]))
+
+    def by_index(self, rows: list[sqlite3.Row]) -> dict[int, list[sqlite3.Row]]:
+        out: dict[int, list[sqlite3.Row]] = {}
+        for r in rows:
+            out.setdefault(int(r["idx"]), []).append(r)
+        return out
+
+
+def load_round(conn: sqlite3.Connection, round_id: int) -> RoundData:
+    """Load one round's rows.
+
+    Raises
+    ------
+    UnknownRoundError
+        If the round is not in the index.
+    """
+    opened = None
+    if 0 <= round_id <= _MAX_ID:
+        opened = conn.execute(
+            f"SELECT t.*, {_EVENT_COLS} FROM rounds t {_JOIN_BLOCK} WHERE t.round_id = ?",
+            (round_id,),
+        ).fetchone()
+    if opened is None:
+        raise UnknownRoundError(round_id, round_count(conn))
+    settled = _rows(conn, "settlements", round_id)
+    abandoned = _rows(conn, "abandonments", round_id)
+    number, _, ts = indexed_head(conn)
+    return RoundData(
+        round_id=round_id,
+        opened=opened,
+        orgs=conn.execute(
+            f"SELECT t.*, {_EVENT_COLS} FROM orgs t {_JOIN_BLOCK} WHERE t.round_id = ? "
+            "ORDER BY t.idx",
+            (round_id,),
+        ).fetchall(),
+        deposits=_rows(conn, "deposits", round_id),
+        contributions=_rows(conn, "contributions", round_id),
+        payoffs=_rows(conn, "payoffs", round_id),
+        withdrawals=_rows(conn, "withdrawals", round_id),
+        settlement=settled[0] if settled else None,
+        abandonment=abandoned[0] if abandoned else None,
+        as_of_block=number,
+        as_of_timestamp=ts,
+    )
+
+
+def _sum(rows: list[sqlite3.Row], column: str) -> int:
+    return sum(int(r[column]) for r in rows)
+
+
+def summary(data: RoundData) -> RoundSummary:
+    """The ``roundState``-like summary of a loaded round."""
+    o = data.opened
+    phase = data.phase
+    return RoundSummary(
+        round_id=data.round_id,
+        phase=PHASE_NAMES[phase],
+        phase_id=int(phase),
+        n=data.n,
+        joined_count=len({int(r["idx"]) for r in data.deposits}),
+        reported_count=len({int(r["idx"]) for r in data.contributions}),
+        total_deposits_wei=_sum(data.deposits, "amount_wei"),
+        total_withdrawn_wei=_sum(data.withdrawals, "amount_wei"),
+        rho_hash=o["rho_hash"],
+        payoff_digest=(
+            data.settlement["payoff_digest"] if data.settlement is not None else "0x" + "00" * 32
+        ),
+        operator=o["operator"],
+        deposit_deadline=o["deposit_deadline"],
+        report_deadline=o["report_deadline"],
+        settle_deadline=o["settle_deadline"],
+        opened=_ref(o),
+    )
+
+
+def detail(data: RoundData) -> RoundDetail:
+    """Parameters, phase, deadlines and terminal events of a loaded round."""
+    o = data.opened
+    s, a = data.settlement, data.abandonment
+    return RoundDetail(
+        **summary(data).model_dump(),
+        config=RoundConfigOut(
+            mechanism_id=o["mechanism_id"],
+            gamma_wad=int(o["gamma_wad"]),
+            lambda_wad=int(o["lambda_wad"]),
+            d_min_wad=int(o["d_min_wad"]),
+            x_scale=o["x_scale"],
+            f_scale=o["f_scale"],
+            deposit_deadline=o["deposit_deadline"],
+            report_deadline=o["report_deadline"],
+            settle_deadline=o["settle_deadline"],
+            coordinator=o["coordinator"],
+            params_digest=o["params_digest"],
+            gamma_real=int(o["gamma_wad"]) / WAD,
+            lambda_real=int(o["lambda_wad"]) / WAD,
+            d_min_real=int(o["d_min_wad"]) / WAD,
+        ),
+        rho_bps=data.rho_bps,
+        settlement=None
+        if s is None
+        else Settlement(
+            caller=s["caller"],
+            reporters=s["reporters"],
+            payoff_digest=s["payoff_digest"],
+            event=_ref(s),
+        ),
+        abandonment=None
+        if a is None
+        else Abandonment(
+            caller=a["caller"],
+            at_phase=PHASE_NAMES[a["at_phase"]] if 0 <= a["at_phase"] < 6 else "None",
+            event=_ref(a),
+        ),
+        as_of_block=data.as_of_block,
+        as_of_timestamp=data.as_of_timestamp,
+    )
+
+
+def owed(phase: Phase, deposited: int, payoff: int, withdrawn: bool) -> int:
+    """What a slot can still withdraw (or will, once the round ends)."""
+    if withdrawn or deposited == 0:
+        return 0
+    if phase == Phase.SETTLED:
+        return deposited + payoff
+    return deposited
+
+
+def org_records(data: RoundData) -> list[OrgRecord]:
+    """One ``profileRecord``-like record per slot of a loaded round."""
+    deposits = data.by_index(data.deposits)
+    contributions = data.by_index(data.contributions)
+    payoffs = data.by_index(data.payoffs)
+    withdrawals = data.by_index(data.withdrawals)
+    phase = data.phase
+    xs, fs = data.opened["x_scale"], data.opened["f_scale"]
+    out = []
+    for org in data.orgs:
+        i = int(org["idx"])
+        deposited = _sum(deposits.get(i, []), "amount_wei")
+        c = contributions.get(i, [])
+        score = int(c[0]["score"]) if c else 0
+        payoff = _sum(payoffs.get(i, []), "payoff_wei")
+        withdrawn_wei = _sum(withdrawals.get(i, []), "amount_wei")
+        withdrawn = bool(withdrawals.get(i))
+        out.append(
+            OrgRecord(
+                round_id=data.round_id,
+                index=i,
+                account=org["account"],
+                bond_wei=int(org["bond_wei"]),
+                deposited_wei=deposited,
+                x_max=org["x_max"],
+                f_max=org["f_max"],
+                x=int(c[0]["x"]) if c else 0,
+                f=int(c[0]["f"]) if c else 0,
+                score=score,
+                contribution_real=contribution_real(score, xs, fs),
+                payoff_wei=payoff,
+                joined=bool(deposits.get(i)),
+                reported=bool(c),
+                withdrawn=withdrawn,
+                withdrawn_wei=withdrawn_wei,
+                owed_wei=owed(phase, deposited, payoff, withdrawn),
+            )
+        )
+    return out
+
+
+def org_record(data: RoundData, index: int) -> OrgRecord:
+    """The record of slot ``index``; raises :class:`UnknownOrgError` if out of range."""
+    records = org_records(data)
+    if not 0 <= index < len(records):
+        raise UnknownOrgError(data.round_id, index, len(records))
+    return records[index]
+
+
+def deposits(data: RoundData) -> list[DepositOut]:
+    return [
+        DepositOut(
+            round_id=data.round_id,
+            index=r["idx"],
+            account=r["account"],
+            amount_wei=int(r["amount_wei"]),
+            event=_ref(r),
+        )
+        for r in data.deposits
+    ]
+
+
+def contributions(data: RoundData) -> list[ContributionOut]:
+    xs, fs = data.opened["x_scale"], data.opened["f_scale"]
+    return [
+        ContributionOut(
+            round_id=data.round_id,
+            index=r["idx"],
+            account=r["account"],
+            x=r["x"],
+            f=r["f"],
+            score=int(r["score"]),
+            contribution_real=contribution_real(int(r["score"]), xs, fs),
+            event=_ref(r),
+        )
+        for r in data.contributions
+    ]
+
+
+def payoffs(data: RoundData) -> list[PayoffOut]:
+    return [
+        PayoffOut(
+            round_id=data.round_id,
+            index=r["idx"],
+            account=r["account"],
+            score=int(r["score"]),
+            payoff_wei=int(r["payoff_wei"]),
+            event=_ref(r),
+        )
+        for r in data.payoffs
+    ]
+
+
+def withdrawals(data: RoundData) -> list[WithdrawalOut]:
+    return [
+        WithdrawalOut(
+            round_id=data.round_id,
+            index=r["idx"],
+            account=r["account"],
+            amount_wei=int(r["amount_wei"]),
+            event=_ref(r),
+        )
+        for r in data.withdrawals
+    ]
+
+
+def round_ids(conn: sqlite3.Connection, offset: int = 0, limit: int = -1) -> list[int]:
+    """Indexed round ids in increasing order."""
+    rows = conn.execute(
+        "SELECT round_id FROM rounds ORDER BY round_id LIMIT ? OFFSET ?", (limit, offset)
+    )
+    return [int(r[0]) for r in rows]
+
+
+def list_rounds(conn: sqlite3.Connection, page: int = 1, per_page: int = 50) -> Page[RoundSummary]:
+    """One page of round summaries, oldest first."""
+    ids = round_ids(conn, (page - 1) * per_page, per_page)
+    return Page[RoundSummary](
+        items=[summary(load_round(conn, i)) for i in ids],
+        page=page,
+        per_page=per_page,
+        total=round_count(conn),
+    )
+
+
+def paginate(items: list[Any], page: int, per_page: int) -> Page[Any]:
+    """Slice a full list into a :class:`Page`."""
+    start = (page - 1) * per_page
+    return Page[Any](
+        items=items[start : start + per_page], page=page, per_page=per_page, total=len(items)
+    )
+
+
+def balances(conn: sqlite3.Connection, account: str | None = None) -> Balances:
+    """Per-account deposits, payoffs, withdrawals and what is still owed, over every round.
+
+    Parameters
+    ----------
+    account : str, optional
+        Checksummed address to restrict to (an unknown account yields an empty list).
+    """
+    by_account: dict[str, list[AccountRound]] = {}
+    total_dep = _sum(conn.execute("SELECT amount_wei FROM deposits").fetchall(), "amount_wei")
+    total_wd = _sum(conn.execute("SELECT amount_wei FROM withdrawals").fetchall(), "amount_wei")
+    if account is None:
+        ids = round_ids(conn)
+    else:
+        ids = [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT DISTINCT round_id FROM orgs WHERE account = ? ORDER BY round_id",
+                (account,),
+            )
+        ]
+    for rid in ids:
+        data = load_round(conn, rid)
+        phase = data.phase
+        for rec in org_records(data):
+            if account is not None and rec.account != account:
+                continue
+            if not rec.joined:
+                continue
+            by_account.setdefault(rec.account, []).append(
+                AccountRound(
+                    round_id=rid,
+                    index=rec.index,
+                    phase=PHASE_NAMES[phase],
+                    deposited_wei=rec.deposited_wei,
+                    payoff_wei=rec.payoff_wei,
+                    withdrawn_wei=rec.withdrawn_wei,
+                    owed_wei=rec.owed_wei,
+                )
+            )
+    accounts = [
+        AccountBalance(
+            account=acct,
+            deposited_wei=sum(r.deposited_wei for r in rounds),
+            payoff_wei=sum(r.payoff_wei for r in rounds),
+            withdrawn_wei=sum(r.withdrawn_wei for r in rounds),
+            owed_wei=sum(r.owed_wei for r in rounds),
+            rounds=rounds,
+        )
+        for acct, rounds in sorted(by_account.items())
+    ]
+    return Balances(
+        liabilities_wei=total_dep - total_wd, contract_balance_wei=None, accounts=accounts
+    )

@@ -1,0 +1,394 @@
+// fedsettle auditor dashboard: plain JS, no dependencies. Reads the read-only audit API.
+"use strict";
+
+const WEI_PER_ETH = 10n ** 18n;
+const SVG_NS = "http://www.w3.org/2000/svg";
+const COLORS = { c: "#2f5fb3", pos: "#2f8f5b", neg: "#c2453b", dep: "#9aa8c4", pay: "#2f5fb3" };
+
+// ------------------------------------------------------------------ data helpers
+// Amounts are exact JSON integers of any size; keep the ones beyond 2^53 exact as BigInt
+// (the reviver's third argument carries the source text in current browsers).
+function parseExact(text) {
+  return JSON.parse(text, (key, value, ctx) => {
+    if (typeof value === "number" && !Number.isSafeInteger(value) && ctx && typeof ctx.source === "string"
+        && /^-?\d+$/.test(ctx.source)) {
+      return BigInt(ctx.source);
+    }
+    return value;
+  });
+}
+
+async function api(path) {
+  const response = await fetch(path, { headers: { Accept: "application/json" } });
+  const text = await response.text();
+  if (!response.ok) {
+    let message = text;
+    try { message = JSON.parse(text).message || text; } catch (e) { /* not JSON */ }
+    throw new Error(`${response.status}: ${message}`);
+  }
+  return parseExact(text);
+}
+
+function big(v) {
+  if (typeof v === "bigint") return v;
+  if (v === null || v === undefined) return 0n;
+  return BigInt(v);
+}
+
+function fmtWei(v) { return big(v).toString(); }
+
+function fmtEth(v, digits = 6) {
+  const w = big(v);
+  const neg = w < 0n;
+  const a = neg ? -w : w;
+  const whole = a / WEI_PER_ETH;
+  const frac = (a % WEI_PER_ETH).toString().padStart(18, "0").slice(0, digits);
+  return `${neg ? "-" : ""}${whole.toString()}.${frac}`;
+}
+
+
+// The display unit for a set of wei amounts: ETH, gwei or wei, whichever keeps numbers readable.
+function unitFor(values) {
+  const maxAbs = Math.max(0, ...values.map((v) => Math.abs(Number(big(v)))));
+  if (maxAbs >= 1e15) return { name: "ETH", div: 1e18 };
+  if (maxAbs >= 1e6) return { name: "gwei", div: 1e9 };
+  return { name: "wei", div: 1 };
+}
+
+function fmtTime(ts) {
+  if (ts === null || ts === undefined) return "–";
+  return new Date(Number(ts) * 1000).toISOString().replace("T", " ").slice(0, 19) + " UTC";
+}
+
+function short(addr) { return addr ? `${addr.slice(0, 6)}…${addr.slice(-4)}` : "–"; }
+
+function fmtNum(x) {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  if (a !== 0 && (a >= 1e12 || a < 1e-3)) return x.toExponential(3);
+  if (a >= 1e4) return Math.round(x).toLocaleString("en-US");
+  return Number(x.toPrecision(6)).toString();
+}
+
+// ------------------------------------------------------------------ DOM helpers
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function s(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v !== null && v !== undefined) el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function badge(text, cls) { return h("span", { class: `badge ${cls}` }, text); }
+
+function phaseBadge(phase) {
+  const cls = phase === "Settled" ? "ok" : phase === "Abandoned" ? "warn" : "muted";
+  return badge(phase, cls);
+}
+
+function verifyBadge(v) {
+  if (!v) return badge("…", "muted");
+  return v.ok ? badge("verified", "ok") : badge("MISMATCH", "bad");
+}
+
+function show(...nodes) {
+  const view = document.getElementById("view");
+  view.replaceChildren(...nodes);
+}
+
+function showError(err) {
+  show(h("p", { class: "error", role: "alert" }, `Could not load: ${err.message}`),
+    h("p", {}, h("a", { href: "#/" }, "Back to the rounds")));
+}
+
+// ------------------------------------------------------------------ plots (inline SVG)
+function niceTicks(lo, hi, count = 5) {
+  if (!(hi > lo)) { const d = Math.abs(lo) || 1; lo -= d; hi += d; }
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((st) => st >= raw) || raw;
+  const start = Math.floor(lo / step) * step;
+  const ticks = [];
+  for (let t = start; t <= hi + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
+  if (ticks[ticks.length - 1] < hi) ticks.push(ticks[ticks.length - 1] + step);
+  return ticks;
+}
+
+function frame(width, height, m, xTicks, yTicks, sx, sy, xLabel, yLabel, xTickLabel) {
+  const g = [];
+  for (const t of yTicks) {
+    const y = sy(t);
+    g.push(s("line", { class: "grid", x1: m.l, x2: width - m.r, y1: y, y2: y }));
+    g.push(s("text", { x: m.l - 6, y: y + 4, "text-anchor": "end" }, fmtNum(t)));
+  }
+  for (const t of xTicks) {
+    const x = sx(t);
+    g.push(s("line", { class: "axis", x1: x, x2: x, y1: height - m.b, y2: height - m.b + 4 }));
+    g.push(s("text", { x, y: height - m.b + 16, "text-anchor": "middle" },
+      xTickLabel ? xTickLabel(t) : fmtNum(t)));
+  }
+  g.push(s("line", { class: "axis", x1: m.l, x2: width - m.r, y1: height - m.b, y2: height - m.b }));
+  g.push(s("line", { class: "axis", x1: m.l, x2: m.l, y1: m.t, y2: height - m.b }));
+  g.push(s("text", { x: (m.l + width - m.r) / 2, y: height - 6, "text-anchor": "middle" }, xLabel));
+  g.push(s("text", {
+    x: 14, y: (m.t + height - m.b) / 2, "text-anchor": "middle",
+    transform: `rotate(-90 14 ${(m.t + height - m.b) / 2})`,
+  }, yLabel));
+  return g;
+}
+
+// Contribution score c_i (x) against redistribution R_i (y): the mechanism pays the orgs above
+// the others' contributions and charges those below.
+function scatterPlot(points, xLabel, yLabel, id) {
+  const width = 560, height = 320, m = { l: 74, r: 18, t: 14, b: 46 };
+  const xs = points.map((p) => p.x), ys = points.map((p) => p.y).concat([0]);
+  const xT = niceTicks(Math.min(...xs), Math.max(...xs));
+  const yT = niceTicks(Math.min(...ys), Math.max(...ys));
+  const sx = (v) => m.l + ((v - xT[0]) / (xT[xT.length - 1] - xT[0])) * (width - m.l - m.r);
+  const sy = (v) => height - m.b - ((v - yT[0]) / (yT[yT.length - 1] - yT[0])) * (height - m.t - m.b);
+  const g = frame(width, height, m, xT, yT, sx, sy, xLabel, yLabel);
+  g.push(s("line", { class: "axis", x1: m.l, x2: width - m.r, y1: sy(0), y2: sy(0), "stroke-dasharray": "4 3" }));
+  for (const p of points) {
+    const color = p.y >= 0 ? COLORS.pos : COLORS.neg;
+    g.push(s("circle", { cx: sx(p.x), cy: sy(p.y), r: 6, fill: color, "fill-opacity": 0.85 },
+      s("title", {}, p.title)));
+    g.push(s("text", { x: sx(p.x) + 8, y: sy(p.y) - 8 }, p.label));
+  }
+  return s("svg", { id, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": yLabel }, g);
+}
+
+// Grouped bars, one group per org (e.g. deposit vs payout).
+function barPlot(groups, series, yLabel, id) {
+  const width = 560, height = 320, m = { l: 74, r: 18, t: 14, b: 46 };
+  const vals = groups.flatMap((g) => g.values).concat([0]);
+  const yT = niceTicks(Math.min(...vals), Math.max(...vals));
+  const sy = (v) => height - m.b - ((v - yT[0]) / (yT[yT.length - 1] - yT[0])) * (height - m.t - m.b);
+  const slot = (width - m.l - m.r) / Math.max(groups.length, 1);
+  const barW = Math.min(28, (slot * 0.8) / series.length);
+  const g = frame(width, height, m, [], yT, () => 0, sy, "org slot", yLabel);
+  groups.forEach((grp, gi) => {
+    const x0 = m.l + gi * slot + (slot - barW * series.length) / 2;
+    grp.values.forEach((v, si) => {
+      const y = Math.min(sy(v), sy(0));
+      g.push(s("rect", {
+        x: x0 + si * barW, y, width: barW - 2, height: Math.max(Math.abs(sy(v) - sy(0)), 1),
+        fill: series[si].color,
+      }, s("title", {}, `${grp.label} ${series[si].name}: ${grp.titles[si]}`)));
+    });
+    g.push(s("text", { x: m.l + gi * slot + slot / 2, y: height - m.b + 16, "text-anchor": "middle" }, grp.label));
+  });
+  g.push(s("line", { class: "axis", x1: m.l, x2: width - m.r, y1: sy(0), y2: sy(0) }));
+  return s("svg", { id, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": yLabel }, g);
+}
+
+function legend(series) {
+  return h("div", { class: "legend" }, series.map((x) =>
+    [h("span", { class: "swatch", style: `background:${x.color}` }), x.name]));
+}
+
+// ------------------------------------------------------------------ views
+async function viewRounds() {
+  const page = await api("/rounds?page=1&per_page=200");
+  document.title = "Rounds · fedsettle auditor";
+  if (page.items.length === 0) {
+    show(h("h1", {}, "Rounds"), h("p", { class: "muted", id: "no-rounds" }, "No rounds indexed yet."));
+    return;
+  }
+  const rows = page.items.map((r) => {
+    const vcell = h("td", { "data-field": "verify" }, badge("…", "muted"));
+    api(`/rounds/${r.round_id}/verify`).then((v) => vcell.replaceChildren(verifyBadge(v)))
+      .catch(() => vcell.replaceChildren(badge("error", "bad")));
+    return h("tr", { "data-round": r.round_id },
+      h("td", {}, h("a", { href: `#/rounds/${r.round_id}` }, `Round ${r.round_id}`)),
+      h("td", { "data-field": "phase" }, phaseBadge(r.phase)),
+      h("td", { class: "num" }, `${r.joined_count}/${r.n}`),
+      h("td", { class: "num" }, `${r.reported_count}/${r.joined_count}`),
+      h("td", { class: "num", title: `${fmtWei(r.total_deposits_wei)} wei`, "data-field": "total_deposits_wei", "data-wei": fmtWei(r.total_deposits_wei) }, fmtEth(r.total_deposits_wei)),
+      h("td", { class: "num", title: `${fmtWei(r.total_withdrawn_wei)} wei`, "data-field": "total_withdrawn_wei", "data-wei": fmtWei(r.total_withdrawn_wei) }, fmtEth(r.total_withdrawn_wei)),
+      h("td", {}, fmtTime(r.report_deadline)),
+      vcell);
+  });
+  show(
+    h("h1", {}, "Rounds"),
+    h("p", { class: "muted" }, `${page.total} round(s) in the index.`),
+    h("div", { class: "scroll" }, h("table", { id: "rounds-table" },
+      h("thead", {}, h("tr", {},
+        h("th", {}, "Round"), h("th", {}, "Phase"), h("th", { class: "num" }, "Joined"),
+        h("th", { class: "num" }, "Reported"), h("th", { class: "num" }, "Deposits (ETH)"),
+        h("th", { class: "num" }, "Withdrawn (ETH)"), h("th", {}, "Report deadline"),
+        h("th", {}, "Verification"))),
+      h("tbody", {}, rows))));
+}
+
+function checkList(checks) {
+  return h("div", { class: "checks" }, Object.entries(checks).map(([k, v]) =>
+    h("span", { class: v === true ? "ok" : v === false ? "bad" : "muted", "data-check": k },
+      `${v === true ? "✓" : v === false ? "✗" : "–"} ${k.replaceAll("_", " ")}`)));
+}
+
+async function viewRound(id) {
+  const [round, orgs, ver] = await Promise.all([
+    api(`/rounds/${id}`), api(`/rounds/${id}/orgs?per_page=1000`), api(`/rounds/${id}/verify`),
+  ]);
+  document.title = `Round ${id} · fedsettle auditor`;
+  const c = round.config;
+  const checks = new Map(ver.orgs.map((o) => [o.index, o]));
+  const banner = ver.ok
+    ? h("div", { class: "banner ok", id: "verify-banner", "data-ok": "true" },
+      `Verified: every payoff recomputed from the on-chain inputs matches; budget balance ${fmtWei(ver.budget_balance_wei)} wei.`,
+      checkList(ver.checks))
+    : h("div", { class: "banner bad", id: "verify-banner", "data-ok": "false" },
+      "Verification found problems:", h("ul", {}, ver.problems.map((p) => h("li", {}, p))),
+      checkList(ver.checks));
+  const params = h("dl", { class: "params" },
+    h("dt", {}, "phase"), h("dd", { id: "round-phase" }, round.phase),
+    h("dt", {}, "operator"), h("dd", { class: "mono" }, round.operator),
+    h("dt", {}, "γ (wei / score)"), h("dd", {}, `${fmtNum(c.gamma_real)} (${fmtWei(c.gamma_wad)} WAD)`),
+    h("dt", {}, "λ"), h("dd", {}, `${fmtNum(c.lambda_real)}`),
+    h("dt", {}, "D_min"), h("dd", {}, `${fmtNum(c.d_min_real)}`),
+    h("dt", {}, "scales x / f"), h("dd", {}, `${c.x_scale} / ${c.f_scale}`),
+    h("dt", {}, "deposit deadline"), h("dd", {}, fmtTime(c.deposit_deadline)),
+    h("dt", {}, "report deadline"), h("dd", {}, fmtTime(c.report_deadline)),
+    h("dt", {}, "settle deadline"), h("dd", {}, fmtTime(c.settle_deadline)),
+    h("dt", {}, "coordinator"), h("dd", { class: "mono" }, c.coordinator),
+    h("dt", {}, "rho hash"), h("dd", { class: "mono" }, round.rho_hash),
+    h("dt", {}, "payoff digest"), h("dd", { class: "mono", id: "payoff-digest" }, round.payoff_digest),
+    h("dt", {}, "total deposits"), h("dd", { "data-wei": fmtWei(round.total_deposits_wei) }, `${fmtWei(round.total_deposits_wei)} wei`),
+    h("dt", {}, "total withdrawn"), h("dd", { "data-wei": fmtWei(round.total_withdrawn_wei) }, `${fmtWei(round.total_withdrawn_wei)} wei`),
+    h("dt", {}, "as of block"), h("dd", {}, `${round.as_of_block} (${fmtTime(round.as_of_timestamp)})`));
+
+  const rows = orgs.items.map((o) => {
+    const v = checks.get(o.index) || {};
+    const pay = big(o.payoff_wei);
+    return h("tr", { "data-index": o.index },
+      h("td", { class: "num" }, o.index),
+      h("td", { class: "mono", title: o.account }, short(o.account)),
+      h("td", { "data-field": "role" }, o.reported ? "reported" : o.joined ? "joined, no report" : "not joined"),
+      h("td", { class: "num" }, o.x),
+      h("td", { class: "num" }, o.f),
+      h("td", { class: "num", "data-field": "contribution" }, o.reported ? fmtNum(o.contribution_real) : "–"),
+      h("td", { class: "num mono", "data-field": "bond_wei" }, fmtWei(o.bond_wei)),
+      h("td", { class: "num mono", "data-field": "deposited_wei" }, fmtWei(o.deposited_wei)),
+      h("td", { class: `num mono ${pay > 0n ? "pos" : pay < 0n ? "neg" : ""}`, "data-field": "payoff_wei" }, fmtWei(pay)),
+      h("td", { class: "num mono", "data-field": "payoff_expected_wei" }, fmtWei(v.payoff_expected_wei)),
+      h("td", { "data-field": "payoff_ok" }, v.payoff_ok ? h("span", { class: "ok" }, "✓") : h("span", { class: "bad" }, "✗")),
+      h("td", { class: "num mono", "data-field": "withdrawn_wei" }, fmtWei(o.withdrawn_wei)),
+      h("td", { class: "num mono", "data-field": "owed_wei" }, fmtWei(o.owed_wei)),
+      h("td", { "data-field": "status" }, v.status || "–"));
+  });
+  const table = h("div", { class: "scroll" }, h("table", { id: "payoff-table" },
+    h("thead", {}, h("tr", {},
+      h("th", { class: "num" }, "#"), h("th", {}, "account"), h("th", {}, "slot"),
+      h("th", { class: "num" }, "x"), h("th", { class: "num" }, "f"),
+      h("th", { class: "num" }, "c_i"), h("th", { class: "num" }, "bond (wei)"),
+      h("th", { class: "num" }, "deposit (wei)"), h("th", { class: "num" }, "R_i on-chain (wei)"),
+      h("th", { class: "num" }, "R_i recomputed (wei)"), h("th", {}, "match"),
+      h("th", { class: "num" }, "withdrawn (wei)"), h("th", { class: "num" }, "owed (wei)"),
+      h("th", {}, "status"))),
+    h("tbody", {}, rows)));
+
+  const reporters = orgs.items.filter((o) => o.reported);
+  const rUnit = unitFor(reporters.map((o) => o.payoff_wei));
+  const scatter = reporters.length
+    ? scatterPlot(reporters.map((o) => ({
+      x: o.contribution_real, y: Number(big(o.payoff_wei)) / rUnit.div, label: `#${o.index}`,
+      title: `org ${o.index}: c = ${fmtNum(o.contribution_real)}, R = ${fmtWei(o.payoff_wei)} wei`,
+    })), "contribution score c_i", `redistribution R_i (${rUnit.name})`, "plot-redistribution")
+    : h("p", { class: "muted" }, "No contributions reported.");
+  const joined = orgs.items.filter((o) => o.joined);
+  const series = [{ name: "deposit", color: COLORS.dep }, { name: "payout", color: COLORS.pay }];
+  const payout = (o) => (round.phase === "Settled" ? big(o.deposited_wei) + big(o.payoff_wei)
+    : big(o.deposited_wei));
+  const pUnit = unitFor(joined.flatMap((o) => [o.deposited_wei, payout(o)]));
+  const bars = joined.length
+    ? barPlot(joined.map((o) => ({
+      label: `#${o.index}`,
+      values: [Number(big(o.deposited_wei)) / pUnit.div, Number(payout(o)) / pUnit.div],
+      titles: [`${fmtWei(o.deposited_wei)} wei`, `${fmtWei(payout(o))} wei`],
+    })), series, pUnit.name, "plot-payouts")
+    : h("p", { class: "muted" }, "No deposits.");
+
+  show(
+    h("p", {}, h("a", { href: "#/" }, "← all rounds")),
+    h("h1", {}, `Round ${round.round_id} `, phaseBadge(round.phase)),
+    banner,
+    h("div", { class: "card" }, params),
+    h("h2", {}, "Payoffs"),
+    table,
+    h("p", {}, "Export: ", h("a", { href: `/rounds/${id}/export?format=json`, id: "export-json" }, "JSON"),
+      " · ", h("a", { href: `/rounds/${id}/export?format=csv`, id: "export-csv" }, "CSV")),
+    h("div", { class: "plots" },
+      h("div", { class: "card plot" }, h("h2", {}, "Contributions vs redistribution"), scatter,
+        legend([{ name: "receives", color: COLORS.pos }, { name: "pays", color: COLORS.neg }])),
+      h("div", { class: "card plot" }, h("h2", {}, "Payouts (deposit + R_i)"), bars, legend(series))));
+}
+
+async function viewBalances() {
+  const b = await api("/balances?per_page=1000");
+  document.title = "Balances · fedsettle auditor";
+  const rows = b.accounts.map((a) => h("tr", {},
+    h("td", { class: "mono" }, a.account),
+    h("td", { class: "num mono" }, fmtWei(a.deposited_wei)),
+    h("td", { class: "num mono" }, fmtWei(a.payoff_wei)),
+    h("td", { class: "num mono" }, fmtWei(a.withdrawn_wei)),
+    h("td", { class: "num mono" }, fmtWei(a.owed_wei)),
+    h("td", {}, a.rounds.map((r) => r.round_id).join(", "))));
+  show(
+    h("h1", {}, "Balances"),
+    h("p", {}, `Owed to depositors (index): ${fmtWei(b.liabilities_wei)} wei`,
+      b.contract_balance_wei === null || b.contract_balance_wei === undefined ? ""
+        : ` · contract balance: ${fmtWei(b.contract_balance_wei)} wei`),
+    h("div", { class: "scroll" }, h("table", { id: "balances-table" },
+      h("thead", {}, h("tr", {}, h("th", {}, "account"), h("th", { class: "num" }, "deposited (wei)"),
+        h("th", { class: "num" }, "payoffs (wei)"), h("th", { class: "num" }, "withdrawn (wei)"),
+        h("th", { class: "num" }, "owed (wei)"), h("th", {}, "rounds"))),
+      h("tbody", {}, rows))));
+}
+
+async function refreshStatus() {
+  const el = document.getElementById("status");
+  try {
+    const st = await api("/status");
+    const lag = st.head_block === null || st.head_block === undefined ? "" : ` of ${st.head_block}`;
+    el.textContent = `chain ${st.chain_id ?? "?"} · contract ${short(st.contract_address)} · indexed block ${st.indexed_block}${lag}`;
+  } catch (err) {
+    el.textContent = `status unavailable (${err.message})`;
+  }
+}
+
+async function route() {
+  const hash = location.hash || "#/";
+  const m = hash.match(/^#\/rounds\/(\d+)$/);
+  try {
+    if (m) await viewRound(m[1]);
+    else if (hash === "#/balances") await viewBalances();
+    else await viewRounds();
+    document.body.dataset.loaded = "true";
+  } catch (err) {
+    showError(err);
+    document.body.dataset.loaded = "error";
+  }
+}
+
+window.addEventListener("hashchange", route);
+refreshStatus();
+setInterval(refreshStatus, 5000);
+route();

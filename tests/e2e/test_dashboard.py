@@ -1,0 +1,388 @@
+"""The auditor dashboard in headless Chromium against a live service on loopback.
+
+A real round is played on anvil, indexed, and served by uvicorn; Chromium (Debian's ``chromium``
+package, driven over the Chrome DevTools protocol) loads the dashboard. The test checks that the
+page loads, that the numbers shown equal the contract's own records, and that the page logs no
+console error. Set ``FEDSETTLE_SCREENSHOT_DIR`` to keep the screenshots.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from eth_account import Account
+from eth_utils import keccak
+from websockets.sync.client import ClientConnection, connect
+
+from settlement import (
+    AnvilBackend,
+    OrgSpec,
+    SettlementClient,
+    dev_account,
+    set_balance,
+    to_address,
+    warp_to,
+)
+from settlement.audit import AuditService, create_app
+
+pytestmark = pytest.mark.chain
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--remote-debugging-port=0",
+    "--window-size=1400,1500",
+)
+
+
+def _chromium() -> str:
+    found = os.environ.get("FEDSETTLE_CHROMIUM") or shutil.which("chromium")
+    found = found or shutil.which("chromium-browser")
+    if not found:
+        raise RuntimeError(
+            "chromium not found: `apt-get install -y chromium` (Debian) or set FEDSETTLE_CHROMIUM"
+        )
+    return found
+
+
+# ---------------------------------------------------------------------- a real chain history
+@dataclass
+class Played:
+    client: SettlementClient
+    settled: int
+    abandoned: int
+    db: Path | None = None
+
+
+def _play(chain: AnvilBackend) -> Played:
+    w3 = chain.web3()
+    client = SettlementClient.deploy(chain, dev_account(0))
+    orgs = [Account.from_key(keccak(text=f"fedsettle-e2e-org-{i}")) for i in range(5)]
+    for a in orgs:
+        set_balance(w3, a.address, 10**24)
+    rho = [
+        [0, 0.3, 0.2, 0.1, 0.4],
+        [0.3, 0, 0.5, 0.2, 0.1],
+        [0.2, 0.5, 0, 0.4, 0.3],
+        [0.1, 0.2, 0.4, 0, 0.2],
+        [0.4, 0.1, 0.3, 0.2, 0],
+    ]
+    cfg = client.round_config_from_reals(gamma=2 * 10**13, lambda_=0.75, d_min=0.2)
+    specs = [OrgSpec(to_address(a.address), 100 + 25 * i, 4 + i) for i, a in enumerate(orgs)]
+    settled = client.round_open(cfg, specs, rho).round_id
+    for i in range(4):  # slot 4 never joins
+        client.deposit_submit(settled, i, sender=orgs[i])
+    warp_to(w3, cfg.deposit_deadline + 1)
+    for i, (x, f) in enumerate([(30, 2), (120, 5), (80, 1)]):  # slot 3 never reports
+        client.contribution_submit(settled, i, x, f, sender=orgs[i])
+    warp_to(w3, cfg.report_deadline + 1)
+    client.payoff_calculate(settled)
+    client.payoff_transfer(settled, 1, sender=orgs[1])
+    cfg2 = client.round_config_from_reals(gamma=10**12, lambda_=0.5, d_min=0.1)
+    abandoned = client.round_open(cfg2, specs[:2], [[0, 0.5], [0.5, 0]]).round_id
+    client.deposit_submit(abandoned, 0, sender=orgs[0])
+    client.round_abandon(abandoned)
+    return Played(client=client, settled=settled, abandoned=abandoned)
+
+
+# ---------------------------------------------------------------------- live service
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Played]]:
+    """``(base_url, played)``: uvicorn serving the audit app of a played chain on loopback."""
+    with AnvilBackend() as chain:
+        played = _play(chain)
+        service = AuditService(
+            tmp_path_factory.mktemp("dash") / "index.sqlite",
+            w3=chain.web3(),
+            contract=played.client.address,
+        )
+        service.sync()
+        played.db = service.db_path
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(service), log_level="warning", lifespan="off", ws="none")
+        )
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{port}", played
+        finally:
+            server.should_exit = True
+            thread.join(timeout=20)
+            sock.close()
+            service.close()
+
+
+# ---------------------------------------------------------------------- a minimal CDP client
+class Browser:
+    """Headless Chromium with one page, driven over the DevTools protocol."""
+
+    def __init__(self, profile: Path):
+        profile.mkdir(parents=True, exist_ok=True)
+        self.log = (profile / "chromium.log").open("wb")
+        self.proc = subprocess.Popen(
+            [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not (port_file.is_file() and len(port_file.read_text().split()) >= 2):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                raise RuntimeError(f"chromium did not start; see {self.log.name}")
+            time.sleep(0.05)
+        port, path = port_file.read_text().split()[:2]
+        self._stack = ExitStack()
+        self.ws: ClientConnection = self._stack.enter_context(
+            connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=20)
+        )
+        self._ids = itertools.count(1)
+        self.events: list[dict[str, Any]] = []
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
+            "sessionId"
+        ]
+        for domain in ("Page", "Runtime", "Log"):
+            self.call(f"{domain}.enable", session=True)
+
+    def call(
+        self, method: str, params: dict[str, Any] | None = None, *, session: bool = False
+    ) -> Any:
+        msg_id = next(self._ids)
+        msg: dict[str, Any] = {"id": msg_id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = self.session
+        self.ws.send(json.dumps(msg))
+        while True:
+            reply = json.loads(self.ws.recv(timeout=30))
+            if reply.get("id") == msg_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+            if "method" in reply:
+                self.events.append(reply)
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.call(
+            "Runtime.evaluate",
+            {"expression": expression, "returnByValue": True, "awaitPromise": True},
+            session=True,
+        )
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"{expression}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def wait_for(self, expression: str, timeout: float = 20) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {expression}")
+            time.sleep(0.1)
+
+    def open(self, url: str) -> None:
+        self.evaluate("document.body && delete document.body.dataset.loaded")
+        self.call("Page.navigate", {"url": url}, session=True)
+        self.wait_for("document.body && document.body.dataset.loaded")
+
+    def console_errors(self) -> list[str]:
+        errors = []
+        for e in self.events:
+            p = e.get("params", {})
+            if e["method"] == "Runtime.exceptionThrown":
+                errors.append(json.dumps(p.get("exceptionDetails", {}))[:500])
+            elif e["method"] == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+                errors.append(json.dumps(p.get("args", []))[:500])
+            elif e["method"] == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
+                errors.append(f"{p['entry'].get('text')} {p['entry'].get('url', '')}")
+        return errors
+
+    def screenshot(self, path: Path) -> bytes:
+        data = base64.b64decode(
+            self.call("Page.captureScreenshot", {"format": "png"}, session=True)["data"]
+        )
+        path.write_bytes(data)
+        return data
+
+    def close(self) -> None:
+        stack = getattr(self, "_stack", None)
+        if stack is not None:
+            stack.close()
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.log.close()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    b = Browser(tmp_path / "profile")
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def _keep(shot: Path) -> None:
+    keep = os.environ.get("FEDSETTLE_SCREENSHOT_DIR")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(keep) / shot.name)
+
+
+# ---------------------------------------------------------------------- the tests
+ROW_CELLS = """JSON.stringify([...document.querySelectorAll('#payoff-table tbody tr')].map(tr =>
+  Object.fromEntries([...tr.querySelectorAll('[data-field]')].map(td =>
+    [td.dataset.field, td.textContent]))))"""
+
+
+def test_round_page_shows_the_contract_numbers(
+    live: tuple[str, Played], browser: Browser, tmp_path: Path
+) -> None:
+    base, played = live
+    rid = played.settled
+    browser.open(f"{base}/#/rounds/{rid}")
+    assert browser.evaluate("document.body.dataset.loaded") == "true"
+    assert browser.evaluate("document.title") == f"Round {rid} · fedsettle auditor"
+    rows = json.loads(browser.evaluate(ROW_CELLS))
+    assert len(rows) == 5
+    for i, row in enumerate(rows):
+        p = played.client.profile_record(rid, i)
+        assert int(row["payoff_wei"]) == p.payoff
+        assert int(row["payoff_expected_wei"]) == p.payoff
+        assert int(row["deposited_wei"]) == p.deposited
+        assert int(row["bond_wei"]) == p.bond
+        assert row["payoff_ok"] == "✓"
+    assert [r["status"] for r in rows] == [
+        "withdrawable",
+        "withdrawn",
+        "withdrawable",
+        "withdrawable",
+        "not_joined",
+    ]
+    assert sum(int(r["payoff_wei"]) for r in rows) == 0
+    assert browser.evaluate("document.getElementById('verify-banner').dataset.ok") == "true"
+    assert "budget balance 0 wei" in browser.evaluate(
+        "document.getElementById('verify-banner').textContent"
+    )
+    digest = "0x" + played.client.round_state(rid).payoff_digest.hex()
+    assert browser.evaluate("document.getElementById('payoff-digest').textContent") == digest
+    # one point per reporter, two bars (deposit, payout) per depositor
+    assert browser.evaluate("document.querySelectorAll('#plot-redistribution circle').length") == 3
+    assert browser.evaluate("document.querySelectorAll('#plot-payouts rect').length") == 8
+    shot = browser.screenshot(tmp_path / "dashboard-round.png")
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n" and len(shot) > 20_000
+    _keep(tmp_path / "dashboard-round.png")
+    assert browser.console_errors() == []
+
+
+def test_rounds_list_loads_and_verifies(
+    live: tuple[str, Played], browser: Browser, tmp_path: Path
+) -> None:
+    base, played = live
+    browser.open(f"{base}/")
+    rows = browser.evaluate("document.querySelectorAll('#rounds-table tbody tr').length")
+    assert rows == played.client.round_count() == 2
+    phases = browser.evaluate(
+        "[...document.querySelectorAll('#rounds-table [data-field=phase]')].map(e => e.textContent)"
+    )
+    assert phases == ["Settled", "Abandoned"]
+    deposits = browser.evaluate(
+        "[...document.querySelectorAll('#rounds-table [data-field=total_deposits_wei]')]"
+        ".map(e => e.dataset.wei)"
+    )
+    assert [int(d) for d in deposits] == [
+        played.client.round_state(r).total_deposits for r in (played.settled, played.abandoned)
+    ]
+    # verification badges fill in asynchronously
+    browser.wait_for(
+        "[...document.querySelectorAll('#rounds-table [data-field=verify]')]"
+        ".every(e => e.textContent === 'verified')"
+    )
+    browser.wait_for("document.getElementById('status').textContent.includes('indexed block')")
+    shot = tmp_path / "dashboard-rounds.png"
+    browser.screenshot(shot)
+    _keep(shot)
+    browser.open(f"{base}/#/balances")
+    assert browser.evaluate("document.querySelectorAll('#balances-table tbody tr').length") == 4
+    assert browser.console_errors() == []
+
+
+def test_unknown_round_shows_an_error_without_console_noise(
+    live: tuple[str, Played], browser: Browser
+) -> None:
+    base, _ = live
+    browser.open(f"{base}/#/rounds/77")
+    assert browser.evaluate("document.body.dataset.loaded") == "error"
+    text = browser.evaluate("document.querySelector('[role=alert]').textContent")
+    assert "404" in text and "round 77 is not in the index" in text
+    # the failed fetch is the only console entry Chromium makes for a 404 response
+    errors = browser.console_errors()
+    assert all("404" in e for e in errors), errors
+
+
+def test_tampered_index_is_shown_as_a_mismatch(live: tuple[str, Played], browser: Browser) -> None:
+    base, played = live
+    assert played.db is not None
+    rid = played.settled
+    with sqlite3.connect(played.db) as conn:
+        (original,) = conn.execute(
+            "SELECT payoff_wei FROM payoffs WHERE round_id = ? AND idx = 0", (rid,)
+        ).fetchone()
+        conn.execute(
+            "UPDATE payoffs SET payoff_wei = ? WHERE round_id = ? AND idx = 0",
+            (str(int(original) + 5), rid),
+        )
+    try:
+        browser.open(f"{base}/#/rounds/{rid}")
+        assert browser.evaluate("document.getElementById('verify-banner').dataset.ok") == "false"
+        problems = browser.evaluate("document.getElementById('verify-banner').textContent")
+        assert "org 0: recorded payoff" in problems
+        rows = json.loads(browser.evaluate(ROW_CELLS))
+        assert [r["payoff_ok"] for r in rows] == ["✗", "✓", "✓", "✓", "✓"]
+        browser.open(f"{base}/")
+        browser.wait_for(
+            "document.querySelector('#rounds-table [data-field=verify]').textContent === 'MISMATCH'"
+        )
+        assert browser.console_errors() == []
+    finally:
+        with sqlite3.connect(played.db) as conn:
+            conn.execute(
+                "UPDATE payoffs SET payoff_wei = ? WHERE round_id = ? AND idx = 0",
+                (original, rid),
+            )

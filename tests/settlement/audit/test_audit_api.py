@@ -1,0 +1,212 @@
+"""The audit API against the contract's own views, on a real history of rounds."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from audit_scenario import Scenario
+from fastapi.testclient import TestClient
+
+from settlement import Phase
+from settlement.audit import AuditService, create_app
+
+pytestmark = pytest.mark.chain
+
+
+@pytest.fixture(scope="module")
+def api(indexed: AuditService) -> TestClient:
+    return TestClient(create_app(indexed))
+
+
+def test_rounds_list_matches_round_state(api: TestClient, scenario: Scenario) -> None:
+    client = scenario.client
+    body = api.get("/rounds").json()
+    assert body["total"] == client.round_count() == len(scenario.rounds)
+    for item in body["items"]:
+        state = client.round_state(item["round_id"])
+        assert item["phase"] == state.phase.name.title()
+        assert item["phase_id"] == int(state.phase)
+        assert item["n"] == state.n
+        assert item["joined_count"] == state.joined_count
+        assert item["reported_count"] == state.reported_count
+        assert item["total_deposits_wei"] == state.total_deposits
+        assert item["total_withdrawn_wei"] == state.total_withdrawn
+        assert item["rho_hash"] == "0x" + state.rho_hash.hex()
+        assert item["payoff_digest"] == "0x" + state.payoff_digest.hex()
+        assert item["operator"] == state.operator
+
+
+def test_round_phases_cover_every_outcome(api: TestClient, scenario: Scenario) -> None:
+    phases = {
+        name: api.get(f"/rounds/{rid}").json()["phase"] for name, rid in scenario.rounds.items()
+    }
+    assert phases == {
+        "settled": "Settled",
+        "missing": "Settled",
+        "abandoned_op": "Abandoned",
+        "abandoned_late": "Abandoned",
+        "attested": "Settled",
+        "open": "Report",
+    }
+    assert scenario.client.phase_of(scenario.rounds["open"]) == Phase.REPORT
+
+
+@pytest.mark.parametrize(
+    "name", ["settled", "missing", "abandoned_op", "abandoned_late", "attested", "open"]
+)
+def test_round_detail_and_orgs_match_views(api: TestClient, scenario: Scenario, name: str) -> None:
+    client = scenario.client
+    rid = scenario.rounds[name]
+    detail = api.get(f"/rounds/{rid}").json()
+    config = client.round_config(rid)
+    c = detail["config"]
+    assert (c["mechanism_id"], c["gamma_wad"], c["lambda_wad"], c["d_min_wad"]) == (
+        config.mechanism_id,
+        config.gamma_wad,
+        config.lambda_wad,
+        config.d_min_wad,
+    )
+    assert (c["x_scale"], c["f_scale"]) == (config.x_scale, config.f_scale)
+    assert (c["deposit_deadline"], c["report_deadline"], c["settle_deadline"]) == (
+        config.deposit_deadline,
+        config.report_deadline,
+        config.settle_deadline,
+    )
+    assert c["coordinator"] == config.coordinator
+    assert c["params_digest"] == "0x" + config.params_digest.hex()
+    assert len(detail["rho_bps"]) == detail["n"]
+
+    orgs = api.get(f"/rounds/{rid}/orgs").json()
+    assert orgs["total"] == client.round_state(rid).n
+    for rec in orgs["items"]:
+        p = client.profile_record(rid, rec["index"])
+        assert rec["account"] == p.account
+        assert rec["bond_wei"] == p.bond
+        assert rec["deposited_wei"] == p.deposited
+        assert (rec["x_max"], rec["f_max"], rec["x"], rec["f"]) == (p.x_max, p.f_max, p.x, p.f)
+        assert rec["score"] == p.score
+        assert rec["payoff_wei"] == p.payoff
+        assert (rec["joined"], rec["reported"], rec["withdrawn"]) == (
+            p.joined,
+            p.reported,
+            p.withdrawn,
+        )
+        one = api.get(f"/rounds/{rid}/orgs/{rec['index']}").json()
+        assert one == rec
+
+
+def test_event_lists_match_the_records(api: TestClient, scenario: Scenario) -> None:
+    rid = scenario.rounds["missing"]
+    deposits = api.get(f"/rounds/{rid}/deposits").json()["items"]
+    contributions = api.get(f"/rounds/{rid}/contributions").json()["items"]
+    payoffs = api.get(f"/rounds/{rid}/payoffs").json()["items"]
+    withdrawals = api.get(f"/rounds/{rid}/withdrawals").json()["items"]
+    assert [d["index"] for d in deposits] == [0, 1, 2, 3]
+    assert [c["index"] for c in contributions] == [0, 1]
+    # PayoffCalculated is emitted for every joined slot, non-reporters with 0
+    assert [p["index"] for p in payoffs] == [0, 1, 2, 3]
+    assert payoffs[2]["payoff_wei"] == payoffs[3]["payoff_wei"] == 0
+    assert sum(p["payoff_wei"] for p in payoffs) == 0
+    for w in withdrawals:
+        p = scenario.client.profile_record(rid, w["index"])
+        assert w["amount_wei"] == p.deposited + p.payoff
+        assert w["event"]["block_number"] > 0 and w["event"]["tx_hash"].startswith("0x")
+    page = api.get(f"/rounds/{rid}/deposits", params={"page": 2, "per_page": 3}).json()
+    assert (page["total"], [d["index"] for d in page["items"]]) == (4, [3])
+
+
+def test_balances_match_liabilities_and_contract_balance(
+    api: TestClient, scenario: Scenario
+) -> None:
+    client = scenario.client
+    body = api.get("/balances").json()
+    assert body["liabilities_wei"] == client.liabilities()
+    assert body["contract_balance_wei"] == client.balance()
+    assert sum(a["owed_wei"] for a in body["accounts"]) == client.liabilities()
+    account = scenario.orgs[0].address
+    one = api.get(f"/accounts/{account.lower()}").json()
+    assert one["account"] == account
+    rounds_of_org0 = {r["round_id"] for r in one["rounds"]}
+    expected = {rid for rid in scenario.rounds.values() if client.profile_record(rid, 0).joined}
+    assert rounds_of_org0 == expected
+
+
+def test_verify_passes_on_every_honest_round(api: TestClient, scenario: Scenario) -> None:
+    for name, rid in scenario.rounds.items():
+        v = api.get(f"/rounds/{rid}/verify").json()
+        assert v["ok"], (name, v["problems"])
+        assert v["budget_balance_wei"] == 0
+        assert v["checks"]["chain_agrees"] is True
+        assert v["outstanding_wei"] == v["expected_outstanding_wei"]
+        if name == "open":
+            assert v["all_bonds_withdrawable_or_withdrawn"] is False
+            assert {o["status"] for o in v["orgs"]} == {"locked", "not_joined"}
+        else:
+            assert v["all_bonds_withdrawable_or_withdrawn"] is True
+    settled = api.get(f"/rounds/{scenario.rounds['settled']}/verify").json()
+    state = scenario.client.round_state(scenario.rounds["settled"])
+    assert settled["payoff_digest_expected"] == "0x" + state.payoff_digest.hex()
+    assert settled["checks"]["digest_match"] is True
+    assert [o["status"] for o in settled["orgs"]] == [
+        "withdrawn",
+        "withdrawn",
+        "withdrawable",
+        "withdrawable",
+    ]
+    # one deposit was above its bond: the excess is returned with the payout
+    org2 = settled["orgs"][2]
+    assert org2["deposited_wei"] == org2["bond_wei"] + 12345
+    assert org2["owed_wei"] == org2["deposited_wei"] + org2["payoff_expected_wei"]
+
+
+def test_export_json_and_csv(api: TestClient, scenario: Scenario) -> None:
+    rid = scenario.rounds["attested"]
+    body = api.get(f"/rounds/{rid}/export", params={"format": "json"}).json()
+    assert set(body) >= {"round", "orgs", "payoffs", "verification"}
+    assert body["verification"]["ok"] is True
+    assert body["round"]["config"]["coordinator"] == scenario.coordinator.address
+    response = api.get(f"/rounds/{rid}/export", params={"format": "csv"})
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [int(r["payoff_wei"]) for r in rows] == [
+        scenario.client.profile_record(rid, i).payoff for i in range(3)
+    ]
+    assert all(r["payoff_ok"] == "true" for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "needle"),
+    [
+        ("/rounds/999", 404, "round 999 is not in the index"),
+        ("/rounds/0/orgs", 404, "ids start at 1"),
+        ("/rounds/99999999999999999999999999/verify", 404, "not in the index"),
+        ("/rounds/-1", 422, "round_id"),
+        ("/rounds/abc", 422, "round_id"),
+        ("/rounds?page=-1", 422, "page"),
+        ("/rounds?page=0", 422, "page"),
+        ("/rounds?per_page=100000", 422, "per_page"),
+        ("/rounds/1/orgs/99", 404, "no slot 99"),
+        ("/rounds/1/export?format=xml", 422, "format"),
+        ("/accounts/0x1234", 422, "address"),
+        ("/accounts/0x" + "zz" * 20, 422, "address"),
+        ("/accounts/0xF39FD6E51AAD88F6F4CE6AB8827279CFFFB92266", 404, "no deposit"),
+        ("/accounts/0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92267", 422, "checksum"),
+    ],
+)
+def test_bad_queries_get_a_clear_4xx(api: TestClient, path: str, status: int, needle: str) -> None:
+    response = api.get(path)
+    assert response.status_code == status, response.text
+    assert needle in response.json()["message"]
+
+
+def test_dashboard_and_openapi_are_served(api: TestClient) -> None:
+    page = api.get("/")
+    assert page.status_code == 200 and "fedsettle auditor" in page.text
+    assert api.get("/static/app.js").status_code == 200
+    spec = api.get("/openapi.json").json()
+    assert "/rounds/{round_id}/verify" in spec["paths"]
+    assert api.get("/docs").status_code == 200
+    status = api.get("/status").json()
+    assert status["indexed_block"] == status["head_block"]
