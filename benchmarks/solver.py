@@ -1,0 +1,160 @@
+"""Solver timings: DBR and the certified exact solver versus n, CGBD versus the exact optimum.
+
+Games are ``solver.random_game(n, seed)`` (the shape of the paper's Table II, 5 compute levels,
+dense rho up to n = 500 and sparse ring competition above), at the preset's gamma and at a
+larger gamma where more compute levels are used. Each timing is the median of ``--repeat``
+runs on a fresh copy of the game, so derived tables are rebuilt inside the timed call.
+
+Reported per row: wall seconds, rounds / nodes / iterations, and for the exact solver the
+certified relative gap; for CGBD the relative potential gap to the exact optimum, for both the
+valid Lagrangian cuts and the paper's cuts (eq. 20 as written).
+
+Prints JSON and writes it to ``benchmarks/results/solver.json``.
+
+Usage: ``python benchmarks/solver.py [--ns 10,100,1000,10000] [--cgbd-ns 4,6,8,10] [--repeat 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import solver
+
+RESULTS = Path(__file__).resolve().parent / "results" / "solver.json"
+GAMMAS = (solver.TABLE2["gamma"], 0.0135)
+
+
+def _timed(
+    fn: Callable[[solver.Game], solver.SolveResult], game: solver.Game, repeat: int
+) -> tuple[float, solver.SolveResult]:
+    times, res = [], None
+    for _ in range(repeat):
+        fresh = game.replace()  # a new object: cached tables are rebuilt inside the timing
+        t0 = time.perf_counter()
+        res = fn(fresh)
+        times.append(time.perf_counter() - t0)
+    assert res is not None
+    return statistics.median(times), res
+
+
+def bench_scaling(ns: list[int], seeds: int, repeat: int) -> list[dict[str, Any]]:
+    rows = []
+    for n in ns:
+        for gamma in GAMMAS:
+            for seed in range(seeds):
+                game = solver.random_game(n, seed=seed, gamma=gamma)
+                row: dict[str, Any] = {"n": n, "levels": 5, "gamma": gamma, "seed": seed}
+                for name, fn in (
+                    ("dbr", lambda g: solver.dbr(g, trace=False)),
+                    ("dbr_sim", lambda g: solver.dbr(g, mode="simultaneous", trace=False)),
+                    ("exact", lambda g: solver.maximize_potential(g, rtol=1e-9)),
+                ):
+                    sec, res = _timed(fn, game, repeat)
+                    row[name] = {
+                        "seconds": round(sec, 6),
+                        "iterations": res.iterations,
+                        "status": str(res.status),
+                        "is_nash": res.is_nash,
+                        "potential": res.potential,
+                    }
+                    if res.gap is not None:
+                        row[name]["gap"] = res.gap
+                ex = row["exact"]["potential"]
+                for name in ("dbr", "dbr_sim"):
+                    row[name]["potential_gap_vs_exact"] = (ex - row[name]["potential"]) / abs(ex)
+                print(json.dumps(row), file=sys.stderr)
+                rows.append(row)
+    return rows
+
+
+def bench_cgbd(ns: list[int], seeds: int) -> list[dict[str, Any]]:
+    rows = []
+    for n in ns:
+        for gamma in GAMMAS:
+            for seed in range(seeds):
+                game = solver.random_game(n, seed=seed, gamma=gamma)
+                exact = solver.maximize_potential(game)
+                row: dict[str, Any] = {
+                    "n": n,
+                    "levels": 5,
+                    "profiles": 5**n,
+                    "gamma": gamma,
+                    "seed": seed,
+                }
+                row["exact_seconds"] = round(exact.seconds, 6)
+                for cuts in ("valid", "paper"):
+                    t0 = time.perf_counter()
+                    res = solver.cgbd(game.replace(), cuts=cuts, trace=False)  # type: ignore[arg-type]
+                    row[f"cgbd_{cuts}"] = {
+                        "seconds": round(time.perf_counter() - t0, 6),
+                        "iterations": res.iterations,
+                        "status": str(res.status),
+                        "potential_gap_vs_exact": (exact.potential - res.potential)
+                        / abs(exact.potential),
+                    }
+                print(json.dumps(row), file=sys.stderr)
+                rows.append(row)
+    return rows
+
+
+def summarize(scaling: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Worst case over seeds and gammas per n: the numbers the targets refer to."""
+    out = []
+    for n in sorted({r["n"] for r in scaling}):
+        rs = [r for r in scaling if r["n"] == n]
+        out.append(
+            {
+                "n": n,
+                "dbr_max_seconds": max(r["dbr"]["seconds"] for r in rs),
+                "dbr_sim_max_seconds": max(r["dbr_sim"]["seconds"] for r in rs),
+                "exact_max_seconds": max(r["exact"]["seconds"] for r in rs),
+                "exact_max_gap": max(r["exact"]["gap"] for r in rs),
+                "exact_max_nodes": max(r["exact"]["iterations"] for r in rs),
+                "all_nash": all(r[a]["is_nash"] for r in rs for a in ("dbr", "dbr_sim", "exact")),
+            }
+        )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ns", default="10,100,1000,10000")
+    ap.add_argument("--cgbd-ns", default="4,6,8,10")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args()
+    ns = [int(v) for v in args.ns.split(",") if v]
+    cgbd_ns = [int(v) for v in args.cgbd_ns.split(",") if v]
+    scaling = bench_scaling(ns, args.seeds, args.repeat)
+    report = {
+        "machine": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
+        "summary": summarize(scaling),
+        "scaling": scaling,
+        "cgbd": bench_cgbd(cgbd_ns, args.seeds),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
