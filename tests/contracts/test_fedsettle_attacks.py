@@ -1,0 +1,319 @@
+"""Misuse and attacks: each must fail with the exact decoded contract error, and hurt no one else."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+from fedsettle_helpers import ContractAccount
+
+from settlement import (
+    ZERO_ADDRESS,
+    AlreadyDeposited,
+    AlreadyReported,
+    AlreadyWithdrawn,
+    BadIndex,
+    BondTooSmall,
+    CannotAbandon,
+    DuplicateAccount,
+    InvalidParameter,
+    NothingToWithdraw,
+    NotJoined,
+    NotOperator,
+    OrgSpec,
+    Phase,
+    Reentrancy,
+    ReportOutOfBounds,
+    RhoDiagonalNonZero,
+    RhoLength,
+    RhoMismatch,
+    RhoNotSymmetric,
+    RhoOutOfRange,
+    SettlementClient,
+    TransferFailed,
+    UnknownRound,
+    UnsupportedMechanism,
+    WrongCaller,
+    WrongPhase,
+    pack_rho,
+)
+
+pytestmark = pytest.mark.chain
+
+
+def _raw_rho(matrix: list[list[int]]) -> bytes:
+    # packed without Python-side validation, so the contract's checks are what is tested
+    return b"".join(v.to_bytes(2, "big") for row in matrix for v in row)
+
+
+# ------------------------------------------------------------------------------ open
+def test_not_operator_cannot_open(rounds, client: SettlementClient, org_accounts) -> None:
+    r = rounds.open(2)
+    with pytest.raises(NotOperator) as err:
+        client.round_open(r.config, r.orgs, r.rho, sender=org_accounts[0])
+    assert err.value.caller == org_accounts[0].address
+    assert "operator" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("matrix", "error", "attrs"),
+    [
+        ([[0, 100, 7], [100, 0, 5], [7, 6, 0]], RhoNotSymmetric, {"i": 1, "j": 2}),
+        ([[0, 10_001], [10_001, 0]], RhoOutOfRange, {"i": 0, "j": 1, "value": 10_001}),
+        ([[0, 5], [5, 1]], RhoDiagonalNonZero, {"i": 1}),
+    ],
+)
+def test_bad_rho_rejected_at_open(rounds, client, operator, matrix, error, attrs) -> None:
+    r = rounds.open(len(matrix))
+    with pytest.raises(error) as err:
+        client.round_open(r.config, r.orgs, _raw_rho(matrix), sender=operator)
+    assert err.value.args_by_name == attrs
+
+
+def test_rho_length_rejected(rounds, client, operator) -> None:
+    r = rounds.open(3)
+    with pytest.raises(RhoLength) as err:
+        client.round_open(r.config, r.orgs, r.rho[:-2], sender=operator)
+    assert (err.value.expected, err.value.actual) == (18, 16)
+
+
+def test_bad_config_rejected(rounds, client, operator) -> None:
+    r = rounds.open(2)
+    cases = [
+        (dataclasses.replace(r.config, x_scale=0), InvalidParameter, {"field": "xScale"}),
+        (
+            dataclasses.replace(r.config, d_min_wad=10**18 + 1),
+            InvalidParameter,
+            {"field": "dMinWad"},
+        ),
+        (
+            dataclasses.replace(r.config, settle_deadline=r.config.report_deadline),
+            InvalidParameter,
+            {"field": "deadlines"},
+        ),
+        (dataclasses.replace(r.config, mechanism_id=2), UnsupportedMechanism, {"mechanism_id": 2}),
+    ]
+    for config, error, attrs in cases:
+        with pytest.raises(error) as err:
+            client.round_open(config, r.orgs, r.rho, sender=operator)
+        assert err.value.args_by_name == attrs
+    with pytest.raises(DuplicateAccount) as dup:
+        client.round_open(r.config, [r.orgs[0], r.orgs[0]], r.rho, sender=operator)
+    assert dup.value.account == r.orgs[0].account
+    zero_x = [r.orgs[0], OrgSpec(r.orgs[1].account, 0, 1)]
+    with pytest.raises(InvalidParameter) as bad:
+        client.round_open(r.config, zero_x, r.rho, sender=operator)
+    assert bad.value.field == "xMax[1]"
+
+
+# --------------------------------------------------------------------------- deposit
+def test_deposit_errors(rounds, client: SettlementClient, org_accounts) -> None:
+    r = rounds.open(3)
+    bond = r.expected().bonds[0]
+    assert bond > 0
+    with pytest.raises(WrongCaller) as wrong:
+        client.deposit_submit(r.round_id, 0, bond, sender=org_accounts[1])
+    assert (wrong.value.expected, wrong.value.caller) == (
+        r.orgs[0].account,
+        org_accounts[1].address,
+    )
+    with pytest.raises(BondTooSmall) as small:
+        client.deposit_submit(r.round_id, 0, bond - 1, sender=org_accounts[0])
+    assert (small.value.required, small.value.sent) == (bond, bond - 1)
+    assert "required bond" in str(small.value)
+    with pytest.raises(UnknownRound):
+        client.deposit_submit(10**9, 0, bond, sender=org_accounts[0])
+    with pytest.raises(BadIndex) as bad:
+        client.deposit_submit(r.round_id, 3, bond, sender=org_accounts[0])
+    assert (bad.value.index, bad.value.n) == (3, 3)
+    rounds.join(r, [0])
+    with pytest.raises(AlreadyDeposited) as again:
+        client.deposit_submit(r.round_id, 0, bond, sender=org_accounts[0])
+    assert again.value.index == 0
+    # nothing above changed the books
+    assert client.round_state(r.round_id).total_deposits == bond
+
+
+# ---------------------------------------------------------------------------- report
+def test_report_errors(rounds, client: SettlementClient, org_accounts) -> None:
+    r = rounds.open(3, x_max=1000, f_max=8, d_min=0.25)
+    rounds.join(r, [0, 1])
+    rounds.close_deposits(r)
+    with pytest.raises(NotJoined):
+        client.contribution_submit(r.round_id, 2, 500, 2, sender=org_accounts[2])
+    with pytest.raises(WrongCaller):
+        client.contribution_submit(r.round_id, 0, 500, 2, sender=org_accounts[1])
+    for (x, f), field, bounds in [
+        ((249, 2), "x", (250, 1000)),
+        ((1001, 2), "x", (250, 1000)),
+        ((500, 0), "f", (1, 8)),
+        ((500, 9), "f", (1, 8)),
+    ]:
+        with pytest.raises(ReportOutOfBounds) as oob:
+            client.contribution_submit(r.round_id, 0, x, f, sender=org_accounts[0])
+        assert oob.value.field == field
+        assert (oob.value.min, oob.value.max) == bounds
+        assert oob.value.value == (x if field == "x" else f)
+    rounds.report(r, {0: (250, 1)})
+    with pytest.raises(AlreadyReported):
+        client.contribution_submit(r.round_id, 0, 300, 1, sender=org_accounts[0])
+    rounds.close_reports(r)
+    with pytest.raises(WrongPhase) as late:
+        client.contribution_submit(r.round_id, 1, 500, 2, sender=org_accounts[1])
+    assert (late.value.expected, late.value.actual) == (Phase.REPORT, Phase.CALCULATE)
+    assert client.round_state(r.round_id).reported_count == 1
+
+
+# ----------------------------------------------------------------------- phase order
+def test_phases_out_of_order(rounds, client: SettlementClient, org_accounts) -> None:
+    r = rounds.open(2)
+    a = org_accounts[0]
+    rounds.join(r, [0])
+    with pytest.raises(WrongPhase) as early_report:
+        client.contribution_submit(r.round_id, 0, 500, 2, sender=a)
+    assert (early_report.value.expected, early_report.value.actual) == (Phase.REPORT, Phase.DEPOSIT)
+    with pytest.raises(WrongPhase) as early_calc:
+        client.payoff_calculate(r.round_id)
+    assert early_calc.value.actual == Phase.DEPOSIT
+    with pytest.raises(WrongPhase) as early_withdraw:
+        client.payoff_transfer(r.round_id, 0, sender=a)
+    assert (early_withdraw.value.expected, early_withdraw.value.actual) == (
+        Phase.SETTLED,
+        Phase.DEPOSIT,
+    )
+    rounds.join(r, [1])
+    with pytest.raises(WrongPhase) as calc_in_report:
+        client.payoff_calculate(r.round_id)
+    assert calc_in_report.value.actual == Phase.REPORT
+    rounds.report(r, {0: (500, 2), 1: (900, 3)})
+    rounds.settle(r)
+    with pytest.raises(WrongPhase) as twice:
+        client.payoff_calculate(r.round_id)
+    assert twice.value.actual == Phase.SETTLED
+    with pytest.raises(CannotAbandon) as abandon:
+        client.round_abandon(r.round_id)
+    assert abandon.value.phase == Phase.SETTLED
+    late = rounds.open(2, seed=3)
+    rounds.close_deposits(late)
+    with pytest.raises(WrongPhase) as late_deposit:
+        client.deposit_submit(late.round_id, 0, late.expected().bonds[0], sender=a)
+    # nobody joined: with no depositor to wait for, reports are closed at once
+    assert late_deposit.value.actual == Phase.CALCULATE
+    paid = rounds.withdraw(r)
+    assert sum(paid.values()) == sum(r.deposits.values())
+
+
+def test_rho_mismatch_at_calculate(rounds, client: SettlementClient) -> None:
+    r = rounds.open(3, seed=5)
+    rounds.join(r)
+    rounds.report(r, rounds.random_reports(r, random.Random(5)))
+    other = pack_rho([[0, 1, 2], [1, 0, 3], [2, 3, 0]])
+    with pytest.raises(RhoMismatch) as err:
+        client.payoff_calculate(r.round_id, other)
+    assert err.value.expected == "0x" + client.round_state(r.round_id).rho_hash.hex()
+    assert client.phase_of(r.round_id) == Phase.CALCULATE
+    client.payoff_calculate(r.round_id)  # the round's own rho still works
+    assert client.round_state(r.round_id).payoff_digest == r.expected().digest
+
+
+# -------------------------------------------------------------------------- withdraw
+def test_withdraw_twice_and_non_joiner(rounds, client: SettlementClient, org_accounts) -> None:
+    r = rounds.open(3)
+    rounds.join(r, [0, 1])
+    rounds.close_deposits(r)
+    rounds.report(r, {0: (1000, 8), 1: (100, 1)})
+    rounds.settle(r)
+    paid = rounds.withdraw(r, [0])
+    with pytest.raises(AlreadyWithdrawn):
+        client.payoff_transfer(r.round_id, 0, sender=org_accounts[0])
+    with pytest.raises(NothingToWithdraw):
+        client.payoff_transfer(r.round_id, 2, sender=org_accounts[2])
+    with pytest.raises(WrongCaller):
+        client.payoff_transfer(r.round_id, 1, sender=org_accounts[0])
+    paid.update(rounds.withdraw(r, [1]))
+    assert paid == {0: r.expected().payouts[0], 1: r.expected().payouts[1]}
+    assert sum(paid.values()) == sum(r.deposits.values())
+
+
+def _contract_round(rounds, client, operator, org_accounts, name: str):
+    hostile = ContractAccount.deploy(client, name, operator, client.address)
+    accounts = [hostile, org_accounts[0], org_accounts[1]]
+    r = rounds.open(3, accounts=accounts, seed=21)
+    rounds.join(r)
+    # the hostile slot contributes most, so it is owed money: the largest possible payout
+    rounds.report(r, {0: (1000, 8), 1: (300, 2), 2: (100, 1)})
+    rounds.settle(r)
+    assert r.expected().payoffs[0] > 0
+    return hostile, r
+
+
+def test_reentrant_attacker_bubbling_fails_alone(rounds, client, operator, org_accounts) -> None:
+    attacker, r = _contract_round(rounds, client, operator, org_accounts, "ReentrantAttacker")
+    attacker.transact("setMode", 1, sender=operator)
+    with pytest.raises(TransferFailed) as err:
+        attacker.transact("withdraw", r.round_id, 0, sender=operator)
+    assert err.value.to == attacker.address
+    assert err.value.amount == r.expected().payouts[0]
+    assert client.profile_record(r.round_id, 0).withdrawn is False
+    paid = rounds.withdraw(r, [1, 2])  # others are unaffected
+    assert paid == {1: r.expected().payouts[1], 2: r.expected().payouts[2]}
+
+
+def test_reentrant_attacker_gets_paid_once(rounds, client, operator, org_accounts) -> None:
+    attacker, r = _contract_round(rounds, client, operator, org_accounts, "ReentrantAttacker")
+    attacker.transact("setMode", 2, sender=operator)
+    before = client.balance()
+    paid = rounds.withdraw(r)
+    out = r.expected()
+    assert paid == dict(enumerate(out.payouts))
+    assert attacker.call("reentryAttempts") == 1
+    assert attacker.call("reentrySuccesses") == 0
+    assert isinstance(client.errors.decode(attacker.call("lastRevert")), Reentrancy)
+    assert attacker.call("received") == out.payouts[0]
+    assert client.w3.eth.get_balance(attacker.address) == out.payouts[0]
+    assert before - client.balance() == sum(out.payouts) == sum(r.deposits.values())
+
+
+def test_reverting_recipient_blocks_no_one(rounds, client, operator, org_accounts) -> None:
+    recipient, r = _contract_round(rounds, client, operator, org_accounts, "RevertingRecipient")
+    with pytest.raises(TransferFailed):
+        recipient.transact("withdraw", r.round_id, 0, sender=operator)
+    paid = rounds.withdraw(r, [1, 2])
+    out = r.expected()
+    assert paid == {1: out.payouts[1], 2: out.payouts[2]}
+    # once it accepts payments again it can still collect, exactly once
+    recipient.transact("setAccepting", True, sender=operator)
+    paid.update(rounds.withdraw(r, [0]))
+    assert recipient.call("received") == out.payouts[0]
+    assert sum(paid.values()) == sum(r.deposits.values())
+    with pytest.raises(AlreadyWithdrawn):
+        recipient.transact("withdraw", r.round_id, 0, sender=operator)
+
+
+def test_forced_ether_does_not_break_accounting(rounds, client, operator) -> None:
+    r = rounds.open(3, seed=9)
+    rounds.join(r)
+    forced = 12_345_678_901
+    before = client.balance()
+    liabilities = client.liabilities()
+    feeder = ContractAccount.deploy(client, "ForceFeeder", operator, value=forced)
+    feeder.transact("feed", client.address, sender=operator)
+    assert client.balance() == before + forced
+    assert client.liabilities() == liabilities
+    rounds.report(r, {0: (700, 4), 1: (100, 1), 2: (1000, 8)})
+    rounds.settle(r)
+    paid = rounds.withdraw(r)
+    assert paid == dict(enumerate(r.expected().payouts))
+    assert sum(paid.values()) == sum(r.deposits.values())
+    assert client.balance() == before + forced - sum(r.deposits.values())
+    assert client.liabilities() == liabilities - sum(r.deposits.values())
+
+
+def test_unknown_round_views(client: SettlementClient) -> None:
+    assert client.phase_of(0) == Phase.NONE
+    assert client.phase_of(10**12) == Phase.NONE
+    with pytest.raises(UnknownRound) as err:
+        client.round_state(10**12)
+    assert err.value.round_id == 10**12
+    assert client.operator() != ZERO_ADDRESS
