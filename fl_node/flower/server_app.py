@@ -1,0 +1,28 @@
+"""The Flower ServerApp run by the coordinator (``@app.main()`` with a Grid and a Context).
+
+It waits for ``min-nodes`` SuperNodes, then runs :func:`~fl_node.flower.run_coordinator` over a
+:class:`~fl_node.flower.GridTransport`: identity query, strategy-phase hook, FL rounds with
+per-node configs, deadline and x-weighted FedAvg, settlement hook. Settings come from the run
+config (see :class:`~fl_node.flower.CoordinatorConfig`).
+"""
+
+from __future__ import annotations
+
+from flwr.app import Context
+from flwr.serverapp import Grid, ServerApp
+
+from fl_node.flower._coordinator import CoordinatorConfig, load_hooks, run_coordinator
+from fl_node.flower._transports.grid import GridTransport
+
+__all__ = ["app"]
+
+app = ServerApp()
+
+
+@app.main()
+def main(grid: Grid, context: Context) -> None:
+    """Run one coordinator session on the connected SuperNodes."""
+    config = CoordinatorConfig.from_run_config(dict(context.run_config))
+    transport = GridTransport(grid)
+    transport.wait_for_nodes(config.min_nodes, timeout=config.node_wait_timeout)
+    run_coordinator(transport, config, load_hooks(config.hooks, dict(context.run_config)))

@@ -1,0 +1,155 @@
+"""Flower's deployment engine on loopback: SuperLink + 3 SuperNodes as separate processes.
+
+TLS (self-signed CA) and SuperNode authentication are on. One session of three FL rounds runs on
+digits; during round 3 one SuperNode process is SIGKILLed after it took its train message, and
+the round must still finish, on the deadline, with the two survivors.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fl_node.flower.deploy import LoopbackDeployment, RunResult, generate_node_key_pair
+
+pytestmark = pytest.mark.slow
+
+KILLED = 2  # index of the SuperNode killed in round 3
+ROUND_TIMEOUT = 60.0  # healthy train phases took up to 43 s on a heavily shared 2-core machine
+
+
+@dataclass
+class Session:
+    deployment: LoopbackDeployment
+    result: RunResult
+    summary: dict[str, Any]
+    intruder_exit: int | None
+    intruder_log: str
+
+
+def _wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
+    nodes = [{"partition-id": i, "num-partitions": 3, "num-threads": 1} for i in range(3)]
+    with LoopbackDeployment(tmp_path_factory.mktemp("deploy"), nodes) as dep:
+        popen, result = dep.submit(
+            {"num-rounds": 3, "min-nodes": 3, "round-timeout": ROUND_TIMEOUT}
+        )
+        # A SuperNode whose key was never registered tries to join while the session runs.
+        key = generate_node_key_pair(dep.workdir / "keys", "intruder")
+        intruder, _ = dep.spawn_supernode(
+            "intruder", {"partition-id": 0, "num-partitions": 3}, key.private_key,
+            "--max-retries", "0",
+        )  # fmt: skip
+        try:
+            _wait_for(
+                lambda: any(
+                    e["event"] == "round-start" and e["round"] == 3 for e in result.events()
+                ),
+                240,
+                "round 3 to start",
+            )
+            log = dep.supernodes[KILLED].log_path
+            # Kill the silo after it pulled its round-3 task: it has the work and never answers.
+            try:
+                _wait_for(
+                    lambda: log.read_text(errors="replace").count("Receiving: train message") >= 3,
+                    15,
+                    "the round-3 train message to reach the silo",
+                )
+            finally:
+                dep.kill_supernode(KILLED)
+            dep.wait(popen, result, timeout=240)
+        finally:
+            if popen.poll() is None:
+                popen.kill()
+                popen.wait()
+        summary = result.summary
+        print(json.dumps(_timings(summary), indent=1))
+        try:
+            intruder.popen.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        yield Session(
+            deployment=dep,
+            result=result,
+            summary=summary,
+            intruder_exit=intruder.popen.poll(),
+            intruder_log=intruder.log_path.read_text(errors="replace"),
+        )
+
+
+def _timings(summary: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "identity_phase_s": summary["identity_seconds"],
+        "train_phases_s": [r["train_seconds"] for r in summary["history"]["rounds"]],
+        "accuracy": summary["history"]["accuracy"],
+    }
+
+
+def test_registered_silos_train_two_rounds_over_tls(session: Session) -> None:
+    dep, summary = session.deployment, session.summary
+    assert session.result.returncode == 0
+    registered = dep.node_ids
+    # The nodes that trained are exactly the registered keys, each holding its own partition.
+    identities = summary["identities"]
+    assert sorted(int(n) for n in identities) == sorted(registered)
+    assert [identities[str(n)]["partition_id"] for n in registered] == [0, 1, 2]
+    first, second = summary["history"]["rounds"][:2]
+    for record in (first, second):
+        assert sorted(record["reporters"]) == sorted(registered)
+        assert record["dropped"] == {}
+    assert second["accuracy"] > first["accuracy"]
+    assert second["accuracy"] > 0.5
+    superlink_log = Path(dep.superlink.log_path).read_text() if dep.superlink else ""
+    assert "running on https://127.0.0.1" in superlink_log
+
+
+def test_a_silo_killed_mid_round_is_dropped_and_the_round_finishes(session: Session) -> None:
+    dep, summary = session.deployment, session.summary
+    killed = dep.node_ids[KILLED]
+    survivors = sorted(n for n in dep.node_ids if n != killed)
+    third = summary["history"]["rounds"][2]
+    assert sorted(third["asked"]) == sorted(dep.node_ids)
+    assert sorted(third["reporters"]) == survivors
+    assert set(third["dropped"]) == {str(killed)}
+    assert sorted(third["weights"]) == sorted(str(n) for n in survivors)
+    assert third["accuracy"] is not None and third["accuracy"] > 0.5
+    assert summary["history"]["completed"] == survivors
+    assert list(summary["dropped"]) == [str(killed)]
+    assert not dep.supernodes[KILLED].alive()
+
+
+def test_the_superlink_refuses_plaintext_and_untrusted_clients(session: Session) -> None:
+    dep = session.deployment
+    with socket.create_connection(("127.0.0.1", dep.port), timeout=10) as raw:
+        raw.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert not raw.recv(64).startswith(b"HTTP/1.1 200")
+    untrusted = ssl.create_default_context()  # system CAs only, not the deployment's CA
+    with (
+        socket.create_connection(("127.0.0.1", dep.port), timeout=10) as raw,
+        pytest.raises(ssl.SSLCertVerificationError),
+    ):
+        untrusted.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def test_an_unregistered_supernode_is_refused(session: Session) -> None:
+    assert session.intruder_exit not in (None, 0)
+    assert "Failed to activate SuperNode" in session.intruder_log
+    assert len(session.summary["identities"]) == 3
