@@ -74,12 +74,12 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     timer = _Timer()
     n = opts.orgs
-    shared = {
-        "dataset": opts.dataset,
-        "alpha": opts.alpha,
-        "data-seed": opts.seed,
-        "num-threads": 1,
-    }
+    import torch
+
+    # Silos train on parallel threads; one torch thread each is fastest for these small models
+    # (fl_node/compute.py measurements), and torch's thread count is process-wide.
+    torch.set_num_threads(1)
+    shared = {"dataset": opts.dataset, "alpha": opts.alpha, "data-seed": opts.seed}
     silos = local_silos(n, node_config=shared)
     node_ids = sorted(silos)
     names = [silos[k].name for k in node_ids]
