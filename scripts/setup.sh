@@ -20,5 +20,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 if [ ! -x node_modules/.bin/anvil ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "==> installing the node toolchain (anvil, solc-js)"
-  npm ci --no-audit --no-fund --loglevel=error
+  # Not `npm ci`: npm 11 rejects this lock file because anvil's optional per-platform binaries
+  # for other platforms are absent from it; `install --no-save` installs the locked versions.
+  npm install --no-audit --no-fund --no-save --loglevel=error
 fi
