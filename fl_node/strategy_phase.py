@@ -56,7 +56,8 @@ class StrategyPhaseResult:
 
     @property
     def omega(self) -> float:
-        return float(sum(s.x for s in self.strategies))
+        """Aggregate data of the silos still in the phase."""
+        return float(sum(s.x for s in self.strategies if s.name not in self.dropped))
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -107,7 +108,8 @@ def run_strategy_phase(
     -------
     StrategyPhaseResult
         The final profile with the full query trace. A silo whose query raises ``OSError`` or
-        ``TimeoutError`` is dropped (kept at its last strategy and listed in ``dropped``).
+        ``TimeoutError`` is dropped: listed in ``dropped``, its data removed from the aggregate
+        the others respond to (its last strategy stays in ``strategies`` for the record).
     """
     if len(responders) != len(initial):
         raise ValueError(
@@ -131,7 +133,9 @@ def run_strategy_phase(
             try:
                 new = agent.respond(others)
             except (OSError, TimeoutError):
+                # A silo that stops answering will not train: its data leaves the aggregate.
                 dropped.append(agent.name)
+                total -= current[i].x
                 continue
             queries += 1
             old = current[i]

@@ -1,0 +1,218 @@
+"""``fedsettle coordinator``: run a consortium's settlement round; make deployment credentials.
+
+``fedsettle coordinator run --config consortium.toml`` deploys (or attaches to) the contract,
+opens a round, waits for the silos' deposits, runs the strategy phase against the silo daemons'
+HTTP agents, trains (embedded runtime, or the Flower deployment engine), sends each silo its
+attested assignment, waits for the reports, calls ``payoffCalculate`` and writes a result JSON.
+``--devnet`` lets it warp an anvil chain's clock past deadlines instead of waiting for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+from fl_node.cli._exit import ExitCode, UserError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    coord = sub.add_parser(
+        "coordinator",
+        help="the consortium coordinator: open, run and settle a round",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cmds = coord.add_subparsers(dest="coordinator_command", required=True, metavar="SUBCOMMAND")
+
+    p = cmds.add_parser("run", help="run one settlement round end to end")
+    p.add_argument("--config", type=Path, required=True, help="the consortium.toml")
+    p.add_argument(
+        "--devnet",
+        action="store_true",
+        help="on anvil: warp chain time past deposit/report deadlines after the timeouts",
+    )
+    p.add_argument("--out", type=Path, help="result JSON path (default: [coordinator].result)")
+    p.add_argument("--quiet", action="store_true", help="log actions to the state dir only")
+    p.set_defaults(func=_run)
+
+    p = cmds.add_parser("check", help="validate consortium.toml and print its summary")
+    p.add_argument("--config", type=Path, required=True, help="the consortium.toml")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=_check)
+
+    p = cmds.add_parser(
+        "init",
+        help="write a devnet consortium.toml and one node-N.toml per silo (anvil dev keys)",
+    )
+    p.add_argument("--out", type=Path, required=True, help="directory to write into")
+    p.add_argument("--silos", type=int, default=3, help="number of silos (default 3)")
+    p.add_argument("--rpc-url", default="http://127.0.0.1:8545", help="the anvil JSON-RPC URL")
+    p.add_argument("--dataset", default="digits", help="bundled dataset the silos partition")
+    p.add_argument("--seed", type=int, default=0, help="seed of data partition and parameters")
+    p.add_argument("--base-port", type=int, default=8601, help="first silo agent port")
+    p.add_argument("--rounds", type=int, default=2, help="FL rounds")
+    p.add_argument(
+        "--runtime",
+        choices=("embedded", "deployment"),
+        default="embedded",
+        help="FL runtime: in the coordinator's process, or Flower SuperLink + SuperNodes",
+    )
+    p.add_argument("--superlink-port", type=int, default=9092, help="SuperLink port")
+    p.add_argument(
+        "--supernode-base-port", type=int, default=9094, help="first SuperNode runtime API port"
+    )
+    p.add_argument(
+        "--compose",
+        action="store_true",
+        help="docker-compose variant: service host names, deployment runtime, /credentials",
+    )
+    p.set_defaults(func=_init)
+
+    p = cmds.add_parser(
+        "credentials",
+        help="create the SuperLink's TLS files (self-signed CA) and SuperNode auth key pairs",
+    )
+    p.add_argument("--out", type=Path, required=True, help="directory to write into")
+    p.add_argument("--silos", type=int, default=3, help="SuperNode key pairs to create")
+    p.add_argument(
+        "--hosts",
+        default="127.0.0.1,localhost",
+        help="comma-separated names/IPs the SuperLink certificate is valid for",
+    )
+    p.add_argument(
+        "--keep", action="store_true", help="leave existing files in place (idempotent start-up)"
+    )
+    p.set_defaults(func=_credentials)
+
+
+def _load(path: Path) -> Any:
+    from fl_node.coordinator import load_consortium_config
+    from fl_node.daemon import ConfigFileError
+
+    try:
+        return load_consortium_config(path)
+    except ConfigFileError as exc:
+        raise UserError(str(exc), ExitCode.CONFIG) from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from fl_node.coordinator import Coordinator, CoordinatorError
+    from fl_node.daemon import ConfigFileError
+    from settlement import SettlementError
+
+    config = _load(args.config)
+    if args.out is not None:
+        config = dataclasses.replace(config, result_path=args.out.resolve())
+
+    def _interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # unwinds the steps, so child processes are stopped
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        result = Coordinator(
+            config, devnet=args.devnet, log_stream=None if args.quiet else "stderr"
+        ).run()
+    except ConfigFileError as exc:
+        raise UserError(str(exc), ExitCode.CONFIG) from None
+    except CoordinatorError as exc:
+        cause = exc.__cause__
+        code = ExitCode.CHAIN if isinstance(cause, SettlementError) else ExitCode.FAILURE
+        if isinstance(cause, ConfigFileError | ValueError) and "[" in str(cause):
+            code = ExitCode.CONFIG
+        raise UserError(str(exc), code) from None
+    print(json.dumps({k: result[k] for k in ("status", "round_id", "contract", "sum_R_wei")}))
+    return int(ExitCode.OK if result["status"] == "settled" else ExitCode.FAILURE)
+
+
+def _check(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    config = _load(args.config)
+    for spec in (config.operator, config.coordinator_key):
+        if spec is not None:
+            from fl_node.daemon import ConfigFileError
+
+            try:
+                spec.load()
+            except ConfigFileError as exc:
+                raise UserError(str(exc), ExitCode.CONFIG) from None
+    info = {
+        "rpc_url": config.rpc_url,
+        "contract": config.contract or "(deploy)",
+        "operator": config.operator.describe(),
+        "attest": config.attest,
+        "runtime": config.mode,
+        "state_dir": str(config.state_dir),
+        "silos": [
+            {
+                "index": s.index,
+                "name": s.name,
+                "account": s.account,
+                "s": s.s,
+                "endpoint": s.endpoint,
+            }
+            for s in config.silos
+        ],
+        "fl": dataclasses.asdict(config.fl),
+    }
+    if args.format == "json":
+        print(json.dumps(info, indent=2))
+    else:
+        for key, value in info.items():
+            if key != "silos":
+                print(f"{key:10} {value}")
+        for s in info["silos"]:
+            print(f"silo {s['index']}: {s['name']:12} {s['account']} s={s['s']:g} {s['endpoint']}")
+    return int(ExitCode.OK)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from fl_node.coordinator import ScaffoldOptions, scaffold
+
+    try:
+        options = ScaffoldOptions(
+            silos=args.silos,
+            rpc_url=args.rpc_url,
+            dataset=args.dataset,
+            seed=args.seed,
+            base_port=args.base_port,
+            rounds=args.rounds,
+            compose=args.compose,
+            runtime=args.runtime,
+            superlink_port=args.superlink_port,
+            supernode_base_port=args.supernode_base_port,
+        )
+        for path in scaffold(args.out, options):
+            print(path)
+    except ValueError as exc:
+        raise UserError(str(exc), ExitCode.USAGE) from None
+    return int(ExitCode.OK)
+
+
+def _credentials(args: argparse.Namespace) -> int:
+    from fl_node.flower.deploy import generate_node_key_pair, generate_tls_files
+
+    if args.silos < 0:
+        raise UserError(f"--silos {args.silos}: must be >= 0", ExitCode.USAGE)
+    hosts = tuple(h.strip() for h in args.hosts.split(",") if h.strip())
+    if not hosts:
+        raise UserError("--hosts: give at least one host name or IP", ExitCode.USAGE)
+    out = Path(args.out)
+    written = []
+    tls_dir = out / "tls"
+    if not (args.keep and (tls_dir / "ca.crt").is_file()):
+        tls = generate_tls_files(tls_dir, hosts=hosts)
+        written += [tls.ca_cert, tls.server_cert, tls.server_key]
+    for i in range(1, args.silos + 1):
+        if args.keep and (out / "keys" / f"supernode-{i}").is_file():
+            continue
+        pair = generate_node_key_pair(out / "keys", f"supernode-{i}")
+        written += [pair.private_key, pair.public_key]
+    for path in written:
+        print(path)
+    return int(ExitCode.OK)

@@ -1,0 +1,130 @@
+"""The coordinator's side of the daemon's HTTP API (endpoints in :mod:`fl_node.daemon._wire`).
+
+:class:`HttpResponder` makes a silo daemon a :class:`fl_node.strategy_phase.Responder`: a query
+is one HTTP round trip of a few milliseconds, against ~10 s per Flower message phase on the
+deployment engine, so the strategy phase's dozens of queries stay fast. A silo that cannot be
+reached (or refuses) raises :class:`AgentUnavailable`, an ``OSError``, which the strategy phase
+treats as a dropped silo.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+from fl_node.agent import Strategy
+from fl_node.daemon import WireError, strategy_from_json
+
+__all__ = ["AgentClient", "AgentRejected", "AgentUnavailable", "HttpResponder"]
+
+# agent endpoints are consortium-internal addresses: never route them through a proxy
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class AgentUnavailable(OSError):
+    """The silo's agent could not be reached, timed out, or failed (5xx)."""
+
+
+class AgentRejected(Exception):
+    """The silo's agent refused the request (4xx); the message is its reason."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class AgentClient:
+    """JSON over HTTP to one silo daemon's agent.
+
+    Parameters
+    ----------
+    name : str
+        The silo's name (for messages).
+    endpoint : str
+        Base URL, e.g. ``http://silo-1:8601``.
+    timeout : float
+        Seconds per request.
+    """
+
+    def __init__(self, name: str, endpoint: str, timeout: float = 10.0) -> None:
+        self.name = name
+        self.endpoint = endpoint.rstrip("/")
+        self.timeout = timeout
+
+    def _request(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.endpoint + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with _OPENER.open(request, timeout=self.timeout) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            try:
+                reason = json.loads(exc.read() or b"{}").get("error", exc.reason)
+            except ValueError:
+                reason = exc.reason
+            if exc.code >= 500:
+                raise AgentUnavailable(
+                    f"silo {self.name} ({self.endpoint}{path}): HTTP {exc.code}: {reason}"
+                ) from None
+            raise AgentRejected(exc.code, f"silo {self.name} refused {path}: {reason}") from None
+        except (OSError, ValueError) as exc:
+            raise AgentUnavailable(
+                f"silo {self.name}: no answer from {self.endpoint}{path} ({exc}); is its daemon "
+                "running and the consortium's [[silos]] endpoint right?"
+            ) from None
+
+    def health(self) -> dict[str, Any]:
+        return dict(self._request("GET", "/health"))
+
+    def push_terms(self, document: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._request("POST", "/terms", document))
+
+    def best_response(self, round_id: int, others_total: float) -> Strategy:
+        answer = self._request(
+            "POST", "/best-response", {"round_id": round_id, "others_total": others_total}
+        )
+        try:
+            strategy = strategy_from_json(answer, f"silo {self.name}'s answer")
+        except WireError as exc:
+            raise AgentUnavailable(str(exc)) from None
+        if strategy.name != self.name:
+            raise AgentUnavailable(
+                f"the agent at {self.endpoint} answered as {strategy.name!r}, not {self.name!r}"
+            )
+        return strategy
+
+    def send_assignment(self, document: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._request("POST", "/assignment", document))
+
+    def round_record(self, round_id: int) -> dict[str, Any]:
+        return dict(self._request("GET", f"/rounds/{round_id}"))
+
+
+class HttpResponder:
+    """A :class:`~fl_node.strategy_phase.Responder` backed by a silo daemon's agent."""
+
+    def __init__(self, client: AgentClient, round_id: int) -> None:
+        self.client = client
+        self.round_id = round_id
+        self.last_error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.client.name
+
+    def respond(self, others_total: float) -> Strategy:
+        try:
+            return self.client.best_response(self.round_id, others_total)
+        except AgentRejected as exc:
+            self.last_error = str(exc)
+            raise AgentUnavailable(str(exc)) from None
+        except AgentUnavailable as exc:
+            self.last_error = str(exc)
+            raise

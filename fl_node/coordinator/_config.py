@@ -1,0 +1,410 @@
+"""``consortium.toml``: the coordinator's settings, validated into frozen dataclasses.
+
+Example (relative paths are relative to the file)::
+
+    [chain]
+    rpc_url = "http://127.0.0.1:8545"
+    # contract = "0x..."                 # attach to this FedSettle; absent: deploy one (once:
+                                         #   the address is kept in the state dir)
+    [chain.operator]                     # opens rounds (and deploys)
+    dev_account = 0                      # or keystore = "..." + password_env = "..."
+
+    [coordinator]
+    state_dir = "state/coordinator"
+    attest = true                        # reports need the coordinator's EIP-712 signature
+    [coordinator.key]                    # the attestation key (required when attest = true)
+    dev_account = 1
+
+    [terms]                              # public terms, committed on chain by digest
+    gamma = 0.004
+    lam = 0.05
+    w_e = 1.0
+    kappa = 2e-10
+    G = 10.0
+    D_min = 0.2
+    A0 = 1.0
+    tau = 0.6
+    rho = [[0.0, 0.05, 0.04], [0.05, 0.0, 0.06], [0.04, 0.06, 0.0]]
+
+    [units]                              # optional
+    x_scale = 1000
+    f_scale = 1
+    unit_wei = "1000000000000000000"     # wei per unit of game payoff
+
+    [round]                              # optional
+    deposit_window_s = 600               # chain-time windows of the round's phases
+    report_window_s = 600
+    settle_window_s = 3600
+    join_timeout_s = 120                 # wall-clock wait for deposits / reports before the
+    report_timeout_s = 120               #   coordinator waits out (or, --devnet, warps past)
+                                         #   the chain deadline
+    [[silos]]                            # one per silo, in slot order
+    name = "silo-1"
+    account = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+    s = 449                              # training samples (the silo's `fedsettle node check`)
+    F_max = 4000.0                       # fastest compute level (samples/s)
+    p = 1200.0                           # profitability (public)
+    endpoint = "http://127.0.0.1:8601"   # the silo daemon's agent
+    partition_id = 0                     # embedded runtime: which partition it trains on
+    supernode_public_key = "keys/supernode-1.pub"  # deployment runtime: registered at start
+
+    [fl]
+    rounds = 3
+    epochs = 2
+    lr = 0.05
+    round_timeout_s = 60.0
+    dataset = "digits"                   # the held-out test set (and embedded partitions)
+    alpha = 0.5
+    seed = 0
+
+    [runtime]
+    mode = "embedded"                    # or "deployment" (Flower SuperLink + SuperNodes)
+    [runtime.deployment]                 # mode = "deployment" only
+    superlink = "127.0.0.1:9092"         # where the flwr CLI reaches the SuperLink
+    root_certificates = "tls/ca.crt"
+    start_superlink = true               # run flower-superlink as a child
+    host = "0.0.0.0"                     #   listening here,
+    port = 9092
+    ssl_certfile = "tls/server.pem"      #   with this certificate and key
+    ssl_keyfile = "tls/server.key"
+    node_wait_timeout_s = 120
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fl_node.agent import ConsortiumTerms
+from fl_node.chain_steps import ChainUnits
+from fl_node.daemon import KeySpec, Table, read_key_spec, read_toml
+
+__all__ = [
+    "ConsortiumConfig",
+    "DeploymentSettings",
+    "FLSettings",
+    "RoundSettings",
+    "SiloEntry",
+    "load_consortium_config",
+    "parse_consortium_config",
+]
+
+
+@dataclass(frozen=True)
+class SiloEntry:
+    """One silo as the consortium registers it (slot ``index`` on chain)."""
+
+    index: int
+    name: str
+    account: str
+    s: float
+    F_max: float
+    p: float
+    endpoint: str
+    partition_id: int
+    supernode_public_key: Path | None = None
+
+
+@dataclass(frozen=True)
+class RoundSettings:
+    deposit_window_s: int = 600
+    report_window_s: int = 600
+    settle_window_s: int = 3600
+    join_timeout_s: float = 120.0
+    report_timeout_s: float = 120.0
+    http_timeout_s: float = 10.0
+    poll_interval_s: float = 0.5
+    max_sweeps: int = 100
+
+
+@dataclass(frozen=True)
+class FLSettings:
+    rounds: int = 3
+    epochs: int = 2
+    lr: float = 0.05
+    batch_size: int = 32
+    round_timeout_s: float = 60.0
+    dataset: str = "digits"
+    alpha: float = 0.5
+    seed: int = 0
+    test_fraction: float = 0.25
+    scheme: str = "dirichlet"
+    num_partitions: int = 0  # 0: one per silo
+    model_kind: str = "auto"
+
+
+@dataclass(frozen=True)
+class DeploymentSettings:
+    superlink: str
+    root_certificates: Path | None
+    start_superlink: bool = True
+    host: str = "127.0.0.1"
+    port: int = 9092
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    insecure: bool = False
+    node_wait_timeout_s: float = 120.0
+    run_timeout_s: float = 1800.0
+
+
+@dataclass(frozen=True)
+class ConsortiumConfig:
+    """A validated ``consortium.toml`` (see the module docstring for the format)."""
+
+    rpc_url: str
+    contract: str | None
+    operator: KeySpec
+    coordinator_key: KeySpec | None
+    state_dir: Path
+    result_path: Path | None
+    terms: ConsortiumTerms
+    units: ChainUnits
+    silos: tuple[SiloEntry, ...]
+    round: RoundSettings
+    fl: FLSettings
+    mode: str
+    deployment: DeploymentSettings | None = None
+    rpc_timeout_s: float = 30.0
+    source: Path | None = field(default=None, compare=False)
+
+    @property
+    def attest(self) -> bool:
+        return self.coordinator_key is not None
+
+
+def load_consortium_config(path: str | Path) -> ConsortiumConfig:
+    """Read and validate ``consortium.toml`` at ``path``.
+
+    Raises
+    ------
+    fl_node.daemon.ConfigFileError
+        Naming the file, the field and the fix.
+    """
+    config = parse_consortium_config(read_toml(path))
+    return ConsortiumConfig(**{**config.__dict__, "source": Path(path).resolve()})
+
+
+def _req(root: Table, key: str, hint: str) -> Table:
+    table = root.table(key, hint)
+    assert table is not None
+    return table
+
+
+def parse_consortium_config(root: Table) -> ConsortiumConfig:
+    """Validate a parsed ``consortium.toml`` root table."""
+    root.check_keys(("chain", "coordinator", "terms", "units", "round", "silos", "fl", "runtime"))
+    chain = _req(root, "chain", "rpc_url and an [chain.operator] key")
+    chain.check_keys(("rpc_url", "contract", "operator", "rpc_timeout_s"))
+    coord = _req(root, "coordinator", 'state_dir = "state/coordinator"')
+    coord.check_keys(("state_dir", "result", "attest", "key"))
+    attest = coord.flag("attest", "true to require attested reports, else false", default=True)
+    key_table = coord.table("key", "dev_account = N or keystore + password_env", required=attest)
+    if key_table is not None and not attest:
+        raise coord.error("key", "is set but attest = false", "remove it or set attest = true")
+    silos = _silos(root)
+    terms, units = _terms(root, silos)
+    mode = "embedded"
+    deployment = None
+    runtime = root.table("runtime", 'mode = "embedded"', required=False)
+    if runtime is not None:
+        runtime.check_keys(("mode", "deployment"))
+        mode = runtime.choice("mode", ("embedded", "deployment"), default="embedded")
+        if mode == "deployment":
+            deployment = _deployment(_req(runtime, "deployment", "superlink, root_certificates"))
+            for silo, table in zip(silos, root.tables("silos", ""), strict=True):
+                if silo.supernode_public_key is None:
+                    raise table.error(
+                        "supernode_public_key",
+                        "is missing (runtime.mode = 'deployment')",
+                        "set it to the silo's SuperNode public key file (OpenSSH format), "
+                        "registered with the SuperLink at start",
+                    )
+    return ConsortiumConfig(
+        rpc_url=chain.url("rpc_url", "the JSON-RPC URL of the chain, e.g. http://127.0.0.1:8545"),
+        contract=chain.address(
+            "contract", "the FedSettle address to attach to (or remove it to deploy)", default=None
+        ),
+        operator=read_key_spec(_req(chain, "operator", "dev_account = 0, or keystore + env")),
+        coordinator_key=None if key_table is None else read_key_spec(key_table),
+        state_dir=coord.path("state_dir", "a directory for the coordinator's state and log"),
+        result_path=coord.path("result", "the result JSON path", default=None),
+        terms=terms,
+        units=units,
+        silos=tuple(silos),
+        round=_round(root.table("round", "", required=False)),
+        fl=_fl(root.table("fl", "", required=False), len(silos)),
+        mode=mode,
+        deployment=deployment,
+        rpc_timeout_s=chain.number("rpc_timeout_s", "seconds, e.g. 30", default=30.0, above=0.0),
+    )
+
+
+def _silos(root: Table) -> list[SiloEntry]:
+    tables = root.tables("silos", "per silo with name, account, s, F_max, p and endpoint")
+    if len(tables) < 2:
+        raise root.error("silos", "lists fewer than two silos", "add one [[silos]] per silo (>= 2)")
+    out: list[SiloEntry] = []
+    for i, t in enumerate(tables):
+        t.check_keys(
+            (
+                "name",
+                "account",
+                "s",
+                "F_max",
+                "p",
+                "endpoint",
+                "partition_id",
+                "supernode_public_key",
+            )
+        )
+        entry = SiloEntry(
+            index=i,
+            name=t.text("name", 'the silo\'s name, e.g. "silo-1" (its node.toml [silo].name)'),
+            account=t.address("account", "the silo's chain account (its node daemon's address)"),
+            s=t.number("s", "the silo's training samples, from `fedsettle node check`", above=0.0),
+            F_max=t.number("F_max", "the silo's fastest compute level in samples/s", above=0.0),
+            p=t.number("p", "the silo's public profitability, e.g. 1200.0", above=0.0),
+            endpoint=t.url("endpoint", "the silo daemon's agent URL, e.g. http://silo-1:8601"),
+            partition_id=t.integer(
+                "partition_id", "the silo's data partition (embedded runtime)", default=i, min=0
+            ),
+            supernode_public_key=t.path(
+                "supernode_public_key", "the SuperNode's public key file", default=None
+            ),
+        )
+        if entry.s != int(entry.s):
+            raise t.error("s", f"= {entry.s} is not a whole number of samples", "use an integer")
+        for prior in out:
+            for key in ("name", "account", "endpoint"):
+                if getattr(prior, key) == getattr(entry, key):
+                    raise t.error(
+                        key,
+                        f"= {getattr(entry, key)!r} repeats silo #{prior.index}'s",
+                        "give every silo its own",
+                    )
+        out.append(entry)
+    return out
+
+
+def _terms(root: Table, silos: list[SiloEntry]) -> tuple[ConsortiumTerms, ChainUnits]:
+    t = _req(root, "terms", "gamma, lam, w_e, kappa, G, D_min, A0, tau and rho")
+    t.check_keys(("gamma", "lam", "w_e", "kappa", "G", "D_min", "A0", "tau", "rho"))
+    n = len(silos)
+    rho = t.matrix("rho", f"a symmetric {n}x{n} matrix with zero diagonal, entries in [0, 1]")
+    if len(rho) != n:
+        raise t.error("rho", f"is {len(rho)}x{len(rho)} but there are {n} [[silos]]", "match them")
+    for i in range(n):
+        if rho[i][i] != 0.0:
+            raise t.error("rho", f"has rho[{i}][{i}] = {rho[i][i]}", "set the diagonal to 0")
+        for j in range(n):
+            v = rho[i][j]
+            if not 0.0 <= v <= 1.0:
+                raise t.error("rho", f"has rho[{i}][{j}] = {v} outside [0, 1]", "fix the entry")
+            if v != rho[j][i]:
+                raise t.error(
+                    "rho", f"is not symmetric (rho[{i}][{j}] != rho[{j}][{i}])", "mirror it"
+                )
+            if abs(v * 10_000 - round(v * 10_000)) > 1e-6:
+                raise t.error(
+                    "rho",
+                    f"has rho[{i}][{j}] = {v}, off the basis-point grid",
+                    "round entries to multiples of 0.0001 (the chain stores basis points)",
+                )
+    terms = ConsortiumTerms(
+        names=tuple(s.name for s in silos),
+        p=tuple(s.p for s in silos),
+        rho=rho,
+        tau=t.number("tau", "the per-round deadline in seconds, e.g. 0.6", above=0.0),
+        gamma=t.number("gamma", "the incentive intensity, e.g. 0.004", above=0.0),
+        lam=t.number("lam", "the compute weight lambda in the score, e.g. 0.05", min=0.0),
+        w_e=t.number("w_e", "the energy cost weight, e.g. 1.0", min=0.0),
+        kappa=t.number("kappa", "the energy coefficient, e.g. 2e-10", min=0.0),
+        D_min=t.number("D_min", "the minimum data fraction, e.g. 0.2", above=0.0, max=1.0),
+        A0=t.number("A0", "the accuracy ceiling, e.g. 1.0", above=0.0),
+        G=t.number("G", "the accuracy curvature, e.g. 10.0", above=0.0),
+    )
+    u = root.table("units", "", required=False)
+    if u is None:
+        return terms, ChainUnits()
+    u.check_keys(("x_scale", "f_scale", "unit_wei"))
+    units = ChainUnits(
+        x_scale=u.integer("x_scale", "decimals of x on chain, e.g. 1000", default=1000, min=1),
+        f_scale=u.integer("f_scale", "decimals of f on chain, e.g. 1", default=1, min=1),
+        unit_wei=u.wei("unit_wei", "wei per payoff unit, e.g. 10**18", default=10**18),
+    )
+    if units.unit_wei < 1:
+        raise u.error("unit_wei", "= 0", "set it to a positive number of wei")
+    return terms, units
+
+
+def _round(t: Table | None) -> RoundSettings:
+    if t is None:
+        return RoundSettings()
+    t.check_keys(RoundSettings.__dataclass_fields__)
+    d = RoundSettings()
+    return RoundSettings(
+        deposit_window_s=t.integer("deposit_window_s", "chain seconds", default=d.deposit_window_s, min=1),
+        report_window_s=t.integer("report_window_s", "chain seconds", default=d.report_window_s, min=1),
+        settle_window_s=t.integer("settle_window_s", "chain seconds", default=d.settle_window_s, min=1),
+        join_timeout_s=t.number("join_timeout_s", "seconds", default=d.join_timeout_s, above=0.0),
+        report_timeout_s=t.number("report_timeout_s", "seconds", default=d.report_timeout_s, above=0.0),
+        http_timeout_s=t.number("http_timeout_s", "seconds", default=d.http_timeout_s, above=0.0),
+        poll_interval_s=t.number("poll_interval_s", "seconds", default=d.poll_interval_s, above=0.0),
+        max_sweeps=t.integer("max_sweeps", "sweeps, e.g. 100", default=d.max_sweeps, min=1),
+    )  # fmt: skip
+
+
+def _fl(t: Table | None, n_silos: int) -> FLSettings:
+    if t is None:
+        return FLSettings()
+    t.check_keys(FLSettings.__dataclass_fields__)
+    from fl_node.data import BUILTIN_DATASETS
+
+    d = FLSettings()
+    dataset = t.text("dataset", f"one of {', '.join(BUILTIN_DATASETS)}", default=d.dataset)
+    if dataset not in BUILTIN_DATASETS:
+        raise t.error(
+            "dataset", f"= {dataset!r} is not bundled", f"use {', '.join(BUILTIN_DATASETS)}"
+        )
+    parts = t.integer("num_partitions", "partitions (0: one per silo)", default=0, min=0)
+    if parts and parts < n_silos:
+        raise t.error("num_partitions", f"= {parts} < {n_silos} silos", "use 0 or >= the silos")
+    return FLSettings(
+        rounds=t.integer("rounds", "FL rounds, e.g. 3", default=d.rounds, min=1, max=1000),
+        epochs=t.integer("epochs", "local epochs, e.g. 2", default=d.epochs, min=1),
+        lr=t.number("lr", "the learning rate, e.g. 0.05", default=d.lr, above=0.0),
+        batch_size=t.integer("batch_size", "e.g. 32", default=d.batch_size, min=1),
+        round_timeout_s=t.number("round_timeout_s", "seconds", default=d.round_timeout_s, above=0.0),
+        dataset=dataset,
+        alpha=t.number("alpha", "the Dirichlet concentration", default=d.alpha, above=0.0),
+        seed=t.integer("seed", "the data seed every silo shares", default=d.seed, min=0),
+        test_fraction=t.number("test_fraction", "e.g. 0.25", default=0.25, above=0.0, max=0.9),
+        scheme=t.choice("scheme", ("dirichlet", "quantity", "iid"), default="dirichlet"),
+        num_partitions=parts,
+        model_kind=t.text("model_kind", '"auto", "mlp" or "cnn"', default="auto"),
+    )  # fmt: skip
+
+
+def _deployment(t: Table) -> DeploymentSettings:
+    t.check_keys(DeploymentSettings.__dataclass_fields__)
+    insecure = t.flag("insecure", "true only for a SuperLink without TLS", default=False)
+    start = t.flag("start_superlink", "true to run flower-superlink as a child", default=True)
+    ca = None
+    if not insecure:
+        ca = t.path("root_certificates", "the SuperLink's CA certificate (PEM)")
+    cert = key = None
+    if start and not insecure:
+        cert = t.path("ssl_certfile", "the SuperLink's server certificate (PEM)")
+        key = t.path("ssl_keyfile", "the SuperLink's server private key (PEM)")
+    return DeploymentSettings(
+        superlink=t.host_port("superlink", "the SuperLink address, e.g. 127.0.0.1:9092"),
+        root_certificates=ca,
+        start_superlink=start,
+        host=t.text("host", "the SuperLink's interface, e.g. 0.0.0.0", default="127.0.0.1"),
+        port=t.integer("port", "the SuperLink port, e.g. 9092", default=9092, min=1, max=65535),
+        ssl_certfile=cert,
+        ssl_keyfile=key,
+        insecure=insecure,
+        node_wait_timeout_s=t.number("node_wait_timeout_s", "seconds", default=120.0, above=0.0),
+        run_timeout_s=t.number("run_timeout_s", "seconds", default=1800.0, above=0.0),
+    )

@@ -1,0 +1,207 @@
+"""The deployment runtime: the ServerApp on a Flower SuperLink the silos' SuperNodes join.
+
+The coordinator (optionally) runs ``flower-superlink`` as a child with TLS and SuperNode
+authentication, registers every silo's SuperNode public key (``flwr supernode register``),
+writes the assignments of the strategy phase to a file and submits
+``flwr run <app> fedsettle --stream`` with the ServerApp's run config plus
+``hooks = fl_node.coordinator.flower_hooks:hooks``. The ServerApp writes ``result.json``; the
+node ids in it are mapped back to silo names through the identity query's answers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from fl_node.agent import Strategy
+from fl_node.coordinator._config import ConsortiumConfig, DeploymentSettings
+from fl_node.coordinator._training import TrainingError, TrainingOutcome, coordinator_run_config
+from fl_node.coordinator.flower_hooks import HOOKS_REF
+
+__all__ = ["FlowerDeployment", "superlink_argv"]
+
+
+def superlink_argv(settings: DeploymentSettings, database: Path, binary: str) -> list[str]:
+    """The ``flower-superlink`` command line the coordinator runs for ``settings``."""
+    argv = [binary]
+    if settings.insecure:
+        argv.append("--insecure")
+    else:
+        argv += [
+            "--ssl-ca-certfile", str(settings.root_certificates),
+            "--ssl-certfile", str(settings.ssl_certfile),
+            "--ssl-keyfile", str(settings.ssl_keyfile),
+            "--enable-supernode-auth",
+        ]  # fmt: skip
+    return [
+        *argv,
+        "--disable-runtime-dependency-installation",
+        "--database", str(database),
+        "--host", settings.host,
+        "--port", str(settings.port),
+    ]  # fmt: skip
+
+
+class FlowerDeployment:
+    """A SuperLink connection (and, with ``start_superlink``, the SuperLink process)."""
+
+    def __init__(
+        self, config: ConsortiumConfig, workdir: Path, progress: Callable[..., None]
+    ) -> None:
+        from fl_node.flower.deploy import flower_env
+
+        assert config.deployment is not None
+        self.config = config
+        self.settings: DeploymentSettings = config.deployment
+        self.workdir = Path(workdir).resolve()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.progress = progress
+        self.env = flower_env(self.workdir / "flwr-home")
+        self.superlink: Any = None
+        self._runs = 0
+
+    def _bin(self, name: str) -> str:
+        return str(Path(sys.executable).parent / name)
+
+    def start(self) -> None:
+        """Start the SuperLink (if configured), write the connection, register SuperNodes."""
+        from fl_node.flower.deploy import CONNECTION, start_process, toml_value, wait_for_port
+
+        s = self.settings
+        for label, path in (
+            ("root_certificates", s.root_certificates),
+            ("ssl_certfile", s.ssl_certfile),
+            ("ssl_keyfile", s.ssl_keyfile),
+        ):
+            if path is not None and not Path(path).is_file():
+                raise TrainingError(
+                    f"consortium.toml: [runtime.deployment].{label} = {str(path)!r} does not "
+                    "exist; create the TLS files (`fedsettle coordinator credentials`) or fix it"
+                )
+        home = self.workdir / "flwr-home"
+        home.mkdir(parents=True, exist_ok=True)
+        lines = [
+            f'[superlink]\ndefault = "{CONNECTION}"\n\n[superlink.{CONNECTION}]',
+            f"address = {toml_value(s.superlink)}",
+        ]
+        lines.append(
+            "insecure = true"
+            if s.insecure
+            else f"root-certificates = {toml_value(str(s.root_certificates))}"
+        )
+        (home / "config.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if s.start_superlink:
+            argv = superlink_argv(s, self.workdir / "superlink.db", self._bin("flower-superlink"))
+            self.superlink = start_process(
+                "superlink",
+                argv,
+                env=self.env,
+                log_path=self.workdir / "superlink.log",
+                cwd=self.workdir,
+            )
+            wait_for_port(s.port, timeout=60.0, proc=self.superlink)
+            self.progress("superlink-started", pid=self.superlink.pid, port=s.port)
+        if not s.insecure:
+            # each registration is a slow CLI process: run them side by side
+            silos = self.config.silos
+            with ThreadPoolExecutor(max_workers=len(silos)) as pool:
+                list(pool.map(lambda x: self._register(x.name, x.supernode_public_key), silos))
+
+    def _register(self, name: str, public_key: Path | None) -> None:
+        from fl_node.flower.deploy import CONNECTION
+
+        if public_key is None or not Path(public_key).is_file():
+            raise TrainingError(
+                f"consortium.toml: [[silos]] {name}: supernode_public_key = "
+                f"{str(public_key)!r} does not exist; point it at the SuperNode's .pub key"
+            )
+        done = subprocess.run(
+            [self._bin("flwr"), "supernode", "register", str(public_key), CONNECTION,
+             "--format", "json"],
+            env=self.env, cwd=self.workdir, capture_output=True, text=True, timeout=120,
+            check=False,
+        )  # fmt: skip
+        text = done.stdout + done.stderr
+        match = re.search(r'"node-id":\s*(\d+)', text)
+        if match:
+            self.progress("supernode-registered", silo=name, node_id=int(match.group(1)))
+        elif "already" in text.lower():
+            self.progress("supernode-registered", silo=name, note="already registered")
+        else:
+            raise TrainingError(
+                f"registering {name}'s SuperNode key {public_key} failed (exit "
+                f"{done.returncode}): {text.strip()[-500:]}"
+            )
+
+    def train(self, strategies: Mapping[str, Strategy]) -> TrainingOutcome:
+        """Submit one Flower run training the silos in ``strategies``; wait for its result."""
+        from fl_node.flower.deploy import CONNECTION, write_app_project
+
+        self._runs += 1
+        out = self.workdir / f"run-{int(time.time())}-{self._runs}"
+        out.mkdir(parents=True, exist_ok=True)
+        assignments = out / "assignments.json"
+        assignments.write_text(
+            json.dumps({n: {"d": s.d, "f": s.f, "x": s.x} for n, s in strategies.items()}),
+            encoding="utf-8",
+        )
+        run_config = {
+            **coordinator_run_config(self.config),
+            "min-nodes": len(strategies),
+            "node-wait-timeout": self.settings.node_wait_timeout_s,
+            "hooks": HOOKS_REF,
+            "out-dir": str(out),
+            "assignments-file": str(assignments),
+        }
+        app = write_app_project(out / "app", run_config)
+        log_path = out / "flwr-run.log"
+        start = time.perf_counter()
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                [self._bin("flwr"), "run", str(app), CONNECTION, "--stream"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env, cwd=self.workdir,
+            )  # fmt: skip
+            try:
+                proc.wait(timeout=self.settings.run_timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise TrainingError(
+                    f"the Flower run did not finish within [runtime.deployment].run_timeout_s = "
+                    f"{self.settings.run_timeout_s}; see {log_path}"
+                ) from None
+        result = out / "result.json"
+        if not result.is_file():
+            raise TrainingError(
+                f"the Flower run wrote no {result} (flwr exit code {proc.returncode}); see "
+                f"{log_path} and {self.workdir / 'superlink.log'}"
+            )
+        summary = json.loads(result.read_text(encoding="utf-8"))
+        names = {int(n): ident["name"] for n, ident in summary["identities"].items()}
+        history = summary["history"]
+        for record in history["rounds"]:
+            self.progress(
+                "fl-round", round=record["round"], accuracy=record["accuracy"], loss=record["loss"]
+            )
+        return TrainingOutcome(
+            completed=[names[int(n)] for n in history["completed"] if int(n) in names],
+            dropped={names.get(int(n), str(n)): why for n, why in summary["dropped"].items()},
+            accuracy=list(history["accuracy"]),
+            loss=list(history["loss"]),
+            seconds=time.perf_counter() - start,
+            history=history,
+        )
+
+    def stop(self) -> None:
+        """Stop the SuperLink if this process started it."""
+        if self.superlink is not None:
+            self.superlink.stop()
+            self.superlink = None

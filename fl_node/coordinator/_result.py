@@ -1,0 +1,68 @@
+"""The result document of a round: per-silo strategy and on-chain record, totals, training."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fl_node.agent import Strategy
+from fl_node.coordinator._config import ConsortiumConfig
+from fl_node.coordinator._training import TrainingOutcome
+
+__all__ = ["round_result"]
+
+
+def round_result(
+    client: Any,
+    config: ConsortiumConfig,
+    rid: int,
+    status: str,
+    strategies: dict[str, Strategy],
+    phase_doc: dict[str, Any] | None,
+    training: TrainingOutcome | None,
+) -> dict[str, Any]:
+    """Read round ``rid``'s on-chain records and combine them with the off-chain stages.
+
+    ``payout_due_wei`` is what each joined silo withdraws: its deposit + R_i once settled.
+    """
+    state = client.round_state(rid)
+    profiles = client.profiles(rid)
+    silos = []
+    for silo in config.silos:
+        prof = profiles[silo.index]
+        st = strategies.get(silo.name)
+        silos.append(
+            {
+                "name": silo.name,
+                "index": silo.index,
+                "address": prof.account,
+                "joined": prof.joined,
+                "reported": prof.reported,
+                "d": None if st is None else st.d,
+                "f": None if st is None else st.f,
+                "x": None if st is None else st.x,
+                "x_onchain": prof.x,
+                "f_onchain": prof.f,
+                "bond_wei": int(prof.bond),
+                "deposit_wei": int(prof.deposited),
+                "R_wei": int(prof.payoff),
+                "payout_due_wei": int(prof.deposited) + int(prof.payoff) if prof.joined else 0,
+            }
+        )
+    return {
+        "status": status,
+        "round_id": rid,
+        "phase": state.phase.name,
+        "contract": client.address,
+        "chain_id": client.chain_id,
+        "rpc_url": config.rpc_url,
+        "runtime": config.mode,
+        "attested": config.attest,
+        "silos": silos,
+        "sum_R_wei": sum(s["R_wei"] for s in silos),
+        "total_deposits_wei": int(state.total_deposits),
+        "payoff_digest": "0x" + bytes(state.payoff_digest).hex(),
+        "accuracy": [] if training is None else training.accuracy,
+        "loss": [] if training is None else training.loss,
+        "training": None if training is None else training.to_dict(),
+        "strategy_phase": phase_doc,
+    }

@@ -1,0 +1,486 @@
+"""``Coordinator``: one settlement round driven from ``consortium.toml``.
+
+Steps (each named in errors and in the action log ``<state_dir>/actions.jsonl``):
+
+``connect``   reach the chain, load the operator and coordinator keys;
+``contract``  attach to ``[chain].contract``, or to the contract this coordinator deployed
+              before (``<state_dir>/deployment.json``), or deploy one;
+``open``      open a round with the consortium's silos and public terms (``paramsDigest`` =
+              sha256 of the terms), or resume the unfinished round of a previous run;
+``deposits``  wait until every silo joined or the deposit deadline passed (``--devnet``: warp
+              chain time past it after ``join_timeout_s``);
+``strategy``  push the terms to the joined silos' agents (``POST /terms``) and run distributed
+              best response over HTTP (``POST /best-response``); silos that do not answer are
+              dropped and the phase reruns without them;
+``training``  FL rounds with x-weighted FedAvg on the embedded or the deployment runtime;
+``assign``    send every silo that completed training its strategy and on-chain (x, f) with an
+              EIP-712 attestation (``POST /assignment``); the silo reports it itself;
+``reports``   wait until the assigned silos reported or the report deadline passed
+              (``--devnet``: warp);
+``settle``    ``payoffCalculate``; then write the result JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from fl_node.agent import Strategy
+from fl_node.coordinator._agents import (
+    AgentClient,
+    AgentRejected,
+    AgentUnavailable,
+    HttpResponder,
+)
+from fl_node.coordinator._config import ConsortiumConfig, SiloEntry
+from fl_node.coordinator._result import round_result
+from fl_node.coordinator._training import TrainingOutcome
+from fl_node.daemon import ActionLog, StateDir, terms_to_json, units_to_json
+
+__all__ = ["Coordinator", "CoordinatorError"]
+
+
+class CoordinatorError(RuntimeError):
+    """A step of the round failed; the message starts with ``step <name>:``."""
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(f"step {step}: {message}")
+        self.step = step
+
+
+class Coordinator:
+    """Runs one round (see the module docstring).
+
+    Parameters
+    ----------
+    config : ConsortiumConfig
+    devnet : bool
+        Allow warping an anvil chain's time past deadlines instead of waiting for them.
+    log_stream : file or "stderr" or None
+        Where actions are echoed besides ``actions.jsonl``.
+    """
+
+    def __init__(
+        self, config: ConsortiumConfig, *, devnet: bool = False, log_stream: Any = "stderr"
+    ) -> None:
+        import sys
+
+        self.config = config
+        self.devnet = devnet
+        self.state = StateDir(config.state_dir)
+        self.log = ActionLog(
+            self.state.path / "actions.jsonl",
+            name="coordinator",
+            stream=sys.stderr if log_stream == "stderr" else log_stream,
+        )
+        self.agents = {
+            s.name: AgentClient(s.name, s.endpoint, config.round.http_timeout_s)
+            for s in config.silos
+        }
+        self.timings: dict[str, float] = {}
+        self._t0 = time.perf_counter()
+        self.client: Any = None
+        self.backend: Any = None
+        self.operator: Any = None
+        self.coordinator_key: Any = None
+        self.deployment: Any = None
+
+    # ----------------------------------------------------------------- helpers
+    def _load_state(self) -> dict[str, Any]:
+        path = self.state.path / "coordinator.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    def _save_state(self, **changes: Any) -> None:
+        self.state.write("coordinator.json", {**self._load_state(), **changes})
+
+    @contextlib.contextmanager
+    def _step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        self.log("step", step=name)
+        try:
+            yield
+        except CoordinatorError:
+            raise
+        except Exception as exc:
+            self.log("step-failed", step=name, error=str(exc))
+            raise CoordinatorError(name, f"{type(exc).__name__}: {exc}") from exc
+        self.timings[name] = round(time.perf_counter() - start, 3)
+
+    def _sleep(self) -> None:
+        time.sleep(self.config.round.poll_interval_s)
+
+    # ----------------------------------------------------------------- the run
+    def run(self) -> dict[str, Any]:
+        """Run the round; return (and write) the result document."""
+        with self._step("connect"):
+            self._connect()
+        self.deployment = None
+        if self.config.mode == "deployment":
+            from fl_node.coordinator._deployment import FlowerDeployment
+
+            with self._step("superlink"):
+                self.deployment = FlowerDeployment(
+                    self.config, self.state.path / "flower", lambda e, **d: self.log(e, **d)
+                )
+                self.deployment.start()
+        try:
+            return self._run()
+        finally:
+            if self.deployment is not None:
+                self.deployment.stop()
+
+    def _run(self) -> dict[str, Any]:
+        with self._step("contract"):
+            self._attach_or_deploy()
+        with self._step("open"):
+            rid = self._open_or_resume()
+        with self._step("deposits"):
+            joined = self._wait_deposits(rid)
+        if len(joined) < 2:
+            with self._step("abandon"):
+                from settlement import Phase
+
+                if self.client.phase_of(rid) not in (Phase.SETTLED, Phase.ABANDONED):
+                    self.client.round_abandon(rid)
+                self.log("round-abandoned", round_id=rid, joined=[s.name for s in joined])
+            return self._result(rid, "abandoned: fewer than two silos joined", {}, None, None)
+        saved = self._load_state()
+        training = None
+        if saved.get("round_id") == rid and saved.get("training"):
+            training = TrainingOutcome.from_dict(saved["training"])
+            strategies = {n: Strategy(**s) for n, s in saved["strategies"].items()}
+            phase_doc = saved.get("strategy_phase")
+            self.log("training-resumed", round_id=rid, completed=training.completed)
+        else:
+            with self._step("strategy"):
+                strategies, phase_doc = self._strategy_phase(rid, joined)
+            self._save_state(
+                strategies={n: s.__dict__ for n, s in strategies.items()},
+                strategy_phase=phase_doc,
+            )
+            with self._step("training"):
+                training = self._train(strategies)
+            self._save_state(training=training.to_dict())
+        with self._step("assign"):
+            assigned = self._assign(rid, strategies, training.completed)
+        with self._step("reports"):
+            self._wait_reports(rid, assigned)
+        with self._step("settle"):
+            self._settle(rid)
+        return self._result(rid, "settled", strategies, phase_doc, training)
+
+    # ----------------------------------------------------------------- steps
+    def _connect(self) -> None:
+        from settlement import ChainUnavailable, RpcBackend
+
+        cfg = self.config
+        self.operator = cfg.operator.load()
+        self.coordinator_key = None if cfg.coordinator_key is None else cfg.coordinator_key.load()
+        deadline = time.monotonic() + max(cfg.round.join_timeout_s, 30.0)
+        while True:
+            try:
+                self.backend = RpcBackend(cfg.rpc_url, timeout=cfg.rpc_timeout_s)
+                break
+            except ChainUnavailable as exc:
+                if time.monotonic() > deadline:
+                    raise ChainUnavailable(f"[chain].rpc_url: {exc}") from None
+                time.sleep(1.0)
+        self.log(
+            "connected",
+            rpc_url=cfg.rpc_url,
+            chain_id=self.backend.chain_id,
+            operator=self.operator.address,
+            coordinator=None if self.coordinator_key is None else self.coordinator_key.address,
+        )
+
+    def _attach_or_deploy(self) -> None:
+        from settlement import SettlementClient
+
+        cfg = self.config
+        w3 = self.backend.web3()
+        saved = self._load_state()
+        address = cfg.contract
+        if address is not None:
+            if not w3.eth.get_code(address):
+                raise ValueError(
+                    f"[chain].contract: no contract code at {address} on chain "
+                    f"{self.backend.chain_id}; fix the address or remove the field to deploy one"
+                )
+        elif saved.get("contract") and saved.get("chain_id") == self.backend.chain_id:
+            if w3.eth.get_code(saved["contract"]):
+                address = saved["contract"]
+            else:
+                self.log("saved-contract-missing", contract=saved["contract"])
+        if address is None:
+            client = SettlementClient.deploy(self.backend, self.operator)
+            address = client.address
+            receipt = client.deploy_receipt
+            self.log(
+                "deployed",
+                contract=address,
+                tx=None if receipt is None else receipt.tx_hash,
+                block=None if receipt is None else receipt.block_number,
+            )
+            self._save_state(contract=address, chain_id=self.backend.chain_id, round_id=None)
+            self.state.write(
+                "deployment.json",
+                {
+                    "chain_id": self.backend.chain_id,
+                    "contract_address": address,
+                    "rpc": {"url": cfg.rpc_url},
+                    "deploy_block": None if receipt is None else receipt.block_number,
+                },
+            )
+        else:
+            self.log("attached", contract=address)
+            if saved.get("contract") != address:
+                self._save_state(contract=address, chain_id=self.backend.chain_id, round_id=None)
+        self.client = SettlementClient.at(self.backend, address, self.operator)
+        operator = self.client.operator()
+        if operator.lower() != self.operator.address.lower():
+            raise ValueError(
+                f"[chain.operator]: the contract's operator is {operator} but this key is "
+                f"{self.operator.address}; use the operator's key"
+            )
+
+    def _open_or_resume(self) -> int:
+        from fl_node.chain_steps import open_round
+        from settlement import Phase
+
+        cfg = self.config
+        saved = self._load_state()
+        rid = saved.get("round_id")
+        if rid and saved.get("contract") == self.client.address:
+            phase = self.client.phase_of(rid)
+            if phase not in (Phase.NONE, Phase.SETTLED, Phase.ABANDONED):
+                accounts = [p.account.lower() for p in self.client.profiles(rid)]
+                if accounts == [s.account.lower() for s in cfg.silos]:
+                    self.log("round-resumed", round_id=rid, phase=phase.name)
+                    return int(rid)
+                self.log("saved-round-mismatch", round_id=rid)
+        rid = open_round(
+            self.client,
+            cfg.terms,
+            [s.s for s in cfg.silos],
+            [s.F_max for s in cfg.silos],
+            [s.account for s in cfg.silos],
+            units=cfg.units,
+            coordinator=None if self.coordinator_key is None else self.coordinator_key.address,
+            windows=(
+                cfg.round.deposit_window_s,
+                cfg.round.report_window_s,
+                cfg.round.settle_window_s,
+            ),
+        )
+        self._save_state(round_id=rid, training=None, strategies=None, strategy_phase=None)
+        bonds = {s.name: int(self.client.required_bond(rid, s.index)) for s in cfg.silos}
+        self.log("round-opened", round_id=rid, bonds_wei=bonds, attested=cfg.attest)
+        return rid
+
+    def _warp_past(self, deadline: int, what: str) -> None:
+        from settlement import increase_time
+
+        now = self.client.chain_time()
+        if now <= deadline:
+            increase_time(self.client.w3, deadline - now + 1)
+            self.log("devnet-warp", past=what, seconds=deadline - now + 1)
+
+    def _wait_deposits(self, rid: int) -> list[SiloEntry]:
+        from settlement import Phase
+
+        give_up = time.monotonic() + self.config.round.join_timeout_s
+        told = False
+        while True:
+            state = self.client.round_state(rid)
+            if state.joined_count == state.n or self.client.phase_of(rid) != Phase.DEPOSIT:
+                break
+            if time.monotonic() > give_up:
+                if self.devnet:
+                    self._warp_past(self.client.round_config(rid).deposit_deadline, "deposits")
+                    continue
+                if not told:
+                    self.log("waiting-deposit-deadline", joined=state.joined_count, n=state.n)
+                    told = True
+            self._sleep()
+        profiles = self.client.profiles(rid)
+        joined = [s for s in self.config.silos if profiles[s.index].joined]
+        self.log(
+            "deposits-closed",
+            round_id=rid,
+            joined=[s.name for s in joined],
+            missing=[s.name for s in self.config.silos if not profiles[s.index].joined],
+        )
+        return joined
+
+    def _push_terms(self, rid: int, active: list[SiloEntry]) -> list[SiloEntry]:
+        """Push terms until every remaining silo accepted the same ``active`` list."""
+        base = {
+            "round_id": rid,
+            "contract": self.client.address,
+            "chain_id": self.client.chain_id,
+            "terms": terms_to_json(self.config.terms),
+            "units": units_to_json(self.config.units),
+        }
+        while active:
+            names = [s.name for s in active]
+            refused: dict[str, str] = {}
+            for silo in active:
+                try:
+                    self.agents[silo.name].push_terms({**base, "active": names})
+                except (AgentUnavailable, AgentRejected) as exc:
+                    refused[silo.name] = str(exc)
+            if not refused:
+                self.log("terms-pushed", round_id=rid, active=names)
+                return active
+            self.log("terms-refused", round_id=rid, refused=refused)
+            active = [s for s in active if s.name not in refused]
+        return active
+
+    def _strategy_phase(
+        self, rid: int, joined: list[SiloEntry]
+    ) -> tuple[dict[str, Strategy], dict[str, Any]]:
+        from fl_node.strategy_phase import run_strategy_phase
+
+        d_min = self.config.terms.D_min
+        active = list(joined)
+        while True:
+            active = self._push_terms(rid, active)
+            if not active:
+                raise RuntimeError("no joined silo accepted the terms (see terms-refused)")
+            responders = [HttpResponder(self.agents[s.name], rid) for s in active]
+            initial = [Strategy(s.name, d_min, s.F_max, d_min * s.s) for s in active]
+            phase = run_strategy_phase(responders, initial, max_sweeps=self.config.round.max_sweeps)
+            self.log(
+                "strategy-phase",
+                round_id=rid,
+                converged=phase.converged,
+                sweeps=phase.sweeps,
+                queries=phase.queries,
+                seconds=round(phase.seconds, 4),
+                dropped=phase.dropped,
+            )
+            if not phase.dropped:
+                break
+            reasons = {r.name: r.last_error for r in responders if r.name in phase.dropped}
+            self.log("strategy-dropped", round_id=rid, reasons=reasons)
+            # a dropped silo's stale strategy still counted in the aggregate: rerun without it
+            active = [s for s in active if s.name not in phase.dropped]
+        return {s.name: s for s in phase.strategies}, phase.to_dict()
+
+    def _train(self, strategies: dict[str, Strategy]) -> TrainingOutcome:
+        def progress(event: str, **data: Any) -> None:
+            self.log(event, **data)
+
+        if self.deployment is None:
+            from fl_node.coordinator._training import train_embedded
+
+            outcome = train_embedded(self.config, strategies, progress)
+        else:
+            outcome = self.deployment.train(strategies)
+        self.log(
+            "training-done",
+            completed=outcome.completed,
+            dropped=outcome.dropped,
+            accuracy=outcome.accuracy[-1] if outcome.accuracy else None,
+        )
+        return outcome
+
+    def _assign(
+        self, rid: int, strategies: dict[str, Strategy], completed: list[str]
+    ) -> list[SiloEntry]:
+        from fl_node.chain_steps import to_report
+
+        assigned = []
+        for silo in self.config.silos:
+            if silo.name not in completed or silo.name not in strategies:
+                continue
+            if self.client.profile_record(rid, silo.index).reported:
+                assigned.append(silo)
+                continue
+            st = strategies[silo.name]
+            x, f = to_report(st, silo.s, self.client, rid, silo.index)
+            att = b""
+            if self.coordinator_key is not None:
+                att = self.client.sign_contribution(
+                    self.coordinator_key, rid, silo.index, silo.account, x, f
+                )
+            doc = {
+                "round_id": rid,
+                "index": silo.index,
+                "d": st.d,
+                "f": st.f,
+                "x": st.x,
+                "x_onchain": x,
+                "f_onchain": f,
+                "attestation": "0x" + att.hex() if att else "",
+            }
+            try:
+                self.agents[silo.name].send_assignment(doc)
+            except (AgentUnavailable, AgentRejected) as exc:
+                self.log("assignment-refused", silo=silo.name, error=str(exc))
+                continue
+            self.log("assigned", silo=silo.name, index=silo.index, x=x, f=f)
+            assigned.append(silo)
+        return assigned
+
+    def _wait_reports(self, rid: int, assigned: list[SiloEntry]) -> None:
+        from settlement import Phase
+
+        give_up = time.monotonic() + self.config.round.report_timeout_s
+        told = False
+        while self.client.phase_of(rid) == Phase.REPORT:
+            profiles = self.client.profiles(rid)
+            missing = [s.name for s in assigned if not profiles[s.index].reported]
+            # the phase only ends early when every joined silo reported; otherwise the
+            # deadline closes it
+            if not missing or time.monotonic() > give_up:
+                if self.devnet:
+                    self._warp_past(self.client.round_config(rid).report_deadline, "reports")
+                    continue
+                if not told:
+                    self.log("waiting-report-deadline", missing=missing)
+                    told = True
+            self._sleep()
+        profiles = self.client.profiles(rid)
+        self.log(
+            "reports-closed",
+            round_id=rid,
+            reported=[s.name for s in self.config.silos if profiles[s.index].reported],
+        )
+
+    def _settle(self, rid: int) -> None:
+        from fl_node.chain_steps import settle
+        from settlement import ContractError, Phase
+
+        try:
+            receipt = settle(self.client, rid, self.operator)
+        except ContractError:
+            # a silo daemon settled it first (anyone may); the phase below is the judge
+            receipt = None
+        phase = self.client.phase_of(rid)
+        if phase != Phase.SETTLED:
+            raise RuntimeError(f"round {rid} is {phase.name} after payoffCalculate")
+        self.log("settled", round_id=rid, tx=None if receipt is None else receipt.tx_hash)
+
+    # ----------------------------------------------------------------- result
+    def _result(
+        self,
+        rid: int,
+        status: str,
+        strategies: dict[str, Strategy],
+        phase_doc: dict[str, Any] | None,
+        training: TrainingOutcome | None,
+    ) -> dict[str, Any]:
+        result = round_result(
+            self.client, self.config, rid, status, strategies, phase_doc, training
+        )
+        result["timings_s"] = {**self.timings, "total": round(time.perf_counter() - self._t0, 3)}
+        path = self.config.result_path or self.state.path / f"result-round-{rid}.json"
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(result, indent=2), encoding="utf-8")
+        self.log("result-written", path=str(path), status=status, sum_R_wei=result["sum_R_wei"])
+        return result

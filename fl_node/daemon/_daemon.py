@@ -1,0 +1,401 @@
+"""``NodeDaemon``: a silo's long-running process (``fedsettle node run``).
+
+Each pass of its loop (every ``[chain].poll_interval_s``, or at once after the coordinator's
+assignment arrives) reconciles the silo with the chain:
+
+1. discover: scan ``OrgRegistered`` events for slots held by the silo's account;
+2. wait: if the account has transactions in flight (pending nonce > mined nonce, e.g. sent by
+   a previous run that was killed before the receipt), do nothing until they are mined, then
+   re-read the chain;
+3. for every unfinished round, do the one step its on-chain state calls for: deposit the bond
+   (phase Deposit, not joined, bond <= ``max_bond_wei``), report the accepted assignment (phase
+   Report), settle or abandon a round nobody settled in time (``settle_when_due``), withdraw
+   deposit + R_i (Settled/Abandoned) and close the round's record.
+
+Every step re-reads the chain first (:mod:`fl_node.chain_steps` steps are no-ops once done), so a
+daemon killed and restarted at any point never deposits twice and never loses a payout. The HTTP
+agent (:mod:`fl_node.daemon._http`) answers the coordinator meanwhile; the loop is the only
+thread that signs transactions.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from typing import Any, cast
+
+from fl_node.daemon._config import NodeConfig
+from fl_node.daemon._http import AgentHTTPServer
+from fl_node.daemon._service import AgentService
+from fl_node.daemon._state import ActionLog, RoundRecord, StateDir
+from fl_node.daemon._supervisor import SupernodeSupervisor
+from fl_node.daemon._toml import ConfigFileError
+
+__all__ = ["NodeDaemon"]
+
+
+class NodeDaemon:
+    """One silo's daemon.
+
+    Parameters
+    ----------
+    config : NodeConfig
+    log_stream : file, optional
+        Where actions are echoed besides ``actions.jsonl`` (default stderr; ``None``: nowhere).
+
+    Examples
+    --------
+    >>> daemon = NodeDaemon(load_node_config("deploy/node-1.toml"))   # doctest: +SKIP
+    >>> daemon.run()          # until SIGINT/SIGTERM (the CLI wires them to ``stop``)  # doctest: +SKIP
+    """
+
+    def __init__(self, config: NodeConfig, *, log_stream: Any = "stderr") -> None:
+        import sys
+
+        from fl_node.flower import load_silo
+
+        self.config = config
+        self.state = StateDir(config.state_dir)
+        self.log = ActionLog(
+            self.state.path / "actions.jsonl",
+            name=config.name,
+            stream=sys.stderr if log_stream == "stderr" else log_stream,
+        )
+        self.account = config.key.load()
+        silo = load_silo({**config.data.node_config(), "silo-name": config.name})
+        self.s = len(silo.data)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self.service = AgentService(
+            name=config.name,
+            address=self.account.address,
+            s=self.s,
+            cost=config.cost,
+            contract=config.chain.contract,
+            state=self.state,
+            log=self.log,
+            wake=self._wake.set,
+        )
+        self.client: Any = None
+        self.http: AgentHTTPServer | None = None
+        self.supervisor: SupernodeSupervisor | None = None
+        self._phases: dict[int, str] = {}
+        self._waiting_logged = False
+        self._chain_down_logged = False
+
+    # ------------------------------------------------------------------ control
+    def stop(self) -> None:
+        """Ask :meth:`run` to return (safe from a signal handler or another thread)."""
+        self._stop.set()
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self, *, once: bool = False) -> None:
+        """Serve and reconcile until :meth:`stop`; with ``once``, one pass without serving.
+
+        Raises
+        ------
+        settlement.ChainUnavailable
+            With ``once``, if the chain or the contract cannot be reached.
+        """
+        cfg = self.config
+        self.log(
+            "started",
+            address=self.account.address,
+            key=cfg.key.describe(),
+            s=self.s,
+            rpc_url=cfg.chain.rpc_url,
+            contract=cfg.chain.contract,
+            once=once,
+        )
+        if once:
+            if not self._connect():
+                from settlement import ChainUnavailable
+
+                raise ChainUnavailable(
+                    f"no FedSettle contract reachable at {cfg.chain.contract} via "
+                    f"{cfg.chain.rpc_url}; check [chain].rpc_url and [chain].contract"
+                )
+            self.tick()
+            self.log("stopped", reason="--once")
+            return
+        try:
+            self.http = AgentHTTPServer(self.service, cfg.agent.host, cfg.agent.port).start()
+            self.state.write("agent.json", {"host": cfg.agent.host, "port": self.http.port})
+            self.log("agent-listening", url=f"http://{cfg.agent.host}:{self.http.port}")
+            if cfg.supernode is not None:
+                node_config = {
+                    **cfg.data.node_config(),
+                    "silo-name": cfg.name,
+                    "address": self.account.address,
+                    "num-threads": cfg.supernode.num_threads,
+                    "cache-dir": str(self.state.path / "supernode" / "cache"),
+                }
+                self.supervisor = SupernodeSupervisor(
+                    cfg.supernode, node_config, self.state.path / "supernode", self.log
+                )
+                self.supervisor.start()
+            while not self._stop.is_set():
+                self._wake.clear()
+                self.tick()
+                if self.supervisor is not None:
+                    self.supervisor.check()
+                self._wake.wait(cfg.chain.poll_interval_s)
+        finally:
+            if self.supervisor is not None:
+                self.supervisor.stop()
+            if self.http is not None:
+                self.http.close()
+            self.log("stopped", reason="signal" if self._stop.is_set() else "error")
+
+    # ------------------------------------------------------------------ chain
+    def _connect(self) -> bool:
+        """Connect to the chain and the contract; False (logged once) while unavailable."""
+        if self.client is not None:
+            return True
+        from settlement import RpcBackend, SettlementClient
+
+        cfg = self.config.chain
+        try:
+            backend = RpcBackend(cfg.rpc_url, timeout=cfg.rpc_timeout_s)
+            code = backend.web3().eth.get_code(cast(Any, cfg.contract))
+            if not code:
+                raise LookupError(f"no contract code at {cfg.contract} yet")
+            client = SettlementClient.at(backend, cfg.contract, self.account)
+            reader = SettlementClient.at(
+                RpcBackend(cfg.rpc_url, timeout=cfg.rpc_timeout_s), cfg.contract
+            )
+            chain_id = client.chain_id
+            genesis = bytes(backend.web3().eth.get_block(0)["hash"])
+        except Exception as exc:
+            if not self._chain_down_logged:
+                self.log("chain-unavailable", rpc_url=cfg.rpc_url, error=str(exc))
+                self._chain_down_logged = True
+            return False
+        self._check_state_belongs_to(client.address, chain_id, genesis)
+        self.client = client
+        self.service.reader = reader
+        self._chain_down_logged = False
+        self.log("chain-connected", chain_id=chain_id, contract=cfg.contract)
+        return True
+
+    def _check_state_belongs_to(self, contract: str, chain_id: int, genesis: bytes) -> None:
+        """Refuse a state dir written for another chain or contract (round ids would clash)."""
+        ident: dict[str, Any] = {
+            "chain_id": chain_id,
+            "contract": contract,
+            "genesis": "0x" + genesis.hex(),
+        }
+        path = self.state.path / "chain.json"
+        if path.is_file():
+            import json
+
+            known = json.loads(path.read_text(encoding="utf-8"))
+            if known != ident:
+                raise ConfigFileError(
+                    f"node.toml: [state].dir = {str(self.state.path)!r} holds the records of "
+                    f"contract {known.get('contract')} on chain {known.get('chain_id')} (genesis "
+                    f"{str(known.get('genesis'))[:10]}...), not of {ident['contract']} on chain "
+                    f"{chain_id} (genesis {ident['genesis'][:10]}...); point [state].dir at a "
+                    "fresh directory (or delete it if that chain is gone for good)"
+                )
+        else:
+            self.state.write("chain.json", ident)
+
+    def _disconnect(self, error: BaseException) -> None:
+        self.log("chain-unavailable", error=repr(error))
+        self._chain_down_logged = True
+        self.client = None
+        self.service.reader = None
+
+    def _in_flight(self) -> int:
+        w3 = self.client.w3
+        address = self.account.address
+        pending = int(w3.eth.get_transaction_count(address, "pending"))
+        mined = int(w3.eth.get_transaction_count(address, "latest"))
+        return max(pending - mined, 0)
+
+    def tick(self) -> None:
+        """One reconciliation pass (see the module docstring); never raises on chain errors."""
+        if not self._connect():
+            return
+        try:
+            self._discover()
+            waiting = self._in_flight()
+            if waiting:
+                if not self._waiting_logged:
+                    self.log("waiting-in-flight", transactions=waiting)
+                    self._waiting_logged = True
+                return
+            if self._waiting_logged:
+                self.log("in-flight-mined")
+                self._waiting_logged = False
+            self.client.nonces.resync(self.account.address)
+            for record in self.state.rounds():
+                if not record.done and not self._stop.is_set():
+                    self._advance(record)
+        except Exception as exc:
+            if _is_connection_error(exc):
+                self._disconnect(exc)
+            else:
+                self.log("error", error=repr(exc), trace=traceback.format_exc(limit=4))
+
+    def _discover(self) -> None:
+        latest = int(self.client.w3.eth.block_number)
+        start = max(self.state.cursor() + 1, self.config.chain.start_block)
+        chunk = self.config.chain.log_chunk_blocks
+        # public nodes cap the block range of one eth_getLogs: scan in chunks, advancing the
+        # cursor after each, so a restart resumes where the scan stopped
+        while start <= latest and not self._stop.is_set():
+            end = min(start + chunk - 1, latest)
+            self._discover_range(start, end)
+            self.state.set_cursor(end)
+            start = end + 1
+
+    def _discover_range(self, start: int, end: int) -> None:
+        mine = self.account.address.lower()
+        for event in self.client.events("OrgRegistered", from_block=start, to_block=end):
+            if str(event.args["account"]).lower() != mine:
+                continue
+            rid = event.round_id
+            if self.state.load_round(rid) is None:
+                with self.state.lock:
+                    if self.state.load_round(rid) is None:
+                        self.state.save_round(
+                            RoundRecord(
+                                round_id=rid,
+                                index=int(event.args["index"]),
+                                bond_wei=int(event.args["bond"]),
+                            )
+                        )
+                self.log(
+                    "round-discovered",
+                    round_id=rid,
+                    index=int(event.args["index"]),
+                    bond_wei=int(event.args["bond"]),
+                )
+
+    def _advance(self, record: RoundRecord) -> None:
+        from fl_node.chain_steps import join, report, settle, withdraw
+        from settlement import ContractError, Phase, TransactionFailed
+
+        client, rid, idx = self.client, record.round_id, record.index
+        phase = client.phase_of(rid)
+        profile = client.profile_record(rid, idx)
+        if self._phases.get(rid) != phase.name:
+            self._phases[rid] = phase.name
+            self.log("round-phase", round_id=rid, phase=phase.name, joined=profile.joined)
+        step = "none"
+        try:
+            if phase == Phase.DEPOSIT and not profile.joined:
+                step = "deposit"
+                self._deposit(record, profile, join)
+            elif phase == Phase.REPORT and profile.joined and not profile.reported:
+                if record.assignment is not None:
+                    step = "report"
+                    a = record.assignment
+                    att = a["attestation"]
+                    receipt = report(
+                        client, rid, idx, self.account, int(a["x_onchain"]), int(a["f_onchain"]),
+                        bytes.fromhex(att[2:]) if att else b"",
+                    )  # fmt: skip
+                    if receipt is not None:
+                        self.log(
+                            "reported", round_id=rid, index=idx, x=a["x_onchain"],
+                            f=a["f_onchain"], tx=receipt.tx_hash, gas=receipt.gas_used,
+                        )  # fmt: skip
+            elif phase == Phase.CALCULATE and self.config.chain.settle_when_due:
+                cfg = client.round_config(rid)
+                now = client.chain_time()
+                if now > cfg.settle_deadline:
+                    step = "abandon"
+                    receipt = client.round_abandon(rid, sender=self.account)
+                    self.log("abandoned", round_id=rid, tx=receipt.tx_hash)
+                elif now > cfg.report_deadline:
+                    step = "settle"
+                    receipt = settle(client, rid, self.account)
+                    if receipt is not None:
+                        self.log("settled", round_id=rid, tx=receipt.tx_hash)
+            elif phase in (Phase.SETTLED, Phase.ABANDONED):
+                if profile.joined and not profile.withdrawn:
+                    step = "withdraw"
+                    receipt, amount = withdraw(client, rid, idx, self.account)
+                    if receipt is not None:
+                        paid = sum(
+                            int(e.args["amount"]) for e in receipt.events_named("PayoffTransferred")
+                        )
+                        self.log(
+                            "withdrew", round_id=rid, index=idx, amount_wei=paid,
+                            expected_wei=int(amount), payoff_wei=int(profile.payoff),
+                            deposited_wei=int(profile.deposited), tx=receipt.tx_hash,
+                        )  # fmt: skip
+                self._finish(record, phase)
+            elif phase in (Phase.REPORT, Phase.CALCULATE) and not profile.joined:
+                self._finish(record, phase)
+        except (ContractError, TransactionFailed) as exc:
+            # the chain moved between the read and the transaction (another caller settled,
+            # a deadline passed); the next pass re-reads it
+            self.log("step-rejected", round_id=rid, step=step, error=str(exc))
+
+    def _deposit(self, record: RoundRecord, profile: Any, join: Any) -> None:
+        rid, idx = record.round_id, record.index
+        limit = self.config.chain.max_bond_wei
+        if record.declined:
+            return
+        if int(profile.bond) > limit:
+            reason = (
+                f"the bond {int(profile.bond)} wei exceeds [chain].max_bond_wei = {limit}; raise "
+                "it to join rounds like this one"
+            )
+            self.state.update_round(rid, lambda r: setattr(r, "declined", reason))
+            self.log("declined", round_id=rid, index=idx, reason=reason)
+            return
+        balance = int(self.client.w3.eth.get_balance(self.account.address))
+        if balance <= int(profile.bond):
+            self.log(
+                "insufficient-funds", round_id=rid, balance_wei=balance, bond_wei=int(profile.bond)
+            )
+            return
+        receipt = join(self.client, rid, idx, self.account)
+        if receipt is not None:
+            amount = sum(int(e.args["amount"]) for e in receipt.events_named("DepositSubmitted"))
+            self.log(
+                "deposited", round_id=rid, index=idx, amount_wei=amount, tx=receipt.tx_hash,
+                gas=receipt.gas_used,
+            )  # fmt: skip
+
+    def _finish(self, record: RoundRecord, phase: Any) -> None:
+        rid, idx = record.round_id, record.index
+        profile = self.client.profile_record(rid, idx)
+        transfers = [
+            e
+            for e in self.client.events("PayoffTransferred", round_id=rid)
+            if int(e.args["index"]) == idx
+        ]
+        outcome = {
+            "phase": phase.name,
+            "joined": profile.joined,
+            "reported": profile.reported,
+            "deposited_wei": int(profile.deposited),
+            "payoff_wei": int(profile.payoff),
+            "withdrawn_wei": sum(int(e.args["amount"]) for e in transfers),
+        }
+
+        def close(r: RoundRecord) -> None:
+            r.done = True
+            r.outcome = outcome
+
+        self.state.update_round(rid, close)
+        self.log("round-finished", round_id=rid, index=idx, **outcome)
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    from settlement import ChainUnavailable
+
+    # requests' exceptions (connection refused, read timeout) are OSErrors
+    return isinstance(exc, ChainUnavailable | OSError) and not isinstance(
+        exc, FileNotFoundError | PermissionError
+    )

@@ -1,0 +1,359 @@
+"""The silo agent behind the daemon's HTTP API: terms, best responses, assignments.
+
+Pure request handling over the chain (read-only) and the state dir; the HTTP layer
+(:mod:`fl_node.daemon._http`) only routes and encodes. Transactions are never sent from here:
+an accepted assignment is stored and the daemon's loop reports it, so exactly one thread signs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fl_node.agent import SiloAgent, Strategy
+from fl_node.chain_steps import params_digest, to_report
+from fl_node.daemon._config import CostSettings
+from fl_node.daemon._state import ActionLog, RoundRecord, StateDir
+from fl_node.daemon._wire import (
+    WireError,
+    restrict_terms,
+    strategy_to_json,
+    terms_from_json,
+    units_from_json,
+)
+
+__all__ = ["AgentRequestError", "AgentService", "find_slot"]
+
+#: relative tolerance when comparing an assignment with the agent's own answer (the strategy
+#: phase counts changes below 1e-6 relative as "no change")
+MATCH_RTOL = 1e-5
+
+
+class AgentRequestError(Exception):
+    """A request the agent refuses; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _close(a: float, b: float, rtol: float = MATCH_RTOL) -> bool:
+    return abs(a - b) <= rtol * max(1.0, abs(a), abs(b))
+
+
+def find_slot(client: Any, round_id: int, address: str) -> tuple[int, int] | None:
+    """``(index, bond_wei)`` of ``address``'s slot in ``round_id`` (from OrgRegistered), or None."""
+    for event in client.events("OrgRegistered", round_id=round_id):
+        if str(event.args["account"]).lower() == address.lower():
+            return int(event.args["index"]), int(event.args["bond"])
+    return None
+
+
+class AgentService:
+    """Answers the coordinator for one silo.
+
+    Parameters
+    ----------
+    name, address : str
+        The silo's registered name and chain account.
+    s : float
+        The silo's number of training samples (``s_i``, from its data).
+    cost : CostSettings
+        The private cost parameters.
+    reader : SettlementClient or None
+        Read-only chain access (its own connection); ``None`` until the chain is reachable.
+    state : StateDir
+    log : ActionLog
+    wake : callable
+        Called after an assignment is accepted, so the daemon's loop reports at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        address: str,
+        s: float,
+        cost: CostSettings,
+        contract: str,
+        state: StateDir,
+        log: ActionLog,
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.name = name
+        self.address = address
+        self.s = float(s)
+        self.cost = cost
+        self.contract = contract
+        self.state = state
+        self.log = log
+        self.wake = wake
+        self.reader: Any = None
+        self._agents: dict[int, SiloAgent] = {}
+        self._lock = state.lock
+
+    # ---------------------------------------------------------------- helpers
+    def _chain(self) -> Any:
+        if self.reader is None:
+            raise AgentRequestError(503, "the daemon is not connected to the chain yet; retry")
+        return self.reader
+
+    def _record(self, round_id: int) -> RoundRecord:
+        record = self.state.load_round(round_id)
+        if record is not None:
+            return record
+        slot = find_slot(self._chain(), round_id, self.address)
+        if slot is None:
+            raise AgentRequestError(
+                404, f"round {round_id}: account {self.address} holds no slot in this round"
+            )
+        record = RoundRecord(round_id=round_id, index=slot[0], bond_wei=slot[1])
+        self.state.save_round(record)
+        return record
+
+    def _agent(self, record: RoundRecord) -> SiloAgent:
+        agent = self._agents.get(record.round_id)
+        if agent is not None:
+            return agent
+        if record.terms is None:
+            raise AgentRequestError(
+                409, f"round {record.round_id}: no terms yet; POST /terms before querying"
+            )
+        from solver import Org
+
+        terms = terms_from_json(record.terms["terms"])
+        active = restrict_terms(terms, record.terms["active"])
+        org = Org(
+            name=self.name,
+            s=self.s,
+            p=terms.p[terms.names.index(self.name)],
+            F=self.cost.F,
+            eta=self.cost.eta,
+            T1=self.cost.T1,
+            T3=self.cost.T3,
+            e_comm=self.cost.e_comm,
+        )
+        agent = SiloAgent(org, active)
+        self._agents[record.round_id] = agent
+        return agent
+
+    @staticmethod
+    def _round_id(body: Mapping[str, Any]) -> int:
+        rid = body.get("round_id")
+        if isinstance(rid, bool) or not isinstance(rid, int) or rid < 1:
+            raise AgentRequestError(400, f"round_id must be a positive integer, got {rid!r}")
+        return rid
+
+    # --------------------------------------------------------------- handlers
+    def health(self) -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "name": self.name,
+            "address": self.address,
+            "contract": self.contract,
+            "s": self.s,
+            "chain": self.reader is not None,
+            "rounds": [r.round_id for r in self.state.rounds()],
+        }
+
+    def round_record(self, round_id: int) -> dict[str, Any]:
+        record = self.state.load_round(round_id)
+        if record is None:
+            raise AgentRequestError(404, f"round {round_id}: no record on this silo")
+        return record.__dict__
+
+    def accept_terms(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Verify pushed terms against the chain and keep them for the round."""
+        rid = self._round_id(body)
+        try:
+            terms = terms_from_json(body.get("terms"))
+            units = units_from_json(body.get("units"))
+        except WireError as exc:
+            raise AgentRequestError(400, str(exc)) from None
+        active = body.get("active", list(terms.names))
+        if not isinstance(active, list) or not all(isinstance(a, str) for a in active):
+            raise AgentRequestError(400, "active must be a list of silo names")
+        if str(body.get("contract", "")).lower() != self.contract.lower():
+            raise AgentRequestError(
+                409,
+                f"contract {body.get('contract')!r} is not this silo's contract {self.contract}; "
+                "fix [chain].contract in the silo's or the consortium's config",
+            )
+        with self._lock:
+            chain = self._chain()
+            record = self._record(rid)
+            cfg = chain.round_config(rid)
+            if params_digest(terms, units) != bytes(cfg.params_digest):
+                raise AgentRequestError(
+                    409,
+                    f"round {rid}: the pushed terms do not hash to the round's on-chain "
+                    "paramsDigest; the coordinator must push the terms it opened the round with",
+                )
+            if (units.x_scale, units.f_scale) != (cfg.x_scale, cfg.f_scale):
+                raise AgentRequestError(409, f"round {rid}: units disagree with the round's scales")
+            if record.index >= len(terms.names) or terms.names[record.index] != self.name:
+                raise AgentRequestError(
+                    409,
+                    f"round {rid}: slot {record.index} is named "
+                    f"{terms.names[record.index] if record.index < len(terms.names) else None!r} "
+                    f"in the terms, but this silo is {self.name!r}; fix [silo].name or the "
+                    "consortium's [[silos]] name",
+                )
+            if self.name not in active:
+                raise AgentRequestError(409, f"round {rid}: this silo is not in active {active}")
+            try:
+                restrict_terms(terms, active)
+            except WireError as exc:
+                raise AgentRequestError(400, str(exc)) from None
+            profile = chain.profile_record(rid, record.index)
+            expected = round(self.s * cfg.x_scale)
+            if profile.x_max != expected:
+                raise AgentRequestError(
+                    409,
+                    f"round {rid}: the slot's xMax={profile.x_max} but this silo holds "
+                    f"s={self.s:g} samples (xMax should be {expected}); fix the consortium's "
+                    "[[silos]] s or the silo's [data]",
+                )
+            doc = {
+                "terms": body["terms"],
+                "units": body["units"],
+                "active": list(active),
+            }
+            if record.terms is not None and record.terms != doc and record.assignment is not None:
+                raise AgentRequestError(
+                    409, f"round {rid}: terms already fixed and an assignment accepted"
+                )
+            record.terms = doc
+            self.state.save_round(record)
+            self._agents.pop(rid, None)
+            self._agent(record)  # fail now, not at the first query, if the terms do not fit
+        self.log("terms-accepted", round_id=rid, index=record.index, active=list(active))
+        return {"accepted": True, "name": self.name, "index": record.index, "s": self.s}
+
+    def best_response(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The agent's best response to ``others_total``; recorded in the round's answers."""
+        rid = self._round_id(body)
+        others = body.get("others_total")
+        if isinstance(others, bool) or not isinstance(others, int | float) or not others >= 0:
+            raise AgentRequestError(
+                400, f"others_total must be a non-negative number, got {others!r}"
+            )
+        with self._lock:
+            record = self.state.load_round(rid)
+            if record is None or record.terms is None:
+                raise AgentRequestError(409, f"round {rid}: no terms yet; POST /terms first")
+            strategy = self._agent(record).respond(float(others))
+            record.answers.append(
+                {"others_total": float(others), **strategy_to_json(strategy), "time": time.time()}
+            )
+            self.state.save_round(record)
+        self.log(
+            "best-response",
+            round_id=rid,
+            others_total=float(others),
+            d=strategy.d,
+            f=strategy.f,
+            x=strategy.x,
+        )
+        return strategy_to_json(strategy)
+
+    def accept_assignment(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Check an attested assignment against the agent's own last answer and keep it."""
+        rid = self._round_id(body)
+        try:
+            return self._accept_assignment(rid, body)
+        except AgentRequestError as exc:
+            self.log("assignment-rejected", round_id=rid, status=exc.status, reason=str(exc))
+            raise
+
+    def _accept_assignment(self, rid: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for key in ("d", "f", "x"):
+            value = body.get(key)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise AgentRequestError(400, f"{key} must be a number, got {value!r}")
+            fields[key] = float(value)
+        for key in ("index", "x_onchain", "f_onchain"):
+            value = body.get(key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise AgentRequestError(400, f"{key} must be a non-negative integer, got {value!r}")
+            fields[key] = value
+        att_hex = body.get("attestation", "")
+        if not isinstance(att_hex, str) or (att_hex and not att_hex.startswith("0x")):
+            raise AgentRequestError(400, "attestation must be a 0x-prefixed hex string (or empty)")
+        try:
+            attestation = bytes.fromhex(att_hex[2:]) if att_hex else b""
+        except ValueError:
+            raise AgentRequestError(400, "attestation is not valid hex") from None
+        with self._lock:
+            record = self.state.load_round(rid)
+            if record is None or record.terms is None or not record.answers:
+                raise AgentRequestError(
+                    409, f"round {rid}: this silo gave no best response in this round"
+                )
+            if fields["index"] != record.index:
+                raise AgentRequestError(
+                    409,
+                    f"round {rid}: index {fields['index']} is not this silo's slot {record.index}",
+                )
+            mine = record.answers[-1]
+            for key in ("d", "f", "x"):
+                if not _close(fields[key], float(mine[key])):
+                    raise AgentRequestError(
+                        409,
+                        f"round {rid}: assigned {key}={fields[key]!r} differs from this silo's "
+                        f"own best response {key}={mine[key]!r}",
+                    )
+            chain = self._chain()
+            own = Strategy(self.name, float(mine["d"]), float(mine["f"]), float(mine["x"]))
+            x_own, f_own = to_report(own, self.s, chain, rid, record.index)
+            if abs(fields["x_onchain"] - x_own) > 1 or fields["f_onchain"] != f_own:
+                raise AgentRequestError(
+                    409,
+                    f"round {rid}: on-chain report (x={fields['x_onchain']}, "
+                    f"f={fields['f_onchain']}) does not encode this silo's strategy "
+                    f"(x={x_own}, f={f_own})",
+                )
+            cfg = chain.round_config(rid)
+            if cfg.attested:
+                signer = _recover(
+                    chain.local_contribution_digest(
+                        rid, record.index, self.address, fields["x_onchain"], fields["f_onchain"]
+                    ),
+                    attestation,
+                )
+                if signer is None or signer.lower() != str(cfg.coordinator).lower():
+                    raise AgentRequestError(
+                        409,
+                        f"round {rid}: the attestation recovers to {signer}, not the round's "
+                        f"coordinator {cfg.coordinator}",
+                    )
+            doc = {**fields, "attestation": att_hex, "time": time.time()}
+            old = record.assignment
+            if old is not None and any(old.get(k) != doc[k] for k in ("x_onchain", "f_onchain")):
+                if chain.profile_record(rid, record.index).reported:
+                    raise AgentRequestError(409, f"round {rid}: already reported another value")
+            record.assignment = doc
+            self.state.save_round(record)
+        self.log(
+            "assignment-accepted",
+            round_id=rid,
+            index=record.index,
+            x_onchain=fields["x_onchain"],
+            f_onchain=fields["f_onchain"],
+            attested=bool(attestation),
+        )
+        self.wake()
+        return {"accepted": True, "x": fields["x_onchain"], "f": fields["f_onchain"]}
+
+
+def _recover(digest: bytes, signature: bytes) -> str | None:
+    from eth_account import Account
+
+    if len(signature) != 65:
+        return None
+    try:
+        return str(Account._recover_hash(digest, signature=signature))
+    except Exception:  # a malformed signature recovers to nobody
+        return None

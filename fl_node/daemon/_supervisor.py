@@ -1,0 +1,188 @@
+"""Supervise the silo's ``flower-supernode``: start it, restart it when it dies, stop it on exit.
+
+The SuperNode runs in its own session (process group), so stopping it also stops the ClientApp
+processes it spawned. Its node config (data settings, silo name, chain address) is written to
+``<state>/supernode/node-config.toml`` from the daemon's own config, so the SuperNode trains on
+exactly the data whose size the daemon reports on chain.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fl_node.daemon._config import SupernodeSettings
+from fl_node.daemon._state import ActionLog
+from fl_node.daemon._toml import ConfigFileError
+
+__all__ = ["SupernodeSupervisor", "supernode_argv"]
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+
+
+def supernode_argv(settings: SupernodeSettings, node_config_file: Path, binary: str) -> list[str]:
+    """The ``flower-supernode`` command line for ``settings``."""
+    argv = [binary, "--superlink", settings.superlink]
+    if settings.insecure:
+        argv.append("--insecure")
+    else:
+        argv += ["--root-certificates", str(settings.root_certificates)]
+    if settings.auth_private_key is not None:
+        argv += ["--auth-supernode-private-key", str(settings.auth_private_key)]
+    argv += [
+        "--node-config",
+        str(node_config_file),
+        "--host",
+        settings.host,
+        "--port",
+        str(settings.port),
+    ]
+    return argv
+
+
+class SupernodeSupervisor:
+    """Keeps one ``flower-supernode`` alive.
+
+    Parameters
+    ----------
+    settings : SupernodeSettings
+    node_config : mapping
+        Node config values for the ClientApp (see :mod:`fl_node.flower._silo`).
+    workdir : Path
+        Receives ``node-config.toml``, ``supernode.log`` and the private ``FLWR_HOME``.
+    log : ActionLog
+    binary : str, optional
+        The ``flower-supernode`` executable (default: the one next to this Python).
+    """
+
+    def __init__(
+        self,
+        settings: SupernodeSettings,
+        node_config: Mapping[str, Any],
+        workdir: Path,
+        log: ActionLog,
+        *,
+        binary: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.workdir = Path(workdir)
+        self.log = log
+        bin_dir = Path(sys.executable).parent
+        self.binary = binary or str(bin_dir / "flower-supernode")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.config_file = self.workdir / "node-config.toml"
+        self.config_file.write_text(
+            "".join(f'"{k}" = {_toml_value(v)}\n' for k, v in node_config.items()),
+            encoding="utf-8",
+        )
+        self.log_path = self.workdir / "supernode.log"
+        self.env = dict(os.environ)
+        self.env.update(
+            {
+                "FLWR_HOME": str(self.workdir / "flwr-home"),
+                "FLWR_TELEMETRY_ENABLED": "0",
+                "FLWR_DISABLE_UPDATE_CHECK": "1",
+                "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1",
+                # the SuperNode starts flwr-clientapp by name: this venv's bin comes first
+                "PATH": str(bin_dir) + os.pathsep + os.environ.get("PATH", ""),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._died_at: float | None = None
+        self.restarts = 0
+
+    @property
+    def argv(self) -> list[str]:
+        return supernode_argv(self.settings, self.config_file, self.binary)
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._proc is None else self._proc.pid
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def check_files(self) -> None:
+        """Raise :class:`ConfigFileError` naming the field of a missing certificate or key."""
+        for label, path in (
+            ("root_certificates", self.settings.root_certificates),
+            ("auth_private_key", self.settings.auth_private_key),
+        ):
+            if path is not None and not Path(path).is_file():
+                raise ConfigFileError(
+                    f"node.toml: [supernode].{label} = {str(path)!r} does not exist; create it "
+                    "(fedsettle coordinator credentials) or fix the path"
+                )
+
+    def start(self) -> None:
+        """Start the SuperNode (no-op while it runs)."""
+        if self.alive():
+            return
+        self.check_files()
+        with self.log_path.open("ab") as out:
+            self._proc = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.workdir,
+                start_new_session=True,
+            )
+        self._died_at = None
+        self.log("supernode-started", pid=self._proc.pid, argv=self.argv, log=str(self.log_path))
+
+    def check(self) -> None:
+        """Restart the SuperNode if it exited (after ``restart_delay_s``, at most
+        ``max_restarts`` times)."""
+        if self._proc is None or self._proc.poll() is None:
+            return
+        now = time.monotonic()
+        if self._died_at is None:
+            self._died_at = now
+            self.log(
+                "supernode-exited", pid=self._proc.pid, code=self._proc.returncode,
+                restarts=self.restarts,
+            )  # fmt: skip
+        if self.restarts >= self.settings.max_restarts:
+            return
+        if now - self._died_at >= self.settings.restart_delay_s:
+            self._sweep(self._proc)  # leftovers of the dead SuperNode's group
+            self.restarts += 1
+            self.start()
+
+    def _sweep(self, proc: subprocess.Popen[bytes]) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM the SuperNode's process group; SIGKILL what is left after ``grace`` s."""
+        proc = self._proc
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        self._sweep(proc)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=grace)
+        self.log("supernode-stopped", pid=proc.pid, code=proc.returncode)
+        self._proc = None

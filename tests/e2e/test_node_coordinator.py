@@ -1,0 +1,166 @@
+"""End to end: anvil + ``fedsettle coordinator run`` + three ``fedsettle node run`` daemons.
+
+Every component is its own process, as in the distributed topology, with the embedded FL
+runtime for training. The configs come from ``fedsettle coordinator init``; the coordinator
+deploys the contract (where the node configs expect it), opens a round, the daemons deposit,
+answer the strategy phase over HTTP, report their attested contributions and withdraw.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fl_node.coordinator import load_consortium_config
+from fl_node.daemon import load_node_config
+from settlement import AnvilBackend, Phase, SettlementClient
+
+pytestmark = [pytest.mark.chain, pytest.mark.slow]
+
+FEDSETTLE = str(Path(sys.executable).parent / "fedsettle")
+
+
+def _free_base(count: int) -> int:
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = int(s.getsockname()[1])
+        socks = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+
+
+def _wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def _actions(state_dir: Path) -> list[dict[str, Any]]:
+    path = state_dir / "actions.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.is_file() else []
+
+
+@dataclass
+class Run:
+    result: dict[str, Any]
+    client: SettlementClient
+    node_states: list[Path]
+    seconds: float
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    root = tmp_path_factory.mktemp("node-coordinator")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with AnvilBackend(accounts=6, tx_gas_limit=True) as chain:
+        cfg = root / "cfg"
+        subprocess.run(
+            [FEDSETTLE, "coordinator", "init", "--out", str(cfg), "--silos", "3",
+             "--rpc-url", chain.rpc_url, "--base-port", str(_free_base(3)), "--rounds", "1"],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        nodes = [load_node_config(cfg / f"node-{i}.toml") for i in (1, 2, 3)]
+        start = time.monotonic()
+        daemons = [
+            subprocess.Popen(
+                [FEDSETTLE, "node", "run", "--config", str(cfg / f"node-{i}.toml")],
+                stdout=subprocess.DEVNULL,
+                stderr=(root / f"node-{i}.err").open("wb"),
+                env=env,
+            )
+            for i in (1, 2, 3)
+        ]
+        try:
+            coordinator = subprocess.run(
+                [FEDSETTLE, "coordinator", "run", "--config", str(cfg / "consortium.toml"),
+                 "--devnet", "--out", str(root / "result.json")],
+                capture_output=True, text=True, timeout=300, env=env,
+            )  # fmt: skip
+            assert coordinator.returncode == 0, coordinator.stderr[-3000:]
+            result = json.loads((root / "result.json").read_text())
+            client = SettlementClient.at(chain, result["contract"])
+            rid = result["round_id"]
+            _wait_for(
+                lambda: all(p.withdrawn for p in client.profiles(rid)), 60, "every withdrawal"
+            )
+            seconds = time.monotonic() - start
+            for proc in daemons:
+                proc.send_signal(signal.SIGTERM)
+            codes = [proc.wait(timeout=60) for proc in daemons]
+            assert codes == [0, 0, 0]
+            yield Run(result, client, [n.state_dir for n in nodes], seconds)
+        finally:
+            for proc in daemons:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+
+
+def test_the_round_settles_budget_balanced(run: Run) -> None:
+    result, client = run.result, run.client
+    print(json.dumps({"seconds": round(run.seconds, 1), "timings": result["timings_s"]}))
+    assert result["status"] == "settled" and result["runtime"] == "embedded"
+    rid = result["round_id"]
+    assert client.phase_of(rid) == Phase.SETTLED
+    profiles = client.profiles(rid)
+    assert sum(int(p.payoff) for p in profiles) == 0 == result["sum_R_wei"]
+    assert any(int(p.payoff) != 0 for p in profiles)
+    assert all(p.joined and p.reported for p in profiles)
+    assert result["strategy_phase"]["converged"] and not result["strategy_phase"]["dropped"]
+    assert len(result["accuracy"]) == 1 and result["accuracy"][0] > 0.2  # chance: 0.1
+    # the coordinator deployed where the scaffolded node configs expected the contract
+    assert (
+        client.address
+        == load_node_config(run.node_states[0].parent.parent / "node-1.toml").chain.contract
+    )
+
+
+def test_each_daemon_deposited_reported_and_withdrew_once(run: Run) -> None:
+    result, client = run.result, run.client
+    rid = result["round_id"]
+    transfers = client.events("PayoffTransferred", round_id=rid)
+    assert len(transfers) == 3
+    for silo, state_dir in zip(result["silos"], run.node_states, strict=True):
+        profile = client.profile_record(rid, silo["index"])
+        paid = [e for e in transfers if int(e.args["index"]) == silo["index"]]
+        assert len(paid) == 1
+        assert int(paid[0].args["amount"]) == int(profile.deposited) + int(profile.payoff)
+        assert silo["payout_due_wei"] == int(paid[0].args["amount"])
+        log = [a for a in _actions(state_dir) if a.get("round_id") == rid]
+        events = [a["event"] for a in log]
+        for event in ("deposited", "terms-accepted", "assignment-accepted", "reported", "withdrew"):
+            assert events.count(event) == 1, (silo["name"], event)
+        reported = next(a for a in log if a["event"] == "reported")
+        assert (reported["x"], reported["f"]) == (silo["x_onchain"], silo["f_onchain"])
+
+
+def test_the_reports_are_the_attested_strategy_phase_outcome(run: Run) -> None:
+    result = run.result
+    config = load_consortium_config(run.node_states[0].parent.parent / "consortium.toml")
+    final = {s["name"]: s for s in result["strategy_phase"]["strategies"]}
+    for silo, entry in zip(result["silos"], config.silos, strict=True):
+        assert silo["d"] == final[silo["name"]]["d"]
+        assert abs(silo["x_onchain"] - silo["d"] * entry.s * config.units.x_scale) <= 1

@@ -1,0 +1,125 @@
+"""The coordinator's steps on a real anvil: errors name the step and the field; a silo that never
+joins does not lock the round (two daemons, run as threads, settle without it)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from daemon_helpers import free_port_block, wait_for
+
+from fl_node.coordinator import (
+    ConsortiumConfig,
+    Coordinator,
+    CoordinatorError,
+    ScaffoldOptions,
+    load_consortium_config,
+    scaffold,
+)
+from fl_node.daemon import ConfigFileError, NodeDaemon, load_node_config
+from settlement import AnvilBackend, Phase, SettlementClient, dev_account
+
+pytestmark = pytest.mark.chain
+
+
+@pytest.fixture(scope="module")
+def chain() -> Iterator[AnvilBackend]:
+    # its own devnet: the round below warps chain time, which would expire other tests' rounds
+    with AnvilBackend(accounts=8) as backend:
+        yield backend
+
+
+@pytest.fixture(scope="module")
+def configs(chain: AnvilBackend, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return scaffold(
+        tmp_path_factory.mktemp("coordinator") / "cfg",
+        ScaffoldOptions(rpc_url=chain.rpc_url, base_port=free_port_block(3), rounds=1),
+    )
+
+
+def _config(configs: list[Path], tmp_path: Path, **changes: Any) -> ConsortiumConfig:
+    config = load_consortium_config(configs[0])
+    return dataclasses.replace(config, state_dir=tmp_path / "coordinator", **changes)
+
+
+def test_a_contract_address_without_code_names_the_step_and_the_field(
+    configs: list[Path], tmp_path: Path
+) -> None:
+    config = _config(configs, tmp_path, contract="0x" + "42" * 20)
+    with pytest.raises(CoordinatorError) as info:
+        Coordinator(config, log_stream=None).run()
+    assert str(info.value).startswith("step contract: ")
+    assert "[chain].contract: no contract code at 0x4242" in str(info.value)
+
+
+def test_a_key_that_is_not_the_contracts_operator_is_named(
+    chain: AnvilBackend, configs: list[Path], tmp_path: Path
+) -> None:
+    other = SettlementClient.deploy(chain, dev_account(7))
+    config = _config(configs, tmp_path, contract=other.address)
+    with pytest.raises(
+        CoordinatorError, match=r"step contract: .*\[chain\.operator\]: the contract"
+    ):
+        Coordinator(config, log_stream=None).run()
+
+
+def test_a_silo_that_never_joins_does_not_lock_the_round(
+    chain: AnvilBackend, configs: list[Path], tmp_path: Path
+) -> None:
+    config = _config(
+        configs, tmp_path, round=dataclasses.replace(load_consortium_config(configs[0]).round,
+                                                     join_timeout_s=10.0, report_timeout_s=30.0)
+    )  # fmt: skip
+    daemons = []
+    for path in configs[1:3]:  # silo-1 and silo-2 run; silo-3 never shows up
+        node = load_node_config(path)
+        node = dataclasses.replace(node, state_dir=tmp_path / node.name)
+        daemons.append(NodeDaemon(node, log_stream=None))
+    threads = [threading.Thread(target=d.run, daemon=True) for d in daemons]
+    for thread in threads:
+        thread.start()
+    try:
+        result = Coordinator(config, devnet=True, log_stream=None).run()
+        client = SettlementClient.at(chain, result["contract"])
+        rid = result["round_id"]
+        wait_for(
+            lambda: all(client.profile_record(rid, i).withdrawn for i in (0, 1)), 60, "payouts"
+        )
+    finally:
+        for daemon in daemons:
+            daemon.stop()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert result["status"] == "settled" and client.phase_of(rid) == Phase.SETTLED
+    joined = [s["name"] for s in result["silos"] if s["joined"]]
+    assert joined == ["silo-1", "silo-2"]
+    assert [s["name"] for s in result["strategy_phase"]["strategies"]] == joined
+    assert result["sum_R_wei"] == 0
+    profiles = client.profiles(rid)
+    assert int(profiles[2].deposited) == 0 and int(profiles[2].payoff) == 0
+    assert int(profiles[0].payoff) == -int(profiles[1].payoff) != 0
+    events = [e["event"] for e in daemons[0].log.entries()]
+    assert "terms-accepted" in events and "withdrew" in events
+    warps = [line for line in Coordinator(config, log_stream=None).log.entries()
+             if line["event"] == "devnet-warp"]  # fmt: skip
+    assert [w["past"] for w in warps] == ["deposits"]
+    assert not any(t.is_alive() for t in threads)
+
+
+def test_a_daemon_refuses_a_state_dir_of_another_chain(
+    chain: AnvilBackend, configs: list[Path], tmp_path: Path
+) -> None:
+    node = dataclasses.replace(load_node_config(configs[1]), state_dir=tmp_path / "silo-1")
+    if not chain.web3().eth.get_code(node.chain.contract):  # type: ignore[arg-type]
+        SettlementClient.deploy(chain, dev_account(0))  # lands where the config expects it
+    NodeDaemon(node, log_stream=None).run(once=True)  # records this chain in chain.json
+    record = json.loads((tmp_path / "silo-1" / "chain.json").read_text())
+    assert record["contract"] == node.chain.contract and record["chain_id"] == 31337
+    (tmp_path / "silo-1" / "chain.json").write_text(json.dumps({**record, "genesis": "0x00"}))
+    with pytest.raises(ConfigFileError, match=r"node.toml: \[state\]\.dir = .* holds the records"):
+        NodeDaemon(node, log_stream=None).run(once=True)
