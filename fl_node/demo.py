@@ -35,7 +35,7 @@ class DemoOptions:
     out: Path = Path("out/demo")
     seed: int = 0
     alpha: float = 0.5
-    epochs: int = 2
+    epochs: int = 3
     lr: float = 0.05
     attest: bool = True
 
@@ -44,6 +44,8 @@ class DemoOptions:
             raise ValueError(f"--orgs {self.orgs}: must be between 2 and 50 silos")
         if not 1 <= self.rounds <= 100:
             raise ValueError(f"--rounds {self.rounds}: must be between 1 and 100 FL rounds")
+        if not 1 <= self.epochs <= 20:
+            raise ValueError(f"--epochs {self.epochs}: must be between 1 and 20 local epochs")
         if not self.alpha > 0:
             raise ValueError(f"--alpha {self.alpha}: the Dirichlet concentration must be > 0")
 
@@ -61,13 +63,16 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
     """Run the demo round and write its outputs to ``opts.out``; return the report dict."""
     import numpy as np
 
+    from fl_node.data import get_source
     from fl_node.flower import (
-        CoordinatorConfig,
+        Assignment,
         InProcessTransport,
-        SessionHooks,
+        TrainConfig,
+        centralized_evaluator,
         local_silos,
-        run_coordinator,
+        run_session,
     )
+    from fl_node.models import build_model, get_parameters
     from settlement import AnvilBackend, SettlementClient, dev_accounts
 
     out = Path(opts.out)
@@ -87,7 +92,10 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
     progress(
         f"[data] {opts.dataset}: {n} silos, non-IID (Dirichlet alpha={opts.alpha}), sizes {sizes}"
     )
-    consortium = make_demo_consortium(names, sizes, seed=opts.seed, epochs=opts.epochs)
+    # The per-round deadline scales with the local epochs (eta), 0.3 s per epoch.
+    consortium = make_demo_consortium(
+        names, sizes, seed=opts.seed, epochs=opts.epochs, tau=0.3 * opts.epochs
+    )
     units = ChainUnits()
     timer.mark("data")
 
@@ -126,25 +134,23 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         by_node = dict(zip(node_ids, phase.strategies, strict=True))
 
         def before_training(identities: Mapping[int, Any], transport: Any) -> dict[int, Any]:
-            from fl_node.flower import Assignment
-
             return {nid: Assignment(d=s.d, f=s.f, x=s.x) for nid, s in by_node.items()}
 
         def on_round(rec: Any) -> None:
             progress(f"[train] round {rec.round}: accuracy {rec.accuracy:.4f}, loss {rec.loss:.4f}")
 
-        config = CoordinatorConfig(
-            num_rounds=opts.rounds,
-            dataset=opts.dataset,
-            data_seed=opts.seed,
-            epochs=opts.epochs,
-            lr=opts.lr,
+        split = get_source(opts.dataset).split(test_fraction=0.25, seed=opts.seed)
+        model = build_model(split.meta, "auto", seed=0)
+        session = run_session(
+            InProcessTransport(silos),
+            opts.rounds,
+            initial_parameters=get_parameters(model),
+            evaluate_fn=centralized_evaluator(model, split.test),
+            train_config=TrainConfig(epochs=opts.epochs, lr=opts.lr, seed=opts.seed),
             round_timeout=120.0,
+            before_training=before_training,
+            on_round_end=on_round,
         )
-        transport = InProcessTransport(silos)
-        session = run_coordinator(transport, config, SessionHooks(before_training=before_training))
-        for rec in session.history.rounds:
-            on_round(rec)
         timer.mark("train")
         baseline = _centralized_baseline(opts)
         progress(
@@ -179,13 +185,14 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         rpc = {"url": chain.rpc_url, "note": "anvil spawned by the demo; reopen with --state"}
         gas = {"total": sum(int(r.gas_used) for r in receipts if r is not None)}
 
-    game = consortium.game()
-    d = np.array([s.d for s in phase.strategies])
-    f = np.array([s.f for s in phase.strategies])
     from solver import evaluate as evaluate_profile
 
-    check = evaluate_profile(game, d, f)
-    orgs_out = []
+    check = evaluate_profile(
+        consortium.game(),
+        np.array([s.d for s in phase.strategies]),
+        np.array([s.f for s in phase.strategies]),
+    )
+    orgs_out: list[dict[str, Any]] = []
     for i, (s, prof) in enumerate(zip(phase.strategies, profiles, strict=True)):
         orgs_out.append(
             {
@@ -208,7 +215,7 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         )
     result = {
         "orgs": orgs_out,
-        "sum_R_wei": sum(o["R_wei"] for o in orgs_out),
+        "sum_R_wei": sum(int(p.payoff) for p in profiles),
         "sum_deposits_wei": int(state.total_deposits),
         "sum_payouts_wei": int(state.total_withdrawn),
         "accuracy": session.history.accuracy,

@@ -18,5 +18,8 @@ echo "==> contract artifacts are up to date"
 python scripts/compile_contracts.py --check
 echo "==> ruff"
 ruff check .
+ruff format --check .
+echo "==> mypy"
+mypy solver settlement fl_node
 echo "==> pytest"
 exec python -m pytest "$@"

@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="bundled dataset (digits, breast_cancer, wine, iris) or a .npz/.csv file",
     )
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="output directory")
+    p.add_argument("--epochs", type=int, default=3, help="local epochs per FL round (eta)")
     p.add_argument("--seed", type=int, default=0, help="seed for data split and parameters")
     p.add_argument("--alpha", type=float, default=0.5, help="Dirichlet non-IID concentration")
     p.add_argument(
@@ -44,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
             out=args.out,
             seed=args.seed,
             alpha=args.alpha,
+            epochs=args.epochs,
             attest=not args.no_attest,
         )
     except ValueError as exc:

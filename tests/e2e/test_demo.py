@@ -62,3 +62,19 @@ def test_demo_chain_state_reopens_with_the_same_records(demo_out: Path) -> None:
 
 def orgs_of(report: dict) -> list[dict]:
     return list(report["orgs"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "needle"),
+    [
+        (["--orgs", "1"], 2, "--orgs 1"),
+        (["--epochs", "0"], 2, "--epochs 0"),
+        (["--dataset", "no-such-dataset"], 6, "no-such-dataset"),
+    ],
+)
+def test_demo_bad_input_names_the_option(
+    argv: list[str], code: int, needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--out", str(tmp_path / "out"), *argv]) == code
+    assert needle in capsys.readouterr().err
+    assert not (tmp_path / "out" / "chain-state.json").exists()

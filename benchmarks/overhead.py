@@ -1,0 +1,533 @@
+"""Wall-time overhead of the settlement layer on Flower's deployment engine.
+
+One run, one deployment: a SuperLink (TLS, SuperNode authentication) and one
+``fedsettle node run`` daemon per silo, each supervising its own ``flower-supernode``, all on
+loopback as separate processes, with the configs ``fedsettle coordinator init --runtime
+deployment`` writes (bundled digits, Dirichlet partitions, seed 0). On that deployment it times,
+in the order plain, settled, plain:
+
+plain
+    ``flwr run <app> --stream`` of a plain FedAvg session: identity query, then ``--rounds`` FL
+    rounds with equal-effort assignments (every silo trains on all its data, unpaced, weighted by
+    its sample count). No strategy phase, no chain.
+settled
+    The same session run by the real coordinator: anvil spawned, ``fedsettle coordinator run
+    --devnet`` (deploys FedSettle, opens a round, waits for the daemons' deposits, runs
+    distributed best response over the daemons' HTTP agents, trains through the same ServerApp
+    with the strategy phase's assignments, sends attested assignments, waits for the daemons'
+    ``contributionSubmit``, calls ``payoffCalculate``), then until every daemon withdrew.
+
+Deployment-engine setup (SuperLink start, SuperNode key registration, daemons and SuperNodes
+start, one warm-up session) is excluded from both. The coordinator re-registers the SuperNode
+keys at its start (its ``superlink`` step; the keys are already registered, so it only confirms
+them): that step is deployment setup too and is subtracted from the settled session.
+
+Prints a JSON document and writes it to ``benchmarks/results/overhead.json``.
+
+Usage: ``python benchmarks/overhead.py [--silos 3] [--rounds 5] [--out PATH] [--workdir DIR]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+# `python benchmarks/overhead.py` puts this directory first on sys.path, where
+# benchmarks/solver.py would shadow the `solver` package the coordinator imports.
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _HERE]
+
+from fl_node.coordinator import (  # noqa: E402
+    ConsortiumConfig,
+    ScaffoldOptions,
+    coordinator_run_config,
+    load_consortium_config,
+    scaffold,
+    superlink_argv,
+)
+from fl_node.flower.deploy import (  # noqa: E402
+    CONNECTION,
+    ManagedProcess,
+    flower_env,
+    generate_node_key_pair,
+    generate_tls_files,
+    start_process,
+    toml_value,
+    wait_for_port,
+    write_app_project,
+)
+from settlement import AnvilBackend, SettlementClient  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "overhead.json"
+BIN = Path(sys.executable).parent
+TARGET_PCT = 10.0
+
+#: coordinator steps that are chain transactions or the strategy phase (the settlement layer)
+SETTLEMENT_STEPS = ("connect", "contract", "open", "deposits", "strategy", "assign", "reports")
+SETTLE_STEP = "settle"
+
+
+def _log(message: str) -> None:
+    print(f"[overhead {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _free_block(count: int) -> int:
+    """The first of ``count`` consecutive TCP ports on 127.0.0.1 that are free right now."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = int(s.getsockname()[1])
+        if base + count > 65535:
+            continue
+        socks: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                socks.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+class Bench:
+    """The deployment (SuperLink + daemons with SuperNodes) and the timed sessions on it."""
+
+    def __init__(self, workdir: Path, silos: int, rounds: int) -> None:
+        self.workdir = workdir
+        self.silos = silos
+        self.rounds = rounds
+        self.cfg_dir = workdir / "cfg"
+        self.logs = workdir / "logs"
+        self.anvil_port = _free_block(1)
+        self.superlink: ManagedProcess | None = None
+        self.daemons: list[subprocess.Popen[bytes]] = []
+        self.env = flower_env(workdir / "flwr-home")
+        self.config: ConsortiumConfig | None = None
+        self._runs = 0
+
+    # ------------------------------------------------------------------ setup
+    def setup(self) -> dict[str, float]:
+        """Write configs and credentials, start the SuperLink, register keys, start daemons."""
+        times: dict[str, float] = {}
+        t = time.perf_counter()
+        link = _free_block(1)
+        options = ScaffoldOptions(
+            silos=self.silos,
+            rpc_url=f"http://127.0.0.1:{self.anvil_port}",
+            rounds=self.rounds,
+            runtime="deployment",
+            superlink_port=link,
+            supernode_base_port=_free_block(self.silos),
+            base_port=_free_block(self.silos),
+        )
+        scaffold(self.cfg_dir, options)
+        creds = self.cfg_dir / options.credentials
+        generate_tls_files(creds / "tls")
+        for i in range(1, self.silos + 1):
+            generate_node_key_pair(creds / "keys", f"supernode-{i}")
+        consortium = self.cfg_dir / "consortium.toml"
+        text = consortium.read_text(encoding="utf-8")
+        # The benchmark owns the SuperLink, so both sessions run on the same one; the
+        # coordinator only connects to it (and confirms the SuperNode keys are registered).
+        patched = text.replace("start_superlink = true", "start_superlink = false")
+        if patched == text:
+            raise RuntimeError(f"{consortium} has no 'start_superlink = true' line to patch")
+        consortium.write_text(patched, encoding="utf-8")
+        self.config = load_consortium_config(consortium)
+        settings = self.config.deployment
+        assert settings is not None and settings.root_certificates is not None
+        times["configs_s"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        home = self.workdir / "flwr-home"
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "config.toml").write_text(
+            f'[superlink]\ndefault = "{CONNECTION}"\n\n[superlink.{CONNECTION}]\n'
+            f"address = {toml_value(settings.superlink)}\n"
+            f"root-certificates = {toml_value(settings.root_certificates)}\n",
+            encoding="utf-8",
+        )
+        # The coordinator's own command line for a SuperLink it starts, with the TLS files.
+        argv = superlink_argv(
+            dataclasses.replace(
+                settings,
+                ssl_certfile=creds / "tls" / "server.pem",
+                ssl_keyfile=creds / "tls" / "server.key",
+            ),
+            self.workdir / "superlink.db",
+            str(BIN / "flower-superlink"),
+        )
+        self.superlink = start_process(
+            "superlink", argv, env=self.env, log_path=self.logs / "superlink.log", cwd=self.workdir
+        )
+        wait_for_port(link, timeout=60.0, proc=self.superlink)
+        times["superlink_start_s"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        keys = [creds / "keys" / f"supernode-{i}.pub" for i in range(1, self.silos + 1)]
+        with ThreadPoolExecutor(max_workers=len(keys)) as pool:
+            list(pool.map(self._register, keys))
+        times["key_registration_s"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        for i in range(1, self.silos + 1):
+            with (self.logs / f"node-{i}.err").open("wb") as err:
+                proc = subprocess.Popen(
+                    [str(BIN / "fedsettle"), "node", "run", "--config",
+                     str(self.cfg_dir / f"node-{i}.toml")],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                    env=env, cwd=self.workdir,
+                )  # fmt: skip
+            self.daemons.append(proc)
+        agents = [s.endpoint for s in self.config.silos]
+        _wait_for(lambda: all(self._agent_up(url) for url in agents), 120, "the daemons' agents")
+        times["daemons_start_s"] = time.perf_counter() - t
+        return times
+
+    def _register(self, public_key: Path) -> None:
+        done = subprocess.run(
+            [str(BIN / "flwr"), "supernode", "register", str(public_key), CONNECTION,
+             "--format", "json"],
+            env=self.env, cwd=self.workdir, capture_output=True, text=True, timeout=120,
+            check=False,
+        )  # fmt: skip
+        if not re.search(r'"node-id":\s*\d+', done.stdout):
+            raise RuntimeError(
+                f"registering {public_key} failed (exit {done.returncode}): "
+                f"{done.stdout.strip()} {done.stderr.strip()}"
+            )
+
+    @staticmethod
+    def _agent_up(url: str) -> bool:
+        host, port = url.rsplit("//", 1)[1].rsplit(":", 1)
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            return s.connect_ex((host, int(port))) == 0
+
+    def teardown(self) -> None:
+        for proc in self.daemons:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.daemons:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self.superlink is not None:
+            self.superlink.stop()
+
+    # ------------------------------------------------------------------ sessions
+    def plain(self, label: str, rounds: int | None = None) -> dict[str, Any]:
+        """One plain FedAvg session: ``flwr run --stream`` wall time and the ServerApp's phases."""
+        assert self.config is not None
+        self._runs += 1
+        out = self.workdir / f"plain-{self._runs}"
+        run_config = {
+            **coordinator_run_config(self.config),
+            "num-rounds": rounds or self.rounds,
+            "min-nodes": self.silos,
+            "node-wait-timeout": 120.0,
+            "out-dir": str(out),
+        }
+        app = write_app_project(out / "app", run_config)
+        _log(f"{label}: plain FedAvg session, {run_config['num-rounds']} rounds")
+        start = time.perf_counter()
+        with (out / "flwr-run.log").open("wb") as log:
+            done = subprocess.run(
+                [str(BIN / "flwr"), "run", str(app), CONNECTION, "--stream"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env, cwd=self.workdir, timeout=1800, check=False,
+            )  # fmt: skip
+        wall = time.perf_counter() - start
+        result = out / "result.json"
+        if done.returncode != 0 or not result.is_file():
+            raise RuntimeError(f"{label}: flwr run failed; see {out / 'flwr-run.log'}")
+        summary = json.loads(result.read_text(encoding="utf-8"))
+        row = {"label": label, "kind": "plain", "wall_s": round(wall, 3)}
+        row.update(_flower_phases(summary, wall))
+        _log(f"{label}: {wall:.1f} s")
+        return row
+
+    def settled(self, label: str) -> dict[str, Any]:
+        """The session with the whole settlement layer, from anvil's spawn to the last withdrawal."""
+        assert self.config is not None
+        out = self.workdir / "settled"
+        out.mkdir(parents=True, exist_ok=True)
+        _log(f"{label}: anvil + fedsettle coordinator run --devnet + daemons")
+        marks: dict[str, float] = {}
+        start = time.perf_counter()
+        chain = AnvilBackend(port=self.anvil_port, accounts=max(10, self.silos + 2),
+                             tx_gas_limit=True)  # fmt: skip
+        try:
+            marks["anvil"] = time.perf_counter()
+            with (out / "coordinator.err").open("wb") as err:
+                done = subprocess.run(
+                    [str(BIN / "fedsettle"), "coordinator", "run", "--config",
+                     str(self.cfg_dir / "consortium.toml"), "--devnet", "--quiet",
+                     "--out", str(out / "result.json")],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=self.workdir,
+                    timeout=1800, check=False,
+                )  # fmt: skip
+            marks["coordinator"] = time.perf_counter()
+            if done.returncode != 0:
+                raise RuntimeError(
+                    f"{label}: the coordinator exited {done.returncode}; see "
+                    f"{out / 'coordinator.err'}"
+                )
+            result = json.loads((out / "result.json").read_text(encoding="utf-8"))
+            client = SettlementClient.at(chain, result["contract"])
+            rid = int(result["round_id"])
+            _wait_for(
+                lambda: all(p.withdrawn for p in client.profiles(rid)), 300, "every withdrawal"
+            )
+            marks["withdrawn"] = time.perf_counter()
+            txs = _chain_transactions(chain)
+        finally:
+            chain.close()
+        row = self._settled_row(label, start, marks, result, txs)
+        _log(
+            f"{label}: {row['wall_s']:.1f} s wall, {row['session_s']:.1f} s session, "
+            f"{row['settlement_s']:.1f} s settlement"
+        )
+        return row
+
+    def _settled_row(
+        self,
+        label: str,
+        start: float,
+        marks: dict[str, float],
+        result: dict[str, Any],
+        txs: dict[str, Any],
+    ) -> dict[str, Any]:
+        steps = {k: float(v) for k, v in result["timings_s"].items()}
+        wall = marks["withdrawn"] - start
+        coordinator_wall = marks["coordinator"] - marks["anvil"]
+        setup = steps.get("superlink", 0.0)
+        training = steps["training"]
+        breakdown = {
+            "anvil_spawn": marks["anvil"] - start,
+            # interpreter start, imports and config validation before the Coordinator exists,
+            # plus writing the result and exiting
+            "coordinator_process": coordinator_wall - steps["total"],
+            **{f"{k}": steps[k] for k in SETTLEMENT_STEPS if k in steps},
+            "settle": steps.get(SETTLE_STEP, 0.0),
+            # the coordinator's own time not inside a named step (state files, result reads)
+            "coordinator_other": steps["total"] - sum(v for k, v in steps.items() if k != "total"),
+            "withdrawals": marks["withdrawn"] - marks["coordinator"],
+        }
+        session = wall - setup
+        settlement = session - training
+        run_summary = _training_run_summary(self.config, result)
+        row: dict[str, Any] = {
+            "label": label,
+            "kind": "settled",
+            "wall_s": round(wall, 3),
+            "deployment_setup_excluded_s": round(setup, 3),
+            "session_s": round(session, 3),
+            "training_step_s": round(training, 3),
+            "settlement_s": round(settlement, 3),
+            "settlement_breakdown_s": {k: round(v, 3) for k, v in breakdown.items()},
+            "coordinator_steps_s": steps,
+            "chain": txs,
+            "strategy_phase": _phase_summary(result.get("strategy_phase")),
+            "assignments": {
+                s["name"]: {"d": s["d"], "f": s["f"], "x": s["x"], "R_wei": s["R_wei"]}
+                for s in result["silos"]
+            },
+            "sum_R_wei": result["sum_R_wei"],
+            "status": result["status"],
+        }
+        if run_summary is not None:
+            row.update(_flower_phases(run_summary, training))
+        else:
+            row["accuracy"] = result["accuracy"]
+        return row
+
+
+def _flower_phases(summary: dict[str, Any], wall: float) -> dict[str, Any]:
+    """The Flower message phases of one session (from the ServerApp's ``result.json``)."""
+    rounds = summary["history"]["rounds"]
+    train = [float(r["train_seconds"]) for r in rounds]
+    evaluation = [float(r["eval_seconds"]) for r in rounds]
+    identity = float(summary["identity_seconds"])
+    session = float(summary["seconds"])
+    return {
+        "server_session_s": round(session, 3),
+        "identity_phase_s": round(identity, 3),
+        "train_phases_s": [round(x, 3) for x in train],
+        "central_eval_s": round(sum(evaluation), 3),
+        "message_phases": 1 + len(train),
+        "message_phases_s": round(identity + sum(train), 3),
+        # flwr CLI start, app bundle upload, ServerApp process start and import, stream end
+        "run_outside_session_s": round(wall - session, 3),
+        "accuracy": [None if r["accuracy"] is None else round(r["accuracy"], 4) for r in rounds],
+        "reporters_per_round": [len(r["reporters"]) for r in rounds],
+    }
+
+
+def _training_run_summary(
+    config: ConsortiumConfig | None, result: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The ServerApp's ``result.json`` of the coordinator's Flower run (its state dir)."""
+    if config is None:
+        return None
+    runs = sorted((config.state_dir / "flower").glob("run-*/result.json"))
+    if not runs:
+        return None
+    return dict(json.loads(runs[-1].read_text(encoding="utf-8")))
+
+
+def _phase_summary(doc: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not doc:
+        return None
+    keep = ("converged", "sweeps", "queries", "messages", "seconds", "dropped")
+    return {k: doc[k] for k in keep if k in doc}
+
+
+def _chain_transactions(chain: AnvilBackend) -> dict[str, Any]:
+    """Every transaction on the devnet (anvil mines one block per transaction), by sender."""
+    w3 = chain.web3()
+    latest = int(w3.eth.block_number)
+    count = 0
+    gas = 0
+    by_sender: dict[str, int] = {}
+    for number in range(1, latest + 1):
+        block = w3.eth.get_block(number, full_transactions=True)
+        gas += int(block["gasUsed"])
+        for tx in block["transactions"]:
+            count += 1
+            sender = str(tx["from"])
+            by_sender[sender] = by_sender.get(sender, 0) + 1
+    return {"transactions": count, "blocks": latest, "gas_used": gas, "by_sender": by_sender}
+
+
+def _summarize(rows: list[dict[str, Any]], setup: dict[str, float]) -> dict[str, Any]:
+    plain = [r for r in rows if r["kind"] == "plain"]
+    settled = next(r for r in rows if r["kind"] == "settled")
+    plain_wall = [r["wall_s"] for r in plain]
+    plain_mean = statistics.fmean(plain_wall)
+    settlement = settled["settlement_s"]
+    session = settled["session_s"]
+    return {
+        "plain_session_s": plain_wall,
+        "plain_session_mean_s": round(plain_mean, 3),
+        "plain_session_spread_s": round(max(plain_wall) - min(plain_wall), 3),
+        "settled_session_s": session,
+        "settled_flower_run_s": settled["training_step_s"],
+        "settlement_s": settlement,
+        "ratio": round(session / plain_mean, 4),
+        "ratio_vs_each_plain": [round(session / w, 4) for w in plain_wall],
+        "overhead_pct": round(100.0 * settlement / plain_mean, 2),
+        "settlement_share_of_settled_session_pct": round(100.0 * settlement / session, 2),
+        "target_pct": TARGET_PCT,
+        "meets_target": 100.0 * settlement / plain_mean < TARGET_PCT,
+        "setup_excluded_s": {k: round(v, 3) for k, v in setup.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--silos", type=int, default=3, help="silos (default 3)")
+    parser.add_argument("--rounds", type=int, default=5, help="FL rounds per session (default 5)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="result JSON path")
+    parser.add_argument("--workdir", type=Path, help="keep configs and logs here (default: temp)")
+    parser.add_argument("--no-warmup", action="store_true", help="skip the 1-round warm-up session")
+    args = parser.parse_args(argv)
+    if args.silos < 2:
+        parser.error(f"--silos {args.silos}: the settlement round needs at least 2 silos")
+    if args.rounds < 1:
+        parser.error(f"--rounds {args.rounds}: give at least 1 FL round")
+    temp = args.workdir is None
+    workdir = Path(tempfile.mkdtemp(prefix="fedsettle-overhead-")) if temp else args.workdir
+    workdir = workdir.resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    bench = Bench(workdir, args.silos, args.rounds)
+    started = time.perf_counter()
+    try:
+        _log(f"setting up in {workdir}")
+        setup = bench.setup()
+        if not args.no_warmup:
+            # the first session on a fresh deployment also waits for the SuperNodes to connect
+            # and installs the app bundle on every node: keep it out of the comparison
+            t = time.perf_counter()
+            bench.plain("warm-up", rounds=1)
+            setup["warmup_session_s"] = time.perf_counter() - t
+        rows = [bench.plain("plain-1"), bench.settled("settled"), bench.plain("plain-2")]
+    finally:
+        bench.teardown()
+    assert bench.config is not None
+    fl = bench.config.fl
+    doc = {
+        "benchmark": "overhead",
+        "config": {
+            "silos": args.silos,
+            "rounds": args.rounds,
+            "dataset": fl.dataset,
+            "alpha": fl.alpha,
+            "seed": fl.seed,
+            "epochs": fl.epochs,
+            "lr": fl.lr,
+            "runtime": "Flower deployment engine on loopback: SuperLink + one SuperNode per silo "
+            "(supervised by its fedsettle node daemon), TLS with a self-signed CA, SuperNode "
+            "authentication",
+            "order": [r["label"] for r in rows],
+            "python": platform.python_version(),
+            "flwr": _version("flwr"),
+            "cpus": os.cpu_count(),
+            "machine": platform.machine(),
+        },
+        "summary": _summarize(rows, setup),
+        "runs": rows,
+        "total_benchmark_s": round(time.perf_counter() - started, 1),
+    }
+    text = json.dumps(doc, indent=2)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n", encoding="utf-8")
+    if temp:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return doc
+
+
+def _version(dist: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+if __name__ == "__main__":
+    main()
