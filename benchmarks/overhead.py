@@ -17,10 +17,21 @@ settled
     with the strategy phase's assignments, sends attested assignments, waits for the daemons'
     ``contributionSubmit``, calls ``payoffCalculate``), then until every daemon withdrew.
 
+The daemons poll the chain every ``--daemon-poll`` seconds (default 2.0, node.toml's default;
+``coordinator init`` writes 0.3 for devnets, which on one shared machine slows the Flower run
+itself: docs/overhead.md).
+
 Deployment-engine setup (SuperLink start, SuperNode key registration, daemons and SuperNodes
 start, one warm-up session) is excluded from both. The coordinator re-registers the SuperNode
 keys at its start (its ``superlink`` step; the keys are already registered, so it only confirms
 them): that step is deployment setup too and is subtracted from the settled session.
+
+Figures (``summary``): ``settlement_s`` = settled session - its Flower run (``flwr run
+--stream``, the coordinator's ``training`` step): anvil's spawn, the coordinator process, chain
+transactions, the strategy phase and the waits for the daemons; ``overhead_pct`` = 100 *
+``settlement_s`` / mean plain session; ``ratio`` = settled session / mean plain session. Every
+session also records the machine's CPU contention (load, busy %, the daemons' own CPU seconds),
+since other jobs on a shared machine move Flower's phases by many seconds.
 
 Prints a JSON document and writes it to ``benchmarks/results/overhead.json``.
 
@@ -35,6 +46,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -43,10 +55,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 # `python benchmarks/overhead.py` puts this directory first on sys.path, where
 # benchmarks/solver.py would shadow the `solver` package the coordinator imports.
@@ -61,6 +73,7 @@ from fl_node.coordinator import (  # noqa: E402
     scaffold,
     superlink_argv,
 )
+from fl_node.daemon import ChainSettings  # noqa: E402
 from fl_node.flower.deploy import (  # noqa: E402
     CONNECTION,
     ManagedProcess,
@@ -77,6 +90,13 @@ from settlement import AnvilBackend, SettlementClient  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results" / "overhead.json"
 BIN = Path(sys.executable).parent
 TARGET_PCT = 10.0
+
+#: node.toml's default chain poll interval. `coordinator init` writes 0.3 s for snappy devnets;
+#: three daemons polling that often on this one machine slow the Flower run itself (see
+#: docs/overhead.md), so the benchmark runs the daemons as a deployment would by default.
+DAEMON_POLL_S: float = next(
+    f.default for f in dataclasses.fields(ChainSettings) if f.name == "poll_interval_s"
+)  # type: ignore[assignment]
 
 #: coordinator steps that are chain transactions or the strategy phase (the settlement layer)
 SETTLEMENT_STEPS = ("connect", "contract", "open", "deposits", "strategy", "assign", "reports")
@@ -117,13 +137,64 @@ def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def _proc_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) one live process used so far, from ``/proc``."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = text.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU jiffies of the whole machine so far, from ``/proc/stat``."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return sum(values) - idle, sum(values)
+
+
+class _Meter:
+    """CPU contention during one session: machine load, the daemons' own CPU, our children's."""
+
+    def __init__(self, daemon_pids: list[int]) -> None:
+        self.daemon_pids = daemon_pids
+        self.load_start = os.getloadavg()[0]
+        self.jiffies = _machine_jiffies()
+        self.daemons = sum(_proc_cpu_s(pid) for pid in daemon_pids)
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.children = usage.ru_utime + usage.ru_stime
+
+    def read(self, **extra_cpu_s: float) -> dict[str, Any]:
+        busy, total = _machine_jiffies()
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return {
+            "load_avg_1m_start": round(self.load_start, 2),
+            "load_avg_1m_end": round(os.getloadavg()[0], 2),
+            # every process on the machine, this benchmark's included (100 = all cores busy)
+            "machine_cpu_busy_pct": round(
+                100.0 * (busy - self.jiffies[0]) / max(total - self.jiffies[1], 1), 1
+            ),
+            # the daemons' own processes (chain polling, HTTP agent), not their SuperNodes
+            "daemons_cpu_s": round(
+                sum(_proc_cpu_s(pid) for pid in self.daemon_pids) - self.daemons, 2
+            ),
+            # the flwr CLI (plain) or the coordinator process and its flwr CLIs (settled)
+            "launcher_cpu_s": round(usage.ru_utime + usage.ru_stime - self.children, 2),
+            **{k: round(v, 2) for k, v in extra_cpu_s.items()},
+        }
+
+
 class Bench:
     """The deployment (SuperLink + daemons with SuperNodes) and the timed sessions on it."""
 
-    def __init__(self, workdir: Path, silos: int, rounds: int) -> None:
+    def __init__(
+        self, workdir: Path, silos: int, rounds: int, daemon_poll: float | None = None
+    ) -> None:
         self.workdir = workdir
         self.silos = silos
         self.rounds = rounds
+        self.daemon_poll = daemon_poll
         self.cfg_dir = workdir / "cfg"
         self.logs = workdir / "logs"
         self.anvil_port = _free_block(1)
@@ -149,6 +220,7 @@ class Bench:
             base_port=_free_block(self.silos),
         )
         scaffold(self.cfg_dir, options)
+        self.daemon_poll = self._set_daemon_poll(self.daemon_poll)
         creds = self.cfg_dir / options.credentials
         generate_tls_files(creds / "tls")
         for i in range(1, self.silos + 1):
@@ -213,6 +285,22 @@ class Bench:
         times["daemons_start_s"] = time.perf_counter() - t
         return times
 
+    def _set_daemon_poll(self, seconds: float | None) -> float:
+        """Set (or read) ``[chain].poll_interval_s`` of every node.toml; return the value."""
+        pattern = re.compile(r"^poll_interval_s = (\S+)$", re.MULTILINE)
+        values = set()
+        for i in range(1, self.silos + 1):
+            path = self.cfg_dir / f"node-{i}.toml"
+            text = path.read_text(encoding="utf-8")
+            match = pattern.search(text)
+            if match is None:
+                raise RuntimeError(f"{path} has no poll_interval_s line")
+            if seconds is not None:
+                text = pattern.sub(f"poll_interval_s = {seconds!r}", text, count=1)
+                path.write_text(text, encoding="utf-8")
+            values.add(float(seconds if seconds is not None else match.group(1)))
+        return values.pop()
+
     def _register(self, public_key: Path) -> None:
         done = subprocess.run(
             [str(BIN / "flwr"), "supernode", "register", str(public_key), CONNECTION,
@@ -261,6 +349,7 @@ class Bench:
         }
         app = write_app_project(out / "app", run_config)
         _log(f"{label}: plain FedAvg session, {run_config['num-rounds']} rounds")
+        meter = _Meter([d.pid for d in self.daemons])
         start = time.perf_counter()
         with (out / "flwr-run.log").open("wb") as log:
             done = subprocess.run(
@@ -269,12 +358,14 @@ class Bench:
                 env=self.env, cwd=self.workdir, timeout=1800, check=False,
             )  # fmt: skip
         wall = time.perf_counter() - start
+        contention = meter.read()
         result = out / "result.json"
         if done.returncode != 0 or not result.is_file():
             raise RuntimeError(f"{label}: flwr run failed; see {out / 'flwr-run.log'}")
         summary = json.loads(result.read_text(encoding="utf-8"))
         row = {"label": label, "kind": "plain", "wall_s": round(wall, 3)}
         row.update(_flower_phases(summary, wall))
+        row["contention"] = contention
         _log(f"{label}: {wall:.1f} s")
         return row
 
@@ -285,6 +376,7 @@ class Bench:
         out.mkdir(parents=True, exist_ok=True)
         _log(f"{label}: anvil + fedsettle coordinator run --devnet + daemons")
         marks: dict[str, float] = {}
+        meter = _Meter([d.pid for d in self.daemons])
         start = time.perf_counter()
         chain = AnvilBackend(port=self.anvil_port, accounts=max(10, self.silos + 2),
                              tx_gas_limit=True)  # fmt: skip
@@ -312,10 +404,14 @@ class Bench:
                 lambda: all(p.withdrawn for p in client.profiles(rid)), 300, "every withdrawal"
             )
             marks["withdrawn"] = time.perf_counter()
-            txs = _chain_transactions(chain)
+            contention = meter.read(anvil_cpu_s=_proc_cpu_s(chain.pid))
+            roles = {self.config.operator.load().address.lower(): "operator"}
+            roles.update({x.account.lower(): x.name for x in self.config.silos})
+            txs = _chain_transactions(chain, roles)
         finally:
             chain.close()
         row = self._settled_row(label, start, marks, result, txs)
+        row["contention"] = contention
         _log(
             f"{label}: {row['wall_s']:.1f} s wall, {row['session_s']:.1f} s session, "
             f"{row['settlement_s']:.1f} s settlement"
@@ -389,6 +485,13 @@ def _flower_phases(summary: dict[str, Any], wall: float) -> dict[str, Any]:
         "central_eval_s": round(sum(evaluation), 3),
         "message_phases": 1 + len(train),
         "message_phases_s": round(identity + sum(train), 3),
+        # the slowest silo's local training inside each train phase (the ClientApp's own timer)
+        "local_train_max_s": [
+            round(
+                max((float(m["train-seconds"]) for m in r["train_metrics"].values()), default=0), 3
+            )
+            for r in rounds
+        ],
         # flwr CLI start, app bundle upload, ServerApp process start and import, stream end
         "run_outside_session_s": round(wall - session, 3),
         "accuracy": [None if r["accuracy"] is None else round(r["accuracy"], 4) for r in rounds],
@@ -415,8 +518,11 @@ def _phase_summary(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: doc[k] for k in keep if k in doc}
 
 
-def _chain_transactions(chain: AnvilBackend) -> dict[str, Any]:
-    """Every transaction on the devnet (anvil mines one block per transaction), by sender."""
+def _chain_transactions(chain: AnvilBackend, roles: Mapping[str, str]) -> dict[str, Any]:
+    """Every transaction on the devnet (anvil mines one block per transaction), by sender.
+
+    ``roles`` maps lower-case addresses to names (operator, silos); others keep their address.
+    """
     w3 = chain.web3()
     latest = int(w3.eth.block_number)
     count = 0
@@ -427,7 +533,8 @@ def _chain_transactions(chain: AnvilBackend) -> dict[str, Any]:
         gas += int(block["gasUsed"])
         for tx in block["transactions"]:
             count += 1
-            sender = str(tx["from"])
+            address = str(cast(Mapping[str, Any], tx)["from"])
+            sender = roles.get(address.lower(), address)
             by_sender[sender] = by_sender.get(sender, 0) + 1
     return {"transactions": count, "blocks": latest, "gas_used": gas, "by_sender": by_sender}
 
@@ -446,6 +553,16 @@ def _summarize(rows: list[dict[str, Any]], setup: dict[str, float]) -> dict[str,
         "settled_session_s": session,
         "settled_flower_run_s": settled["training_step_s"],
         "settlement_s": settlement,
+        # the same without anvil's spawn and the coordinator process's start-up
+        "settlement_chain_and_strategy_s": round(
+            settlement
+            - settled["settlement_breakdown_s"]["anvil_spawn"]
+            - settled["settlement_breakdown_s"]["coordinator_process"],
+            3,
+        ),
+        "strategy_phase_s": settled["settlement_breakdown_s"].get("strategy"),
+        # the Flower run alone (flwr run --stream): plain sessions vs the coordinator's
+        "flower_run_s": {"plain": plain_wall, "settled": settled["training_step_s"]},
         "ratio": round(session / plain_mean, 4),
         "ratio_vs_each_plain": [round(session / w, 4) for w in plain_wall],
         "overhead_pct": round(100.0 * settlement / plain_mean, 2),
@@ -463,6 +580,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=RESULTS, help="result JSON path")
     parser.add_argument("--workdir", type=Path, help="keep configs and logs here (default: temp)")
     parser.add_argument("--no-warmup", action="store_true", help="skip the 1-round warm-up session")
+    parser.add_argument(
+        "--daemon-poll",
+        type=float,
+        default=DAEMON_POLL_S,
+        help=f"the daemons' [chain].poll_interval_s (default {DAEMON_POLL_S}, node.toml's "
+        "default; `coordinator init` writes 0.3 for devnets)",
+    )
     args = parser.parse_args(argv)
     if args.silos < 2:
         parser.error(f"--silos {args.silos}: the settlement round needs at least 2 silos")
@@ -472,7 +596,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="fedsettle-overhead-")) if temp else args.workdir
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    bench = Bench(workdir, args.silos, args.rounds)
+    if not args.daemon_poll > 0:
+        parser.error(f"--daemon-poll {args.daemon_poll}: give a positive number of seconds")
+    bench = Bench(workdir, args.silos, args.rounds, args.daemon_poll)
     started = time.perf_counter()
     try:
         _log(f"setting up in {workdir}")
@@ -502,6 +628,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "(supervised by its fedsettle node daemon), TLS with a self-signed CA, SuperNode "
             "authentication",
             "order": [r["label"] for r in rows],
+            "daemon_poll_interval_s": bench.daemon_poll,
             "python": platform.python_version(),
             "flwr": _version("flwr"),
             "cpus": os.cpu_count(),
