@@ -16,16 +16,16 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from proc_helpers import free_port_block, wait_for
 
 from fl_node.coordinator import load_consortium_config
 from fl_node.daemon import load_node_config
@@ -38,42 +38,6 @@ KILLED = 2  # silo-2 (slot 1) dies after FL round 1
 # Healthy train phases took up to ~45 s on a shared 2-core machine. The dead silo costs round 2
 # less than this: the SuperLink reports it "Node Unavailable" after 2 missed heartbeats (~50 s).
 ROUND_TIMEOUT_S = 90.0
-
-
-def _free_base(count: int) -> int:
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = int(s.getsockname()[1])
-        socks = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket()
-                socks.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-
-
-def _wait_for(
-    predicate: Callable[[], Any],
-    timeout: float,
-    what: str,
-    alive: Callable[[], str | None] = lambda: None,
-) -> None:
-    """Poll ``predicate``; fail on timeout or as soon as ``alive`` reports a dead process."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        died = alive()
-        if died is not None:
-            raise AssertionError(f"while waiting for {what}: {died}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.3)
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -145,7 +109,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     root = tmp_path_factory.mktemp("deployment-settlement")
     cfg = root / "cfg"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    base = _free_base(7)  # 3 agents, the SuperLink, 3 SuperNode runtime APIs
+    base = free_port_block(7)  # 3 agents, the SuperLink, 3 SuperNode runtime APIs
     started = time.monotonic()
     with AnvilBackend(accounts=6, tx_gas_limit=True) as chain:
         subprocess.run(
@@ -211,7 +175,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                     for e in _jsonl(path)
                 )
 
-            _wait_for(round_one_done, 240, "FL round 1 to end", everyone_alive)
+            wait_for(round_one_done, 240, "FL round 1 to end", poll=0.3, alive=everyone_alive)
             # the silo's machine dies: its daemon and its SuperNode (own session) at once
             victim = daemons[KILLED]
             _signal_group(victim.pid, signal.SIGKILL)
@@ -231,7 +195,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             client = SettlementClient.at(chain, result["contract"])
             rid = result["round_id"]
             survivors = [i for i in (1, 2, 3) if i != KILLED]
-            _wait_for(
+            wait_for(
                 lambda: all(client.profile_record(rid, i - 1).withdrawn for i in survivors),
                 60,
                 "the survivors' withdrawals",

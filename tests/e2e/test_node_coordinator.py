@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from proc_helpers import free_port_block, wait_for
 
 from fl_node.coordinator import load_consortium_config
 from fl_node.daemon import load_node_config
@@ -29,33 +29,6 @@ from settlement import AnvilBackend, Phase, SettlementClient
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 FEDSETTLE = str(Path(sys.executable).parent / "fedsettle")
-
-
-def _free_base(count: int) -> int:
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = int(s.getsockname()[1])
-        socks = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket()
-                socks.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
-
-
-def _wait_for(predicate: Callable[[], Any], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def _actions(state_dir: Path) -> list[dict[str, Any]]:
@@ -79,7 +52,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         cfg = root / "cfg"
         subprocess.run(
             [FEDSETTLE, "coordinator", "init", "--out", str(cfg), "--silos", "3",
-             "--rpc-url", chain.rpc_url, "--base-port", str(_free_base(3)), "--rounds", "1"],
+             "--rpc-url", chain.rpc_url, "--base-port", str(free_port_block(3)), "--rounds", "1"],
             check=True, capture_output=True, timeout=120,
         )  # fmt: skip
         nodes = [load_node_config(cfg / f"node-{i}.toml") for i in (1, 2, 3)]
@@ -103,9 +76,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             result = json.loads((root / "result.json").read_text())
             client = SettlementClient.at(chain, result["contract"])
             rid = result["round_id"]
-            _wait_for(
-                lambda: all(p.withdrawn for p in client.profiles(rid)), 60, "every withdrawal"
-            )
+            wait_for(lambda: all(p.withdrawn for p in client.profiles(rid)), 60, "every withdrawal")
             seconds = time.monotonic() - start
             for proc in daemons:
                 proc.send_signal(signal.SIGTERM)
