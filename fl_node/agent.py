@@ -9,7 +9,6 @@ only the strategy it picks crosses the network.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,8 +97,3 @@ class SiloAgent:
             raise ValueError(f"others_total={others_total!r} must be a non-negative amount of data")
         br = best_response(self._view, float(others_total))
         return Strategy(self.name, br.d, br.f, br.x)
-
-
-def aggregate(strategies: Sequence[Strategy]) -> float:
-    """Omega = sum of contributed data."""
-    return float(sum(s.x for s in strategies))

@@ -16,7 +16,6 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
@@ -155,7 +154,3 @@ def withdraw(
     if prof.withdrawn or not prof.joined:
         return None, amount
     return client.payoff_transfer(round_id, index, sender=account), amount
-
-
-def receipt_gas(receipts: Sequence[Any]) -> int:
-    return sum(int(r.gas_used) for r in receipts if r is not None)

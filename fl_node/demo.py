@@ -159,7 +159,6 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         )
 
         completed = set(session.history.completed)
-        reports: dict[int, tuple[int, int]] = {}
         for i, (nid, key) in enumerate(zip(node_ids, silo_keys, strict=True)):
             if nid not in completed:
                 continue
@@ -170,7 +169,6 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
                 else b""
             )
             receipts.append(report(client, round_id, i, key, x, f, att))
-            reports[i] = (x, f)
         receipts.append(settle(client, round_id))
         payouts = []
         for i, key in enumerate(silo_keys):
