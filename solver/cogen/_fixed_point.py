@@ -30,12 +30,12 @@ from solver.cogen._model import CogenGame, Incentives
 from solver.cogen._response import respond_to_aggregate
 from solver.cogen._result import CogenResult, CogenTrace, evaluate
 
-__all__ = ["aggregate_fixed_point", "fixed_point"]
+__all__ = ["aggregate_fixed_point", "fixed_point", "mix_profiles"]
 
 FloatArray = NDArray[np.float64]
 
 
-def _mix(x_lo: FloatArray, x_hi: FloatArray, lo: float, hi: float) -> FloatArray:
+def mix_profiles(x_lo: FloatArray, x_hi: FloatArray, lo: float, hi: float) -> FloatArray:
     """The profile between x*(hi) and x*(lo) whose sum lies on the segment [lo, hi]."""
     s_lo, s_hi = math.fsum(x_lo), math.fsum(x_hi)
     denom = (s_lo - s_hi) + (hi - lo)
@@ -105,7 +105,7 @@ def aggregate_fixed_point(
         else:
             hi, x_hi = X, x
     trace = CogenTrace(np.array(Xs), np.array(res), np.empty(0))
-    return _mix(x_lo, x_hi, lo, hi), it, converged, trace
+    return mix_profiles(x_lo, x_hi, lo, hi), it, converged, trace
 
 
 def fixed_point(
