@@ -188,7 +188,7 @@ def create_app(service: AuditService) -> FastAPI:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
     # ------------------------------------------------------------------ status
-    @app.get("/status", response_model=Status, tags=["index"], responses=_INVALID)
+    @app.get("/status", response_model=Status, tags=["index"])
     def get_status(conn: Conn) -> Status:
         """What the index covers: chain, contract, last indexed block, node head, org labels."""
         out = q.status(conn)
