@@ -184,6 +184,19 @@ def test_export_json_and_csv(api: TestClient, scenario: Scenario) -> None:
         scenario.client.profile_record(rid, i).payoff for i in range(3)
     ]
     assert all(r["payoff_ok"] == "true" for r in rows)
+    # every row is tied to the deployment and the block it is as of
+    w3 = scenario.chain.web3()
+    head = w3.eth.get_block("latest")
+    assert {
+        (r["chain_id"], r["contract_address"], r["block_number"], r["block_hash"]) for r in rows
+    } == {
+        (
+            str(scenario.client.chain_id),
+            scenario.client.address,
+            str(head["number"]),
+            "0x" + bytes(head["hash"]).hex(),
+        )
+    }
 
 
 @pytest.mark.parametrize(

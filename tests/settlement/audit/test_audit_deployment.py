@@ -122,7 +122,10 @@ def _compiled_immutables() -> dict[str, Any]:
 
 
 def test_deployed_code_is_matched_to_the_artifact(
-    indexed: AuditService, scenario: Scenario, tmp_path: Path
+    indexed: AuditService,
+    scenario: Scenario,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     chain = indexed.chain
     assert chain is not None
@@ -154,6 +157,15 @@ def test_deployed_code_is_matched_to_the_artifact(
     down = check({"deployedBytecode": shipped, "immutableReferences": refs}, dead)[0]
     assert down.status == "not_checked" and "did not answer" in down.reason
     assert code_check(None, "latest")[0].status == "not_checked"
+    # the CLI: exit 0 when code and solvency pass, 7 when the code does not match
+    src = ["--rpc", scenario.chain.rpc_url, "--contract", chain.address, "--format", "json"]
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps({"deployedBytecode": shipped, "immutableReferences": refs}))
+    bad.write_text(json.dumps({"deployedBytecode": shipped}))
+    assert main(["audit", "deployment", *src, "--artifact", str(good)]) == ExitCode.OK
+    out = json.loads(capsys.readouterr().out)
+    assert out["deployment"]["code"]["status"] == out["solvency"]["check"]["status"] == "passed"
+    assert main(["audit", "deployment", *src, "--artifact", str(bad)]) == ExitCode.VERIFY
 
 
 def test_an_index_of_another_chain_is_refused(
