@@ -208,12 +208,7 @@ def _service(args: argparse.Namespace, *, poll: float = 2.0) -> Iterator[AuditSe
                 args.db, poll_interval=poll, artifact=args.artifact, labels=labels
             )
         else:
-            backend, address, deployment = open_chain(
-                rpc=args.rpc, contract=args.contract, state=args.state
-            )
-            saved = deployment.extra.get("labels") if deployment is not None else None
-            if not labels and isinstance(saved, dict):
-                labels = {str(k): str(v) for k, v in saved.items()}
+            backend, address, _ = open_chain(rpc=args.rpc, contract=args.contract, state=args.state)
             service = AuditService(
                 args.db,
                 w3=backend.web3(),
@@ -568,6 +563,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
     with _service(args) as service, service.reader() as conn:
         st = status(conn)
         st.head_block = service.head()
+        st.labels = service.labels
     out = st.model_dump(mode="json")
     out["db"] = str(service.db_path) if args.db else None
     if args.format == "json":

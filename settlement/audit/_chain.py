@@ -68,10 +68,6 @@ class ChainReader:
         """The contract's runtime code."""
         return bytes(self.w3.eth.get_code(self.address, block_identifier=block))
 
-    def block_hash(self, number: int) -> str:
-        """``0x`` hash of block ``number`` of the node's canonical chain."""
-        return "0x" + bytes(self.w3.eth.get_block(number)["hash"]).hex()
-
 
 def find_deployment_block(w3: Web3, address: str, head: int) -> int | None:
     """The first block at which ``address`` has code (binary search over ``eth_getCode``).

@@ -27,7 +27,7 @@ from settlement.audit import _db
 from settlement.audit._chain import ChainReader
 from settlement.audit._errors import IndexerError
 from settlement.audit._models import Check, DeploymentInfo, Solvency
-from settlement.audit._queries import indexed_head
+from settlement.audit._queries import indexed_head, liabilities
 from settlement.audit._verify import failed, not_checked, passed
 
 DEFAULT_ARTIFACT = "settlement/artifacts/FedSettle.json"
@@ -124,17 +124,11 @@ def code_check(
     return compare_code(onchain, expected, spans), code_hash
 
 
-def _index_liabilities(conn: sqlite3.Connection) -> int:
-    dep = sum(int(r[0]) for r in conn.execute("SELECT amount_wei FROM deposits"))
-    wd = sum(int(r[0]) for r in conn.execute("SELECT amount_wei FROM withdrawals"))
-    return dep - wd
-
-
 def solvency(conn: sqlite3.Connection, chain: ChainReader | None) -> Solvency:
     """The contract's balance vs ``liabilities()`` vs the index, at the indexed block."""
     number, _, _ = indexed_head(conn)
     block: BlockIdentifier = number if number >= 0 else "latest"
-    owed_index = _index_liabilities(conn)
+    owed_index = liabilities(conn)
     out = Solvency(
         check=not_checked("no node configured: the contract's balance was not read"),
         as_of_block=number,

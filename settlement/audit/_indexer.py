@@ -202,10 +202,12 @@ class Indexer:
             )
         deployed = _db.get_meta(self.conn, "deployment_block")
         if deployed is None:
-            number = find_deployment_block(self.w3, self.contract, int(self.w3.eth.block_number))
+            head = int(self.w3.eth.block_number)
+            number = find_deployment_block(self.w3, self.contract, head)
             with _db.transaction(self.conn):
                 rows = [("genesis_hash", genesis)]
-                if number is not None:
+                # only a confirmed creation block is an anchor (a reorg may still replace it)
+                if number is not None and number <= head - self.confirmations:
                     rows += [
                         ("deployment_block", str(number)),
                         ("deployment_block_hash", self._canonical_hash(number) or ""),

@@ -432,8 +432,6 @@ def balances(conn: sqlite3.Connection, account: str | None = None) -> Balances:
         Checksummed address to restrict to (an unknown account yields an empty list).
     """
     by_account: dict[str, list[AccountRound]] = {}
-    total_dep = _sum(conn.execute("SELECT amount_wei FROM deposits").fetchall(), "amount_wei")
-    total_wd = _sum(conn.execute("SELECT amount_wei FROM withdrawals").fetchall(), "amount_wei")
     if account is None:
         ids = round_ids(conn)
     else:
@@ -475,9 +473,14 @@ def balances(conn: sqlite3.Connection, account: str | None = None) -> Balances:
         )
         for acct, rounds in sorted(by_account.items())
     ]
-    return Balances(
-        liabilities_wei=total_dep - total_wd, contract_balance_wei=None, accounts=accounts
-    )
+    return Balances(liabilities_wei=liabilities(conn), contract_balance_wei=None, accounts=accounts)
+
+
+def liabilities(conn: sqlite3.Connection) -> int:
+    """What the index says the contract owes: every deposit minus every withdrawal, in wei."""
+    total_dep = _sum(conn.execute("SELECT amount_wei FROM deposits").fetchall(), "amount_wei")
+    total_wd = _sum(conn.execute("SELECT amount_wei FROM withdrawals").fetchall(), "amount_wei")
+    return total_dep - total_wd
 
 
 _EVENT_NAMES = {table: name for name, table in EVENT_TABLE.items()}

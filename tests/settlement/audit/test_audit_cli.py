@@ -151,6 +151,14 @@ def test_user_errors_have_exit_codes(
     assert code == ExitCode.DATA and "deployment.json" in err
     code, _, err = _run(capsys, "rounds", "--db", str(tmp_path / "missing.sqlite"))
     assert code == ExitCode.DATA and "does not exist" in err
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"0x1234": "Hospital A"}))
+    code, _, err = _run(capsys, "index", *src, "--labels", str(labels))
+    assert code == ExitCode.DATA and "--labels: entry '0x1234'" in err
+    account = scenario.orgs[0].address
+    labels.write_text(json.dumps({account.lower(): "Hospital A"}))
+    code, out, _ = _run(capsys, "index", *src, "--labels", str(labels), "--format", "json")
+    assert code == ExitCode.OK and json.loads(out)["labels"] == {account: "Hospital A"}
 
 
 def _free_port() -> int:
