@@ -80,15 +80,22 @@ def test_check_report_cli(
     assert "FEDSETTLE_AUDITOR_PASSWORD" in err
     key_file = tmp_path / "auditor.key"
     key_file.write_text("0x" + bytes(AUDITOR.key).hex())
-    code, _, _ = _cli(capsys, "export", rid, *src, "--sign-key", str(key_file), "-o", str(report))
+    signed = ["--sign-key", str(key_file), "--amounts", "string", "-o", str(report)]
+    code, _, _ = _cli(capsys, "export", rid, *src, *signed)
     assert code == ExitCode.OK
+    orgs = json.loads(report.read_text())["report"]["orgs"]
+    assert [int(o["score"]) for o in orgs] == [
+        scenario.client.profile_record(int(rid), i).score for i in range(len(orgs))
+    ]
+    assert all(isinstance(o["bond_wei"], str) for o in orgs)
     code, out, _ = _cli(capsys, "check-report", str(report), "--signer", AUDITOR.address)
     assert code == ExitCode.OK and f"signed by {AUDITOR.address}" in out
     assert f"contract {scenario.client.address}" in out
 
     doc = json.loads(report.read_text())
     tampered = tmp_path / "tampered.json"
-    doc["report"]["orgs"][1]["payoff_wei"] = 0
+    org = doc["report"]["orgs"][1]
+    org["payoff_wei"] = str(int(org["payoff_wei"]) + 1)
     tampered.write_text(json.dumps(doc))
     code, _, err = _cli(capsys, "check-report", str(tampered))
     assert code == ExitCode.VERIFY and "the report was altered" in err
