@@ -156,6 +156,9 @@ def test_deployed_code_is_matched_to_the_artifact(
     dead = ChainReader(Web3(HTTPProvider("http://127.0.0.1:9")), chain.address)
     down = check({"deployedBytecode": shipped, "immutableReferences": refs}, dead)[0]
     assert down.status == "not_checked" and "did not answer" in down.reason
+    with indexed.reader() as conn:
+        unreachable = solvency(conn, dead)
+    assert unreachable.check.status == "not_checked" and unreachable.surplus_wei is None
     assert code_check(None, "latest")[0].status == "not_checked"
     # the CLI: exit 0 when code and solvency pass, 7 when the code does not match
     src = ["--rpc", scenario.chain.rpc_url, "--contract", chain.address, "--format", "json"]
