@@ -42,7 +42,7 @@ from settlement import (
     to_address,
     warp_to,
 )
-from settlement.audit import AuditService, ChainReader, create_app
+from settlement.audit import AuditService, ChainReader, create_app, deployment_info
 
 pytestmark = pytest.mark.chain
 
@@ -365,6 +365,14 @@ def test_rounds_list_loads_and_verifies(
     browser.open(f"{base}/#/balances")
     assert browser.evaluate("document.querySelectorAll('#balances-table tbody tr').length") == 4
     assert browser.evaluate("document.getElementById('solvency').dataset.status") == "passed"
+    # the code check shows what the API found (the artifact decides: match or mismatch)
+    service = played.service
+    assert service is not None and service.chain is not None
+    with service.reader() as conn:
+        code = deployment_info(conn, service.chain).code
+    assert browser.evaluate("document.getElementById('code-check').dataset.status") == code.status
+    code_hash = "0x" + keccak(service.chain.code()).hex()
+    assert browser.evaluate("document.getElementById('code-hash').textContent") == code_hash
     assert browser.console_errors() == []
 
 

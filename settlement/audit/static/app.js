@@ -448,9 +448,16 @@ async function viewEvents(kind, key) {
         h("td", {}, txLink(e.ref))))))));
 }
 
+function checkLine(id, name, check) {
+  const cls = check.status === "passed" ? "ok" : check.status === "failed" ? "bad" : "muted";
+  return h("p", { class: cls, id, "data-status": check.status },
+    `${name} ${check.status.replace("_", " ")}: ${check.reason}`);
+}
+
 async function viewBalances() {
-  const b = await api("/balances?per_page=1000");
+  const [b, dep] = await Promise.all([api("/balances?per_page=1000"), api("/deployment")]);
   document.title = "Balances · fedsettle auditor";
+  const d = dep.deployment;
   const rows = b.accounts.map((a) => h("tr", {},
     h("td", { "data-field": "account" }, orgLink(a.account)),
     amount(a.deposited_wei, { field: "deposited_wei" }),
@@ -458,17 +465,23 @@ async function viewBalances() {
     amount(a.withdrawn_wei, { field: "withdrawn_wei" }),
     amount(a.owed_wei, { field: "owed_wei" }),
     h("td", {}, a.rounds.map((r) => r.round_id).join(", "))));
-  const sol = b.solvency;
-  const solvency = !sol ? h("p", { class: "muted", id: "solvency", "data-status": "not_checked" }, "Solvency not checked: no node.")
-    : h("p", { class: sol.check.status === "passed" ? "ok" : sol.check.status === "failed" ? "bad" : "muted",
-      id: "solvency", "data-status": sol.check.status },
-    `Solvency ${sol.check.status.replace("_", " ")}: ${sol.check.reason}`);
   show(
     h("h1", {}, "Balances"),
     h("p", {}, `Owed to depositors (index): ${fmtEth(b.liabilities_wei)} ETH`,
       b.contract_balance_wei === null || b.contract_balance_wei === undefined ? ""
         : ` · contract balance: ${fmtEth(b.contract_balance_wei)} ETH`),
-    solvency,
+    checkLine("solvency", "Solvency", dep.solvency.check),
+    h("h2", {}, "Deployment"),
+    h("dl", { class: "params card" },
+      h("dt", {}, "chain id"), h("dd", {}, String(d.chain_id)),
+      h("dt", {}, "contract"), h("dd", { class: "mono" }, d.contract_address),
+      h("dt", {}, "genesis"), h("dd", { class: "mono" }, d.genesis_hash || "–"),
+      h("dt", {}, "deployed in block"), h("dd", {}, d.deployment_block === null ? "–"
+        : h("a", { href: `#/blocks/${d.deployment_block}` }, String(d.deployment_block))),
+      h("dt", {}, "code hash"), h("dd", { class: "mono", id: "code-hash" }, d.code_hash || "–"),
+      h("dt", {}, "as of block"), h("dd", { class: "mono" }, `${d.block_number} ${d.block_hash}`)),
+    checkLine("code-check", "Code vs artifact", d.code),
+    h("h2", {}, "Accounts"),
     h("div", { class: "scroll" }, h("table", { id: "balances-table" },
       h("thead", {}, h("tr", {}, h("th", {}, "org"), h("th", { class: "num" }, "deposited (ETH)"),
         h("th", { class: "num" }, "settled payoffs (ETH)"), h("th", { class: "num" }, "withdrawn (ETH)"),

@@ -50,7 +50,8 @@ def test_export_is_tied_to_the_deployment_and_signed(
     assert dep["block_number"] == w3.eth.block_number
     assert dep["block_hash"] == "0x" + bytes(block["hash"]).hex()
     assert dep["genesis_hash"] == "0x" + bytes(w3.eth.get_block(0)["hash"]).hex()
-    assert dep["code_hash"] == "0x" + keccak(w3.eth.get_code(scenario.client.address)).hex()
+    code = w3.eth.get_code(w3.to_checksum_address(scenario.client.address))
+    assert dep["code_hash"] == "0x" + keccak(code).hex()
     assert dep["auditor_version"] == metadata.version("fedsettle")
     assert datetime.fromisoformat(dep["generated_at"]).tzinfo is not None
     assert doc["integrity"]["signer"] == AUDITOR.address
