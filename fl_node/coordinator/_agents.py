@@ -43,8 +43,9 @@ class AgentRejected(Exception):
 class SiloLink(Protocol):
     """One silo as the coordinator drives it through a round.
 
-    ``round_opened`` and ``round_settled`` tell the silo the round reached those points (a
-    daemon notices them on chain itself; an in-process silo deposits and withdraws there). The
+    ``round_opened`` tells the silo its round opened, ``round_closed`` that it settled or was
+    abandoned (a daemon notices both on chain itself; an in-process silo deposits and withdraws
+    there). The
     other methods are the agent's requests (``POST /terms``, ``/best-response``,
     ``/assignment``); a refusal raises :class:`AgentRejected`, no answer
     :class:`AgentUnavailable`.
@@ -61,7 +62,7 @@ class SiloLink(Protocol):
 
     def send_assignment(self, document: dict[str, Any]) -> dict[str, Any]: ...
 
-    def round_settled(self, client: Any, round_id: int) -> None: ...
+    def round_closed(self, client: Any, round_id: int) -> None: ...
 
 
 class AgentClient:
@@ -112,8 +113,8 @@ class AgentClient:
     def round_opened(self, client: Any, round_id: int) -> None:
         """Nothing to send: the daemon sees the round on chain and deposits its bond itself."""
 
-    def round_settled(self, client: Any, round_id: int) -> None:
-        """Nothing to send: the daemon sees the settlement on chain and withdraws itself."""
+    def round_closed(self, client: Any, round_id: int) -> None:
+        """Nothing to send: the daemon sees the round close on chain and withdraws itself."""
 
     def health(self) -> dict[str, Any]:
         return dict(self._request("GET", "/health"))

@@ -4,7 +4,7 @@ An :class:`InProcessSilo` plays the part a node daemon plays in the distributed 
 coordinator's process: it deposits its bond when the round opens, answers the strategy phase
 with its own agent (built by the round's mechanism from its private parameters and the pushed
 terms), checks its assignment against its own last answer and reports it, and withdraws once
-the round settled. Every chain write goes through :mod:`fl_node.chain_steps`.
+the round settled (or was abandoned: its deposit back). Every chain write goes through :mod:`fl_node.chain_steps`.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class InProcessSilo:
         self.mechanism = mechanism
         #: receipts of this silo's transactions (join, report, withdraw), in order
         self.receipts: list[Any] = []
-        #: what it withdrew once the round settled (wei)
+        #: what it withdrew once the round closed (wei)
         self.payout_wei: int | None = None
         self._client: Any = None
         self._round: int | None = None
@@ -104,8 +104,8 @@ class InProcessSilo:
         self._keep(report(self._client, self._round, self.index, self.account, x, f, attestation))
         return {"accepted": True, "x": x, "f": f}
 
-    def round_settled(self, client: Any, round_id: int) -> None:
-        self._check_round(round_id)
+    def round_closed(self, client: Any, round_id: int) -> None:
+        # withdraw is a no-op for a silo that never joined (or already withdrew)
         receipt, amount = withdraw(client, round_id, self.index, self.account)
         self._keep(receipt)
         self.payout_wei = int(amount)

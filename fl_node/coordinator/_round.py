@@ -14,8 +14,9 @@ Steps (each named in errors and in the action log ``<state_dir>/actions.jsonl``)
               before (``<state_dir>/deployment.json``), or deploy one;
 ``open``      open a round with the consortium's silos and public terms (``paramsDigest`` =
               sha256 of the terms), or resume the unfinished round of a previous run;
-``deposits``  tell every silo link the round opened, wait until every silo joined or the deposit deadline passed (``--devnet``: warp
-              chain time past it after ``join_timeout_s``);
+``deposits``  tell every silo link the round opened; wait until every silo joined or the
+              deposit deadline passed (``--devnet``: warp chain time past it after
+              ``join_timeout_s``); with fewer than two joined, abandon the round;
 ``strategy``  push the terms to the joined silos' agents (``POST /terms``) and run the
               mechanism's strategy phase (``POST /best-response``); silos that do not answer
               are dropped and the phase reruns without them;
@@ -25,7 +26,9 @@ Steps (each named in errors and in the action log ``<state_dir>/actions.jsonl``)
               EIP-712 attestation (``POST /assignment``); the silo reports it itself;
 ``reports``   wait until the assigned silos reported or the report deadline passed
               (``--devnet``: warp);
-``settle``    ``payoffCalculate``; tell every silo link the round settled; write the result JSON.
+``settle``    ``payoffCalculate``; write the result JSON.
+
+After ``settle`` (or ``abandon``) every silo link is told the round closed.
 """
 
 from __future__ import annotations
@@ -186,6 +189,7 @@ class Coordinator:
                 if self.client.phase_of(rid) not in (Phase.SETTLED, Phase.ABANDONED):
                     self.client.round_abandon(rid)
                 self._note("round-abandoned", round_id=rid, joined=[s.name for s in joined])
+                self._close_links(rid)
             return self._result(rid, "abandoned: fewer than two silos joined", {}, None, None)
         saved = self._load_state()
         training = None
@@ -498,8 +502,11 @@ class Coordinator:
         if receipt is not None:
             self.receipts.append(receipt)
         self._note("settled", round_id=rid, tx=None if receipt is None else receipt.tx_hash)
+        self._close_links(rid)
+
+    def _close_links(self, rid: int) -> None:
         for link in self.agents.values():
-            link.round_settled(self.client, rid)
+            link.round_closed(self.client, rid)
 
     # ----------------------------------------------------------------- result
     def _result(

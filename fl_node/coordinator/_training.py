@@ -1,9 +1,9 @@
 """The FL training stage of a round, on either runtime, keyed by silo name.
 
 Both runtimes run :func:`fl_node.flower.run_coordinator` (identity query, FedAvg weighted by the
-mechanism's training plan, with a per-round deadline): ``embedded`` over :class:`~fl_node.flower.InProcessTransport` with every
-silo's partition loaded in this process (one machine, like ``fedsettle demo``); ``deployment``
-through the Flower ServerApp on a SuperLink the silos' SuperNodes are connected to
+mechanism's training plan, with a per-round deadline): ``embedded`` over
+:class:`~fl_node.flower.InProcessTransport` with every silo's partition loaded in this process
+(one machine; ``fedsettle demo``); ``deployment`` through the Flower ServerApp on a SuperLink the silos' SuperNodes are connected to
 (:mod:`fl_node.coordinator._deployment`).
 """
 

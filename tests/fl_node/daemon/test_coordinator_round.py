@@ -175,3 +175,30 @@ def test_in_process_silos_run_the_same_round_and_a_refusing_one_is_left_out(
     ]
     # the silos' own transactions: join, report (the first two), withdraw
     assert [len(link.receipts) for link in links.values()] == [3, 3, 2]
+
+
+class _Absent(InProcessSilo):
+    def round_opened(self, client: Any, round_id: int) -> None:
+        """Never deposits."""
+
+
+def test_an_abandoned_round_gives_the_in_process_silo_that_joined_its_deposit_back(
+    chain: AnvilBackend, configs: list[Path], tmp_path: Path
+) -> None:
+    base = load_consortium_config(configs[0])
+    config = _config(
+        configs, tmp_path, contract=None,
+        round=dataclasses.replace(base.round, join_timeout_s=0.5, poll_interval_s=0.1),
+    )  # fmt: skip
+    links = _in_process_links(config, configs)
+    links = {
+        name: link if link.index == 0 else _Absent(name, link.index, link.account, None, link.mechanism)
+        for name, link in links.items()
+    }  # fmt: skip
+    result = Coordinator(config, devnet=True, log_stream=None, links=links).run()
+    assert result["status"] == "abandoned: fewer than two silos joined"
+    client = SettlementClient.at(chain, result["contract"])
+    assert client.phase_of(result["round_id"]) == Phase.ABANDONED
+    first = client.profile_record(result["round_id"], 0)
+    assert first.withdrawn and links["silo-1"].payout_wei == int(first.deposited) > 0
+    assert links["silo-2"].payout_wei == links["silo-3"].payout_wei == 0
