@@ -4,7 +4,8 @@ An :class:`InProcessSilo` plays the part a node daemon plays in the distributed 
 coordinator's process: it deposits its bond when the round opens, answers the strategy phase
 with its own agent (built by the round's mechanism from its private parameters and the pushed
 terms), checks its assignment against its own last answer and reports it, and withdraws once
-the round settled (or was abandoned: its deposit back). Every chain write goes through :mod:`fl_node.chain_steps`.
+the round settled (or was abandoned: its deposit back). Every chain write goes through
+:mod:`fl_node.chain_steps`.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Both runtimes run :func:`fl_node.flower.run_coordinator` (identity query, FedAvg weighted by the
 mechanism's training plan, with a per-round deadline): ``embedded`` over
 :class:`~fl_node.flower.InProcessTransport` with every silo's partition loaded in this process
-(one machine; ``fedsettle demo``); ``deployment`` through the Flower ServerApp on a SuperLink the silos' SuperNodes are connected to
-(:mod:`fl_node.coordinator._deployment`).
+(one machine; ``fedsettle demo``); ``deployment`` through the Flower ServerApp on a SuperLink
+the silos' SuperNodes are connected to (:mod:`fl_node.coordinator._deployment`).
 """
 
 from __future__ import annotations
