@@ -79,6 +79,7 @@ from pathlib import Path
 from fl_node.agent import ConsortiumTerms
 from fl_node.chain_steps import ChainUnits
 from fl_node.daemon import KeySpec, Table, read_key_spec, read_toml
+from fl_node.mechanisms import DEFAULT_MECHANISM, mechanism_names
 
 __all__ = [
     "ConsortiumConfig",
@@ -166,7 +167,7 @@ class ConsortiumConfig:
     mode: str
     deployment: DeploymentSettings | None = None
     rpc_timeout_s: float = 30.0
-    mechanism: str = "tradefl"
+    mechanism: str = DEFAULT_MECHANISM
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -199,8 +200,6 @@ def parse_consortium_config(root: Table) -> ConsortiumConfig:
     chain.check_keys(("rpc_url", "contract", "operator", "rpc_timeout_s"))
     coord = _req(root, "coordinator", 'state_dir = "state/coordinator"')
     coord.check_keys(("state_dir", "result", "attest", "key", "mechanism"))
-    from fl_node.mechanisms import DEFAULT_MECHANISM, mechanism_names
-
     names = mechanism_names()
     mechanism = coord.text("mechanism", f"one of {', '.join(names)}", default=DEFAULT_MECHANISM)
     if mechanism not in names:

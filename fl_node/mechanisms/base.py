@@ -102,7 +102,12 @@ class Mechanism(Protocol[S]):
     def run_strategy_phase(
         self, responders: Sequence[Responder], initial: Sequence[S], *, max_sweeps: int
     ) -> StrategyPhaseResult:
-        """Query the silos until their strategies settle; drop silos that stop answering."""
+        """Query the silos until their strategies settle; drop silos that stop answering.
+
+        A responder answers ``respond(others_total)``: one aggregate per query, which is what
+        the daemon's ``POST /best-response`` carries. A mechanism whose silos need another
+        message extends :class:`fl_node.coordinator.SiloLink` and the daemon's agent with it.
+        """
         ...
 
     def silo_agent(self, private: Any, terms_document: Mapping[str, Any]) -> SiloAgentLike[S]:
