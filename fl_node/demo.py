@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from fl_node.mechanisms import DEFAULT_MECHANISM, DemoConsortium, get_mechanism
+from fl_node.mechanisms import DEFAULT_MECHANISM, EmbeddedConsortium, get_mechanism
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -105,7 +105,7 @@ def _config(
     accounts: list[str],
     names: list[str],
     sizes: list[int],
-    consortium: DemoConsortium,
+    consortium: EmbeddedConsortium,
 ) -> Any:
     """The consortium.toml the demo would have written: dev keys, in-process silos."""
     from fl_node.coordinator import ConsortiumConfig, FLSettings, RoundSettings, SiloEntry

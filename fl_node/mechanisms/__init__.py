@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fl_node.mechanisms.base import DemoConsortium, Mechanism, SiloAgentLike, UnknownMechanism
+from fl_node.mechanisms.base import EmbeddedConsortium, Mechanism, SiloAgentLike, UnknownMechanism
 from fl_node.mechanisms.tradefl import TradeFL
 
 __all__ = [
     "DEFAULT_MECHANISM",
-    "DemoConsortium",
+    "EmbeddedConsortium",
     "Mechanism",
     "SiloAgentLike",
     "TradeFL",

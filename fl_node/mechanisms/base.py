@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from fl_node.strategy_phase import Responder, StrategyPhaseResult
     from settlement import SettlementClient
 
-__all__ = ["DemoConsortium", "Mechanism", "SiloAgentLike", "UnknownMechanism"]
+__all__ = ["EmbeddedConsortium", "Mechanism", "SiloAgentLike", "UnknownMechanism"]
 
 S = TypeVar("S")
 S_co = TypeVar("S_co", covariant=True)
@@ -57,7 +57,7 @@ class SiloAgentLike(Protocol[S_co]):
 
 
 @dataclass(frozen=True)
-class DemoConsortium:
+class EmbeddedConsortium:
     """A consortium the embedded demo plays: public terms and every silo's private parameters.
 
     ``registry`` holds, per silo in slot order, the public fields the consortium registers for
@@ -141,12 +141,12 @@ class Mechanism(Protocol[S]):
 
     def demo_consortium(
         self, names: Sequence[str], sizes: Sequence[int], *, seed: int, epochs: int
-    ) -> DemoConsortium:
+    ) -> EmbeddedConsortium:
         """Draw a consortium (public terms, private parameters) for the embedded demo."""
         ...
 
     def report_rows(
-        self, consortium: DemoConsortium, strategies: Sequence[S], chain_rows: Sequence[Any]
+        self, consortium: EmbeddedConsortium, strategies: Sequence[S], chain_rows: Sequence[Any]
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """The demo report's mechanism columns per silo and its ``equilibrium`` summary.
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fl_node.agent import SiloAgent, Strategy
-from fl_node.mechanisms.base import DemoConsortium
+from fl_node.mechanisms.base import EmbeddedConsortium
 
 if TYPE_CHECKING:
     from fl_node.coordinator import ConsortiumConfig, SiloEntry
@@ -110,13 +110,13 @@ class TradeFL:
 
     def demo_consortium(
         self, names: Sequence[str], sizes: Sequence[int], *, seed: int, epochs: int
-    ) -> DemoConsortium:
+    ) -> EmbeddedConsortium:
         from fl_node.chain_steps import ChainUnits
         from fl_node.consortium import make_demo_consortium
 
         # The per-round deadline scales with the local epochs (eta), 0.3 s per epoch.
         drawn = make_demo_consortium(names, sizes, seed=seed, epochs=epochs, tau=0.3 * epochs)
-        return DemoConsortium(
+        return EmbeddedConsortium(
             terms=drawn.terms,
             units=ChainUnits(),
             private=drawn.orgs,
@@ -128,7 +128,7 @@ class TradeFL:
 
     def report_rows(
         self,
-        consortium: DemoConsortium,
+        consortium: EmbeddedConsortium,
         strategies: Sequence[Strategy],
         chain_rows: Sequence[Any],
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
