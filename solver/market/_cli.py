@@ -1,0 +1,40 @@
+"""The market's entry points for ``fedsettle solve``: one algorithm, the greedy threshold graph."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from solver._errors import ConfigError
+from solver.market._config import MarketConfig
+from solver.market._round import solve_round
+
+__all__ = ["ALGORITHMS", "solve_cli"]
+
+#: the market's graph algorithms (``None`` picks the first)
+ALGORITHMS = ("greedy",)
+
+
+def solve_cli(
+    config: MarketConfig, algorithm: str | None, options: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Solve one round of a parsed market file; the JSON-ready result.
+
+    Keys: ``mechanism`` ("market"), ``algorithm``, ``names``, ``graph`` (per org in org order, the
+    imported org names in acceptance order), ``payments`` (r_ij, row = importer), ``net_payment``,
+    ``gain``, ``export_cost``, ``utility``, ``ir`` (U_i >= 0), ``ir_importer``, ``ir_exporter``,
+    ``budget_balance``, ``threshold``. The market takes no options; any given is an error.
+    """
+    algo = ALGORITHMS[0] if algorithm is None else algorithm
+    if algo not in ALGORITHMS:
+        raise ConfigError(
+            f"unknown market algorithm {algorithm!r}; available: {list(ALGORITHMS)}",
+            field="algorithm",
+        )
+    if options:
+        raise ConfigError(
+            f"the market takes no options, got {sorted(options)}",
+            field=f"options.{sorted(options)[0]}",
+        )
+    out = solve_round(config.market, config.distance).to_dict()
+    return {"mechanism": out.pop("mechanism"), "algorithm": algo, **out}
