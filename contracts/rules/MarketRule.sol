@@ -8,21 +8,29 @@ pragma solidity 0.8.37;
 ///  in wei, each org's net payoff (exporter +r, importer -r: the payoffs sum to exactly 0) and each
 ///  org's bond (its proven worst-case liability over all the session's rounds).
 ///
-///  Units (all integers):
+///  Inputs (all integers), fixed at session open in `Table` (ABI tuple
+///  `(uint256[] n, uint256[] kWad, uint256 lambdaWad, uint256 unitWei)`, rows in org order):
 ///  - `n[i]`       N_i, samples; 1 <= N_i <= MAX_N;
 ///  - `kWad[i]`    K_i * 1e18 (WAD); 0 <= kWad <= MAX_K_WAD; 0 is a pure seller;
-///  - `cWad[i]`    c_i * 1e18; only range-checked here: payments do not depend on c (it enters the
-///                 greedy threshold and the utility, which are off-chain);
 ///  - `lambdaWad`  lambda_pay * 1e18 <= MAX_LAMBDA_WAD;
-///  - `distWad[e]` d_ij * 1e18 in [0, 2e18] (d = 1 - cos, so 0 <= d <= 2);
 ///  - `unitWei`    wei per 1.0 unit of utility, 1 <= unitWei <= MAX_UNIT_WEI;
-///  - `rounds`     number of FL rounds the bonds must cover, 1 <= rounds <= MAX_ROUNDS.
+///  plus, for `checkParams` only, `cWad[i]` = c_i * 1e18 (payments do not depend on c: it enters
+///  the greedy threshold and the utility, which are off-chain) and `rounds` (the number of FL
+///  rounds the bonds must cover, 1 <= rounds <= MAX_ROUNDS).
 ///
-///  Graph encoding (compressed rows): the edges of importer i are the positions
-///  e in [rowStart[i], rowStart[i + 1]); `exporters[e]` is the exporter's org index (in acceptance
-///  order; the order does not change any payment) and `distWad[e]` is d_{i, exporters[e]}.
-///  rowStart has m + 1 entries, rowStart[0] = 0, non-decreasing, rowStart[m] = exporters.length =
-///  distWad.length. An exporter index must be < m, differ from i and appear once per row.
+///  Per FL round, the attested graph in compressed rows, `Graph` (ABI tuple
+///  `(uint256[] rowStart, uint256[] exporters, uint256[] distWad)`): the edges of importer i are
+///  the positions e in [rowStart[i], rowStart[i + 1]); `exporters[e]` is the exporter's org index
+///  (in acceptance order; the order changes no payment) and `distWad[e]` = d_{i, exporters[e]} *
+///  1e18 in [0, 2e18] (d = 1 - cos). rowStart has m + 1 entries, rowStart[0] = 0, non-decreasing,
+///  rowStart[m] = exporters.length = distWad.length; an exporter index is < m, differs from i and
+///  appears once per row. Example, m = 3, org 0 imports 2 then 1, org 2 imports 0:
+///  rowStart = [0, 2, 2, 3], exporters = [2, 1, 0], distWad = [d02, d01, d20].
+///
+///  Entry points: `checkParams` (at open, reverts on bad input), `bonds`/`bond` (at open: the
+///  deposit each org owes), `settleRound` (per round: `rWei` per edge position and the net
+///  `payoff` per org, sum exactly 0), `edgePayments`, `netPayoffs`, `checkGraph`, `isqrt`,
+///  `sqrtInvWad`. All are `internal pure`: they inline into the calling contract.
 ///
 ///  Arithmetic and rounding (deterministic, every division rounds toward zero = down, all values
 ///  are non-negative until the payoff):
@@ -33,7 +41,7 @@ pragma solidity 0.8.37;
 ///      rWad     = max(0, margWad - penWad)
 ///      rWei     = rWad * unitWei / 1e18
 ///  Against the exact real value, |rWei - r_ij * unitWei| < 2 * unitWei / 1e18 + 1 (before the
-///  clamp; the clamp only moves a negative value to 0), i.e. at most 2 wei for unitWei <= 5e17.
+///  clamp; the clamp only moves a negative value to 0), i.e. under 2 wei for unitWei <= 5e17.
 ///
 ///  Decisions:
 ///  - The contract computes payments from the graph AS ATTESTED: it does not re-run the greedy
@@ -45,7 +53,9 @@ pragma solidity 0.8.37;
 ///    covers whatever graph and distances are attested.
 /// @dev Checked arithmetic throughout (input limits keep every product far below 2^256: kWad * 1e18
 ///  < 2^188, lambdaWad * distWad * N_j < 2^221, rWad * unitWei < 2^190); only the square root's
-///  inner loop is unchecked, where no overflow is possible. Gas is about 2k per edge (one isqrt).
+///  inner loop is unchecked, where no overflow is possible. Gas, measured through the test harness
+///  (benchmarks/market_solver.py, calldata and ABI decoding included): about 5.2k per edge, plus
+///  about 1.8k per org; bonds about 5k per org.
 library MarketRule {
     uint256 internal constant WAD = 1e18;
     /// Largest model distance: 1 - cos is at most 2.

@@ -66,16 +66,24 @@ def thresholds(market: Market, distance: ArrayLike) -> FloatArray:
         hi = a + (sk * a / (2.0 * np.where(solve, rhs, 1.0))) ** (2.0 / 3.0)
     T[solve & ~np.isfinite(hi)] = np.inf  # price below float resolution: always worth it
     solve &= np.isfinite(hi)
-    lo_v, hi_v = a[solve].copy(), hi[solve]
-    sk_v, a_v, rhs_v = sk[solve], a[solve], rhs[solve]
-    for _ in range(BISECTION_STEPS):
-        mid = 0.5 * (lo_v + hi_v)
-        open_ = (mid > lo_v) & (mid < hi_v)
-        if not open_.any():
-            break
-        above = sk_v * inv_sqrt_diff(mid - a_v, mid) > rhs_v
-        lo_v = np.where(open_ & above, mid, lo_v)
-        hi_v = np.where(open_ & ~above, mid, hi_v)
-    T[solve] = 0.5 * (lo_v + hi_v)
+    T[solve] = _bisect(a[solve], hi[solve], sk[solve], rhs[solve])
     T[np.eye(m, dtype=bool)] = np.nan
     return T
+
+
+def _bisect(lo: FloatArray, hi: FloatArray, sk: FloatArray, rhs: FloatArray) -> FloatArray:
+    """Root of sk (1/sqrt(T - a) - 1/sqrt(T)) = rhs in (lo, hi] per entry, with a = lo; each
+    entry leaves the active set once its interval is two adjacent floats."""
+    a = lo
+    lo, hi = lo.copy(), hi.copy()
+    active = np.arange(lo.size)
+    for _ in range(BISECTION_STEPS):
+        mid = 0.5 * (lo[active] + hi[active])
+        open_ = (mid > lo[active]) & (mid < hi[active])
+        active, mid = active[open_], mid[open_]
+        if active.size == 0:
+            break
+        above = sk[active] * inv_sqrt_diff(mid - a[active], mid) > rhs[active]
+        lo[active[above]] = mid[above]
+        hi[active[~above]] = mid[~above]
+    return 0.5 * (lo + hi)

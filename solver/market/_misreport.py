@@ -46,11 +46,13 @@ def misreport_gain(
 
 @dataclass(frozen=True)
 class MisreportStudy:
-    """Summary of :func:`misreport_study`: utility gains u_lie - u_truth of a random liar."""
+    """Summary of :func:`misreport_study`: the liar's truthful utility and its gain
+    u_lie - u_truth, one entry per market."""
 
     n_factor: float
     c_factor: float
     markets: int
+    truthful: np.ndarray
     gains: np.ndarray
 
     @property
@@ -71,6 +73,7 @@ class MisreportStudy:
             "median_gain": float(np.median(g)),
             "max_gain": float(g.max()),
             "min_gain": float(g.min()),
+            "mean_truthful_utility": float(self.truthful.mean()),
         }
 
 
@@ -85,9 +88,11 @@ def misreport_study(
     """Gain of one random liar (any org) in ``markets`` :func:`random_market` draws."""
     rng = np.random.default_rng(seed)
     gains: list[float] = []
+    truthful: list[float] = []
     while len(gains) < markets:
         market, d = random_market(int(rng.integers(orgs[0], orgs[1] + 1)), rng)
         liar = int(rng.integers(0, market.n))
         u_truth, u_lie = misreport_gain(market, d, liar, n_factor=n_factor, c_factor=c_factor)
         gains.append(u_lie - u_truth)
-    return MisreportStudy(n_factor, c_factor, markets, np.asarray(gains))
+        truthful.append(u_truth)
+    return MisreportStudy(n_factor, c_factor, markets, np.asarray(truthful), np.asarray(gains))

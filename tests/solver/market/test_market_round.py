@@ -100,8 +100,24 @@ def markets(draw: st.DrawFn) -> tuple[sm.Market, np.ndarray]:
     return sm.random_market(n, seed, lambda_pay=lam)
 
 
+@st.composite
+def raw_markets(draw: st.DrawFn) -> tuple[sm.Market, np.ndarray]:
+    """Arbitrary parameters, including zero costs, zero distances and pure sellers."""
+    n = draw(st.integers(2, 7))
+    pos = st.floats(1.0, 1e5)
+    N = draw(st.lists(pos, min_size=n, max_size=n))
+    K = draw(st.lists(st.one_of(st.just(0.0), st.floats(1e-3, 1e8)), min_size=n, max_size=n))
+    c = draw(st.lists(st.one_of(st.just(0.0), st.floats(0.0, 5.0)), min_size=n, max_size=n))
+    lam = draw(st.one_of(st.just(0.0), st.floats(0.0, 10.0)))
+    d = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i + 1, n):
+            d[i, j] = d[j, i] = draw(st.one_of(st.just(0.0), st.floats(0.0, 2.0)))
+    return sm.Market([f"o{i}" for i in range(n)], N=N, c=c, K=K, lambda_pay=lam), d
+
+
 @settings(max_examples=60, deadline=None)
-@given(markets())
+@given(st.one_of(markets(), raw_markets()))
 def test_budget_balance_and_ir_of_truthful_clients(md: tuple[sm.Market, np.ndarray]) -> None:
     market, d = md
     res = sm.solve_round(market, d)
@@ -115,7 +131,7 @@ def test_budget_balance_and_ir_of_truthful_clients(md: tuple[sm.Market, np.ndarr
 
 
 @settings(max_examples=40, deadline=None)
-@given(markets())
+@given(st.one_of(markets(), raw_markets()))
 def test_payments_match_the_definition(md: tuple[sm.Market, np.ndarray]) -> None:
     market, d = md
     res = sm.solve_round(market, d)
