@@ -9,7 +9,7 @@ from solver._errors import ConfigError
 from solver.market._config import MarketConfig
 from solver.market._round import solve_round
 
-__all__ = ["ALGORITHMS", "solve_cli"]
+__all__ = ["ALGORITHMS", "format_table", "solve_cli"]
 
 #: the market's graph algorithms (``None`` picks the first)
 ALGORITHMS = ("greedy",)
@@ -38,3 +38,20 @@ def solve_cli(
         )
     out = solve_round(config.market, config.distance).to_dict()
     return {"mechanism": out.pop("mechanism"), "algorithm": algo, **out}
+
+
+def format_table(out: Mapping[str, Any]) -> str:
+    """A human-readable table of a :func:`solve_cli` result (``--format table``)."""
+    names = list(out["names"])
+    w = max(4, *(len(n) for n in names))
+    head = f"{'org':<{w}}  {'gain':>10}  {'net pay':>10}  {'utility':>10}  IR  imports"
+    lines = [f"market ({out['algorithm']}), lambda_pay = {out['lambda_pay']:g}", "", head]
+    lines.append("-" * len(head))
+    for i, n in enumerate(names):
+        imports = ", ".join(out["graph"][i]) or "-"
+        lines.append(
+            f"{n:<{w}}  {out['gain'][i]:10.4g}  {out['net_payment'][i]:10.4g}  "
+            f"{out['utility'][i]:10.4g}  {'yes' if out['ir'][i] else 'NO ':<3} {imports}"
+        )
+    lines += ["", f"budget balance {out['budget_balance']:.3g}   (sum of net payments)"]
+    return "\n".join(lines)

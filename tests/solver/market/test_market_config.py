@@ -95,3 +95,13 @@ def test_file_errors_and_cli_arguments(tmp_path: Path) -> None:
         sm.solve_cli(cfg, "dbr", {})
     with pytest.raises(solver.ConfigError, match="no options"):
         sm.solve_cli(cfg, None, {"rounds": 3})
+
+
+def test_table_format_shows_every_org(tmp_path: Path) -> None:
+    out = sm.solve_cli(sm.load_config(_write(tmp_path, EXAMPLE)), None, {})
+    text = sm.format_table(out)
+    lines = text.splitlines()
+    for i, name in enumerate(out["names"]):
+        row = next(line for line in lines if line.startswith(name + " "))
+        assert ", ".join(out["graph"][i]) in row or (not out["graph"][i] and row.endswith("-"))
+    assert "budget balance" in text

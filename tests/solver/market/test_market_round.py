@@ -157,7 +157,7 @@ def test_attested_graph_can_have_negative_payments() -> None:
     market = sm.Market(["a", "b"], N=[100, 1000], c=[0.0, 0.0], K=[1e4, 1e4], lambda_pay=2.0)
     d = [[0.0, 2.0], [2.0, 0.0]]
     assert sm.solve_round(market, d).graph[0] == ()  # the greedy never imports that far model
-    forced = sm.evaluate_round(market, d, [(1,), ()], np.zeros((2, 2)))
+    forced = sm.evaluate_round(market, d, [(1,), ()])
     assert forced.payments[0, 1] < 0
     assert not forced.ir_exporter[1]
 
@@ -193,3 +193,13 @@ def test_market_validation_names_the_field() -> None:
         sm.Market(["a"], N=[1], c=[0], K=[0], lambda_pay=-1)
     with pytest.raises(solver.GameError, match="duplicate"):
         sm.Market(["a", "a"], N=[1, 1], c=[0, 0], K=[0, 0], lambda_pay=0)
+
+
+def test_import_weights_are_size_ratios_on_edges() -> None:
+    market, d = sm.random_market(6, seed=8)
+    res = sm.solve_round(market, d)
+    w = sm.import_weights(market, res.graph)
+    a = sm.adjacency(res.graph, market.n)
+    assert np.all(w[~a] == 0)
+    i, j = np.argwhere(a)[0]
+    assert w[i, j] == market.N[j] / market.N[i]
