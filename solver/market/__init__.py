@@ -11,10 +11,11 @@ Rounds: :func:`solve_round`, :func:`evaluate_round`, :class:`MarketRound`, :clas
 :func:`edge_payments`, :func:`net_payments`.
 Misreporting: :func:`misreport_gain`, :func:`misreport_study`, :class:`MisreportStudy`.
 Configuration and CLI: :class:`MarketConfig`, :func:`load_config`, :func:`parse_config`,
-:func:`read_distance`, :func:`solve_cli`, :func:`format_table`, :data:`ALGORITHMS`; random markets: :func:`random_market`.
+:func:`read_distance`, :func:`solve_cli` (``fedsettle solve``), :func:`format_table`,
+:data:`ALGORITHMS`, :data:`DEFAULT_ALGORITHM`; random markets: :func:`random_market`.
 """
 
-from solver.market._cli import ALGORITHMS, format_table, solve_cli
+from solver.market._cli import ALGORITHMS, DEFAULT_ALGORITHM, format_table, solve_cli
 from solver.market._config import MarketConfig, load_config, parse_config, read_distance
 from solver.market._gain import gain, thresholds
 from solver.market._graph import adjacency, greedy_row, greedy_rows, import_weights
@@ -32,6 +33,7 @@ from solver.market._round import (
 
 __all__ = [
     "ALGORITHMS",
+    "DEFAULT_ALGORITHM",
     "Market",
     "MarketConfig",
     "MarketLedger",
