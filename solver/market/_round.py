@@ -62,7 +62,7 @@ def edge_payments(market: Market, distance: ArrayLike, rows: Sequence[Sequence[i
     total = N + a @ N
     rest = np.where(a, total[:, None] - N[None, :], 1.0)
     marg = np.sqrt(market.K)[:, None] * inv_sqrt_diff(
-        rest, np.broadcast_to(total[:, None], rest.shape)
+        rest, np.broadcast_to(total[:, None], rest.shape), np.broadcast_to(N[None, :], rest.shape)
     )
     price = market.lambda_pay * d * N[None, :] / N[:, None]
     return np.where(a, marg - price, 0.0)
