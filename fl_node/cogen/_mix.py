@@ -13,8 +13,6 @@ restricted to ``available`` classes; then the distance can stay above ``delta D 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -52,9 +50,12 @@ def _reference(qbar: ArrayLike, n_classes: int) -> FloatArray:
     return q
 
 
-def pooled_distribution(histograms: Sequence[ArrayLike]) -> FloatArray:
+def pooled_distribution(histograms: ArrayLike) -> FloatArray:
     """The label distribution of all silos' data together (the default reference ``qbar``)."""
-    total = np.sum([_counts(h, "histogram") for h in histograms], axis=0)
+    hist = np.asarray(histograms)
+    if hist.ndim != 2:
+        raise MixError(f"histograms must be (silos, classes) label counts; got shape {hist.shape}")
+    total = np.sum([_counts(h, "histogram") for h in hist], axis=0)
     if total.sum() == 0:
         raise MixError("the silos hold no samples; qbar cannot be formed from empty histograms")
     return np.asarray(total / total.sum(), dtype=np.float64)
