@@ -76,13 +76,13 @@ class CogenOptions:
     orgs: int = 5
     alphas: tuple[float, ...] = (0.1, 0.3, 1.0, 10.0)
     gammas: tuple[float, ...] = (0.0, 0.05, 0.1, 0.2)
-    kappas: tuple[float, ...] = (0.0, 0.01, 0.03, 0.1, 0.3)
+    kappas: tuple[float, ...] = (0.0, 0.01, 0.02, 0.04, 0.08)
     gamma: float = 0.1
     kappa: float = 0.01
     probes: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
     generator: str = "cvae"
     x_max_ratio: float = 2.0
-    theta: float = 2000.0
+    theta: float = 1000.0
     price: float = DEFAULT_PRICE_PER_CPU_SECOND
     q: float = 1.0
     rounds: int = 6
