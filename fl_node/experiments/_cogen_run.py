@@ -42,7 +42,7 @@ from fl_node.experiments._cogen_setting import (
 from fl_node.experiments._cogen_training import CogenRun, CogenTrainer
 from solver.cogen import CogenResult, solve
 
-__all__ = ["direction", "run_cogen"]
+__all__ = ["direction", "markdown_table", "run_cogen"]
 
 Progress = Callable[[str], None]
 
@@ -189,6 +189,7 @@ def _run(opts: CogenOptions, progress: Progress) -> dict[str, Any]:
         "options": opts.to_dict(),
         "labels": LABELS,
         "fit": {**fit.to_dict(), "points": probe_runs, "validation": _fit_check(hetero, fit)},
+        "generators": _generator_summary(settings, opts),
         "heterogeneity": hetero,
         "competition": gamma_sweep,
         "redistribution": kappa_sweep,
@@ -203,10 +204,32 @@ def _run(opts: CogenOptions, progress: Progress) -> dict[str, Any]:
     timings["total"] = time.perf_counter() - started
     result["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     (out / "cogen.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    (out / "cogen_table.md").write_text(markdown_table(result), encoding="utf-8")
     progress(
         f"[done] {timings['total']:.1f} s, {trainer.distinct} training runs; outputs in {out}/"
     )
     return result
+
+
+def _generator_summary(settings: list[CogenSetting], opts: CogenOptions) -> dict[str, Any]:
+    """Measured cost and quality over every silo, next to the quality weight q of the score."""
+    costs = [c for s in settings for c in s.costs]
+    qual = [q for s in settings for q in s.quality]
+    return {
+        "kind": opts.generator,
+        "price_per_cpu_second": opts.price,
+        "c_mean": float(np.mean([c.c for c in costs])),
+        "c_range": [float(min(c.c for c in costs)), float(max(c.c for c in costs))],
+        "fit_cpu_seconds_mean": float(np.mean([c.fit_cpu_seconds for c in costs])),
+        "q": opts.q,
+        "relative_quality_mean": float(np.mean([q.relative_quality for q in qual])),
+        "relative_quality_range": [
+            float(min(q.relative_quality for q in qual)),
+            float(max(q.relative_quality for q in qual)),
+        ],
+        "synthetic_accuracy_seen_mean": float(np.mean([q.synthetic_accuracy_seen for q in qual])),
+        "real_accuracy_seen_mean": float(np.mean([q.real_accuracy_seen for q in qual])),
+    }
 
 
 def _fit_check(hetero: list[dict[str, Any]], fit: LossFit) -> dict[str, Any]:
@@ -289,3 +312,19 @@ def _table(hetero: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def markdown_table(result: dict[str, Any]) -> str:
+    """The schemes table of ``cogen.json`` as Markdown (means over seeds, per alpha)."""
+    lines = [
+        "| alpha | mean delta | scheme | total X | welfare (game) | welfare (measured) "
+        "| accuracy | val. loss | Nash |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for r in result["table"]:
+        lines.append(
+            f"| {r['alpha']:g} | {r['mean_delta']:.2f} | {r['label']} | {r['total_x']:.0f} "
+            f"| {r['game_welfare']:.1f} | {r['measured_welfare']:.1f} | {r['accuracy']:.4f} "
+            f"| {r['val_loss']:.4f} | {'yes' if r['nash'] else 'no'} |"
+        )
+    return "\n".join(lines) + "\n"

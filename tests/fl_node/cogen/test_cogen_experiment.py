@@ -36,9 +36,12 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Pa
 def test_outputs_written(result: tuple[dict[str, Any], Path]) -> None:
     res, out = result
     assert json.loads((out / "cogen.json").read_text()) == json.loads(json.dumps(res))
+    assert (out / "cogen_table.md").read_text().count("| no generation |") == 2
     for name in res["figures"]:
         assert (out / name).stat().st_size > 1000
     assert res["fit"]["n_points"] == 6 and res["fit"]["status"] != "too_few_points"
+    gens = res["generators"]
+    assert gens["q"] == 1.0 and gens["c_mean"] > 0 and gens["relative_quality_mean"] > 0.5
 
 
 def test_training_uses_exactly_the_game_profiles(result: tuple[dict[str, Any], Path]) -> None:
