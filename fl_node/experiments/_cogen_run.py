@@ -248,7 +248,11 @@ def _findings(
 ) -> dict[str, Any]:
     """The direction of each effect, per seed (and per alpha for the sweeps)."""
     seeds = sorted({h["setting"]["seed"] for h in hetero})
-    out: dict[str, Any] = {"generation_vs_heterogeneity": [], "accuracy_gain_vs_heterogeneity": []}
+    out: dict[str, Any] = {
+        "generation_vs_heterogeneity": [],
+        "loss_reduction_vs_heterogeneity": [],
+        "accuracy_gain_vs_heterogeneity": [],
+    }
     for seed in seeds:
         rows = sorted(
             (h for h in hetero if h["setting"]["seed"] == seed),
@@ -261,8 +265,16 @@ def _findings(
             - h["schemes"]["none"]["training"]["final_accuracy"]
             for h in rows
         ]
+        drop = [
+            h["schemes"]["none"]["training"]["val_loss"]
+            - h["schemes"]["fixed-point"]["training"]["val_loss"]
+            for h in rows
+        ]
         out["generation_vs_heterogeneity"].append(
             {"seed": seed, "mean_delta": deltas, "total_x": xs, "direction": direction(xs)}
+        )
+        out["loss_reduction_vs_heterogeneity"].append(
+            {"seed": seed, "mean_delta": deltas, "reduction": drop, "direction": direction(drop)}
         )
         out["accuracy_gain_vs_heterogeneity"].append(
             {"seed": seed, "mean_delta": deltas, "gain": gain, "direction": direction(gain)}
