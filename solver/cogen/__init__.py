@@ -17,6 +17,7 @@ Algorithms: :func:`solve` over :data:`ALGORITHMS` — :func:`fixed_point`, :func
 (:class:`CogenSilo`), :func:`maximize_potential`, and the baselines :func:`no_generation`,
 :func:`blind`, :func:`random_generation`, :func:`everyone_max`, :func:`no_redistribution`.
 Checks: :func:`evaluate`, :func:`ir_kappa_range`, :func:`comparative_statics`.
+Random games: :func:`random_cogen_game`.
 Configuration: :func:`load_config`, :func:`parse_config`, :func:`load_cogen_preset`,
 :func:`cogen_preset_names`; ``fedsettle solve`` calls :func:`solve_cli`.
 """
@@ -44,6 +45,7 @@ from solver.cogen._ir import KappaRange, ir_kappa_range, saturation_kappa
 from solver.cogen._labels import heterogeneity, label_counts, mixed_heterogeneity
 from solver.cogen._model import CogenGame, CogenOrg, CogenView, Incentives
 from solver.cogen._payoff import CogenParts, payoff_parts, potential, social_welfare
+from solver.cogen._random import random_cogen_game
 from solver.cogen._response import (
     best_response,
     kkt_residual,
@@ -97,6 +99,7 @@ __all__ = [
     "payoff_parts",
     "potential",
     "potential_bound",
+    "random_cogen_game",
     "random_generation",
     "read_matrix",
     "respond_to_aggregate",

@@ -15,6 +15,9 @@ Certificate. The bound reported is the smaller of (i) g at the bracket ends, eac
 bounded from above by the tangent of the concave inner objective at the computed point (so a
 slightly inexact inner solution still gives a valid bound), and (ii) the Frank-Wolfe bound
 Phi(x) + max_{y in B} grad Phi(x) . (y - x), valid for any concave Phi at any x in B.
+Both are exact in real arithmetic; in floating point they hold up to the rounding of the
+potential's own evaluation (~1e-16 relative; ``benchmarks/cogen_solver.py`` reports the signed
+bound - potential), and the reported gap is clipped at 0.
 """
 
 from __future__ import annotations

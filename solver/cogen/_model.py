@@ -131,11 +131,6 @@ class CogenView:
         u = self.D_total + X
         return self.a * self.b * u ** (-self.b - 1.0) + self.alpha_D * self.Delta / (u * u)
 
-    def loss(self, X: float) -> float:
-        """L(X)."""
-        u = self.D_total + X
-        return self.a * u ** (-self.b) + self.alpha_D * self.Delta / u
-
 
 def _validate_gamma(gamma: Any, names: tuple[str, ...]) -> Any:
     n = len(names)

@@ -72,8 +72,7 @@ def respond_to_aggregate(
     inc = game.incentives if incentives is None else incentives
     m = float(game.marginal(X)) if marginal is None else marginal
     net = inc.e - inc.w * m
-    with np.errstate(divide="ignore", invalid="ignore"):
-        interior = np.sqrt(np.where(net > 0, inc.A / np.where(net > 0, net, 1.0), 0.0)) - game.D
+    interior = np.sqrt(np.where(net > 0, inc.A / np.where(net > 0, net, 1.0), 0.0)) - game.D
     x = np.where(net > 0, np.clip(interior, 0.0, game.x_max), game.x_max)
     return np.asarray(x, dtype=float)
 

@@ -111,3 +111,16 @@ def test_every_algorithm_reports_the_checks(demo: CogenGame, algorithm: str) -> 
     assert res.nash_tol.shape == (demo.n,) and np.all(res.nash_tol > 0)
     if algorithm in ("fixed-point", "dbr", "exact", "no-redistribution"):
         assert res.is_nash and res.converged
+
+
+def test_large_sparse_game_solves_to_a_certified_equilibrium() -> None:
+    from solver.cogen import random_cogen_game
+
+    game = random_cogen_game(600, seed=1)  # above the dense limit: sparse ring gamma
+    assert hasattr(game.gamma, "tocsr")
+    fp, ex = fixed_point(game), maximize_potential(game)
+    assert fp.is_nash and ex.is_nash and ex.status == Status.OPTIMAL
+    assert np.max(np.abs(fp.x - ex.x)) <= 1e-6
+    assert abs(fp.budget_balance) <= 1e-9 * np.abs(fp.redistribution).sum()
+    inner = (fp.x > 0) & (fp.x < game.x_max)
+    assert 0.3 < inner.mean() < 1.0
