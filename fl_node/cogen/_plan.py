@@ -20,10 +20,11 @@ from torch import nn
 
 from fl_node.aggregation import weighted_average
 from fl_node.cogen._generators import ClassConditionalGenerator
-from fl_node.cogen._mix import heterogeneity, mixed_heterogeneity, synthetic_counts
+from fl_node.cogen._mix import mixed_label_heterogeneity, synthetic_counts
 from fl_node.data import ArrayDataset
 from fl_node.models import get_parameters
 from fl_node.training import Evaluation, evaluate, train_local
+from solver.cogen import heterogeneity
 
 __all__ = ["MixedData", "MixedFedAvgResult", "mixed_dataset", "run_mixed_fedavg"]
 
@@ -128,7 +129,7 @@ def mixed_dataset(
         real=D,
         synthetic=s,
         delta_real=delta,
-        delta_mixed=mixed_heterogeneity(counts, s, qbar),
+        delta_mixed=mixed_label_heterogeneity(counts, s, qbar),
         delta_formula=delta * D / (D + x),
     )
 

@@ -21,13 +21,13 @@ from fl_node.cogen import (
     ClassConditionalGenerator,
     GenerationCost,
     Quality,
-    heterogeneity,
     make_generator,
     measure_cost,
     measure_quality,
     pooled_distribution,
 )
 from fl_node.data import ArrayDataset, DatasetMeta, DataSplit, label_histograms, partition
+from solver.cogen import heterogeneity
 
 __all__ = ["CogenOptions", "CogenSetting", "build_cogen_setting", "split_validation"]
 
