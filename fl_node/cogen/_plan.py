@@ -24,7 +24,7 @@ from fl_node.cogen._mix import mixed_label_heterogeneity, synthetic_counts
 from fl_node.data import ArrayDataset
 from fl_node.models import get_parameters
 from fl_node.training import Evaluation, evaluate, train_local
-from solver.cogen import heterogeneity
+from solver.cogen import heterogeneity, mixed_heterogeneity
 
 __all__ = ["MixedData", "MixedFedAvgResult", "mixed_dataset", "run_mixed_fedavg"]
 
@@ -130,7 +130,7 @@ def mixed_dataset(
         synthetic=s,
         delta_real=delta,
         delta_mixed=mixed_label_heterogeneity(counts, s, qbar),
-        delta_formula=delta * D / (D + x),
+        delta_formula=float(mixed_heterogeneity(delta, D, x)),
     )
 
 
