@@ -65,16 +65,6 @@ class MixedData:
         """The aggregation weight ``D_i + x_i``."""
         return self.real + self.x
 
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "D": self.real,
-            "x": self.x,
-            "synthetic_per_class": self.synthetic.tolist(),
-            "delta_real": self.delta_real,
-            "delta_mixed": self.delta_mixed,
-            "delta_formula": self.delta_formula,
-        }
-
 
 def mixed_dataset(
     data: ArrayDataset,
