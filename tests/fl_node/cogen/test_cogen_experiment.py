@@ -74,6 +74,8 @@ def test_direction() -> None:
 def test_cli_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["experiment", "cogen", "--orgs", "1"]) == 2
     assert "--orgs 1" in capsys.readouterr().err
+    assert main(["experiment", "cogen", "--price", "0"]) == 2
+    assert "--price 0.0" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["experiment", "cogen", "--alphas", "a,b"])
     assert exc.value.code == 2
