@@ -245,16 +245,23 @@ def _fmt(v: float) -> str:
     return repr(float(v))
 
 
-def game_to_toml(game: Game, *, header: str = "") -> str:
-    """Serialize a game (dense rho) to the TOML schema; ``header`` lines become comments."""
+def game_to_toml(game: Game, *, header: str = "", rho_value: str | None = None) -> str:
+    """Serialize a game to the TOML schema; ``header`` lines become comments.
+
+    rho is written inline (dense) unless ``rho_value`` is given: TOML text written verbatim as
+    the value of ``rho``, e.g. ``'"rho.npy"'`` for a matrix the caller saved next to the file.
+    """
     lines = [f"# {h}" if h else "#" for h in header.splitlines()]
     lines.append("[game]")
     for k in GAME_KEYS[:-1]:
         lines.append(f"{k} = {_fmt(getattr(game, k))}")
-    rho = game.rho.toarray() if sp.issparse(game.rho) else np.asarray(game.rho)
-    lines.append("rho = [")
-    lines.extend("  [" + ", ".join(_fmt(v) for v in row) + "]," for row in rho)
-    lines.append("]")
+    if rho_value is not None:
+        lines.append(f"rho = {rho_value}")
+    else:
+        rho = game.rho.toarray() if sp.issparse(game.rho) else np.asarray(game.rho)
+        lines.append("rho = [")
+        lines.extend("  [" + ", ".join(_fmt(v) for v in row) + "]," for row in rho)
+        lines.append("]")
     acc = game.accuracy
     if isinstance(acc, PowerLawAccuracy):
         lines += [

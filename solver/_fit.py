@@ -23,7 +23,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import least_squares, minimize_scalar
 
 from solver._accuracy import AccuracyFunction, PaperAccuracy, PowerLawAccuracy
 from solver._errors import FitError
@@ -86,6 +85,8 @@ def _power_given_c(
 
 
 def _fit_power(w: FloatArray, y: FloatArray, sign: float) -> tuple[float, float, float]:
+    from scipy.optimize import least_squares  # imported here: scipy.optimize is slow to import
+
     cs = np.geomspace(C_MIN, C_MAX, 240)
     sse = [_power_given_c(w, y, c, sign)[2] for c in cs]
     c0 = float(cs[int(np.argmin(sse))])
@@ -111,6 +112,7 @@ def _fit_power(w: FloatArray, y: FloatArray, sign: float) -> tuple[float, float,
 
 def _fit_paper(w: FloatArray, y: FloatArray, kind: str) -> tuple[float, float]:
     """(A0, G) for accuracy; (0, G) for loss."""
+    from scipy.optimize import minimize_scalar
 
     def sse(logG: float) -> float:
         G = math.exp(logG)

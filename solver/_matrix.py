@@ -260,7 +260,9 @@ def _pairs(
         arr = _read_file(src, f"{field}.pairs", base_dir, columns=3)
         where = f" in file {src!r}"
     else:
-        arr = _inline(src, f"{field}.pairs") if isinstance(src, list) and src else np.empty(0)
+        arr = np.empty((0, 3)) if src == [] else np.empty(0)
+        if isinstance(src, list) and src:
+            arr = _inline(src, f"{field}.pairs")
         if arr.ndim != 2 or arr.shape[1] != 3:
             raise ConfigError(
                 "must be a list of [i, j, value] rows or a .csv/.npy file name",

@@ -120,7 +120,8 @@ def _solve(args: argparse.Namespace) -> tuple[dict[str, Any], str, bool]:
         raise UserError(str(exc), ExitCode.SOLVER) from None
     except solver.GameError as exc:
         raise UserError(str(exc), ExitCode.CONFIG) from None
-    return out, json.dumps(out, indent=2, allow_nan=False), bool(out.get("success", True))
+    text = json.dumps(out, indent=2, allow_nan=False) if args.format == "table" else ""
+    return out, text, bool(out.get("success", True))
 
 
 def _tradefl(args: argparse.Namespace, game: Any) -> tuple[dict[str, Any], str, bool]:
@@ -149,7 +150,7 @@ def _tradefl(args: argparse.Namespace, game: Any) -> tuple[dict[str, Any], str, 
     out["mechanism"] = solver.MECHANISM
     if ir is not None:
         out["ir_gamma_range"] = [[a, b if math.isfinite(b) else None] for a, b in ir.intervals]
-    return out, _table(res, ir), bool(res.success)
+    return out, _table(res, ir) if args.format == "table" else "", bool(res.success)
 
 
 def _table(res: Any, ir: Any) -> str:
