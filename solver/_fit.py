@@ -44,8 +44,9 @@ class AccuracyFit:
 
     ``status`` is ``"ok"``, ``"flat"`` (accuracy does not rise with data: the fitted P is
     constant to rounding over the measured range) or ``"at_bound"`` (a parameter sits at its
-    search bound, e.g. the exponent c at 5, so the data do not determine it); ``message`` says
-    which and why. A game refuses the ``function`` of a fit that is not ``"ok"`` (a
+    search bound: the power law's exponent c at 5, the paper form's G at exp(+-30), so the data
+    do not determine it; c at its lower bound is the logarithmic limit and stays ``"ok"``);
+    ``message`` says which and why. A game refuses the ``function`` of a fit that is not ``"ok"`` (a
     :class:`solver.GameError` on ``accuracy``) unless it comes from :meth:`accept`.
     """
 
@@ -250,19 +251,22 @@ def _diagnose(
             f"over the measured range, R^2 = {r2:.3g}); the measurements do not improve with "
             "more data, so P cannot drive contributions"
         )
+    note = ""
     if form == "power":
         c = params["c"]
-        if c >= C_MAX * (1 - 1e-6) or c <= C_MIN * (1 + 1e-3):
-            side = "upper" if c > 1 else "lower"
+        if c >= C_MAX * (1 - 1e-6):
             return "at_bound", (
-                f"degenerate fit: exponent c = {c:.6g} sits at its {side} search bound "
-                f"({C_MAX if side == 'upper' else C_MIN:g}), so the data do not determine the "
-                "curvature (too narrow or too noisy a range of data amounts)"
+                f"degenerate fit: exponent c = {c:.6g} sits at its upper search bound {C_MAX:g}, "
+                "so the data do not determine how fast accuracy saturates (too narrow or too "
+                "noisy a range of data amounts)"
             )
+        if c <= C_MIN * (1 + 1e-3):
+            # c -> 0 with b c fixed is the logarithmic limit: P is still well determined
+            note = f"; c at its lower bound {C_MIN:g}: P is close to logarithmic in the data"
     else:
         G = params["G"]
         if not math.exp(-LOG_G_BOUND + 1e-6) < G < math.exp(LOG_G_BOUND - 1e-6):
             return "at_bound", (
                 f"degenerate fit: G = {G:.6g} sits at its search bound exp(+-{LOG_G_BOUND:g})"
             )
-    return "ok", f"fit ok (R^2 = {r2:.6g})"
+    return "ok", f"fit ok (R^2 = {r2:.6g}){note}"
