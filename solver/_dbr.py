@@ -217,9 +217,9 @@ def dbr(
         When the round limit is hit, continue from the certified potential maximizer
         (:func:`solver.maximize_potential`, itself an equilibrium) with sequential rounds, so
         that the result is an equilibrium: best responses can crawl for thousands of rounds
-        when organizations are nearly identical (two almost equal interior targets).
-        ``fallback="exact"`` and the message then say so; ``iterations`` counts the rounds of
-        the dynamics only.
+        when organizations are nearly identical (two almost equal interior targets). The
+        result's ``fallback`` (``"exact"``) and message then say so; ``iterations`` counts the
+        rounds of the dynamics only.
 
     Returns
     -------

@@ -46,8 +46,8 @@ class AccuracyFit:
     constant to rounding over the measured range) or ``"at_bound"`` (a parameter sits at its
     search bound: the power law's exponent c at 5, the paper form's G at exp(+-30), so the data
     do not determine it; c at its lower bound is the logarithmic limit and stays ``"ok"``);
-    ``message`` says which and why. A game refuses the ``function`` of a fit that is not ``"ok"`` (a
-    :class:`solver.GameError` on ``accuracy``) unless it comes from :meth:`accept`.
+    ``message`` says which and why. A game refuses the ``function`` of a fit that is not
+    ``"ok"`` (a :class:`solver.GameError` on ``accuracy``) unless it comes from :meth:`accept`.
     """
 
     function: AccuracyFunction
@@ -67,9 +67,8 @@ class AccuracyFit:
         return self.status == "ok"
 
     def accept(self) -> AccuracyFunction:
-        """The fitted P, accepted explicitly even if the fit is degenerate."""
-        fn = dataclasses.replace(self.function)  # type: ignore[type-var]
-        return fn
+        """The fitted P, accepted explicitly even if the fit is degenerate (an unmarked copy)."""
+        return dataclasses.replace(self.function)  # type: ignore[type-var]
 
 
 def _power_given_c(
@@ -88,7 +87,7 @@ def _power_given_c(
 def _fit_power(w: FloatArray, y: FloatArray, sign: float) -> tuple[float, float, float]:
     from scipy.optimize import least_squares  # imported here: scipy.optimize is slow to import
 
-    cs = np.geomspace(C_MIN, C_MAX, 240)
+    cs = np.geomspace(1e-3, C_MAX, 200)
     sse = [_power_given_c(w, y, c, sign)[2] for c in cs]
     c0 = float(cs[int(np.argmin(sse))])
     k0, b0, _ = _power_given_c(w, y, c0, sign)

@@ -67,9 +67,9 @@ class SolveResult:
     ``nash_tolerance[i]`` = ``NASH_RTOL`` (1e-9) times org i's payoff scale
     |revenue_i| + w_e |energy_i| + |R_i| + z_i, so an external checker can apply the same test.
     ``fallback`` names what finished the run when the algorithm itself hit its round limit
-    (``"exact"``: continued from the certified potential maximizer), else ``None``. ``bound`` is a proven upper bound on the potential
-    (exact solver, CGBD with valid cuts) and ``gap`` the relative gap ``(bound - potential) /
-    max(|bound|, |potential|)``. ``game`` is the game the payoffs were evaluated in (for WPR,
+    (``"exact"``: continued from the certified potential maximizer), else ``None``. ``bound``
+    is a proven upper bound on the potential (exact solver, CGBD with valid cuts) and ``gap``
+    the relative gap ``(bound - potential) / max(|bound|, |potential|)``. ``game`` is the game the payoffs were evaluated in (for WPR,
     the game without redistribution).
     """
 
