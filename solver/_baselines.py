@@ -126,8 +126,8 @@ def fip_grid(d_min: float, step: float) -> NDArray[np.float64]:
     [0.3, 0.6, 0.9, 1.0]
     """
     k = np.arange(1, math.floor(1 / step * (1 + 1e-12)) + 1)
-    grid = np.clip(np.append(k * step, 1.0), d_min, 1.0)
-    return np.unique(np.where(np.isclose(grid, 1.0, rtol=1e-12, atol=0.0), 1.0, grid))
+    # rounded to 12 decimals so that 3 x 0.3 is 0.9 and the last multiple of 0.1 is exactly 1
+    return np.unique(np.clip(np.append(np.round(k * step, 12), 1.0), d_min, 1.0))
 
 
 def fip(
