@@ -1,14 +1,15 @@
 """Render ``docs/paper-reproduction.md`` from the JSON that ``paper_figures.py`` writes.
 
 Every number in the write-up is computed here from the JSON files in the figures directory
-(:func:`facts`), and the text is a template with one placeholder per number (:data:`TEMPLATE`),
-so a claim cannot drift from its data: re-running the figure script re-renders the page, and
-``tests/solver/test_paper_report.py`` checks that the committed page equals the rendering of the
-committed JSON and re-derives the contested claims independently. The paper's own numbers are
-quoted from :data:`PAPER`. Verdicts are chosen from the data too (for example "holds" or "does
-not hold"), never written by hand.
+(:func:`facts`), and the text is ``paper_reproduction_template.md`` with one placeholder per
+number (:data:`TEMPLATE_PATH`; it holds no number of its own), so a claim cannot drift from its
+data: re-running the figure script re-renders the page, and ``tests/solver/test_paper_report.py``
+checks that the committed page equals the rendering of the committed JSON and re-derives the
+contested claims independently. The paper's own numbers are quoted from :data:`PAPER`. The
+headline verdicts and the words a different result would flip ("holds" or "does not hold",
+"monotonically" or not) are chosen from the data as well.
 
-Run: ``python experiments/paper_report.py [--figures docs/figures] [--doc docs/paper-reproduction.md]``
+Run: ``python experiments/paper_report.py [--figures docs/figures] [--doc FILE]``
 """
 
 from __future__ import annotations
@@ -205,11 +206,11 @@ def _verdicts(d: dict[str, Any]) -> dict[str, str]:
 def _facts_run(d: dict[str, Any]) -> dict[str, str]:
     s = d["summary"]
     sec = s["seconds"]
-    cgbd = sum(v for k, v in sec.items() if k.startswith("figs 4-5") or k.startswith("fig 6"))
+    schemes = sum(v for k, v in sec.items() if k.startswith(("figs 4-5", "fig 6")))
     return {
         "wall_total": num(sec["total"], 0),
         "cpu_total": num(sec.get("cpu_total", float("nan")), 0),
-        "wall_schemes": num(cgbd, 0),
+        "wall_schemes": num(schemes, 0),
         "n_gammas": str(s["grids"]["gammas"]),
         "n_heat": str(s["grids"]["heat_gammas"]),
         "n_mu": str(s["grids"]["mu"]),
