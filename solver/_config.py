@@ -46,12 +46,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from solver._accuracy import AccuracyFunction, PaperAccuracy, PowerLawAccuracy
 from solver._errors import ConfigError, GameError
 from solver._matrix import load_matrix
 from solver._model import Game, Org, symmetrize_rho
+from solver._sparse import issparse
 
 __all__ = [
     "MECHANISM",
@@ -258,7 +258,7 @@ def game_to_toml(game: Game, *, header: str = "", rho_value: str | None = None) 
     if rho_value is not None:
         lines.append(f"rho = {rho_value}")
     else:
-        rho = game.rho.toarray() if sp.issparse(game.rho) else np.asarray(game.rho)
+        rho = game.rho.toarray() if issparse(game.rho) else np.asarray(game.rho)
         lines.append("rho = [")
         lines.extend("  [" + ", ".join(_fmt(v) for v in row) + "]," for row in rho)
         lines.append("]")

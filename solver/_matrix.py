@@ -24,13 +24,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from solver._errors import ConfigError
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = ["MATRIX_FORMS", "load_matrix"]
 
@@ -312,6 +314,8 @@ def _pairs(
         keep[dup + 1] = False
         i, j, val = i[keep], j[keep], val[keep]
     if sparse and fill == 0.0 and diagonal == 0.0:
+        import scipy.sparse as sp
+
         return sp.csr_matrix((val, (i, j)), shape=(n, n))
     mat = np.full((n, n), fill)
     np.fill_diagonal(mat, diagonal)

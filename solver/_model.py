@@ -17,12 +17,12 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from solver._accuracy import AccuracyFunction, PaperAccuracy
 from solver._arrays import GameArrays, LevelTables
 from solver._errors import GameError, RhoSymmetrizedWarning
+from solver._sparse import issparse
 
 __all__ = ["Game", "Org", "OrgView", "symmetrize_rho"]
 
@@ -100,18 +100,18 @@ class OrgView:
     accuracy: AccuracyFunction
 
 
-def symmetrize_rho(rho: ArrayLike | sp.spmatrix) -> Any:
+def symmetrize_rho(rho: Any) -> Any:
     """Return (rho + rho^T) / 2, warning with :class:`RhoSymmetrizedWarning` if it changed.
 
     Budget balance (sum_i R_i = 0) holds for every strategy only with a symmetric rho, so the
     game rejects an asymmetric one; call this to opt in to symmetrizing instead. A sparse
     matrix stays sparse.
     """
-    m = sp.csr_matrix(rho, dtype=float) if sp.issparse(rho) else np.array(rho, dtype=float)
+    m = rho.tocsr().astype(float) if issparse(rho) else np.array(rho, dtype=float)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         raise GameError(f"must be a square matrix, got shape {m.shape}", field="rho")
     sym = 0.5 * (m + m.T)
-    diff = abs(m - m.T).max() if sp.issparse(m) else np.max(np.abs(m - m.T), initial=0.0)
+    diff = abs(m - m.T).max() if issparse(m) else np.max(np.abs(m - m.T), initial=0.0)
     if diff > 0:
         warnings.warn(
             f"rho was asymmetric (max |rho_ij - rho_ji| = {diff:.3g}); using (rho + rho^T)/2",
@@ -276,7 +276,7 @@ class Game:
 
     def rho_dense(self) -> FloatArray:
         """rho as a dense array (a copy for sparse input)."""
-        return self.rho.toarray() if sp.issparse(self.rho) else np.array(self.rho)
+        return self.rho.toarray() if issparse(self.rho) else np.array(self.rho)
 
     @cached_property
     def arrays(self) -> GameArrays:
@@ -291,7 +291,7 @@ class Game:
 
 def _first_outside(mat: Any) -> tuple[int, int]:
     """Row and column of the first entry of ``mat`` (dense or sparse) outside [0, 1]."""
-    if sp.issparse(mat):
+    if issparse(mat):
         coo = mat.tocoo()
         bad = np.flatnonzero((coo.data < 0) | (coo.data > 1))
         k = int(bad[np.lexsort((coo.col[bad], coo.row[bad]))[0]])
@@ -303,8 +303,8 @@ def _first_outside(mat: Any) -> tuple[int, int]:
 
 def _validate_rho(rho: Any, names: list[str]) -> Any:
     n = len(names)
-    if sp.issparse(rho):
-        mat = sp.csr_matrix(rho, dtype=float)
+    if issparse(rho):
+        mat = rho.tocsr().astype(float)
         data = mat.data
         diag = mat.diagonal()
         asym = abs(mat - mat.T)
@@ -345,7 +345,7 @@ def _validate_rho(rho: Any, names: list[str]) -> Any:
             org=names[i],
         )
     if asym_max > 1e-12:
-        dense = mat.toarray() if sp.issparse(mat) else mat
+        dense = mat.toarray() if issparse(mat) else mat
         ij = np.unravel_index(int(np.argmax(np.abs(dense - dense.T))), dense.shape)
         i, j = int(ij[0]), int(ij[1])
         raise GameError(
@@ -355,7 +355,7 @@ def _validate_rho(rho: Any, names: list[str]) -> Any:
             field="rho",
             org=names[i],
         )
-    if sp.issparse(mat):
+    if issparse(mat):
         return mat
     mat.setflags(write=False)
     return mat
