@@ -35,6 +35,11 @@ class Mechanism(Protocol):
     that were given (``max_rounds: int``, ``fallback: bool``, ``ir_range: bool``), and a
     mechanism ignores those it has no use for. It returns a JSON-ready dict, printed as the
     command's output; ``"success": False`` in it makes the CLI exit with code 5 (solver).
+
+    Errors: a :class:`solver.GameError` with ``field="algorithm"`` (unknown algorithm name)
+    exits 2, any other :class:`solver.GameError` / :class:`solver.ConfigError` exits 3, any
+    other :class:`solver.SolverError` (e.g. :class:`solver.ProblemTooLargeError`) exits 5; with
+    ``--format json`` each is also printed as ``{"success": false, "error": {...}}``.
     """
 
     def load_config(self, path: Path) -> Any:

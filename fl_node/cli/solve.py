@@ -116,10 +116,11 @@ def _solve(args: argparse.Namespace) -> tuple[dict[str, Any], str, bool]:
         mech = solver.mechanism_module(name)
         config = mech.load_config(path)
         out = mech.solve_cli(config, args.algorithm, _options(args))
-    except solver.ProblemTooLargeError as exc:
-        raise UserError(str(exc), ExitCode.SOLVER) from None
     except solver.GameError as exc:
-        raise UserError(str(exc), ExitCode.CONFIG) from None
+        code = ExitCode.USAGE if exc.field == "algorithm" else ExitCode.CONFIG
+        raise UserError(str(exc), code) from None
+    except solver.SolverError as exc:  # ProblemTooLargeError, FitError, ...
+        raise UserError(str(exc), ExitCode.SOLVER) from None
     text = json.dumps(out, indent=2, allow_nan=False) if args.format == "table" else ""
     return out, text, bool(out.get("success", True))
 

@@ -32,6 +32,10 @@ def load_config(path: Path):
 
 def solve_cli(config, algorithm, options):
     CALLS.append((config, algorithm, options))
+    if algorithm == "magic":
+        raise solver.GameError("unknown algorithm 'magic'; choose from ['greedy']", field="algorithm")
+    if algorithm == "huge":
+        raise solver.ProblemTooLargeError("too many profiles")
     return {"mechanism": "fakemech", "success": config["size"] > 0, "algorithm": algorithm,
             "options": options, "size": config["size"]}
 '''
@@ -80,6 +84,15 @@ def test_dispatch_calls_the_protocol(fake: Path, capsys: pytest.CaptureFixture[s
     assert main(["solve", "--config", cfg, "--format", "json", "--ir-range"]) == ExitCode.SOLVER
     assert mod.CALLS[-1][1:] == (None, {"ir_range": True})
     capsys.readouterr()
+
+
+def test_mechanism_errors_map_to_exit_codes(fake: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = _config(fake, '[game]\nmechanism = "fakemech"\nsize = 3\n')
+    assert main(["solve", "--config", cfg, "--algorithm", "magic"]) == ExitCode.USAGE
+    assert "unknown algorithm 'magic'" in capsys.readouterr().err
+    assert main(["solve", "--config", cfg, "--algorithm", "huge", "--format", "json"]) == 5
+    out = json.loads(capsys.readouterr().out)
+    assert out["error"] == {"code": 5, "kind": "solver", "message": "too many profiles"}
 
 
 def test_mechanism_config_errors_exit_3(fake: Path, capsys: pytest.CaptureFixture[str]) -> None:
