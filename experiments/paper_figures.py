@@ -3,10 +3,13 @@
 Every figure is computed on the ``paper-table2`` preset (n = 10, the paper's Table II ranges, the
 parameters the paper omits chosen so that equilibria are interior). Figures 10-11 vary the mean
 competition intensity and the energy weight around it. Each figure is written as a PNG plot and
-a JSON file with the plotted numbers; ``summary.json`` holds the headline numbers compared with
-the paper's claims in ``docs/paper-reproduction.md``.
+a JSON file with the plotted numbers; ``summary.json`` holds the headline numbers,
+``preset.json`` the preset's parameters, ``a0_sensitivity.json`` welfare and IR at other A0,
+``untuned_games.json`` the paper's shapes in random Table II games. The write-up
+``docs/paper-reproduction.md`` is then rendered from these JSON files by ``paper_report.py``
+(every number in it comes from them; ``--report-only`` re-renders without recomputing).
 
-Run: ``python experiments/paper_figures.py --out docs/figures [--quick]``
+Run: ``python experiments/paper_figures.py --out docs/figures [--quick | --report-only]``
 
 ``--quick`` uses coarse grids and skips CGBD (its master enumerates 5^10 level profiles per
 iteration), for smoke tests.
@@ -15,6 +18,7 @@ iteration), for smoke tests.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -87,7 +91,9 @@ class Grids:
     ``gammas`` is the gamma axis of Figs. 7-9 and 12, ``heat_gammas`` that of the heatmaps,
     ``mu_fractions`` the mean competition of Fig. 10 as fractions of the largest mean that keeps
     every weight z_i > 0, ``w_es`` the energy weights of Fig. 11; ``refine`` is the number of
-    points of the fine grid around the best gamma; ``cgbd`` whether CGBD runs at all.
+    points of the fine grid around the best gamma; ``cgbd`` whether CGBD runs at all; ``a0s``
+    the A0 values of the sensitivity table besides the preset's; ``untuned_seeds`` the random
+    games of the untuned study and ``untuned_gammas`` their gamma grid.
     """
 
     gammas: FloatArray
@@ -96,6 +102,9 @@ class Grids:
     w_es: FloatArray
     refine: int
     cgbd: bool
+    a0s: tuple[float, ...] = (0.3, 1.0)
+    untuned_seeds: tuple[int, ...] = ()
+    untuned_gammas: FloatArray = dataclasses.field(default_factory=lambda: np.zeros(0))
 
 
 FULL = Grids(
@@ -105,6 +114,8 @@ FULL = Grids(
     w_es=np.geomspace(1e-3, 1e-1, 15),
     refine=41,
     cgbd=True,
+    untuned_seeds=tuple(range(1000, 1030)),
+    untuned_gammas=np.linspace(0.0, 0.1, 41),
 )
 QUICK = Grids(
     gammas=np.linspace(0.0, 0.1, 11),
@@ -113,6 +124,8 @@ QUICK = Grids(
     w_es=np.geomspace(1e-3, 1e-1, 3),
     refine=5,
     cgbd=False,
+    untuned_seeds=(1000, 1001, 1002),
+    untuned_gammas=np.linspace(0.0, 0.1, 11),
 )
 
 
@@ -341,6 +354,158 @@ def summarize(
         "data_gain_vs_gca_gamma_of_max": float(gs[k_gain]),
         "ir_gamma_intervals": [[a, b] for a, b in ir.intervals],
         "ir_algorithm": ir.algorithm,
+    }
+
+
+def preset_facts(game: Game) -> dict[str, Any]:
+    """The preset's parameters as the write-up's parameter table states them."""
+    ar = game.arrays
+    off = game.rho_dense()[~np.eye(game.n, dtype=bool)]
+    omega_lo = float(ar.lo.sum())
+    return {
+        "n": game.n,
+        "p": [float(ar.p.min()), float(ar.p.max())],
+        "s": [float(ar.s.min()), float(ar.s.max())],
+        "F_top": [float(min(o.F[-1] for o in game.orgs)), float(max(o.F[-1] for o in game.orgs))],
+        "levels": sorted({len(o.F) for o in game.orgs}),
+        "eta": [float(ar.eta.min()), float(ar.eta.max())],
+        "T": [float(min(ar.T1.min(), ar.T3.min())), float(max(ar.T1.max(), ar.T3.max()))],
+        "rho": [float(off.min()), float(off.max())],
+        "mean_rho": float(off.mean()),
+        "sum_p": float(ar.p.sum()),
+        "params": {k: float(getattr(game, k)) for k in ("tau", "gamma", "lam", "w_e", "kappa")}
+        | {k: float(getattr(game, k)) for k in ("G", "D_min", "A0")},
+        # the smallest A0 with P(Omega) > 0 on every feasible aggregate (P's lowest point is
+        # at the smallest aggregate, every org at D_min)
+        "a0_floor": float(1.0 / game.G + 1.0 / math.sqrt(game.G * omega_lo)),
+        "p_range_on_feasible": [
+            float(game.P.value_scalar(omega_lo)),
+            float(game.P.value_scalar(game.tables.omega_hi)),
+        ],
+    }
+
+
+def ir_binding(game: Game, limit: float) -> dict[str, Any]:
+    """Who loses IR just above the IR limit on gamma (1% above it, at the potential maximizer)."""
+    res = solver.maximize_potential(game.replace(gamma=1.01 * limit))
+    bad = [i for i in range(game.n) if not res.individually_rational[i]]
+    p = game.arrays.p
+    return {
+        "gamma": 1.01 * limit,
+        "orgs": [game.names[i] for i in bad],
+        "payoffs": [float(res.payoffs[i]) for i in bad],
+        "smallest_p_org": game.names[int(np.argmin(p))],
+    }
+
+
+def a0_sensitivity(game: Game, gamma_star: float, a0s: Sequence[float]) -> dict[str, Any]:
+    """Welfare of every scheme, DBR's gains and the IR range at several A0 (strategies do not
+    depend on A0; each welfare shifts by (A0' - A0) sum p)."""
+    rows = []
+    for a0 in (game.A0, *a0s):
+        g0 = game.replace(A0=float(a0))
+        row: dict[str, Any] = {"A0": float(a0)}
+        for label, gamma in (("preset_gamma", game.gamma), ("gamma_star", gamma_star)):
+            gg = g0.replace(gamma=gamma)
+            sw = {s: run_scheme(gg, s).social_welfare for s in ("dbr", "wpr", "gca", "fip")}
+            row[label] = {
+                "social_welfare": sw,
+                "dbr_gain_pct": {s: pct(sw["dbr"], sw[s]) for s in ("wpr", "gca", "fip")},
+                "dbr_gain_money": {s: sw["dbr"] - sw[s] for s in ("wpr", "gca", "fip")},
+            }
+        row["ir_gamma_intervals"] = [list(iv) for iv in solver.ir_gamma_range(g0).intervals]
+        rows.append(row)
+    return {"preset_A0": game.A0, "sum_p": float(game.arrays.p.sum()), "rows": rows}
+
+
+def _best_over_gamma(game: Game, gammas: Floats) -> float:
+    return max(solver.dbr(game.replace(gamma=float(g)), trace=False).social_welfare for g in gammas)
+
+
+#: ranges of the consortium parameters the paper omits, for untuned games that draw them too
+CONSORTIUM_RANGES: dict[str, tuple[float, float]] = {
+    "tau": (45.0, 90.0),  # uniform
+    "w_e": (0.003, 0.03),  # log-uniform
+    "lam": (1.5e-7, 1.5e-6),  # log-uniform
+}
+
+
+def untuned_game(seed: int, *, consortium: bool = False) -> Game:
+    """A random game from the paper's Table II ranges (``solver.random_game(10, seed)``): the
+    organizations are drawn afresh. The consortium parameters the paper omits stay the
+    preset's, or with ``consortium`` tau, w_e and lambda are drawn from
+    :data:`CONSORTIUM_RANGES` as well (G, A0, D_min stay the preset's)."""
+    if not consortium:
+        return solver.random_game(10, seed=seed)
+    rng = np.random.default_rng([seed, 1])
+    (t0, t1), (w0, w1), (l0, l1) = (CONSORTIUM_RANGES[k] for k in ("tau", "w_e", "lam"))
+    return solver.random_game(
+        10,
+        seed=seed,
+        tau=float(rng.uniform(t0, t1)),
+        w_e=float(np.exp(rng.uniform(math.log(w0), math.log(w1)))),
+        lam=float(np.exp(rng.uniform(math.log(l0), math.log(l1)))),
+    )
+
+
+def untuned_shapes(seed: int, gammas: Floats, *, consortium: bool = False) -> dict[str, Any]:
+    """Which of the paper's shapes hold in one untuned game (DBR over ``gammas``)."""
+    game = untuned_game(seed, consortium=consortium)
+    gs = np.asarray(gammas, dtype=float)
+    res = {s: [run_scheme(game.replace(gamma=float(g)), s) for g in gs] for s in ("dbr", "gca")}
+    fip = [run_scheme(game.replace(gamma=float(g)), "fip") for g in gs]
+    wpr = run_scheme(game, "wpr")  # does not depend on gamma
+    sw = np.array([r.social_welfare for r in res["dbr"]])
+    k = int(np.argmax(sw))
+    star = res["dbr"][k]
+    scale = max(1.0, abs(float(sw[k])))
+    mu = mean_rho(game)
+    best = float(sw[k])
+    best_mu = {f: _best_over_gamma(with_mean_rho(game, f * mu), gs) for f in (0.5, 1.5)}
+    best_we = {f: _best_over_gamma(game.replace(w_e=f * game.w_e), gs) for f in (0.5, 2.0)}
+    return {
+        "seed": seed,
+        "params": {k: float(getattr(game, k)) for k in ("tau", "w_e", "lam")},
+        "gamma_star": float(gs[k]),
+        "sw_at_gamma_star": best,
+        "sw_at_gamma_0": float(sw[0]),
+        "sw_at_gamma_max": float(sw[-1]),
+        "all_nash": all(r.is_nash for r in res["dbr"]),
+        "shapes": {
+            "interior_gamma_star": bool(
+                0 < k < len(gs) - 1 and best > max(sw[0], sw[-1]) + 1e-9 * scale
+            ),
+            "dbr_above_wpr_at_gamma_star": bool(best > wpr.social_welfare),
+            "dbr_above_gca_at_gamma_star": bool(best > res["gca"][k].social_welfare),
+            "dbr_above_fip_at_gamma_star": bool(best > fip[k].social_welfare),
+            "more_data_than_gca_at_gamma_star": bool(star.d.sum() > res["gca"][k].d.sum()),
+            "ir_at_gamma_star": bool(star.individually_rational.all()),
+            "best_sw_falls_with_mu": bool(best_mu[1.5] < best_mu[0.5]),
+            "best_sw_falls_with_w_e": bool(best_we[2.0] < best_we[0.5]),
+        },
+        "dbr_gain_money_at_gamma_star": {
+            "wpr": best - wpr.social_welfare,
+            "gca": best - res["gca"][k].social_welfare,
+            "fip": best - fip[k].social_welfare,
+        },
+    }
+
+
+def untuned_study(
+    seeds: Sequence[int], gammas: Floats, *, consortium: bool = False
+) -> dict[str, Any]:
+    """:func:`untuned_shapes` over many random games, with the fraction in which each holds."""
+    games = [untuned_shapes(s, gammas, consortium=consortium) for s in seeds]
+    names = list(games[0]["shapes"]) if games else []
+    return {
+        "consortium_drawn": consortium,
+        "consortium_ranges": CONSORTIUM_RANGES if consortium else None,
+        "n_games": len(games),
+        "seeds": list(seeds),
+        "gammas": [float(g) for g in gammas],
+        "fraction": {k: float(np.mean([g["shapes"][k] for g in games])) for k in names},
+        "count": {k: int(sum(g["shapes"][k] for g in games)) for k in names},
+        "games": games,
     }
 
 
@@ -646,6 +811,7 @@ def run(out: Path, grids: Grids, log: Callable[[str], None] = print) -> dict[str
     """Compute every figure, write PNG + JSON into ``out``; returns the summary."""
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     timings: dict[str, float] = {}
 
     def tick(label: str, start: float) -> float:
@@ -767,6 +933,20 @@ def run(out: Path, grids: Grids, log: Callable[[str], None] = print) -> dict[str
     )
     t = tick("fig 11 (gamma x w_e)", t)
 
+    facts = preset_facts(game)
+    ends = [b for _, b in ir.intervals if math.isfinite(b)]
+    facts["ir_binding"] = ir_binding(game, max(ends)) if ends else None
+    write_json(out / "preset.json", facts)
+    write_json(out / "a0_sensitivity.json", a0_sensitivity(game, gamma_star, grids.a0s))
+    t = tick("A0 sensitivity", t)
+    if grids.untuned_seeds:
+        untuned = {
+            "orgs_drawn": untuned_study(grids.untuned_seeds, grids.untuned_gammas),
+            "all_drawn": untuned_study(grids.untuned_seeds, grids.untuned_gammas, consortium=True),
+        }
+        write_json(out / "untuned_games.json", untuned)
+        t = tick(f"untuned games ({len(grids.untuned_seeds)})", t)
+
     summary = summarize(game, table, table_star, sweep, gamma_star, sw_star, ir)
     summary["heatmaps"] = {
         "mu": {
@@ -790,18 +970,48 @@ def run(out: Path, grids: Grids, log: Callable[[str], None] = print) -> dict[str
         "cgbd": grids.cgbd,
     }
     timings["total"] = time.perf_counter() - t0
+    timings["cpu_total"] = time.process_time() - cpu0
     summary["seconds"] = timings
     write_json(out / "summary.json", summary)
     log(f"total: {timings['total']:.1f} s")
     return summary
 
 
+def _report_module() -> Any:
+    """``paper_report.py`` next to this script (experiments/ is not a package)."""
+    import importlib.util
+
+    path = Path(__file__).with_name("paper_report.py")
+    spec = importlib.util.spec_from_file_location("paper_report", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["paper_report"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("docs/figures"), help="output directory")
     ap.add_argument("--quick", action="store_true", help="coarse grids, no CGBD (smoke test)")
+    ap.add_argument(
+        "--doc",
+        type=Path,
+        default=Path("docs/paper-reproduction.md"),
+        help="write-up rendered from the JSON in --out (default docs/paper-reproduction.md)",
+    )
+    ap.add_argument(
+        "--report-only",
+        action="store_true",
+        help="only re-render the write-up from the JSON already in --out",
+    )
     args = ap.parse_args(argv)
+    report = _report_module()
+    if args.report_only:
+        args.doc.write_text(report.render(args.out))
+        return 0
     summary = run(args.out, QUICK if args.quick else FULL)
+    args.doc.write_text(report.render(args.out))
     keys = (
         "gamma_star",
         "sw_at_gamma_star",

@@ -14,14 +14,25 @@ Responses and checks: :func:`best_response`, :func:`nash_gaps`, :func:`feasible`
 :func:`evaluate`, :func:`ir_gamma_range`.
 Algorithms: :func:`solve` over :data:`ALGORITHMS` — :func:`dbr`, :func:`cgbd`,
 :func:`maximize_potential`, :func:`wpr`, :func:`gca`, :func:`fip`, :func:`tos`.
-Configuration: :func:`load_game`, :func:`parse_game`, :func:`load_preset`,
+Configuration: :func:`load_game`, :func:`parse_game`, :func:`read_toml`, :func:`load_matrix`
+(matrix fields given inline, as .npy/.csv files or in structured forms), :func:`load_preset`,
 :func:`preset_names`, :func:`game_to_toml`, :func:`random_game`.
+Mechanisms: :class:`Mechanism` (the protocol of ``solver.<name>`` modules),
+:func:`mechanism_module`, :func:`mechanism_names`, :func:`config_mechanism`.
 """
 
 from solver._accuracy import AccuracyFunction, PaperAccuracy, PowerLawAccuracy
 from solver._baselines import fip, gca, tos, wpr
 from solver._cgbd import cgbd
-from solver._config import game_to_toml, load_game, load_preset, parse_game, preset_names
+from solver._config import (
+    MECHANISM,
+    game_to_toml,
+    load_game,
+    load_preset,
+    parse_game,
+    preset_names,
+    read_toml,
+)
 from solver._dbr import dbr
 from solver._errors import (
     ConfigError,
@@ -34,6 +45,8 @@ from solver._errors import (
 from solver._exact import maximize_potential
 from solver._fit import AccuracyFit, fit_accuracy
 from solver._ir import GammaRange, ir_gamma_range
+from solver._matrix import MATRIX_FORMS, load_matrix
+from solver._mechanism import Mechanism, config_mechanism, mechanism_module, mechanism_names
 from solver._model import Game, Org, OrgView, symmetrize_rho
 from solver._payoff import (
     PayoffParts,
@@ -51,6 +64,8 @@ from solver._solve import ALGORITHMS, solve
 
 __all__ = [
     "ALGORITHMS",
+    "MATRIX_FORMS",
+    "MECHANISM",
     "TABLE2",
     "AccuracyFit",
     "AccuracyFunction",
@@ -60,6 +75,7 @@ __all__ = [
     "Game",
     "GameError",
     "GammaRange",
+    "Mechanism",
     "Org",
     "OrgView",
     "PaperAccuracy",
@@ -73,6 +89,7 @@ __all__ = [
     "Trace",
     "best_response",
     "cgbd",
+    "config_mechanism",
     "contributions",
     "dbr",
     "evaluate",
@@ -84,8 +101,11 @@ __all__ = [
     "ir_gamma_range",
     "level_index",
     "load_game",
+    "load_matrix",
     "load_preset",
     "maximize_potential",
+    "mechanism_module",
+    "mechanism_names",
     "nash_gaps",
     "parse_game",
     "payoff_parts",
@@ -93,6 +113,7 @@ __all__ = [
     "potential",
     "preset_names",
     "random_game",
+    "read_toml",
     "redistribution_matrix",
     "social_welfare",
     "solve",

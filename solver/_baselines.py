@@ -4,8 +4,9 @@
 * GCA: DBR with greedy compute allocation f_i = k d_i, rounded up to the org's next level
   (default k = F_i^(m), full compute at full data) and raised to the lowest level that meets
   the deadline where k d_i falls short; organizations choose only d.
-* FIP: finite-improvement path on the grid d in {e, 2e, ..., 1} (plus D_min), any level; each
-  organization in turn takes its best grid strategy until none improves.
+* FIP: finite-improvement path on the grid d in {e, 2e, ..., 1} clipped to [D_min, 1] (d = 1
+  always included), any level; each organization in turn takes its best grid strategy until
+  none improves.
 * TOS: everyone contributes everything, d = 1 at the top level, ignoring the deadline and the
   damage; evaluated honestly (it is usually infeasible and not an equilibrium).
 """
@@ -116,6 +117,19 @@ def _finish(
     )
 
 
+def fip_grid(d_min: float, step: float) -> NDArray[np.float64]:
+    """FIP's data fractions: {step, 2 step, ..., 1} clipped to [d_min, 1], 1 always included.
+
+    >>> fip_grid(0.6, 0.6).tolist()
+    [0.6, 1.0]
+    >>> fip_grid(0.25, 0.3).tolist()
+    [0.3, 0.6, 0.9, 1.0]
+    """
+    k = np.arange(1, math.floor(1 / step * (1 + 1e-12)) + 1)
+    # rounded to 12 decimals so that 3 x 0.3 is 0.9 and the last multiple of 0.1 is exactly 1
+    return np.unique(np.clip(np.append(np.round(k * step, 12), 1.0), d_min, 1.0))
+
+
 def fip(
     game: Game,
     *,
@@ -124,14 +138,14 @@ def fip(
     tol: float = 1e-12,
     trace: bool = True,
 ) -> SolveResult:
-    """Finite improvement on the grid d in {step, 2 step, ..., 1} (default step = D_min)."""
+    """Finite improvement on the grid d in {step, 2 step, ..., 1}, clipped to [D_min, 1] and
+    always including d = 1 (default step = D_min; see :func:`fip_grid`)."""
     e = game.D_min if step is None else float(step)
-    if not game.D_min <= e <= 1:
-        raise GameError(f"must lie in [D_min, 1] = [{game.D_min}, 1], got {e!r}", field="step")
+    if not 0 < e <= 1:
+        raise GameError(f"must lie in (0, 1], got {e!r}", field="step")
     started = time.perf_counter()
     ar, t = game.arrays, game.tables
-    k = np.arange(1, math.floor(1 / e * (1 + 1e-12)) + 1)
-    grid = np.unique(np.concatenate(([game.D_min], np.minimum(1.0, k * e))))
+    grid = fip_grid(game.D_min, e)
     x = ar.lo.copy()
     lev = t.last.copy()
     snaps = [(x.copy(), lev.copy())] if trace else None

@@ -11,8 +11,11 @@ Schema::
     G = 5.0               # training epochs (paper's accuracy form)
     D_min = 0.1           # smallest data fraction
     A0 = 1.0              # accuracy loss of the untrained model
-    rho = [[0.0, 0.01], [0.01, 0.0]]   # full symmetric matrix, one row per [[org]]
+    rho = [[0.0, 0.01], [0.01, 0.0]]   # full symmetric matrix, one row per [[org]], or a
+                                       # file ("rho.npy", "rho.csv") or a structured form;
+                                       # see solver.load_matrix
     symmetrize_rho = false             # optional: average rho with its transpose (warns)
+    mechanism = "tradefl"              # optional: this schema (other names: other mechanisms)
 
     [accuracy]            # optional; default: the paper's form from A0 and G
     form = "power"        # "paper" or "power": P = a - b * Omega**(-c)
@@ -43,16 +46,27 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from solver._accuracy import AccuracyFunction, PaperAccuracy, PowerLawAccuracy
 from solver._errors import ConfigError, GameError
+from solver._matrix import load_matrix
 from solver._model import Game, Org, symmetrize_rho
+from solver._sparse import issparse
 
-__all__ = ["game_to_toml", "load_game", "load_preset", "parse_game", "preset_names"]
+__all__ = [
+    "MECHANISM",
+    "game_to_toml",
+    "load_game",
+    "load_preset",
+    "parse_game",
+    "preset_names",
+    "read_toml",
+]
 
 GAME_KEYS = ("tau", "gamma", "lam", "w_e", "kappa", "G", "D_min", "A0", "rho")
-GAME_OPTIONAL = ("symmetrize_rho",)
+GAME_OPTIONAL = ("symmetrize_rho", "mechanism")
+#: the ``[game].mechanism`` name of this schema (absent means this one too)
+MECHANISM = "tradefl"
 ORG_KEYS = ("name", "s", "p", "F", "eta", "T1", "T3")
 ORG_OPTIONAL = ("e_comm",)
 
@@ -102,12 +116,15 @@ def _accuracy(data: Any) -> AccuracyFunction | None:
     except ConfigError:
         raise
     except GameError as exc:
-        raise ConfigError(str(exc), field=exc.field) from None
+        raise ConfigError(exc.detail, field=exc.field, org=exc.org) from None
     raise ConfigError(f"must be 'paper' or 'power', got {form!r}", field="accuracy.form")
 
 
-def parse_game(data: Mapping[str, Any]) -> Game:
+def parse_game(data: Mapping[str, Any], *, base_dir: Path | None = None) -> Game:
     """Build a :class:`Game` from a parsed configuration mapping (see the module docstring).
+
+    ``base_dir`` is the directory that a file name given for ``rho`` is relative to (default:
+    the current directory; :func:`load_game` passes the config file's directory).
 
     Raises
     ------
@@ -145,17 +162,20 @@ def parse_game(data: Mapping[str, Any]) -> Game:
             raise ConfigError(f"must be a string, got {o['name']!r}", field=f"{where}.name")
         levels = tuple(_number(f, f"{where}.F") for f in F)
         orgs.append(Org(name=o["name"], F=levels, **kwargs))
-    n = len(orgs)
-    rho = game["rho"]
-    if (
-        not isinstance(rho, list)
-        or len(rho) != n
-        or any(not isinstance(r, list) or len(r) != n for r in rho)
-    ):
+    mech = game.get("mechanism", MECHANISM)
+    if mech != MECHANISM:
         raise ConfigError(
-            f"must be a full {n} x {n} matrix (one row per [[org]])", field="game.rho"
+            f"this schema is mechanism {MECHANISM!r}, got {mech!r}; solve other mechanisms "
+            "with `fedsettle solve --config` or solver.mechanism_module",
+            field="game.mechanism",
         )
-    rho_m = np.array([[_number(v, "game.rho") for v in row] for row in rho])
+    rho_m = load_matrix(
+        game["rho"],
+        field="game.rho",
+        n=len(orgs),
+        base_dir=Path.cwd() if base_dir is None else base_dir,
+        sparse=True,
+    )
     sym = game.get("symmetrize_rho", False)
     if not isinstance(sym, bool):
         raise ConfigError(f"must be true or false, got {sym!r}", field="game.symmetrize_rho")
@@ -165,17 +185,44 @@ def parse_game(data: Mapping[str, Any]) -> Game:
     return Game(orgs=tuple(orgs), rho=rho_m, accuracy=_accuracy(data.get("accuracy")), **scal)
 
 
-def load_game(path: str | Path) -> Game:
-    """Read a game from a TOML file (see the module docstring for the schema)."""
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML config file; every failure is a :class:`ConfigError` naming the path.
+
+    Missing files, directories, unreadable files, bytes that are not UTF-8 and TOML syntax
+    errors all end here, with ``field = "config"``.
+    """
     p = Path(path)
     try:
-        with p.open("rb") as fh:
-            data = tomllib.load(fh)
+        raw = p.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"no such file: {p}", field="config") from None
+        raise ConfigError(f"no such file: {str(p)!r}", field="config") from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"{str(p)!r} is a directory; pass the TOML file inside it", field="config"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read {str(p)!r}: {exc.strerror or exc}", field="config"
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{str(p)!r} is not UTF-8 text (byte {exc.start}: {raw[exc.start : exc.start + 1]!r}); "
+            "save it as UTF-8",
+            field="config",
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p} is not valid TOML: {exc}", field="config") from None
-    return parse_game(data)
+        raise ConfigError(f"{str(p)!r} is not valid TOML: {exc}", field="config") from None
+
+
+def load_game(path: str | Path) -> Game:
+    """Read a game from a TOML file (see the module docstring for the schema); file names in
+    it (``rho = "rho.npy"``) are relative to the file's directory."""
+    p = Path(path)
+    return parse_game(read_toml(p), base_dir=p.parent)
 
 
 def preset_names() -> list[str]:
@@ -198,16 +245,23 @@ def _fmt(v: float) -> str:
     return repr(float(v))
 
 
-def game_to_toml(game: Game, *, header: str = "") -> str:
-    """Serialize a game (dense rho) to the TOML schema; ``header`` lines become comments."""
+def game_to_toml(game: Game, *, header: str = "", rho_value: str | None = None) -> str:
+    """Serialize a game to the TOML schema; ``header`` lines become comments.
+
+    rho is written inline (dense) unless ``rho_value`` is given: TOML text written verbatim as
+    the value of ``rho``, e.g. ``'"rho.npy"'`` for a matrix the caller saved next to the file.
+    """
     lines = [f"# {h}" if h else "#" for h in header.splitlines()]
     lines.append("[game]")
     for k in GAME_KEYS[:-1]:
         lines.append(f"{k} = {_fmt(getattr(game, k))}")
-    rho = game.rho.toarray() if sp.issparse(game.rho) else np.asarray(game.rho)
-    lines.append("rho = [")
-    lines.extend("  [" + ", ".join(_fmt(v) for v in row) + "]," for row in rho)
-    lines.append("]")
+    if rho_value is not None:
+        lines.append(f"rho = {rho_value}")
+    else:
+        rho = game.rho.toarray() if issparse(game.rho) else np.asarray(game.rho)
+        lines.append("rho = [")
+        lines.extend("  [" + ", ".join(_fmt(v) for v in row) + "]," for row in rho)
+        lines.append("]")
     acc = game.accuracy
     if isinstance(acc, PowerLawAccuracy):
         lines += [

@@ -12,6 +12,7 @@ is done instead, so the potential never decreases and the loop ends at a Nash eq
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from typing import Literal
@@ -30,6 +31,8 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
 ALPHA_MIN = 1.0 / 64
+#: sequential rounds allowed after the fallback to the potential maximizer
+FALLBACK_ROUNDS = 20
 
 
 def initial_profile(
@@ -186,6 +189,7 @@ def dbr(
     init: tuple[ArrayLike, ArrayLike] | None = None,
     trace: bool = True,
     trace_updates: bool = False,
+    fallback: bool = True,
 ) -> SolveResult:
     """Distributed best-response dynamics until no organization changes its strategy.
 
@@ -209,6 +213,13 @@ def dbr(
         Record strategies, payoffs and potential after every round.
     trace_updates
         Sequential mode: record after every single move instead (O(n) per move).
+    fallback
+        When the round limit is hit, continue from the certified potential maximizer
+        (:func:`solver.maximize_potential`, itself an equilibrium) with sequential rounds, so
+        that the result is an equilibrium: best responses can crawl for thousands of rounds
+        when organizations are nearly identical (two almost equal interior targets). The
+        result's ``fallback`` (``"exact"``) and message then say so; ``iterations`` counts the
+        rounds of the dynamics only.
 
     Returns
     -------
@@ -238,6 +249,17 @@ def dbr(
             game, x, lev, damping=damping, max_rounds=max_rounds, tol=tol, snapshots=snaps
         )
         note = f"; {fb} fallback sequential round(s)" if fb else ""
+    used = None
+    if not converged and fallback:
+        converged = _finish_from_exact(game, x, lev, tol)
+        used = "exact"
+        note += (
+            "; continued from the certified potential maximizer, which no organization leaves"
+            if converged
+            else "; the potential maximizer did not settle it either"
+        )
+        if snaps is not None:
+            snaps.append((x.copy(), lev.copy()))
     ar = game.arrays
     rows = np.arange(game.n)
     tr = None
@@ -246,10 +268,10 @@ def dbr(
     status = Status.CONVERGED if converged else Status.ITERATION_LIMIT
     msg = (
         f"no organization changes its strategy after {rounds} round(s){note}"
-        if converged
+        if converged and used is None
         else f"round limit {max_rounds} reached{note}"
     )
-    return evaluate(
+    res = evaluate(
         game,
         x / ar.s,
         ar.F[rows, lev],
@@ -261,3 +283,18 @@ def dbr(
         started=started,
         trace=tr,
     )
+    return res if used is None else dataclasses.replace(res, fallback=used)
+
+
+def _finish_from_exact(game: Game, x: FloatArray, lev: IntArray, tol: float) -> bool:
+    """Replace ``x``/``lev`` by the certified potential maximizer, then sequential rounds until
+    nobody moves (the maximizer is an equilibrium up to its certificate's tolerance)."""
+    from solver._exact import maximize_potential
+
+    best = maximize_potential(game)
+    if not best.success:
+        return False
+    x[:] = best.x
+    lev[:] = best.level
+    _, settled = sequential_rounds(game, x, lev, max_rounds=FALLBACK_ROUNDS, tol=tol)
+    return settled

@@ -11,7 +11,9 @@ class GameError(SolverError, ValueError):
     """A game (or one of its organizations) is invalid.
 
     The message names the offending field and, where there is one, the organization, and says
-    how to fix it. ``field`` and ``org`` carry the same information for programs.
+    how to fix it. ``field`` and ``org`` carry the same information for programs, and
+    ``detail`` the message without the ``org ..., field ...:`` prefix (to re-raise it as another
+    error class without repeating the prefix).
     """
 
     def __init__(self, message: str, *, field: str | None = None, org: str | None = None) -> None:
@@ -21,6 +23,7 @@ class GameError(SolverError, ValueError):
         if field is not None:
             where.append(f"field {field!r}")
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
+        self.detail = message
         self.field = field
         self.org = org
 
@@ -30,7 +33,15 @@ class ConfigError(GameError):
 
 
 class FitError(SolverError, ValueError):
-    """An accuracy function could not be fitted to the given points."""
+    """An accuracy function could not be fitted to the given points, or the fit is degenerate.
+
+    ``status`` is ``"failed"`` for bad input and otherwise the fit's status (``"flat"``,
+    ``"at_bound"``; see :class:`solver.AccuracyFit`).
+    """
+
+    def __init__(self, message: str, *, status: str = "failed") -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ProblemTooLargeError(SolverError):

@@ -15,6 +15,7 @@ followed by a nonlinear least-squares polish, so no starting point is needed.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,7 +23,6 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import least_squares, minimize_scalar
 
 from solver._accuracy import AccuracyFunction, PaperAccuracy, PowerLawAccuracy
 from solver._errors import FitError
@@ -31,6 +31,8 @@ __all__ = ["AccuracyFit", "fit_accuracy"]
 
 FloatArray = NDArray[np.float64]
 C_MAX = 5.0
+C_MIN = 1e-4
+LOG_G_BOUND = 30.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +41,13 @@ class AccuracyFit:
 
     ``function`` is P for the game; ``params`` the fitted parameters of the measured quantity;
     ``rmse`` and ``r2`` compare ``predict`` with the measurements.
+
+    ``status`` is ``"ok"``, ``"flat"`` (accuracy does not rise with data: the fitted P is
+    constant to rounding over the measured range) or ``"at_bound"`` (a parameter sits at its
+    search bound: the power law's exponent c at 5, the paper form's G at exp(+-30), so the data
+    do not determine it; c at its lower bound is the logarithmic limit and stays ``"ok"``);
+    ``message`` says which and why. A game refuses the ``function`` of a fit that is not
+    ``"ok"`` (a :class:`solver.GameError` on ``accuracy``) unless it comes from :meth:`accept`.
     """
 
     function: AccuracyFunction
@@ -49,6 +58,17 @@ class AccuracyFit:
     kind: str
     form: str
     predict: Callable[[ArrayLike], FloatArray]
+    status: str = "ok"
+    message: str = "fit ok"
+
+    @property
+    def ok(self) -> bool:
+        """Whether the fit is usable as it is (``status == "ok"``)."""
+        return self.status == "ok"
+
+    def accept(self) -> AccuracyFunction:
+        """The fitted P, accepted explicitly even if the fit is degenerate (an unmarked copy)."""
+        return dataclasses.replace(self.function)  # type: ignore[type-var]
 
 
 def _power_given_c(
@@ -65,6 +85,8 @@ def _power_given_c(
 
 
 def _fit_power(w: FloatArray, y: FloatArray, sign: float) -> tuple[float, float, float]:
+    from scipy.optimize import least_squares  # imported here: scipy.optimize is slow to import
+
     cs = np.geomspace(1e-3, C_MAX, 200)
     sse = [_power_given_c(w, y, c, sign)[2] for c in cs]
     c0 = float(cs[int(np.argmin(sse))])
@@ -78,7 +100,7 @@ def _fit_power(w: FloatArray, y: FloatArray, sign: float) -> tuple[float, float,
     sol = least_squares(
         resid,
         x0=[k0, math.log(b0), c0],
-        bounds=([-np.inf, -700, 1e-4], [np.inf, 700, C_MAX]),
+        bounds=([-np.inf, -700, C_MIN], [np.inf, 700, C_MAX]),
         xtol=1e-15,
         ftol=1e-15,
         gtol=1e-15,
@@ -90,6 +112,7 @@ def _fit_power(w: FloatArray, y: FloatArray, sign: float) -> tuple[float, float,
 
 def _fit_paper(w: FloatArray, y: FloatArray, kind: str) -> tuple[float, float]:
     """(A0, G) for accuracy; (0, G) for loss."""
+    from scipy.optimize import minimize_scalar
 
     def sse(logG: float) -> float:
         G = math.exp(logG)
@@ -100,7 +123,9 @@ def _fit_paper(w: FloatArray, y: FloatArray, kind: str) -> tuple[float, float]:
         r = y - base
         return float(r @ r)
 
-    sol = minimize_scalar(sse, bounds=(-30.0, 30.0), method="bounded", options={"xatol": 1e-12})
+    sol = minimize_scalar(
+        sse, bounds=(-LOG_G_BOUND, LOG_G_BOUND), method="bounded", options={"xatol": 1e-12}
+    )
     G = math.exp(float(sol.x))
     A0 = float(np.mean(y + 1.0 / np.sqrt(w * G) + 1.0 / G)) if kind == "accuracy" else 0.0
     return A0, G
@@ -192,4 +217,55 @@ def fit_accuracy(
     rmse = float(np.sqrt(np.mean(r**2)))
     tot = float(np.sum((y - y.mean()) ** 2))
     r2 = 1.0 - float(r @ r) / tot if tot > 0 else (1.0 if rmse == 0 else 0.0)
-    return AccuracyFit(fn, params, rmse, r2, int(w.size), kind, form, predict)
+    status, message = _diagnose(w, y, predict, params, form, kind, r2)
+    if status != "ok":
+        object.__setattr__(fn, "fit_problem", message)
+    return AccuracyFit(fn, params, rmse, r2, int(w.size), kind, form, predict, status, message)
+
+
+def _diagnose(
+    w: FloatArray,
+    y: FloatArray,
+    predict: Callable[[ArrayLike], FloatArray],
+    params: Mapping[str, float],
+    form: str,
+    kind: str,
+    r2: float,
+) -> tuple[str, str]:
+    """(status, message) of a fit: flat, a parameter at its search bound, or ok."""
+    ends = predict(np.array([w.min(), w.max()]))
+    span = abs(float(ends[1] - ends[0]))
+    scale = max(float(np.max(np.abs(y))), float(np.ptp(y)), 1e-300)
+    trend = float(np.polyfit(np.log(w), y, 1)[0]) * (1.0 if kind == "accuracy" else -1.0)
+    if trend <= 0:
+        word = "falls" if kind == "accuracy" else "rises"
+        return "flat", (
+            f"degenerate fit: the measured {kind} {word} with the data amount (least-squares "
+            f"slope {trend:.3g} per log unit in the wrong direction, R^2 = {r2:.3g}), so no "
+            "increasing P fits it"
+        )
+    if span <= 1e-9 * scale:
+        return "flat", (
+            f"degenerate fit: P does not rise with data (the fitted curve changes by {span:.3g} "
+            f"over the measured range, R^2 = {r2:.3g}); the measurements do not improve with "
+            "more data, so P cannot drive contributions"
+        )
+    note = ""
+    if form == "power":
+        c = params["c"]
+        if c >= C_MAX * (1 - 1e-6):
+            return "at_bound", (
+                f"degenerate fit: exponent c = {c:.6g} sits at its upper search bound {C_MAX:g}, "
+                "so the data do not determine how fast accuracy saturates (too narrow or too "
+                "noisy a range of data amounts)"
+            )
+        if c <= C_MIN * (1 + 1e-3):
+            # c -> 0 with b c fixed is the logarithmic limit: P is still well determined
+            note = f"; c at its lower bound {C_MIN:g}: P is close to logarithmic in the data"
+    else:
+        G = params["G"]
+        if not math.exp(-LOG_G_BOUND + 1e-6) < G < math.exp(LOG_G_BOUND - 1e-6):
+            return "at_bound", (
+                f"degenerate fit: G = {G:.6g} sits at its search bound exp(+-{LOG_G_BOUND:g})"
+            )
+    return "ok", f"fit ok (R^2 = {r2:.6g}){note}"

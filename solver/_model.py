@@ -17,12 +17,12 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from solver._accuracy import AccuracyFunction, PaperAccuracy
 from solver._arrays import GameArrays, LevelTables
 from solver._errors import GameError, RhoSymmetrizedWarning
+from solver._sparse import issparse
 
 __all__ = ["Game", "Org", "OrgView", "symmetrize_rho"]
 
@@ -100,20 +100,21 @@ class OrgView:
     accuracy: AccuracyFunction
 
 
-def symmetrize_rho(rho: ArrayLike) -> FloatArray:
+def symmetrize_rho(rho: Any) -> Any:
     """Return (rho + rho^T) / 2, warning with :class:`RhoSymmetrizedWarning` if it changed.
 
     Budget balance (sum_i R_i = 0) holds for every strategy only with a symmetric rho, so the
-    game rejects an asymmetric one; call this to opt in to symmetrizing instead.
+    game rejects an asymmetric one; call this to opt in to symmetrizing instead. A sparse
+    matrix stays sparse.
     """
-    m = np.array(rho, dtype=float)
+    m = rho.tocsr().astype(float) if issparse(rho) else np.array(rho, dtype=float)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         raise GameError(f"must be a square matrix, got shape {m.shape}", field="rho")
     sym = 0.5 * (m + m.T)
-    if not np.array_equal(sym, m):
+    diff = abs(m - m.T).max() if issparse(m) else np.max(np.abs(m - m.T), initial=0.0)
+    if diff > 0:
         warnings.warn(
-            f"rho was asymmetric (max |rho_ij - rho_ji| = {np.max(np.abs(m - m.T)):.3g}); "
-            "using (rho + rho^T)/2",
+            f"rho was asymmetric (max |rho_ij - rho_ji| = {diff:.3g}); using (rho + rho^T)/2",
             RhoSymmetrizedWarning,
             stacklevel=2,
         )
@@ -169,6 +170,12 @@ class Game:
                 raise GameError(f"must be {rule}, got {getattr(self, name)!r}", field=name)
         if self.accuracy is not None and not isinstance(self.accuracy, AccuracyFunction):
             raise GameError("must be an AccuracyFunction or None", field="accuracy")
+        problem = getattr(self.accuracy, "fit_problem", None)
+        if problem is not None:
+            raise GameError(
+                f"{problem}; to use this P anyway, pass fit.accept() instead of fit.function",
+                field="accuracy",
+            )
         object.__setattr__(self, "rho", _validate_rho(self.rho, names))
         self._validate_weights_and_levels()
 
@@ -269,7 +276,7 @@ class Game:
 
     def rho_dense(self) -> FloatArray:
         """rho as a dense array (a copy for sparse input)."""
-        return self.rho.toarray() if sp.issparse(self.rho) else np.array(self.rho)
+        return self.rho.toarray() if issparse(self.rho) else np.array(self.rho)
 
     @cached_property
     def arrays(self) -> GameArrays:
@@ -282,10 +289,22 @@ class Game:
         return LevelTables.build(self)
 
 
+def _first_outside(mat: Any) -> tuple[int, int]:
+    """Row and column of the first entry of ``mat`` (dense or sparse) outside [0, 1]."""
+    if issparse(mat):
+        coo = mat.tocoo()
+        bad = np.flatnonzero((coo.data < 0) | (coo.data > 1))
+        k = int(bad[np.lexsort((coo.col[bad], coo.row[bad]))[0]])
+        return int(coo.row[k]), int(coo.col[k])
+    flat = int(np.flatnonzero((mat < 0) | (mat > 1))[0])
+    i, j = divmod(flat, mat.shape[1])
+    return i, j
+
+
 def _validate_rho(rho: Any, names: list[str]) -> Any:
     n = len(names)
-    if sp.issparse(rho):
-        mat = sp.csr_matrix(rho, dtype=float)
+    if issparse(rho):
+        mat = rho.tocsr().astype(float)
         data = mat.data
         diag = mat.diagonal()
         asym = abs(mat - mat.T)
@@ -309,16 +328,24 @@ def _validate_rho(rho: Any, names: list[str]) -> Any:
     if not np.all(np.isfinite(data)):
         raise GameError("entries must be finite", field="rho")
     if data.size and (data.min() < 0 or data.max() > 1):
+        i, j = _first_outside(mat)
         raise GameError(
-            f"entries must lie in [0, 1], got range [{data.min():.6g}, {data.max():.6g}]",
+            f"entries must lie in [0, 1], got rho[{names[i]!r}][{names[j]!r}] = "
+            f"{float(mat[i, j]):.6g} (entry [{i}][{j}]; range of all entries "
+            f"[{data.min():.6g}, {data.max():.6g}])",
             field="rho",
+            org=names[i],
         )
     nz = np.flatnonzero(diag != 0)
     if nz.size:
         i = int(nz[0])
-        raise GameError(f"diagonal rho_ii must be 0, got {diag[i]!r}", field="rho", org=names[i])
+        raise GameError(
+            f"diagonal rho_ii must be 0, got rho[{names[i]!r}][{names[i]!r}] = {float(diag[i]):.6g}",
+            field="rho",
+            org=names[i],
+        )
     if asym_max > 1e-12:
-        dense = mat.toarray() if sp.issparse(mat) else mat
+        dense = mat.toarray() if issparse(mat) else mat
         ij = np.unravel_index(int(np.argmax(np.abs(dense - dense.T))), dense.shape)
         i, j = int(ij[0]), int(ij[1])
         raise GameError(
@@ -328,7 +355,7 @@ def _validate_rho(rho: Any, names: list[str]) -> Any:
             field="rho",
             org=names[i],
         )
-    if sp.issparse(mat):
+    if issparse(mat):
         return mat
     mat.setflags(write=False)
     return mat

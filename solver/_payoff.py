@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from solver._errors import GameError
 from solver._model import Game
+from solver._sparse import issparse
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = [
     "PayoffParts",
@@ -157,7 +161,9 @@ def potential(game: Game, d: ArrayLike, f: ArrayLike) -> float:
 def redistribution_matrix(game: Game, d: ArrayLike, f: ArrayLike) -> FloatArray | sp.csr_matrix:
     """Pairwise transfers r_ij = gamma rho_ij (c_i - c_j) (dense, or sparse for a sparse rho)."""
     c = contributions(game, d, f)
-    if sp.issparse(game.rho):
+    if issparse(game.rho):
+        import scipy.sparse as sp
+
         coo = sp.coo_matrix(game.rho)
         vals = game.gamma * coo.data * (c[coo.row] - c[coo.col])
         return sp.csr_matrix((vals, (coo.row, coo.col)), shape=coo.shape)

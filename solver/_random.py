@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from solver._model import Game, Org
 
@@ -72,6 +71,8 @@ def random_game(
         i = np.concatenate(rows)
         j = np.concatenate(cols)
         v = rng.uniform(0.5, 1.5, i.size) * mu
+        import scipy.sparse as sp
+
         upper = sp.coo_matrix((v, (i, j)), shape=(n, n))
         rho = (upper + upper.T).tocsr()
     kw: dict[str, Any] = dict(TABLE2)

@@ -21,6 +21,8 @@ FloatArray = NDArray[np.float64]
 
 #: relative tolerance of the Nash check: a gain below NASH_RTOL * |own payoff terms| is rounding
 NASH_RTOL = 1e-9
+#: the payoff scale the Nash tolerance multiplies, as reported in :meth:`SolveResult.to_dict`
+NASH_SCALE = "|revenue_i| + w_e |energy_i| + |R_i| + z_i"
 
 
 class Status(StrEnum):
@@ -61,10 +63,13 @@ class SolveResult:
 
     Strategies are ``d`` (data fractions) and ``f`` (compute in Hz) per org, ``level`` the index
     of ``f`` among the org's levels. ``nash_gap[i]`` is org i's best payoff gain from a feasible
-    unilateral deviation; ``is_nash`` requires a feasible profile and every gap within
-    ``NASH_RTOL`` of the org's payoff scale. ``bound`` is a proven upper bound on the potential
-    (exact solver, CGBD with valid cuts) and ``gap`` the relative gap ``(bound - potential) /
-    max(|bound|, |potential|)``. ``game`` is the game the payoffs were evaluated in (for WPR,
+    unilateral deviation; ``is_nash`` requires a feasible profile and every gap at most
+    ``nash_tolerance[i]`` = ``NASH_RTOL`` (1e-9) times org i's payoff scale
+    |revenue_i| + w_e |energy_i| + |R_i| + z_i, so an external checker can apply the same test.
+    ``fallback`` names what finished the run when the algorithm itself hit its round limit
+    (``"exact"``: continued from the certified potential maximizer), else ``None``. ``bound``
+    is a proven upper bound on the potential (exact solver, CGBD with valid cuts) and ``gap``
+    the relative gap ``(bound - potential) / max(|bound|, |potential|)``. ``game`` is the game the payoffs were evaluated in (for WPR,
     the game without redistribution).
     """
 
@@ -79,6 +84,7 @@ class SolveResult:
     potential: float
     social_welfare: float
     nash_gap: FloatArray
+    nash_tolerance: FloatArray
     is_nash: bool
     feasible: bool
     individually_rational: NDArray[np.bool_]
@@ -89,6 +95,7 @@ class SolveResult:
     bound: float | None = None
     gap: float | None = None
     trace: Trace | None = field(default=None, repr=False)
+    fallback: str | None = None
 
     @property
     def payoffs(self) -> FloatArray:
@@ -137,6 +144,12 @@ class SolveResult:
             "social_welfare": num(self.social_welfare),
             "is_nash": self.is_nash,
             "nash_gap": nums(self.nash_gap),
+            "nash_tolerance": {
+                "rtol": NASH_RTOL,
+                "scale": NASH_SCALE,
+                "per_org": nums(self.nash_tolerance),
+                "rule": "is_nash = feasible and nash_gap[i] <= per_org[i] for every i",
+            },
             "feasible": self.feasible,
             "individually_rational": [bool(v) for v in self.individually_rational],
             "budget_balance": num(self.budget_balance),
@@ -144,6 +157,7 @@ class SolveResult:
             "gap": num(self.gap),
             "iterations": self.iterations,
             "seconds": self.seconds,
+            "fallback": self.fallback,
         }
 
 
@@ -185,7 +199,8 @@ def evaluate(
         + np.abs(parts.redistribution)
         + ar.z
     )
-    is_nash = feas and bool(np.all(gaps <= NASH_RTOL * scale))
+    tolerance = NASH_RTOL * scale
+    is_nash = feas and bool(np.all(gaps <= tolerance))
     seconds = 0.0 if started is None else time.perf_counter() - started
     payoff = parts.payoff
     ir = payoff >= -1e-12 * np.maximum(1.0, np.abs(parts.revenue))
@@ -201,6 +216,7 @@ def evaluate(
         potential=phi,
         social_welfare=math.fsum(payoff),
         nash_gap=np.maximum(gaps, 0.0) if feas else gaps,
+        nash_tolerance=tolerance,
         is_nash=is_nash,
         feasible=feas,
         individually_rational=ir,

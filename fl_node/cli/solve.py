@@ -1,25 +1,48 @@
-"""``fedsettle solve``: solve a coopetition game from a TOML file or a bundled preset."""
+"""``fedsettle solve``: solve a game from a TOML file or a bundled preset.
+
+The config's ``[game].mechanism`` selects the game: absent or ``tradefl`` is the TradeFL
+coopetition game; any other name is dispatched to the module ``solver.<name>`` through the
+:class:`solver.Mechanism` protocol. With ``--format json`` every outcome, errors included, is one
+JSON object on stdout (errors also go to stderr as text).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 from fl_node.cli._exit import ExitCode, UserError
 
+#: TradeFL algorithm names (kept here so that ``--help`` does not import the solver)
 ALGORITHMS = ("dbr", "dbr-sim", "cgbd", "exact", "wpr", "gca", "fip", "tos")
+#: TradeFL algorithms that iterate in rounds and take ``--max-rounds``
+ROUND_ALGORITHMS = ("dbr", "dbr-sim", "wpr", "gca", "fip")
+#: TradeFL algorithms that fall back to the potential maximizer at the round limit
+FALLBACK_ALGORITHMS = ("dbr", "dbr-sim", "wpr")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return v
 
 
 def register(subparsers: Any) -> None:
     """Add the ``solve`` command."""
     p = subparsers.add_parser(
         "solve",
-        help="compute strategies, payoffs and redistribution of a coopetition game",
+        help="compute strategies, payoffs and redistribution of a game",
         description=(
-            "Solve the TradeFL coopetition game described by a TOML file (or a bundled preset) "
-            "and print strategies, payoffs, redistribution, potential, welfare and the checks."
+            "Solve the game described by a TOML file (or a bundled TradeFL preset) and print "
+            "strategies, payoffs, redistribution, potential, welfare and the checks. "
+            "[game].mechanism selects the game (default tradefl)."
         ),
     )
     src = p.add_mutually_exclusive_group(required=True)
@@ -28,7 +51,9 @@ def register(subparsers: Any) -> None:
     )
     src.add_argument("--preset", metavar="NAME", help="bundled preset, e.g. paper-table2")
     p.add_argument(
-        "--algorithm", choices=ALGORITHMS, default="exact", help="solver (default: exact)"
+        "--algorithm",
+        metavar="NAME",
+        help=f"solver; tradefl: one of {', '.join(ALGORITHMS)} (default: exact)",
     )
     p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     p.add_argument(
@@ -36,36 +61,97 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also compute the gamma range where every payoff at equilibrium is >= 0",
     )
+    p.add_argument(
+        "--max-rounds",
+        type=_positive_int,
+        metavar="N",
+        help=f"round limit of {', '.join(ROUND_ALGORITHMS)} (default 1000)",
+    )
+    p.add_argument(
+        "--no-fallback",
+        action="store_true",
+        help=(
+            "at the round limit, report iteration_limit instead of continuing from the "
+            f"certified potential maximizer ({', '.join(FALLBACK_ALGORITHMS)})"
+        ),
+    )
     p.set_defaults(func=run)
-
-
-def _load(args: argparse.Namespace) -> Any:
-    import solver
-
-    try:
-        return solver.load_game(args.config) if args.config else solver.load_preset(args.preset)
-    except solver.GameError as exc:
-        raise UserError(str(exc), ExitCode.CONFIG) from None
 
 
 def run(args: argparse.Namespace) -> int:
     """Solve and print; exit code SOLVER when the algorithm did not succeed."""
+    try:
+        out, text, ok = _solve(args)
+    except UserError as exc:
+        if args.format == "json":
+            error = {"code": int(exc.code), "kind": exc.code.name.lower(), "message": str(exc)}
+            print(json.dumps({"success": False, "error": error}, indent=2))
+        raise
+    print(json.dumps(out, indent=2, allow_nan=False) if args.format == "json" else text)
+    return int(ExitCode.OK if ok else ExitCode.SOLVER)
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    opts: dict[str, Any] = {}
+    if args.max_rounds is not None:
+        opts["max_rounds"] = args.max_rounds
+    if args.no_fallback:
+        opts["fallback"] = False
+    if args.ir_range:
+        opts["ir_range"] = True
+    return opts
+
+
+def _solve(args: argparse.Namespace) -> tuple[dict[str, Any], str, bool]:
     import solver
 
-    game = _load(args)
     try:
-        res = solver.solve(game, args.algorithm)
-        ir = solver.ir_gamma_range(game) if args.ir_range else None
-    except solver.ProblemTooLargeError as exc:
+        if args.preset:
+            return _tradefl(args, solver.load_preset(args.preset))
+        path = Path(args.config)
+        data = solver.read_toml(path)
+        name = solver.config_mechanism(data)
+        if name == solver.MECHANISM:
+            return _tradefl(args, solver.parse_game(data, base_dir=path.parent))
+        mech = solver.mechanism_module(name)
+        config = mech.load_config(path)
+        out = mech.solve_cli(config, args.algorithm, _options(args))
+    except solver.GameError as exc:
+        code = ExitCode.USAGE if exc.field == "algorithm" else ExitCode.CONFIG
+        raise UserError(str(exc), code) from None
+    except solver.SolverError as exc:  # ProblemTooLargeError, FitError, ...
         raise UserError(str(exc), ExitCode.SOLVER) from None
-    if args.format == "json":
-        out = res.to_dict()
-        if ir is not None:
-            out["ir_gamma_range"] = [[a, b if math.isfinite(b) else None] for a, b in ir.intervals]
-        print(json.dumps(out, indent=2, allow_nan=False))
-    else:
-        print(_table(res, ir))
-    return int(ExitCode.OK if res.success else ExitCode.SOLVER)
+    text = json.dumps(out, indent=2, allow_nan=False) if args.format == "table" else ""
+    return out, text, bool(out.get("success", True))
+
+
+def _tradefl(args: argparse.Namespace, game: Any) -> tuple[dict[str, Any], str, bool]:
+    import solver
+
+    algorithm = args.algorithm or "exact"
+    if algorithm not in ALGORITHMS:
+        raise UserError(
+            f"--algorithm: unknown algorithm {algorithm!r} for mechanism tradefl; choose from "
+            f"{list(ALGORITHMS)}",
+            ExitCode.USAGE,
+        )
+    kwargs: dict[str, Any] = {}
+    if args.max_rounds is not None:
+        if algorithm not in ROUND_ALGORITHMS:
+            raise UserError(
+                f"--max-rounds applies to {list(ROUND_ALGORITHMS)}, not {algorithm!r}",
+                ExitCode.USAGE,
+            )
+        kwargs["max_rounds"] = args.max_rounds
+    if args.no_fallback and algorithm in FALLBACK_ALGORITHMS:
+        kwargs["fallback"] = False
+    res = solver.solve(game, algorithm, **kwargs)
+    ir = solver.ir_gamma_range(game) if args.ir_range else None
+    out = res.to_dict()
+    out["mechanism"] = solver.MECHANISM
+    if ir is not None:
+        out["ir_gamma_range"] = [[a, b if math.isfinite(b) else None] for a, b in ir.intervals]
+    return out, _table(res, ir) if args.format == "table" else "", bool(res.success)
 
 
 def _table(res: Any, ir: Any) -> str:

@@ -81,11 +81,14 @@ def try_fit(
     sources: Sequence[str] | None = None,
     final: bool = False,
 ) -> AccuracyFit | str:
-    """:func:`fit_points`, or the reason it cannot fit (too few distinct data amounts)."""
+    """:func:`fit_points`, or the reason it cannot fit (too few distinct data amounts) or why the
+    fit is degenerate (``fit.message``: flat, or a parameter at its search bound), in which case
+    no game is built from it."""
     try:
-        return fit_points(points, form=form, sources=sources, final=final)
+        fit = fit_points(points, form=form, sources=sources, final=final)
     except FitError as exc:
         return str(exc)
+    return fit if fit.ok else fit.message
 
 
 def feedback(

@@ -7,7 +7,14 @@ import importlib
 
 import pytest
 
-MODULES = ["solver._payoff", "solver._response", "solver._solve", "solver._fit"]
+MODULES = [
+    "solver._payoff",
+    "solver._response",
+    "solver._solve",
+    "solver._fit",
+    "solver._baselines",
+    "solver._matrix",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

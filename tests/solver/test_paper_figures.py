@@ -35,6 +35,9 @@ TINY = pf.Grids(
     w_es=np.array([0.005, 0.02]),
     refine=3,
     cgbd=False,
+    a0s=(0.3,),
+    untuned_seeds=(1000,),
+    untuned_gammas=np.array([0.0, 0.01, 0.05]),
 )
 
 
@@ -133,3 +136,25 @@ def test_run_writes_every_figure_and_summary(tmp_path: Path) -> None:
     assert on_disk["ir_gamma_intervals"][0][0] == 0.0
     # DBR beats WPR, GCA and FIP in welfare on the preset at its own gamma
     assert all(v > 0 for k, v in on_disk["dbr_sw_gain_pct_at_preset_gamma"].items())
+    # the write-up renders from a fresh run's JSON, every placeholder filled
+    doc = tmp_path / "page.md"
+    assert pf.main(["--out", str(tmp_path), "--report-only", "--doc", str(doc)]) == 0
+    text = doc.read_text()
+    assert "{" not in text.replace("{e, 2e, …}", "") and "γ* = 0.0135" in text
+    untuned = json.loads((tmp_path / "untuned_games.json").read_text())
+    assert untuned["all_drawn"]["games"][0]["params"] != untuned["orgs_drawn"]["games"][0]["params"]
+
+
+def test_money_differences_do_not_depend_on_a0(game: solver.Game) -> None:
+    sens = pf.a0_sensitivity(game, 0.0135, (0.5,))
+    lo, hi = sens["rows"]
+    for where in ("preset_gamma", "gamma_star"):
+        for s in ("wpr", "fip", "gca"):
+            assert lo[where]["dbr_gain_money"][s] == pytest.approx(
+                hi[where]["dbr_gain_money"][s], abs=1e-9
+            )
+        assert hi[where]["dbr_gain_pct"]["wpr"] < lo[where]["dbr_gain_pct"]["wpr"]
+    shift = (
+        hi["preset_gamma"]["social_welfare"]["dbr"] - lo["preset_gamma"]["social_welfare"]["dbr"]
+    )
+    assert shift == pytest.approx((0.5 - game.A0) * game.arrays.p.sum(), rel=1e-9)
