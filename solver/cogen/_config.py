@@ -81,19 +81,23 @@ def _value(name: str, value: Any, where: str) -> float:
     return check_value(name, value, where=where, error=ConfigError)
 
 
-def read_matrix(value: Any, n: int, where: str) -> NDArray[np.float64]:
-    """The n x n competition matrix given inline as a list of rows (one per ``[[org]]``)."""
-    if (
-        not isinstance(value, list)
-        or len(value) != n
-        or any(not isinstance(r, list) or len(r) != n for r in value)
-    ):
-        raise ConfigError(f"must be a full {n} x {n} matrix (one row per [[org]])", field=where)
-    for i, row in enumerate(value):
-        for j, v in enumerate(row):
-            if isinstance(v, bool) or not isinstance(v, int | float):
-                raise ConfigError(f"must be a number, got {v!r}", field=f"{where}[{i}][{j}]")
-    return np.array(value, dtype=float)
+def read_matrix(
+    value: Any, n: int, where: str, base_dir: Path | None = None
+) -> NDArray[np.float64]:
+    """The n x n competition matrix in any form :func:`solver.load_matrix` reads.
+
+    Inline rows (one per ``[[org]]``), a ``.npy``/``.csv`` path relative to the config file
+    (``base_dir``; the working directory when the mapping did not come from a file), or a
+    structured form (``uniform``, ``block``, ``pairs``).
+    """
+    from solver._matrix import load_matrix
+
+    if isinstance(value, list):
+        for i, row in enumerate(value):
+            for j, v in enumerate(row if isinstance(row, list) else []):
+                if isinstance(v, bool) or not isinstance(v, int | float):
+                    raise ConfigError(f"must be a number, got {v!r}", field=f"{where}[{i}][{j}]")
+    return load_matrix(value, field=where, n=n, base_dir=base_dir or Path.cwd())
 
 
 def parse_config(data: Mapping[str, Any], path: Path | None = None) -> CogenConfig:
@@ -137,7 +141,9 @@ def parse_config(data: Mapping[str, Any], path: Path | None = None) -> CogenConf
         orgs.append(CogenOrg(name=o["name"], **vals))
     scal = {k: _value(k, game[k], f"game.{k}") for k in ("a", "b", "alpha_D", "kappa")}
     scal["q"] = _value("q", game.get("q", 1.0), "game.q")
-    gamma = read_matrix(game["gamma"], len(orgs), "game.gamma")
+    gamma = read_matrix(
+        game["gamma"], len(orgs), "game.gamma", path.parent if path is not None else None
+    )
     return CogenConfig(CogenGame(orgs=tuple(orgs), gamma=gamma, **scal), path)
 
 

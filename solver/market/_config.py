@@ -73,22 +73,22 @@ def _as_config_error(exc: GameError, field: str | None) -> ConfigError:
     return ConfigError(str(exc)[len(prefix) :], field=field, org=exc.org)
 
 
-def read_distance(value: Any, n: int, field: str = "game.distance") -> NDArray[np.float64]:
-    """The distance matrix from its configuration value (an inline n x n list of lists)."""
-    if (
-        not isinstance(value, list)
-        or len(value) != n
-        or any(not isinstance(r, list) or len(r) != n for r in value)
-    ):
-        raise ConfigError(f"must be a full {n} x {n} matrix (one row per [[org]])", field=field)
-    raw = [[_number(v, f"{field}[{i}][{j}]") for j, v in enumerate(r)] for i, r in enumerate(value)]
+def read_distance(
+    value: Any, n: int, field: str = "game.distance", base_dir: Path | None = None
+) -> NDArray[np.float64]:
+    """The distance matrix in any form :func:`solver.load_matrix` reads (inline rows, a
+    ``.npy``/``.csv`` path relative to the config file, or a structured form), then checked:
+    symmetric, zero diagonal, entries in [0, 2]."""
+    from solver._matrix import load_matrix
+
+    raw = load_matrix(value, field=field, n=n, base_dir=base_dir or Path.cwd())
     try:
-        return check_distance(raw, n, field)
+        return check_distance(raw.tolist(), n, field)
     except GameError as exc:
         raise _as_config_error(exc, exc.field) from None
 
 
-def parse_config(data: Mapping[str, Any]) -> MarketConfig:
+def parse_config(data: Mapping[str, Any], base_dir: Path | None = None) -> MarketConfig:
     """Build a :class:`MarketConfig` from a parsed mapping (see the module docstring)."""
     _keys(data, ("game", "org"), "config")
     game = _keys(data["game"], GAME_KEYS, "game")
@@ -115,7 +115,7 @@ def parse_config(data: Mapping[str, Any]) -> MarketConfig:
     except GameError as exc:
         fld = "game.lambda_pay" if exc.field == "lambda_pay" else exc.field
         raise _as_config_error(exc, fld) from None
-    return MarketConfig(market, read_distance(game["distance"], market.n))
+    return MarketConfig(market, read_distance(game["distance"], market.n, base_dir=base_dir))
 
 
 def load_config(path: Path) -> MarketConfig:
@@ -128,4 +128,4 @@ def load_config(path: Path) -> MarketConfig:
         raise ConfigError(f"no such file: {p}", field="config") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p} is not valid TOML: {exc}", field="config") from None
-    return parse_config(data)
+    return parse_config(data, Path(path).parent)

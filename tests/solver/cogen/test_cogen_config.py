@@ -178,3 +178,28 @@ def demo_config() -> Any:
     from solver.cogen import CogenConfig
 
     return CogenConfig(load_cogen_preset("cogen-demo"))
+
+
+def test_gamma_from_files_and_structured_forms(tmp_path):
+    """`gamma` may be a .npy/.csv path relative to the config file, or a structured form."""
+    import numpy as np
+
+    from solver.cogen import load_config
+
+    gamma = np.array([[0.0, 0.05, 0.02], [0.05, 0.0, 0.01], [0.02, 0.01, 0.0]])
+    np.save(tmp_path / "gamma.npy", gamma)
+    np.savetxt(tmp_path / "gamma.csv", gamma, delimiter=",")
+    orgs = "".join(
+        f'[[org]]\nname = "o{i}"\nD = 900.0\ndelta = 0.5\ntheta = 4000.0\nc = 0.02\nx_max = 2000.0\n'
+        for i in range(3)
+    )
+    head = '[game]\nmechanism = "cogen"\na = 2.0\nb = 0.5\nalpha_D = 0.8\nkappa = 1e-3\n'
+    for value in ('"gamma.npy"', '"gamma.csv"'):
+        (tmp_path / "g.toml").write_text(head + f"gamma = {value}\n" + orgs)
+        assert np.allclose(load_config(tmp_path / "g.toml").game.gamma, gamma)
+    (tmp_path / "g.toml").write_text(head + 'gamma = {form = "uniform", value = 0.03}\n' + orgs)
+    uniform = load_config(tmp_path / "g.toml").game.gamma
+    assert uniform[0, 1] == 0.03 and uniform[1, 1] == 0.0
+    (tmp_path / "g.toml").write_text(head + 'gamma = "missing.npy"\n' + orgs)
+    with pytest.raises(ConfigError, match=r"missing\.npy"):
+        load_config(tmp_path / "g.toml")

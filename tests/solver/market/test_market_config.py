@@ -106,3 +106,22 @@ def test_table_format_shows_every_org(tmp_path: Path) -> None:
         row = next(line for line in lines if line.startswith(name + " "))
         assert ", ".join(out["graph"][i]) in row or (not out["graph"][i] and row.endswith("-"))
     assert "budget balance" in text
+
+
+def test_distance_from_a_file_relative_to_the_config(tmp_path):
+    """`distance` may be a .npy path relative to the config file; its checks still apply."""
+    import numpy as np
+
+    from solver.market import load_config
+
+    d = np.array([[0.0, 0.4, 0.7], [0.4, 0.0, 0.2], [0.7, 0.2, 0.0]])
+    np.save(tmp_path / "d.npy", d)
+    orgs = "".join(f'[[org]]\nname = "c{i}"\nN = 800.0\nc = 0.05\nK = 20000.0\n' for i in range(3))
+    cfg = tmp_path / "sub" / "m.toml"
+    cfg.parent.mkdir()
+    np.save(cfg.parent / "d.npy", d)
+    cfg.write_text('[game]\nmechanism = "market"\nlambda_pay = 0.5\ndistance = "d.npy"\n' + orgs)
+    assert np.allclose(load_config(cfg).distance, d)
+    np.save(cfg.parent / "d.npy", d * 3)
+    with pytest.raises(solver.ConfigError, match="distance"):
+        load_config(cfg)
