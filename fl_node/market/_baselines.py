@@ -134,7 +134,16 @@ def _average(thetas: Sequence[Vector], weights: ArrayLike) -> Vector:
     return np.asarray(np.tensordot(w / w.sum(), np.stack(thetas), axes=1), dtype=np.float64)
 
 
-def _local(s: Setup, p: "BaselineParams") -> MethodResult:
+@dataclass(frozen=True)
+class BaselineParams:
+    """mu of FedProx and Ditto, alpha of the pFedGraph-style aggregation."""
+
+    mu_fedprox: float = 0.1
+    mu_ditto: float = 0.1
+    alpha_graph: float = 0.8
+
+
+def _local(s: Setup, p: BaselineParams) -> MethodResult:
     thetas = [s.theta0.copy() for _ in range(s.m)]
     hist = []
     for r in range(s.rounds):
@@ -143,7 +152,7 @@ def _local(s: Setup, p: "BaselineParams") -> MethodResult:
     return MethodResult("local", hist, thetas)
 
 
-def _global(s: Setup, p: "BaselineParams", name: str) -> MethodResult:
+def _global(s: Setup, p: BaselineParams, name: str) -> MethodResult:
     """FedAvg (mu = 0), FedProx (prox to the global model) and Ditto (personal models)."""
     w = s.theta0.copy()
     personal = [s.theta0.copy() for _ in range(s.m)]
@@ -160,7 +169,7 @@ def _global(s: Setup, p: "BaselineParams", name: str) -> MethodResult:
     return MethodResult(name, hist, personal if name == "ditto" else [w] * s.m)
 
 
-def _pfedgraph(s: Setup, p: "BaselineParams") -> MethodResult:
+def _pfedgraph(s: Setup, p: BaselineParams) -> MethodResult:
     """Each silo starts every round from its aggregate sum_j a_ij theta_j, with
     a_i = argmin over the simplex of ||a - q||^2 + alpha sum_j a_j d_ij = proj(q - alpha d_i / 2),
     q the data shares and d the same cosine distance of updates as the market."""
@@ -173,18 +182,11 @@ def _pfedgraph(s: Setup, p: "BaselineParams") -> MethodResult:
         thetas = [upload(s.behaviours[i], trained[i], start[i]) for i in range(s.m)]
         hist.append(s.accuracies(trained))
         d = distance_matrix(thetas, s.theta0)
-        start = [_average(thetas, project_simplex(q - 0.5 * p.alpha_graph * d[i]) + 1e-12)
-                 for i in range(s.m)]
+        start = [
+            _average(thetas, project_simplex(q - 0.5 * p.alpha_graph * d[i]) + 1e-12)
+            for i in range(s.m)
+        ]
     return MethodResult("pfedgraph", hist, thetas)
-
-
-@dataclass(frozen=True)
-class BaselineParams:
-    """mu of FedProx and Ditto, alpha of the pFedGraph-style aggregation."""
-
-    mu_fedprox: float = 0.01
-    mu_ditto: float = 0.1
-    alpha_graph: float = 0.8
 
 
 BASELINES: dict[str, Callable[[Setup, BaselineParams], MethodResult]] = {

@@ -258,7 +258,9 @@ def accepted_size(
     return int(min(math.floor(reported), commitment.n, len(set(trained))))
 
 
-def honest_responder(tree: MerkleTree, x: NDArray[np.floating], y: NDArray[np.integer]) -> Responder:
+def honest_responder(
+    tree: MerkleTree, x: NDArray[np.floating], y: NDArray[np.integer]
+) -> Responder:
     """The silo side: open sorted leaf k from the dataset ``(x, y)`` the tree was built from."""
 
     def respond(k: int) -> Opening | None:

@@ -53,10 +53,14 @@ def unflatten(vector: ArrayLike, like: Sequence[NDArray[Any]]) -> list[NDArray[A
     return out
 
 
+def _updates(theta_i: ArrayLike, theta_j: ArrayLike, theta0: ArrayLike) -> tuple[Vector, Vector]:
+    t0 = np.asarray(theta0, dtype=np.float64)
+    return np.asarray(theta_i, dtype=np.float64) - t0, np.asarray(theta_j, dtype=np.float64) - t0
+
+
 def cosine_distance(theta_i: ArrayLike, theta_j: ArrayLike, theta0: ArrayLike) -> float:
     """1 - cos(theta_i - theta0, theta_j - theta0), clipped to [0, 2]; 1 for a zero update."""
-    x = np.asarray(theta_i, dtype=np.float64) - theta0
-    y = np.asarray(theta_j, dtype=np.float64) - theta0
+    x, y = _updates(theta_i, theta_j, theta0)
     nx, ny = float(np.linalg.norm(x)), float(np.linalg.norm(y))
     if nx <= ZERO_NORM or ny <= ZERO_NORM:
         return 1.0
@@ -65,8 +69,7 @@ def cosine_distance(theta_i: ArrayLike, theta_j: ArrayLike, theta0: ArrayLike) -
 
 def cosine_distance_grad(theta_i: ArrayLike, theta_j: ArrayLike, theta0: ArrayLike) -> Vector:
     """Gradient with respect to theta_i of :func:`cosine_distance` (closed form, see module)."""
-    x = np.asarray(theta_i, dtype=np.float64) - theta0
-    y = np.asarray(theta_j, dtype=np.float64) - theta0
+    x, y = _updates(theta_i, theta_j, theta0)
     nx, ny = float(np.linalg.norm(x)), float(np.linalg.norm(y))
     if nx <= ZERO_NORM or ny <= ZERO_NORM:
         return np.zeros_like(x)

@@ -105,7 +105,9 @@ def train_prox(
             opt.zero_grad(set_to_none=True)
             loss = loss_fn(local(x[bt]), y[bt])
             if c is not None:
-                loss = loss + 0.5 * mu * torch.sum((parameters_to_vector(local.parameters()) - c) ** 2)
+                loss = loss + 0.5 * mu * torch.sum(
+                    (parameters_to_vector(local.parameters()) - c) ** 2
+                )
             loss.backward()
             opt.step()
     return LocalRun(theta=model_vector(local), trained=len(data))

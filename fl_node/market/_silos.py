@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from fl_node.data import ArrayDataset, DatasetMeta, DataError, dirichlet_label_partition, get_source
+from fl_node.data import ArrayDataset, DataError, DatasetMeta, dirichlet_label_partition, get_source
 
 __all__ = ["LABEL_CLUSTERS", "SILO_SPLITS", "Silo", "SiloSet", "build_silos"]
 
@@ -109,8 +109,8 @@ def build_silos(
         group_of = [int(np.bincount(y[p]).argmax()) for p in parts]
     silos = []
     for i, (p, g) in enumerate(zip(parts, group_of, strict=True)):
-        idx = rng.permutation(p)[: max(4, int(round(keep * p.shape[0])))]
-        n_test = max(2, int(round(test_fraction * idx.shape[0])))
+        idx = rng.permutation(p)[: max(4, round(keep * p.shape[0]))]
+        n_test = max(2, round(test_fraction * idx.shape[0]))
         test, train = idx[:n_test], idx[n_test:]
         silos.append(
             Silo(

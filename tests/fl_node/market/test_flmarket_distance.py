@@ -47,7 +47,9 @@ def test_prox_center_is_a_weighted_gradient_step() -> None:
     th = [t0 + rng.normal(size=8) for _ in range(3)]
     N = np.array([10.0, 20.0, 40.0])
     u = prox_center(0, th, t0, [1, 2], N, eta=0.5)
-    expect = th[0] - 0.5 * (2 * cosine_distance_grad(th[0], th[1], t0) + 4 * cosine_distance_grad(th[0], th[2], t0))
+    expect = th[0] - 0.5 * (
+        2 * cosine_distance_grad(th[0], th[1], t0) + 4 * cosine_distance_grad(th[0], th[2], t0)
+    )
     np.testing.assert_allclose(u, expect)
     np.testing.assert_array_equal(prox_center(0, th, t0, [], N, 0.5), th[0])
     # a small step lowers the weighted distance it descends
@@ -73,6 +75,8 @@ def test_distance_matrix_is_valid_and_zero_updates_are_distance_one() -> None:
 def test_flatten_roundtrip() -> None:
     arrays = [np.arange(6, dtype=np.float32).reshape(2, 3), np.ones(4, dtype=np.float32)]
     back = unflatten(flatten(arrays), arrays)
-    assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(arrays, back))
+    assert all(
+        np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(arrays, back, strict=True)
+    )
     with pytest.raises(ValueError, match="10 entries"):
         unflatten(np.zeros(3), arrays)
