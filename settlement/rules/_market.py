@@ -123,6 +123,18 @@ class MarketGraph:
             starts.append(len(exp))
         return cls(tuple(starts), tuple(exp), tuple(dist))
 
+    @classmethod
+    def from_distances(
+        cls, rows: Sequence[Sequence[int]], distance: Sequence[Sequence[Any]]
+    ) -> MarketGraph:
+        """From rows and a real m x m distance matrix, each entry converted with ``to_wad``
+        (exact decimal reading, truncated toward zero)."""
+        d_wad = [
+            [to_wad(v, field=f"distance[{i}][{j}]") for j, v in enumerate(row)]
+            for i, row in enumerate(distance)
+        ]
+        return cls.from_rows(rows, d_wad)
+
     def rows(self) -> tuple[tuple[int, ...], ...]:
         """Per-importer exporter lists."""
         s = self.row_start

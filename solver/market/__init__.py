@@ -6,18 +6,19 @@ last-in marginal gain minus a distance term, and utilities accumulate over round
 
 Model: :class:`Market`, :func:`check_distance`.
 Gains: :func:`gain`, :func:`thresholds`.
-Graph: :func:`greedy_row`, :func:`greedy_rows`, :func:`adjacency`.
+Graph: :func:`greedy_row`, :func:`greedy_rows`, :func:`adjacency`, :func:`import_weights`.
 Rounds: :func:`solve_round`, :func:`evaluate_round`, :class:`MarketRound`, :class:`MarketLedger`,
 :func:`edge_payments`, :func:`net_payments`.
 Misreporting: :func:`misreport_gain`, :func:`misreport_study`, :class:`MisreportStudy`.
 Configuration and CLI: :class:`MarketConfig`, :func:`load_config`, :func:`parse_config`,
-:func:`read_distance`, :func:`solve_cli`, :data:`ALGORITHMS`; random markets: :func:`random_market`.
+:func:`read_distance`, :func:`solve_cli` (``fedsettle solve``), :func:`format_table`,
+:data:`ALGORITHMS`, :data:`DEFAULT_ALGORITHM`; random markets: :func:`random_market`.
 """
 
-from solver.market._cli import ALGORITHMS, solve_cli
+from solver.market._cli import ALGORITHMS, DEFAULT_ALGORITHM, format_table, solve_cli
 from solver.market._config import MarketConfig, load_config, parse_config, read_distance
 from solver.market._gain import gain, thresholds
-from solver.market._graph import adjacency, greedy_row, greedy_rows
+from solver.market._graph import adjacency, greedy_row, greedy_rows, import_weights
 from solver.market._misreport import MisreportStudy, misreport_gain, misreport_study
 from solver.market._model import Market, check_distance
 from solver.market._random import random_distance, random_market
@@ -32,6 +33,7 @@ from solver.market._round import (
 
 __all__ = [
     "ALGORITHMS",
+    "DEFAULT_ALGORITHM",
     "Market",
     "MarketConfig",
     "MarketLedger",
@@ -41,9 +43,11 @@ __all__ = [
     "check_distance",
     "edge_payments",
     "evaluate_round",
+    "format_table",
     "gain",
     "greedy_row",
     "greedy_rows",
+    "import_weights",
     "load_config",
     "misreport_gain",
     "misreport_study",

@@ -67,6 +67,12 @@ def _number(value: Any, field: str) -> float:
     return float(value)
 
 
+def _as_config_error(exc: GameError, field: str | None) -> ConfigError:
+    """The same error as a ConfigError (its message without GameError's "org, field: " prefix)."""
+    prefix = str(GameError("", field=exc.field, org=exc.org))
+    return ConfigError(str(exc)[len(prefix) :], field=field, org=exc.org)
+
+
 def read_distance(value: Any, n: int, field: str = "game.distance") -> NDArray[np.float64]:
     """The distance matrix from its configuration value (an inline n x n list of lists)."""
     if (
@@ -79,7 +85,7 @@ def read_distance(value: Any, n: int, field: str = "game.distance") -> NDArray[n
     try:
         return check_distance(raw, n, field)
     except GameError as exc:
-        raise ConfigError(str(exc).split(": ", 1)[-1], field=exc.field) from None
+        raise _as_config_error(exc, exc.field) from None
 
 
 def parse_config(data: Mapping[str, Any]) -> MarketConfig:
@@ -108,7 +114,7 @@ def parse_config(data: Mapping[str, Any]) -> MarketConfig:
         market = Market(names, N=vals["N"], c=vals["c"], K=vals["K"], lambda_pay=lam)
     except GameError as exc:
         fld = "game.lambda_pay" if exc.field == "lambda_pay" else exc.field
-        raise ConfigError(str(exc).split(": ", 1)[-1], field=fld, org=exc.org) from None
+        raise _as_config_error(exc, fld) from None
     return MarketConfig(market, read_distance(game["distance"], market.n))
 
 

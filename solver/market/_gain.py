@@ -3,7 +3,8 @@
 With s_i(n) = sqrt(K_i / n) (convex, decreasing), importing the set S into org i's pool of
 n_i = N_i + sum_{j in S} N_j samples gains G_i(S) = s_i(N_i) - s_i(n_i), and exporter j's last-in
 marginal gain is s_i(n_i - N_j) - s_i(n_i). Differences of inverse square roots are evaluated in
-the cancellation-free form 1/sqrt(x) - 1/sqrt(y) = (y - x) / (sqrt(x y) (sqrt(x) + sqrt(y))).
+the cancellation-free form 1/sqrt(x) - 1/sqrt(y) = (y - x) / (sqrt(x y) (sqrt(x) + sqrt(y))),
+with y - x passed exactly (it is a data size).
 """
 
 from __future__ import annotations
@@ -17,22 +18,25 @@ __all__ = ["gain", "inv_sqrt_diff", "thresholds"]
 
 FloatArray = NDArray[np.float64]
 
-#: bisection steps: far more than the ~1100 halvings needed to pinch any float interval
-BISECTION_STEPS = 2_000
+#: bisection step cap: above the ~2,100 halvings that pinch any positive float interval to two
+#: adjacent floats (in practice about 55 for these brackets)
+BISECTION_STEPS = 2_200
 
 
-def inv_sqrt_diff(x: ArrayLike, y: ArrayLike) -> FloatArray:
-    """1/sqrt(x) - 1/sqrt(y) for 0 < x <= y, without cancellation."""
-    xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    sx, sy = np.sqrt(xa), np.sqrt(ya)
-    return np.asarray((ya - xa) / (sx * sy * (sx + sy)), dtype=float)
+def inv_sqrt_diff(x: ArrayLike, y: ArrayLike, delta: ArrayLike) -> FloatArray:
+    """1/sqrt(x) - 1/sqrt(y) for 0 < x <= y, given delta = y - x exactly (the caller knows it:
+    a data size), so neither the subtraction nor y - x loses digits."""
+    sx, sy = np.sqrt(np.asarray(x, dtype=float)), np.sqrt(np.asarray(y, dtype=float))
+    return np.asarray(
+        np.asarray(delta, dtype=float) / sx / sy / (sx + sy), dtype=float
+    )  # no overflow
 
 
 def gain(market: Market, imported: ArrayLike) -> FloatArray:
     """G_i = sqrt(K_i/N_i) - sqrt(K_i/(N_i + imported_i)) per org, ``imported_i`` the total data
     size of the models org i imports."""
-    N = market.N
-    return np.sqrt(market.K) * inv_sqrt_diff(N, N + np.asarray(imported, dtype=float))
+    N, extra = market.N, np.asarray(imported, dtype=float)
+    return np.sqrt(market.K) * inv_sqrt_diff(N, N + extra, extra)
 
 
 def thresholds(market: Market, distance: ArrayLike) -> FloatArray:
@@ -83,7 +87,7 @@ def _bisect(lo: FloatArray, hi: FloatArray, sk: FloatArray, rhs: FloatArray) -> 
         active, mid = active[open_], mid[open_]
         if active.size == 0:
             break
-        above = sk[active] * inv_sqrt_diff(mid - a[active], mid) > rhs[active]
+        above = sk[active] * inv_sqrt_diff(mid - a[active], mid, a[active]) > rhs[active]
         lo[active[above]] = mid[above]
         hi[active[~above]] = mid[~above]
     return 0.5 * (lo + hi)

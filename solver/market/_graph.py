@@ -7,7 +7,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from solver.market._model import Market
 
-__all__ = ["adjacency", "greedy_row", "greedy_rows"]
+__all__ = ["adjacency", "greedy_row", "greedy_rows", "import_weights"]
 
 
 def greedy_row(market: Market, threshold: ArrayLike, i: int) -> tuple[int, ...]:
@@ -43,3 +43,8 @@ def adjacency(rows: tuple[tuple[int, ...], ...], n: int) -> NDArray[np.bool_]:
     for i, row in enumerate(rows):
         a[i, list(row)] = True
     return a
+
+
+def import_weights(market: Market, rows: tuple[tuple[int, ...], ...]) -> NDArray[np.float64]:
+    """The prox-center weights w_ij = a_ij N_j / N_i of ``mechanisms.md`` section 3 (m x m)."""
+    return np.where(adjacency(rows, market.n), market.N[None, :] / market.N[:, None], 0.0)

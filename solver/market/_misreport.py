@@ -89,7 +89,7 @@ def misreport_study(
     rng = np.random.default_rng(seed)
     gains: list[float] = []
     truthful: list[float] = []
-    while len(gains) < markets:
+    for _ in range(markets):
         market, d = random_market(int(rng.integers(orgs[0], orgs[1] + 1)), rng)
         liar = int(rng.integers(0, market.n))
         u_truth, u_lie = misreport_gain(market, d, liar, n_factor=n_factor, c_factor=c_factor)

@@ -24,7 +24,9 @@ def _vector(values: ArrayLike, name: str, n: int, names: Sequence[str]) -> Float
         raise GameError(f"needs one value per org ({n}), got shape {arr.shape}", field=name)
     for i, v in enumerate(arr):
         if not np.isfinite(v):
-            raise GameError(f"must be finite, got {v!r}", field=f"org[{i}].{name}", org=names[i])
+            raise GameError(
+                f"must be finite, got {float(v)!r}", field=f"org[{i}].{name}", org=names[i]
+            )
     return arr
 
 
@@ -75,14 +77,14 @@ class Market:
         for i in range(n):
             if arrays["N"][i] <= 0:
                 raise GameError(
-                    f"must be > 0 (samples), got {arrays['N'][i]!r}",
+                    f"must be > 0 (samples), got {float(arrays['N'][i])!r}",
                     field=f"org[{i}].N",
                     org=names[i],
                 )
             for key in ("c", "K"):
                 if arrays[key][i] < 0:
                     raise GameError(
-                        f"must be >= 0, got {arrays[key][i]!r}",
+                        f"must be >= 0, got {float(arrays[key][i])!r}",
                         field=f"org[{i}].{key}",
                         org=names[i],
                     )
@@ -132,16 +134,18 @@ def check_distance(distance: ArrayLike, n: int, field: str = "distance") -> Floa
     bad = ~np.isfinite(d) | (d < 0) | (d > MAX_DISTANCE)
     if bad.any():
         i, j = map(int, np.argwhere(bad)[0])
-        raise GameError(f"entry must lie in [0, 2], got {d[i, j]!r}", field=f"{field}[{i}][{j}]")
+        raise GameError(
+            f"entry must lie in [0, 2], got {float(d[i, j])!r}", field=f"{field}[{i}][{j}]"
+        )
     diag = np.flatnonzero(np.diag(d) != 0)
     if diag.size:
         i = int(diag[0])
-        raise GameError(f"diagonal must be 0, got {d[i, i]!r}", field=f"{field}[{i}][{i}]")
+        raise GameError(f"diagonal must be 0, got {float(d[i, i])!r}", field=f"{field}[{i}][{i}]")
     asym = np.argwhere(d != d.T)
     if asym.size:
         i, j = map(int, asym[0])
         raise GameError(
-            f"must be symmetric: d[{i}][{j}] = {d[i, j]!r} but d[{j}][{i}] = {d[j, i]!r}",
+            f"must be symmetric: d[{i}][{j}] = {float(d[i, j])!r} but d[{j}][{i}] = {float(d[j, i])!r}",
             field=f"{field}[{i}][{j}]",
         )
     d.setflags(write=False)

@@ -62,7 +62,7 @@ def edge_payments(market: Market, distance: ArrayLike, rows: Sequence[Sequence[i
     total = N + a @ N
     rest = np.where(a, total[:, None] - N[None, :], 1.0)
     marg = np.sqrt(market.K)[:, None] * inv_sqrt_diff(
-        rest, np.broadcast_to(total[:, None], rest.shape)
+        rest, np.broadcast_to(total[:, None], rest.shape), np.broadcast_to(N[None, :], rest.shape)
     )
     price = market.lambda_pay * d * N[None, :] / N[:, None]
     return np.where(a, marg - price, 0.0)
@@ -133,10 +133,16 @@ class MarketRound:
 
 
 def evaluate_round(
-    market: Market, distance: ArrayLike, rows: Sequence[Sequence[int]], threshold: ArrayLike
+    market: Market,
+    distance: ArrayLike,
+    rows: Sequence[Sequence[int]],
+    threshold: ArrayLike | None = None,
 ) -> MarketRound:
-    """Payments, utilities and IR checks of a given graph (the greedy one or an attested one)."""
+    """Payments, utilities and IR checks of a given graph (the greedy one or an attested one,
+    e.g. to audit a settled round). ``threshold`` is computed when not given."""
     d = check_distance(distance, market.n)
+    if threshold is None:
+        threshold = thresholds(market, d)
     graph = _check_rows(rows, market.n)
     r = edge_payments(market, d, graph)
     a = adjacency(graph, market.n)

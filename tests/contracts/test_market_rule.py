@@ -185,7 +185,9 @@ def test_bond_is_tight_for_two_orgs() -> None:
 def test_worked_example_in_wei() -> None:
     # c0 imports c1: G = sqrt(25) - sqrt(2e4/1200); r = G - 0.5 * 0.4 * 400/800
     table = MarketTable.from_reals([800, 400], [0.05, 0.05], [20000.0, 20000.0], 0.5, 10**12)
-    graph = MarketGraph.from_rows([(1,), (0,)], [[0, 4 * 10**17], [4 * 10**17, 0]])
+    graph = MarketGraph.from_distances([(1,), (0,)], [[0.0, 0.4], [0.4, 0.0]])
+    assert graph == MarketGraph((0, 1, 2), (1, 0), (4 * 10**17, 4 * 10**17))
+    assert graph.rows() == ((1,), (0,))
     r, p = rules.settle_round(table, graph)
     want = (5 - math.sqrt(2e4 / 1200) - 0.1) * 10**12
     assert abs(r[0] - want) <= 2

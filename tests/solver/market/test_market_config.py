@@ -51,7 +51,8 @@ def test_load_and_solve_the_example(tmp_path: Path) -> None:
     json.dumps(out, allow_nan=False)  # strictly JSON
     for key in ("mechanism", "graph", "payments", "net_payment", "gain", "utility", "ir"):
         assert key in out
-    assert out["mechanism"] == "market" and out["algorithm"] == "greedy"
+    assert out["mechanism"] == "market" and out["algorithm"] == sm.DEFAULT_ALGORITHM
+    assert out["success"] is True
     assert out["graph"][2] == []  # the pure seller imports nothing
     res = sm.solve_round(cfg.market, cfg.distance)
     assert out["graph"] == [[cfg.market.names[j] for j in row] for row in res.graph]
@@ -93,5 +94,15 @@ def test_file_errors_and_cli_arguments(tmp_path: Path) -> None:
     cfg = sm.load_config(_write(tmp_path, EXAMPLE))
     with pytest.raises(solver.ConfigError, match="unknown market algorithm"):
         sm.solve_cli(cfg, "dbr", {})
-    with pytest.raises(solver.ConfigError, match="no options"):
-        sm.solve_cli(cfg, None, {"rounds": 3})
+    generic = {"ir_range": True, "max_rounds": 5, "fallback": False}
+    assert sm.solve_cli(cfg, None, generic) == sm.solve_cli(cfg, None, {})  # ignored
+
+
+def test_table_format_shows_every_org(tmp_path: Path) -> None:
+    out = sm.solve_cli(sm.load_config(_write(tmp_path, EXAMPLE)), None, {})
+    text = sm.format_table(out)
+    lines = text.splitlines()
+    for i, name in enumerate(out["names"]):
+        row = next(line for line in lines if line.startswith(name + " "))
+        assert ", ".join(out["graph"][i]) in row or (not out["graph"][i] and row.endswith("-"))
+    assert "budget balance" in text

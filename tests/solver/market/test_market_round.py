@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import math
 
 import numpy as np
@@ -136,18 +137,28 @@ def test_payments_match_the_definition(md: tuple[sm.Market, np.ndarray]) -> None
     market, d = md
     res = sm.solve_round(market, d)
     N, K = market.N, market.K
+    D = decimal.Decimal
 
-    def G(i: int, s: set[int]) -> float:
-        return math.sqrt(K[i] / N[i]) - math.sqrt(K[i] / (N[i] + sum(N[j] for j in s)))
+    def G(i: int, s: set[int]) -> decimal.Decimal:  # the definition, in 50-digit decimals
+        k, n = D(float(K[i])), D(float(N[i]))
+        return (k / n).sqrt() - (k / (n + sum(D(float(N[j])) for j in s))).sqrt()
 
-    for i, row in enumerate(res.graph):
-        s = set(row)
-        assert res.gain[i] == pytest.approx(G(i, s), rel=1e-12, abs=1e-12)
-        for j in range(market.n):
-            want = (
-                G(i, s) - G(i, s - {j}) - market.lambda_pay * d[i, j] * N[j] / N[i] if j in s else 0
-            )
-            assert res.payments[i, j] == pytest.approx(want, rel=1e-9, abs=1e-12)
+    with decimal.localcontext(prec=50):
+        for i, row in enumerate(res.graph):
+            s = set(row)
+            assert res.gain[i] == pytest.approx(float(G(i, s)), rel=1e-12, abs=1e-300)
+            for j in range(market.n):
+                if j not in s:
+                    assert res.payments[i, j] == 0
+                    continue
+                price = D(market.lambda_pay) * D(float(d[i, j])) * D(float(N[j])) / D(float(N[i]))
+                marg = G(i, s) - G(i, s - {j})
+                # float rounding: a few ulps of marg and price, amplified by total / rest when
+                # the pool without j is computed as total - N_j (exact for integer sizes)
+                total = D(float(N[i])) + sum(D(float(N[k])) for k in s)
+                cond = float(total / (total - D(float(N[j]))))
+                tol = 1e-14 * float(marg + price) * cond
+                assert abs(res.payments[i, j] - float(marg - price)) <= tol
     importers = sm.adjacency(res.graph, market.n).sum(axis=0)
     want_u = res.gain - res.net_payment - market.c * importers
     assert res.utility == pytest.approx(want_u, rel=1e-12, abs=1e-12)
@@ -157,7 +168,7 @@ def test_attested_graph_can_have_negative_payments() -> None:
     market = sm.Market(["a", "b"], N=[100, 1000], c=[0.0, 0.0], K=[1e4, 1e4], lambda_pay=2.0)
     d = [[0.0, 2.0], [2.0, 0.0]]
     assert sm.solve_round(market, d).graph[0] == ()  # the greedy never imports that far model
-    forced = sm.evaluate_round(market, d, [(1,), ()], np.zeros((2, 2)))
+    forced = sm.evaluate_round(market, d, [(1,), ()])
     assert forced.payments[0, 1] < 0
     assert not forced.ir_exporter[1]
 
@@ -193,3 +204,13 @@ def test_market_validation_names_the_field() -> None:
         sm.Market(["a"], N=[1], c=[0], K=[0], lambda_pay=-1)
     with pytest.raises(solver.GameError, match="duplicate"):
         sm.Market(["a", "a"], N=[1, 1], c=[0, 0], K=[0, 0], lambda_pay=0)
+
+
+def test_import_weights_are_size_ratios_on_edges() -> None:
+    market, d = sm.random_market(6, seed=8)
+    res = sm.solve_round(market, d)
+    w = sm.import_weights(market, res.graph)
+    a = sm.adjacency(res.graph, market.n)
+    assert np.all(w[~a] == 0)
+    i, j = np.argwhere(a)[0]
+    assert w[i, j] == market.N[j] / market.N[i]
