@@ -44,11 +44,14 @@ from fl_node.market._commitment import (
     verify_openings,
 )
 from fl_node.models import build_model
+from solver.market import misreport_study
 
 __all__ = ["MarketOptions", "run_market_experiment"]
 
 Progress = Callable[[str], None]
 METHODS = (*BASELINES, "market")
+#: random one-round markets of the pure-model misreport study (context for the real runs)
+PURE_MARKETS = 200
 
 
 @dataclass(frozen=True)
@@ -358,12 +361,17 @@ def _run(opts: MarketOptions, progress: Progress) -> dict[str, Any]:
                     f"{mr['size_x2_bound']['liar_true_utility_gain']:+.2f}, cost x2 "
                     f"{mr['cost_x2']['liar_true_utility_gain']:+.2f}"
                 )
+    pure = {
+        "size_x2": misreport_study(PURE_MARKETS, n_factor=2.0).to_dict(),
+        "cost_x2": misreport_study(PURE_MARKETS, c_factor=2.0).to_dict(),
+    }
     return {
         "experiment": "market",
         "options": _options_dict(opts),
         "runs": runs,
         "robustness": robustness,
         "misreport": misreport,
+        "pure_model_misreport": pure,
         "timings_s": {"runs": round(time.perf_counter() - t0, 1)},
         "platform": {
             "python": platform.python_version(),

@@ -27,7 +27,7 @@ from fl_node.market._distance import (
     prox_center,
     unflatten,
 )
-from fl_node.market._local import LocalRun, LocalTraining, accuracy, model_vector, train_prox
+from fl_node.market._local import LocalTraining, accuracy, model_vector, train_prox
 from fl_node.market._market import MarketParams, MarketRun, MarketStep, market_round, run_market
 from fl_node.market._silos import LABEL_CLUSTERS, SILO_SPLITS, Silo, SiloSet, build_silos
 
@@ -37,7 +37,6 @@ __all__ = [
     "LABEL_CLUSTERS",
     "SILO_SPLITS",
     "BaselineParams",
-    "LocalRun",
     "LocalTraining",
     "MarketParams",
     "MarketRun",

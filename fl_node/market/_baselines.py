@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 from torch import nn
 
 from fl_node.market._distance import distance_matrix
-from fl_node.market._local import LocalRun, LocalTraining, accuracy, train_prox
+from fl_node.market._local import LocalTraining, accuracy, train_prox
 from fl_node.market._silos import Silo
 
 __all__ = [
@@ -72,7 +72,7 @@ class Setup:
 
     def train(
         self, i: int, r: int, start: Vector, center: Vector | None = None, mu: float = 0.0
-    ) -> LocalRun:
+    ) -> Vector:
         """Silo i's local solve in round r."""
         return train_prox(
             self.model,
@@ -147,7 +147,7 @@ def _local(s: Setup, p: BaselineParams) -> MethodResult:
     thetas = [s.theta0.copy() for _ in range(s.m)]
     hist = []
     for r in range(s.rounds):
-        thetas = [s.train(i, r, thetas[i]).theta for i in range(s.m)]
+        thetas = [s.train(i, r, thetas[i]) for i in range(s.m)]
         hist.append(s.accuracies(thetas))
     return MethodResult("local", hist, thetas)
 
@@ -159,11 +159,9 @@ def _global(s: Setup, p: BaselineParams, name: str) -> MethodResult:
     mu = p.mu_fedprox if name == "fedprox" else 0.0
     hist = []
     for r in range(s.rounds):
-        ups = [upload(s.behaviours[i], s.train(i, r, w, w, mu).theta, w) for i in range(s.m)]
+        ups = [upload(s.behaviours[i], s.train(i, r, w, w, mu), w) for i in range(s.m)]
         if name == "ditto":
-            personal = [
-                s.train(i, r + 50_000, personal[i], w, p.mu_ditto).theta for i in range(s.m)
-            ]
+            personal = [s.train(i, r + 50_000, personal[i], w, p.mu_ditto) for i in range(s.m)]
         w = _average(ups, s.sizes)
         hist.append(s.accuracies(personal if name == "ditto" else [w] * s.m))
     return MethodResult(name, hist, personal if name == "ditto" else [w] * s.m)
@@ -178,7 +176,7 @@ def _pfedgraph(s: Setup, p: BaselineParams) -> MethodResult:
     hist = []
     start = list(thetas)
     for r in range(s.rounds):
-        trained = [s.train(i, r, start[i]).theta for i in range(s.m)]
+        trained = [s.train(i, r, start[i]) for i in range(s.m)]
         thetas = [upload(s.behaviours[i], trained[i], start[i]) for i in range(s.m)]
         hist.append(s.accuracies(trained))
         d = distance_matrix(thetas, s.theta0)

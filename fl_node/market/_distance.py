@@ -91,23 +91,20 @@ def distance_matrix(thetas: Sequence[ArrayLike], theta0: ArrayLike) -> Vector:
 
 
 def prox_center(
-    i: int,
-    thetas: Sequence[ArrayLike],
-    theta0: ArrayLike,
-    imports: Sequence[int],
-    sizes: ArrayLike,
-    eta: float,
+    i: int, thetas: Sequence[ArrayLike], theta0: ArrayLike, weights: ArrayLike, eta: float
 ) -> Vector:
     """Importer i's prox center u_i = theta_i - eta grad_theta_i sum_j w_ij d(theta_i, theta_j).
 
-    ``w_ij = N_j / N_i`` for every j in ``imports`` (a_ij = 1), 0 otherwise; ``sizes`` are the
-    N the market accepted. With no imports u_i = theta_i.
+    ``weights`` is row i of w_ij = a_ij N_j / N_i (:func:`solver.market.import_weights`, on the
+    sizes the market accepted); w_ii must be 0. With no imports u_i = theta_i.
     """
-    N = np.asarray(sizes, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (len(thetas),):
+        raise ValueError(f"weights has shape {w.shape}; give one weight per silo ({len(thetas)})")
+    if w[i] != 0:
+        raise ValueError(f"org {i} cannot import its own model (w[{i}] = {w[i]!r})")
     theta_i = np.asarray(thetas[i], dtype=np.float64)
     grad = np.zeros_like(theta_i)
-    for j in imports:
-        if j == i:
-            raise ValueError(f"org {i} cannot import its own model")
-        grad += (N[j] / N[i]) * cosine_distance_grad(theta_i, thetas[j], theta0)
+    for j in map(int, np.flatnonzero(w)):
+        grad += w[j] * cosine_distance_grad(theta_i, thetas[j], theta0)
     return np.asarray(theta_i - eta * grad, dtype=np.float64)

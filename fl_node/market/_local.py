@@ -19,7 +19,7 @@ from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from fl_node.data import ArrayDataset
 
-__all__ = ["LocalRun", "LocalTraining", "accuracy", "model_vector", "train_prox"]
+__all__ = ["LocalTraining", "accuracy", "model_vector", "train_prox"]
 
 Vector = NDArray[np.float64]
 
@@ -52,14 +52,6 @@ class LocalTraining:
             raise ValueError(f"batch_size must be >= 1; got {self.batch_size}")
 
 
-@dataclass(frozen=True)
-class LocalRun:
-    """A local solve's result: the new model and the number of distinct samples trained."""
-
-    theta: Vector
-    trained: int
-
-
 def train_prox(
     model: nn.Module,
     start: Vector,
@@ -69,8 +61,9 @@ def train_prox(
     mu: float = 0.0,
     hp: LocalTraining | None = None,
     seed: int = 0,
-) -> LocalRun:
-    """SGD (momentum 0.9) on ``CE + mu/2 ||theta - center||^2`` from ``start``.
+) -> Vector:
+    """SGD (momentum 0.9) on ``CE + mu/2 ||theta - center||^2`` from ``start``; returns the
+    trained model. Every sample of ``data`` is visited once per epoch.
 
     Parameters
     ----------
@@ -110,7 +103,7 @@ def train_prox(
                 )
             loss.backward()
             opt.step()
-    return LocalRun(theta=model_vector(local), trained=len(data))
+    return model_vector(local)
 
 
 def accuracy(model: nn.Module, theta: Vector, data: ArrayDataset) -> float:

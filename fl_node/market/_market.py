@@ -22,7 +22,15 @@ from numpy.typing import ArrayLike, NDArray
 
 from fl_node.market._baselines import MethodResult, Setup, upload
 from fl_node.market._distance import distance_matrix, prox_center
-from solver.market import Market, MarketLedger, MarketRound, solve_round
+from solver.market import (
+    Market,
+    MarketLedger,
+    MarketRound,
+    adjacency,
+    gain,
+    import_weights,
+    solve_round,
+)
 
 __all__ = ["MarketParams", "MarketRun", "MarketStep", "market_round", "run_market"]
 
@@ -87,8 +95,9 @@ def market_round(
     """
     d = distance_matrix(thetas, theta0)
     result = solve_round(market, d)
+    w = import_weights(market, result.graph)
     centers = tuple(
-        prox_center(i, thetas, theta0, row, market.N, eta) if row else None
+        prox_center(i, thetas, theta0, w[i], eta) if row else None
         for i, row in enumerate(result.graph)
     )
     return MarketStep(result, centers)
@@ -107,8 +116,6 @@ class MarketRun:
     def true_utility(self) -> NDArray[np.float64]:
         """Every silo's utility summed over rounds, with its true N and c: gain of its true pool
         minus its net payment minus its true cost times its number of importers."""
-        from solver.market import adjacency, gain
-
         u = np.zeros(self.true_market.n)
         for r in self.rounds:
             a = adjacency(r.graph, self.true_market.n)
@@ -158,7 +165,7 @@ def run_market(
         for i in range(setup.m):
             c = centers[i]
             received = thetas[i] if c is None else c
-            trained = setup.train(i, r, received, c, mu if c is not None else 0.0).theta
+            trained = setup.train(i, r, received, c, mu if c is not None else 0.0)
             personal[i] = trained
             new.append(upload(setup.behaviours[i], trained, received))
         thetas = new

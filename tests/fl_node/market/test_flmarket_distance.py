@@ -45,18 +45,20 @@ def test_prox_center_is_a_weighted_gradient_step() -> None:
     rng = np.random.default_rng(2)
     t0 = rng.normal(size=8)
     th = [t0 + rng.normal(size=8) for _ in range(3)]
-    N = np.array([10.0, 20.0, 40.0])
-    u = prox_center(0, th, t0, [1, 2], N, eta=0.5)
+    w = np.array([0.0, 2.0, 4.0])  # N = (10, 20, 40), 0 imports 1 and 2
+    u = prox_center(0, th, t0, w, eta=0.5)
     expect = th[0] - 0.5 * (
         2 * cosine_distance_grad(th[0], th[1], t0) + 4 * cosine_distance_grad(th[0], th[2], t0)
     )
     np.testing.assert_allclose(u, expect)
-    np.testing.assert_array_equal(prox_center(0, th, t0, [], N, 0.5), th[0])
+    np.testing.assert_array_equal(prox_center(0, th, t0, np.zeros(3), 0.5), th[0])
     # a small step lowers the weighted distance it descends
     f = lambda v: 2 * cosine_distance(v, th[1], t0) + 4 * cosine_distance(v, th[2], t0)  # noqa: E731
-    assert f(prox_center(0, th, t0, [1, 2], N, eta=0.01)) < f(th[0])
+    assert f(prox_center(0, th, t0, w, eta=0.01)) < f(th[0])
     with pytest.raises(ValueError, match="own model"):
-        prox_center(0, th, t0, [0], N, 0.5)
+        prox_center(0, th, t0, [1.0, 0.0, 0.0], 0.5)
+    with pytest.raises(ValueError, match="one weight per silo"):
+        prox_center(0, th, t0, [0.0, 1.0], 0.5)
 
 
 def test_distance_matrix_is_valid_and_zero_updates_are_distance_one() -> None:

@@ -17,6 +17,7 @@ from fl_node.market import (
     run_baseline,
     upload,
 )
+from solver.market import import_weights
 
 
 def test_payments_balance_every_round_and_accumulate_in_the_ledger(
@@ -69,11 +70,13 @@ def test_market_round_sends_prox_centers_to_importers_only(tiny_setup: Setup) ->
     market = params.draw([s.name for s in tiny_setup.silos], tiny_setup.sizes, seed=1)
     step = market_round(market, thetas, t0, params.eta)
     assert any(step.result.graph)
+    w = import_weights(market, step.result.graph)
     for i, row in enumerate(step.result.graph):
         if row:
             c = step.centers[i]
             assert c is not None
-            np.testing.assert_array_equal(c, prox_center(i, thetas, t0, row, market.N, params.eta))
+            np.testing.assert_array_equal(c, prox_center(i, thetas, t0, w[i], params.eta))
+            np.testing.assert_allclose(w[i, list(row)], market.N[list(row)] / market.N[i])
             groups = {tiny_setup.silos[j].group for j in row}
             assert groups == {tiny_setup.silos[i].group}  # imports its own cluster only
         else:
