@@ -146,6 +146,11 @@ def _accuracy_runs(opts: MarketOptions, silos: SiloSet) -> tuple[dict[str, Any],
     return out, run
 
 
+def _mean_distance(run: MarketRun, b: int, js: list[int]) -> float:
+    """Mean over rounds and over silos ``js`` of the distance d_bj."""
+    return float(np.mean([r.distance[b, js] for r in run.rounds]))
+
+
 def _robustness(opts: MarketOptions, silos: SiloSet, clean: MarketRun) -> dict[str, Any]:
     """Two free-riders, then two sign-flip attackers (in different label groups)."""
     market = opts.params.draw(_names(silos), silos.sizes, silos.seed)
@@ -160,8 +165,32 @@ def _robustness(opts: MarketOptions, silos: SiloSet, clean: MarketRun) -> dict[s
         fedavg = run_baseline("fedavg", setup)
         honest = setup.honest
         edges = run.ledger.edges
+        groups = [s.group for s in silos.silos]
+        mates = [[j for j in honest if groups[j] == groups[b]] for b in bad]
+        others = [[j for j in honest if groups[j] != groups[b]] for b in bad]
+
         out[kind] = {
             "attackers": bad,
+            "distance_own_group": [
+                _mean_distance(run, b, js) for b, js in zip(bad, mates, strict=True)
+            ],
+            "distance_other_groups": [
+                _mean_distance(run, b, js) for b, js in zip(bad, others, strict=True)
+            ],
+            "honest_distance_other_groups": float(
+                np.mean(
+                    [
+                        r.distance[i, j]
+                        for r in run.rounds
+                        for i in honest
+                        for j in honest
+                        if groups[i] != groups[j]
+                    ]
+                )
+            ),
+            "imported_by_own_group": [
+                int(edges[js, b].sum()) for b, js in zip(bad, mates, strict=True)
+            ],
             "imported_by_others": [int(edges[:, b].sum()) for b in bad],
             "imports": [int(edges[b].sum()) for b in bad],
             "received": [float(-run.ledger.net_payment[b]) for b in bad],
