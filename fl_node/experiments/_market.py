@@ -27,20 +27,19 @@ from fl_node.market import (
     LocalTraining,
     MarketParams,
     MarketRun,
+    MerkleTree,
     Setup,
     Silo,
     SiloSet,
-    build_silos,
-    model_vector,
-    run_baseline,
-    run_market,
-)
-from fl_node.market._commitment import (
-    MerkleTree,
     accepted_size,
+    build_silos,
     challenge_indices,
     detection_probability,
     honest_responder,
+    leaf_hash,
+    model_vector,
+    run_baseline,
+    run_market,
     verify_openings,
 )
 from fl_node.models import build_model
@@ -233,8 +232,6 @@ def _bound_size(silo: Silo, reported: float, k: int, seed: int, n_classes: int) 
 
 def _phantom_catch(silo: Silo, k: int, seed: int, n_classes: int) -> dict[str, Any]:
     """A x2 liar padding its commitment with leaves it cannot open: caught at join?"""
-    from fl_node.market._commitment import leaf_hash
-
     n = len(silo.train)
     real = [leaf_hash(silo.train.x[i], int(silo.train.y[i])) for i in range(n)]
     fake = [np.random.default_rng([seed, i]).bytes(32) for i in range(n)]

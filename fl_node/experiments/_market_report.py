@@ -176,13 +176,19 @@ def _findings(result: dict[str, Any]) -> list[str]:
         base = _mean([r["sign_flip"]["honest_distance_other_groups"] for r in rob])
         by_own = sum(sum(r["sign_flip"]["imported_by_own_group"]) for r in rob)
         away = " (the flipped update points away from them)" if own > 1 else ""
+        relation = (
+            "to importers from other groups an attacker is closer, so cheaper, than an honest "
+            "silo of another group, and it is bought on its N."
+            if other < base
+            else "to importers from other groups an attacker is no closer than an honest silo "
+            "of another group, and it is bought on its N like one."
+        )
         out.append(
             f"- Sign-flip attackers were imported {sf_in} times ({by_own} of them by silos of "
             f"their own label group) and paid {sf_paid:.2f}. Their mean distance to their own "
             f"group's honest silos is {own:.2f}{away}, but "
             f"to the other groups it is {other:.2f}, against {base:.2f} between honest silos of "
-            "different groups: to an importer from another group an attacker looks like any "
-            "unrelated silo, and is bought on its N like one. Honest silos' mean accuracy "
+            f"different groups: {relation} Honest silos' mean accuracy "
             f"changed by {_ms(sf_drop, '+.3f')} against the clean market (robustness table)."
         )
     else:
