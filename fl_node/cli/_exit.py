@@ -14,6 +14,7 @@ class ExitCode(IntEnum):
     SOLVER = 5  # a solver did not reach the requested status
     DATA = 6  # a data file is missing or malformed
     VERIFY = 7  # an audit verification found a mismatch
+    NOT_VERIFIED = 8  # an audit check could not run (node down, round unfinished): not verified
     INTERRUPTED = 130
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 _FORMATS = ("table", "json", "csv")
 
 #: exit code of a verification in which a check did not run (not failed, not verified)
-NOT_VERIFIED = 8
+NOT_VERIFIED = ExitCode.NOT_VERIFIED
 
 
 def _source_args(parser: argparse.ArgumentParser) -> None:
