@@ -34,7 +34,8 @@ class DemoOptions:
     dataset: str = "digits"
     out: Path = Path("out/demo")
     seed: int = 0
-    alpha: float = 0.5
+    #: Dirichlet concentration; None: the mechanism's ``demo_alpha`` (cogen 0.1), else 0.5
+    alpha: float | None = None
     epochs: int = 3
     lr: float = 0.05
     attest: bool = True
@@ -47,9 +48,16 @@ class DemoOptions:
             raise ValueError(f"--rounds {self.rounds}: must be between 1 and 100 FL rounds")
         if not 1 <= self.epochs <= 20:
             raise ValueError(f"--epochs {self.epochs}: must be between 1 and 20 local epochs")
-        if not self.alpha > 0:
+        mechanism = get_mechanism(self.mechanism)  # UnknownMechanism (a ValueError) lists names
+        if self.alpha is None:
+            object.__setattr__(self, "alpha", float(getattr(mechanism, "demo_alpha", 0.5)))
+        if not self.alpha > 0:  # type: ignore[operator]
             raise ValueError(f"--alpha {self.alpha}: the Dirichlet concentration must be > 0")
-        get_mechanism(self.mechanism)  # UnknownMechanism (a ValueError) lists the names
+
+    @property
+    def dirichlet_alpha(self) -> float:
+        assert self.alpha is not None  # resolved in __post_init__
+        return float(self.alpha)
 
 
 @dataclass
@@ -150,7 +158,7 @@ def _config(
             lr=opts.lr,
             round_timeout_s=120.0,
             dataset=opts.dataset,
-            alpha=opts.alpha,
+            alpha=opts.dirichlet_alpha,
             seed=opts.seed,
         ),
         mode="embedded",
@@ -190,7 +198,14 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
     progress(
         f"[data] {opts.dataset}: {n} silos, non-IID (Dirichlet alpha={opts.alpha}), sizes {sizes}"
     )
-    consortium = mechanism.demo_consortium(names, sizes, seed=opts.seed, epochs=opts.epochs)
+    consortium = mechanism.demo_consortium(
+        names,
+        sizes,
+        seed=opts.seed,
+        epochs=opts.epochs,
+        silos=[silos[k] for k in sorted(silos)],
+        progress=progress,
+    )
     timer.mark("data")
 
     state_file = out / "chain-state.json"
@@ -225,6 +240,10 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         receipts = [*coordinator.receipts, *(r for link in links.values() for r in link.receipts)]
         gas = {"total": sum(int(r.gas_used) for r in receipts)}
 
+    comparison = _comparison(mechanism, config, coordinator.strategies, progress)
+    if comparison is not None:
+        timer.mark("comparison")
+
     baseline = _centralized_baseline(opts)
     progress(
         f"[train] centralized baseline (same model, {opts.rounds * opts.epochs} epochs on all "
@@ -258,6 +277,7 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         "accuracy": outcome["accuracy"],
         "loss": outcome["loss"],
         "centralized_accuracy": baseline,
+        **({} if comparison is None else comparison),
         "equilibrium": {
             "converged": phase_doc["converged"],
             **summary,
@@ -291,6 +311,31 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
     write_human_report(out, result)
     progress(f"[done] {timer.marks['settle']:.1f} s; outputs in {out}/")
     return result
+
+
+def _comparison(
+    mechanism: Any, config: Any, strategies: dict[str, Any], progress: Progress
+) -> dict[str, Any] | None:
+    """The same session trained with the mechanism's comparison plan, if it has one.
+
+    Cogen: every silo on its real data only (``accuracy_without_generation``).
+    """
+    plan_for = getattr(mechanism, "comparison_plan", None)
+    if plan_for is None:
+        return None
+    from fl_node.coordinator import train_embedded
+
+    label, plan = plan_for(strategies)
+
+    def say(event: str, **data: Any) -> None:
+        if event == "fl-round":
+            progress(
+                f"[train {label}] round {data['round']}: accuracy {data['accuracy']:.4f}, "
+                f"loss {data['loss']:.4f}"
+            )
+
+    outcome = train_embedded(config, plan, say)
+    return {f"accuracy_{label}": outcome.accuracy, f"loss_{label}": outcome.loss}
 
 
 def _centralized_baseline(opts: DemoOptions) -> float:

@@ -109,7 +109,14 @@ class TradeFL:
         return self.assignment_fields(strategy)
 
     def demo_consortium(
-        self, names: Sequence[str], sizes: Sequence[int], *, seed: int, epochs: int
+        self,
+        names: Sequence[str],
+        sizes: Sequence[int],
+        *,
+        seed: int,
+        epochs: int,
+        silos: Sequence[Any] = (),
+        progress: Any = None,
     ) -> EmbeddedConsortium:
         from fl_node.chain_steps import ChainUnits
         from fl_node.consortium import make_demo_consortium
