@@ -1,26 +1,26 @@
 """``fedsettle demo``: one complete settlement round on the embedded runtime.
 
-Spawns anvil, deploys the settlement contract, creates N silos with non-IID shares of a bundled
-dataset, runs the strategy phase (distributed best response between the silos' agents), trains
-with contribution-weighted FedAvg through the same round loop the Flower ServerApp runs (here
-over the in-process transport), settles on chain (reports attested by the coordinator,
-``payoffCalculate``, every silo withdraws) and writes the report, the deployment record and
-anvil's state dump, so the round can be reopened and audited later.
+The demo is the consortium coordinator (:class:`fl_node.coordinator.Coordinator`, the same
+orchestration ``fedsettle coordinator run`` uses) with in-process silos
+(:class:`fl_node.coordinator.InProcessSilo`) and a spawned anvil: it creates N silos with
+non-IID shares of a bundled dataset, draws the chosen mechanism's consortium (public terms and
+each silo's private parameters), and lets the coordinator deploy the settlement contract, open
+the round, collect the deposits, run the strategy phase, train (the Flower round loop over the
+in-process transport), attest the reports, settle and let every silo withdraw. It then writes the
+report, the deployment record and anvil's state dump, so the round can be reopened and audited.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from fl_node.agent import SiloAgent, Strategy
-from fl_node.chain_steps import ChainUnits, join, open_round, report, settle, to_report, withdraw
-from fl_node.consortium import make_demo_consortium
-from fl_node.strategy_phase import run_strategy_phase
+from fl_node.mechanisms import DEFAULT_MECHANISM, EmbeddedConsortium, get_mechanism
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -38,6 +38,7 @@ class DemoOptions:
     epochs: int = 3
     lr: float = 0.05
     attest: bool = True
+    mechanism: str = DEFAULT_MECHANISM
 
     def __post_init__(self) -> None:
         if not 2 <= self.orgs <= 50:
@@ -48,6 +49,7 @@ class DemoOptions:
             raise ValueError(f"--epochs {self.epochs}: must be between 1 and 20 local epochs")
         if not self.alpha > 0:
             raise ValueError(f"--alpha {self.alpha}: the Dirichlet concentration must be > 0")
+        get_mechanism(self.mechanism)  # UnknownMechanism (a ValueError) lists the names
 
 
 @dataclass
@@ -59,180 +61,220 @@ class _Timer:
         self.marks[name] = round(time.perf_counter() - self.start, 3)
 
 
-def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
-    """Run the demo round and write its outputs to ``opts.out``; return the report dict."""
-    import numpy as np
+class _Display:
+    """Turns the coordinator's actions into the demo's progress lines and timing marks."""
 
-    from fl_node.data import get_source
-    from fl_node.flower import (
-        Assignment,
-        InProcessTransport,
-        TrainConfig,
-        centralized_evaluator,
-        local_silos,
-        run_session,
+    def __init__(self, progress: Progress, timer: _Timer, rpc_url: str) -> None:
+        self.progress = progress
+        self.timer = timer
+        self.rpc_url = rpc_url
+
+    def __call__(self, event: str, data: dict[str, Any]) -> None:
+        say = self.progress
+        if event == "deployed":
+            say(f"[chain] anvil at {self.rpc_url}, contract {data['contract']}")
+        elif event == "deposits-closed":
+            self.timer.mark("join")
+            say(
+                f"[chain] round {data['round_id']} opened; {len(data['joined'])} silos deposited "
+                "their bonds"
+            )
+        elif event == "strategy-phase":
+            self.timer.mark("strategy")
+            say(
+                f"[strategy] distributed best response: converged={data['converged']} after "
+                f"{data['sweeps']} sweeps, {data['queries']} queries, "
+                f"{data['seconds'] * 1e3:.1f} ms"
+            )
+        elif event == "fl-round":
+            say(
+                f"[train] round {data['round']}: accuracy {data['accuracy']:.4f}, "
+                f"loss {data['loss']:.4f}"
+            )
+        elif event == "training-done":
+            self.timer.mark("train")
+            if data["dropped"]:
+                say(f"[train] dropped: {data['dropped']}")
+        elif event in ("strategy-dropped", "assignment-refused", "step-failed"):
+            say(f"[{event}] {data}")
+
+
+def _config(
+    opts: DemoOptions,
+    rpc_url: str,
+    accounts: list[str],
+    names: list[str],
+    sizes: list[int],
+    consortium: EmbeddedConsortium,
+) -> Any:
+    """The consortium.toml the demo would have written: dev keys, in-process silos."""
+    from fl_node.coordinator import ConsortiumConfig, FLSettings, RoundSettings, SiloEntry
+    from fl_node.daemon import KeySpec
+
+    silos = tuple(
+        SiloEntry(
+            index=i,
+            name=name,
+            account=accounts[i],
+            s=float(s),
+            F_max=float(reg["F_max"]),
+            p=float(reg["p"]),
+            endpoint=f"inprocess://{name}",
+            partition_id=i,
+        )
+        for i, (name, s, reg) in enumerate(zip(names, sizes, consortium.registry, strict=True))
     )
-    from fl_node.models import build_model, get_parameters
-    from settlement import AnvilBackend, SettlementClient, dev_accounts
-
     out = Path(opts.out)
-    out.mkdir(parents=True, exist_ok=True)
-    timer = _Timer()
-    n = opts.orgs
+    return ConsortiumConfig(
+        rpc_url=rpc_url,
+        contract=None,
+        operator=KeySpec("demo operator", dev_account=0),
+        coordinator_key=KeySpec("demo coordinator", dev_account=1) if opts.attest else None,
+        state_dir=out / "coordinator",
+        result_path=None,
+        terms=consortium.terms,
+        units=consortium.units,
+        silos=silos,
+        # in-process silos deposit and report at once; --devnet warps past any deadline
+        round=RoundSettings(
+            deposit_window_s=3600,
+            report_window_s=3600,
+            settle_window_s=3600,
+            join_timeout_s=30.0,
+            report_timeout_s=30.0,
+            poll_interval_s=0.05,
+        ),
+        fl=FLSettings(
+            rounds=opts.rounds,
+            epochs=opts.epochs,
+            lr=opts.lr,
+            round_timeout_s=120.0,
+            dataset=opts.dataset,
+            alpha=opts.alpha,
+            seed=opts.seed,
+        ),
+        mode="embedded",
+        mechanism=opts.mechanism,
+    )
+
+
+def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
+    """Run the demo round and write its outputs to ``opts.out``; return the report dict.
+
+    Raises
+    ------
+    fl_node.data.DataError
+        If the dataset cannot be loaded (before anything is spawned).
+    fl_node.coordinator.CoordinatorError
+        If a step of the round fails (its cause is the original error).
+    """
     import torch
 
+    from fl_node.coordinator import Coordinator, InProcessSilo
+    from fl_node.flower import local_silos
+    from settlement import AnvilBackend, dev_accounts
+
+    mechanism = get_mechanism(opts.mechanism)
+    out = Path(opts.out)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / "coordinator", ignore_errors=True)  # a previous run's chain is gone
+    timer = _Timer()
+    n = opts.orgs
     # Silos train on parallel threads; one torch thread each is fastest for these small models
     # (fl_node/compute.py measurements), and torch's thread count is process-wide.
     torch.set_num_threads(1)
     shared = {"dataset": opts.dataset, "alpha": opts.alpha, "data-seed": opts.seed}
     silos = local_silos(n, node_config=shared)
-    node_ids = sorted(silos)
-    names = [silos[k].name for k in node_ids]
-    sizes = [len(silos[k].data) for k in node_ids]
+    names = [silos[k].name for k in sorted(silos)]
+    sizes = [len(silos[k].data) for k in sorted(silos)]
     progress(
         f"[data] {opts.dataset}: {n} silos, non-IID (Dirichlet alpha={opts.alpha}), sizes {sizes}"
     )
-    # The per-round deadline scales with the local epochs (eta), 0.3 s per epoch.
-    consortium = make_demo_consortium(
-        names, sizes, seed=opts.seed, epochs=opts.epochs, tau=0.3 * opts.epochs
-    )
-    units = ChainUnits()
+    consortium = mechanism.demo_consortium(names, sizes, seed=opts.seed, epochs=opts.epochs)
     timer.mark("data")
 
     state_file = out / "chain-state.json"
     with AnvilBackend(accounts=n + 2, dump_state=state_file, tx_gas_limit=True) as chain:
-        operator, coordinator, *silo_keys = dev_accounts(n + 2)
-        client = SettlementClient.deploy(chain, operator)
-        receipts: list[Any] = [client.deploy_receipt]
-        progress(f"[chain] anvil at {chain.rpc_url}, contract {client.address}")
-        round_id = open_round(
-            client,
-            consortium.terms,
-            sizes,
-            [o.F[-1] for o in consortium.orgs],
-            [k.address for k in silo_keys],
-            units=units,
-            coordinator=coordinator.address if opts.attest else None,
+        _operator, _coordinator, *silo_keys = dev_accounts(n + 2)
+        config = _config(
+            opts, chain.rpc_url, [k.address for k in silo_keys], names, sizes, consortium
         )
-        for i, key in enumerate(silo_keys):
-            receipts.append(join(client, round_id, i, key))
-        progress(f"[chain] round {round_id} opened; {n} silos deposited their bonds")
-        timer.mark("join")
-
-        agents = [SiloAgent(org, consortium.terms) for org in consortium.orgs]
-        start = [
-            Strategy(o.name, consortium.terms.D_min, o.F[-1], consortium.terms.D_min * o.s)
-            for o in consortium.orgs
-        ]
-        phase = run_strategy_phase(agents, start)
-        progress(
-            f"[strategy] distributed best response: converged={phase.converged} after "
-            f"{phase.sweeps} sweeps, {phase.queries} queries, {phase.seconds * 1e3:.1f} ms"
+        links = {
+            name: InProcessSilo(name, i, key, consortium.private[i], mechanism)
+            for i, (name, key) in enumerate(zip(names, silo_keys, strict=True))
+        }
+        coordinator = Coordinator(
+            config,
+            devnet=True,
+            log_stream=None,
+            links=links,
+            on_event=_Display(progress, timer, chain.rpc_url),
         )
-        timer.mark("strategy")
-
-        by_node = dict(zip(node_ids, phase.strategies, strict=True))
-
-        def before_training(identities: Mapping[int, Any], transport: Any) -> dict[int, Any]:
-            return {nid: Assignment(d=s.d, f=s.f, x=s.x) for nid, s in by_node.items()}
-
-        def on_round(rec: Any) -> None:
-            progress(f"[train] round {rec.round}: accuracy {rec.accuracy:.4f}, loss {rec.loss:.4f}")
-
-        split = get_source(opts.dataset).split(test_fraction=0.25, seed=opts.seed)
-        model = build_model(split.meta, "auto", seed=0)
-        session = run_session(
-            InProcessTransport(silos),
-            opts.rounds,
-            initial_parameters=get_parameters(model),
-            evaluate_fn=centralized_evaluator(model, split.test),
-            train_config=TrainConfig(epochs=opts.epochs, lr=opts.lr, seed=opts.seed),
-            round_timeout=120.0,
-            before_training=before_training,
-            on_round_end=on_round,
-        )
-        timer.mark("train")
-        baseline = _centralized_baseline(opts)
-        progress(
-            f"[train] centralized baseline (same model, {opts.rounds * opts.epochs} epochs on all "
-            f"training data): accuracy {baseline:.4f}"
-        )
-
-        completed = set(session.history.completed)
-        for i, (nid, key) in enumerate(zip(node_ids, silo_keys, strict=True)):
-            if nid not in completed:
-                continue
-            x, f = to_report(by_node[nid], sizes[i], client, round_id, i)
-            att = (
-                client.sign_contribution(coordinator.key, round_id, i, key.address, x, f)
-                if opts.attest
-                else b""
-            )
-            receipts.append(report(client, round_id, i, key, x, f, att))
-        receipts.append(settle(client, round_id))
-        payouts = []
-        for i, key in enumerate(silo_keys):
-            r, amount = withdraw(client, round_id, i, key)
-            receipts.append(r)
-            payouts.append(int(amount))
+        outcome = coordinator.run()
+        if outcome["status"] != "settled":
+            raise RuntimeError(f"the demo round ended {outcome['status']!r}")
+        client = coordinator.client
+        round_id = int(outcome["round_id"])
+        payouts = [links[name].payout_wei for name in names]
         progress(f"[settle] round {round_id} settled; {len(payouts)} silos withdrew their payouts")
         timer.mark("settle")
         profiles = client.profiles(round_id)
         state = client.round_state(round_id)
         chain_id = client.chain_id
         rpc = {"url": chain.rpc_url, "note": "anvil spawned by the demo; reopen with --state"}
-        gas = {"total": sum(int(r.gas_used) for r in receipts if r is not None)}
+        receipts = [*coordinator.receipts, *(r for link in links.values() for r in link.receipts)]
+        gas = {"total": sum(int(r.gas_used) for r in receipts)}
 
-    from solver import evaluate as evaluate_profile
-
-    check = evaluate_profile(
-        consortium.game(),
-        np.array([s.d for s in phase.strategies]),
-        np.array([s.f for s in phase.strategies]),
+    baseline = _centralized_baseline(opts)
+    progress(
+        f"[train] centralized baseline (same model, {opts.rounds * opts.epochs} epochs on all "
+        f"training data): accuracy {baseline:.4f}"
     )
-    orgs_out: list[dict[str, Any]] = []
-    for i, (s, prof) in enumerate(zip(phase.strategies, profiles, strict=True)):
-        orgs_out.append(
-            {
-                "name": s.name,
-                "address": prof.account,
-                "d": s.d,
-                "f": s.f,
-                "x": s.x,
-                "c": s.x + consortium.terms.lam * s.f,
-                "x_onchain": prof.x,
-                "f_onchain": prof.f,
-                "bond_wei": int(prof.bond),
-                "deposit_wei": int(prof.deposited),
-                "R_wei": int(prof.payoff),
-                "payout_wei": payouts[i],
-                "payoff": float(check.payoffs[i]),
-                "R_game": float(check.redistribution[i]),
-                "individually_rational": bool(check.individually_rational[i]),
-            }
-        )
+    missing = [name for name in names if name not in coordinator.strategies]
+    if missing:
+        raise RuntimeError(f"silos {missing} left the strategy phase; the report needs every silo")
+    strategies = [coordinator.strategies[name] for name in names]
+    rows, summary = mechanism.report_rows(consortium, strategies, profiles)
+    phase_doc = outcome["strategy_phase"]
+    orgs_out = [
+        {
+            "name": name,
+            "address": prof.account,
+            **row,
+            "bond_wei": int(prof.bond),
+            "deposit_wei": int(prof.deposited),
+            "R_wei": int(prof.payoff),
+            "payout_wei": payout,
+        }
+        for name, prof, row, payout in zip(names, profiles, rows, payouts, strict=True)
+    ]
+    terms = consortium.terms
     result = {
+        "mechanism": mechanism.name,
         "orgs": orgs_out,
         "sum_R_wei": sum(int(p.payoff) for p in profiles),
         "sum_deposits_wei": int(state.total_deposits),
         "sum_payouts_wei": int(state.total_withdrawn),
-        "accuracy": session.history.accuracy,
-        "loss": session.history.loss,
+        "accuracy": outcome["accuracy"],
+        "loss": outcome["loss"],
         "centralized_accuracy": baseline,
         "equilibrium": {
-            "converged": phase.converged,
-            "is_nash": bool(check.is_nash),
-            "potential": float(check.potential),
-            "social_welfare": float(check.social_welfare),
-            "sweeps": phase.sweeps,
-            "queries": phase.queries,
+            "converged": phase_doc["converged"],
+            **summary,
+            "sweeps": phase_doc["sweeps"],
+            "queries": phase_doc["queries"],
         },
-        "strategy_phase": phase.to_dict(),
+        "strategy_phase": phase_doc,
         "gas": gas,
         "payoff_digest": "0x" + bytes(state.payoff_digest).hex(),
         "round_id": round_id,
         "timings_s": timer.marks,
-        "consortium": {"terms": asdict(consortium.terms), "units": asdict(units)},
+        "consortium": {
+            "terms": asdict(terms)
+            if is_dataclass(terms) and not isinstance(terms, type)
+            else terms,
+            "units": asdict(consortium.units),
+        },
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()},
     }
     deployment = {
@@ -246,7 +288,7 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
     (out / "deployment.json").write_text(json.dumps(deployment, indent=2), encoding="utf-8")
     from fl_node.report import write_human_report
 
-    write_human_report(out, result, phase)
+    write_human_report(out, result)
     progress(f"[done] {timer.marks['settle']:.1f} s; outputs in {out}/")
     return result
 

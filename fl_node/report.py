@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fl_node.strategy_phase import StrategyPhaseResult
-
 __all__ = ["write_human_report"]
 
 _ETH = 10**18
@@ -58,10 +56,11 @@ def _plots(out: Path, result: dict[str, Any]) -> list[str]:
     return files
 
 
-def write_human_report(out: Path, result: dict[str, Any], phase: StrategyPhaseResult) -> Path:
-    """Write ``report.md`` (and its plots) into ``out``; return its path."""
+def write_human_report(out: Path, result: dict[str, Any]) -> Path:
+    """Write ``report.md`` (and its plots) into ``out`` from the demo's report; return its path."""
     plots = _plots(out, result)
     eq = result["equilibrium"]
+    phase_seconds = float(result["strategy_phase"]["seconds"])
     lines = [
         f"# fedsettle demo round {result['round_id']}",
         "",
@@ -69,7 +68,7 @@ def write_human_report(out: Path, result: dict[str, Any], phase: StrategyPhaseRe
         f"**{result['accuracy'][-1]:.4f}** (loss {result['loss'][-1]:.4f}); the same model trained "
         f"centrally for as many passes: {result['centralized_accuracy']:.4f}",
         f"- Strategy phase: converged={eq['converged']} in {eq['sweeps']} sweeps "
-        f"({eq['queries']} best-response queries, {phase.seconds * 1e3:.1f} ms); Nash "
+        f"({eq['queries']} best-response queries, {phase_seconds * 1e3:.1f} ms); Nash "
         f"equilibrium: {eq['is_nash']}; potential {eq['potential']:.6g}; social welfare "
         f"{eq['social_welfare']:.6g}",
         f"- Budget balance on chain: sum R_i = {result['sum_R_wei']} wei; deposits "

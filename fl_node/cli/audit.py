@@ -3,7 +3,11 @@
 Every subcommand reads the chain from ``--rpc URL --contract ADDRESS`` or reopens a saved demo
 chain with ``--state DIR/chain-state.json`` (the address comes from the ``deployment.json``
 beside it); ``--db PATH`` keeps the index between runs (default: a temporary index). Read-only:
-no keys, no transactions.
+no transactions (``export --sign-key`` only signs the report file).
+
+Exit codes of ``verify`` and ``deployment``: 0 verified, 7 a check failed, 8 not verified (a
+check did not run: the round is unfinished, no node answered, or the mechanism has no
+recomputation). ``check-report``: 0 intact, 7 altered or badly signed, 6 unreadable.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ if TYPE_CHECKING:
     from settlement.audit import AuditService
 
 _FORMATS = ("table", "json", "csv")
+
+#: exit code of a verification in which a check did not run (not failed, not verified)
+NOT_VERIFIED = 8
 
 
 def _source_args(parser: argparse.ArgumentParser) -> None:
@@ -56,6 +63,17 @@ def _source_args(parser: argparse.ArgumentParser) -> None:
     )
     idx.add_argument(
         "--start-block", type=_non_negative, default=0, metavar="N", help="first block to index"
+    )
+    idx.add_argument(
+        "--artifact",
+        metavar="FILE",
+        help="contract artifact (JSON with deployedBytecode, optional immutableReferences) the "
+        "on-chain code is compared with (default: the shipped FedSettle artifact)",
+    )
+    idx.add_argument(
+        "--labels",
+        metavar="FILE",
+        help='org display names: a JSON object {"0xADDRESS": "label", ...}',
     )
 
 
@@ -103,19 +121,58 @@ def register(subparsers: Any) -> None:
 
     p = sub.add_parser(
         "verify",
-        help="recompute every payoff of round N from the on-chain inputs; exit 7 on a mismatch",
+        help="recompute every payoff of round N from the on-chain inputs; exit 7 on a failed "
+        "check, 8 when not verified (a check did not run)",
     )
     p.add_argument("round_id", type=_non_negative, metavar="N")
     _source_args(p)
     p.add_argument("--format", choices=_FORMATS, default="table")
     p.set_defaults(func=_cmd_verify)
 
-    p = sub.add_parser("export", help="export round N (json: everything; csv: one row per org)")
+    p = sub.add_parser(
+        "export", help="export round N (json: a sealed report of everything; csv: one row per org)"
+    )
     p.add_argument("round_id", type=_non_negative, metavar="N")
     _source_args(p)
     p.add_argument("--format", choices=("json", "csv"), default="json")
+    p.add_argument(
+        "--amounts",
+        choices=("number", "string"),
+        default="number",
+        help="json: amounts and scores as integers (default) or decimal strings",
+    )
+    p.add_argument(
+        "--sign-key",
+        metavar="FILE",
+        help="sign the JSON report (EIP-191) with this key: an encrypted keystore (password in "
+        "the environment variable named by --password-env) or a file holding a 0x hex key",
+    )
+    p.add_argument(
+        "--password-env",
+        default="FEDSETTLE_AUDITOR_PASSWORD",
+        metavar="VAR",
+        help="environment variable holding the keystore password (default "
+        "FEDSETTLE_AUDITOR_PASSWORD)",
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser(
+        "check-report",
+        help="verify an exported JSON report's sha256 and signature; exit 7 if altered",
+    )
+    p.add_argument("file", metavar="FILE", help="a report written by `audit export`")
+    p.add_argument("--signer", metavar="ADDRESS", help="require a signature by this address")
+    p.set_defaults(func=_cmd_check_report)
+
+    p = sub.add_parser(
+        "deployment",
+        help="the deployment (chain, genesis, code vs artifact) and contract solvency; exit 7 "
+        "on a failed check, 8 when a check did not run",
+    )
+    _source_args(p)
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=_cmd_deployment)
 
     p = sub.add_parser("index", help="build or update the index (--db) and print its status")
     _source_args(p)
@@ -141,12 +198,15 @@ def register(subparsers: Any) -> None:
 def _service(args: argparse.Namespace, *, poll: float = 2.0) -> Iterator[AuditService]:
     """Open the chain source and an index, synced to the confirmed head."""
     from settlement import ChainUnavailable
-    from settlement.audit import AuditError, AuditService, IndexMismatch, open_chain
+    from settlement.audit import AuditError, AuditService, IndexMismatch, open_chain, read_labels
 
     backend = None
     try:
+        labels = read_labels(args.labels) if args.labels else {}
         if args.rpc is None and args.state is None and args.contract is None and args.db:
-            service = AuditService(args.db, poll_interval=poll)
+            service = AuditService(
+                args.db, poll_interval=poll, artifact=args.artifact, labels=labels
+            )
         else:
             backend, address, _ = open_chain(rpc=args.rpc, contract=args.contract, state=args.state)
             service = AuditService(
@@ -157,6 +217,8 @@ def _service(args: argparse.Namespace, *, poll: float = 2.0) -> Iterator[AuditSe
                 chunk_size=args.chunk_size,
                 start_block=args.start_block,
                 poll_interval=poll,
+                artifact=args.artifact,
+                labels=labels,
             )
             service.sync()
     except ChainUnavailable as exc:
@@ -324,6 +386,21 @@ def _cmd_round(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _verdict_code(status: str) -> int:
+    if status == "failed":
+        return ExitCode.VERIFY
+    return ExitCode.OK if status in ("verified", "passed") else NOT_VERIFIED
+
+
+def _check_lines(checks: dict[str, Any]) -> list[str]:
+    marks = {"passed": "ok", "failed": "FAIL", "not_checked": "not checked"}
+    return [
+        f"  {name:<22} {marks[c['status']]:<11} {c['reason']}"
+        + ("" if c["applicable"] else " (not applicable)")
+        for name, c in checks.items()
+    ]
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from settlement.audit import UnknownRoundError, verify_round
 
@@ -350,35 +427,79 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         _emit(_csv(headers, rows))
     else:
-        verdict = "OK" if result.ok else "MISMATCH"
+        verdict = {"verified": "VERIFIED", "failed": "FAILED", "not_verified": "NOT VERIFIED"}
         lines = [
-            f"round {result.round_id} ({result.phase}, block {result.as_of_block}): {verdict}",
+            f"round {result.round_id} ({result.phase}, block {result.as_of_block}): "
+            f"{verdict[result.status]}",
+            f"  {result.summary}",
             f"  budget balance   {result.budget_balance_wei} wei",
             f"  deposits         {result.total_deposits_wei} wei, withdrawn "
             f"{result.total_withdrawn_wei} wei, still owed {result.expected_outstanding_wei} wei",
             f"  bonds free       {'yes' if result.all_bonds_withdrawable_or_withdrawn else 'no'}"
             f" (stuck: {result.funds_stuck_wei} wei)",
-            "  checks           "
-            + ", ".join(
-                f"{k}={'-' if v is None else ('ok' if v else 'FAIL')}"
-                for k, v in result.checks.items()
-            ),
+            "  checks",
+            *_check_lines(out["checks"]),
             *(f"  problem: {p}" for p in result.problems),
-            *(f"  note: {n}" for n in result.notes),
             "",
             _table(headers, rows),
         ]
         _emit("\n".join(lines))
-    return ExitCode.OK if result.ok else ExitCode.VERIFY
+    return _verdict_code(result.status)
+
+
+def _signer(args: argparse.Namespace) -> Any:
+    """The account of ``--sign-key`` (keystore or hex key file), or None."""
+    import os
+
+    from eth_account import Account
+
+    from settlement import KeystoreError, load_keystore
+
+    if not args.sign_key:
+        return None
+    try:
+        text = open(args.sign_key, encoding="utf-8").read().strip()
+    except OSError as exc:
+        raise UserError(f"--sign-key: cannot read {args.sign_key}: {exc}", ExitCode.DATA) from exc
+    if text.startswith("{"):
+        password = os.environ.get(args.password_env)
+        if not password:
+            raise UserError(
+                f"--sign-key: {args.sign_key} is a keystore; put its password in the "
+                f"environment variable {args.password_env}",
+                ExitCode.CONFIG,
+            )
+        try:
+            return load_keystore(args.sign_key, password)
+        except KeystoreError as exc:
+            raise UserError(f"--sign-key: {exc}", ExitCode.CONFIG) from exc
+    try:
+        return Account.from_key(text)
+    except (ValueError, TypeError) as exc:
+        raise UserError(
+            f"--sign-key: {args.sign_key} holds neither a keystore nor a 0x + 64 hex private key",
+            ExitCode.CONFIG,
+        ) from exc
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from settlement.audit import UnknownRoundError, export_round
 
     fmt = args.format
+    signer = _signer(args)
+    if signer is not None and fmt != "json":
+        raise UserError("--sign-key: only the json export is signed", ExitCode.USAGE)
     with _service(args) as service, service.reader() as conn:
         try:
-            text = export_round(conn, args.round_id, fmt, chain=service.chain)
+            text = export_round(
+                conn,
+                args.round_id,
+                fmt,
+                chain=service.chain,
+                artifact=service.artifact,
+                amounts=args.amounts,
+                signer=signer,
+            )
         except UnknownRoundError as exc:
             raise _unknown_round(exc) from exc
     if args.output:
@@ -393,12 +514,56 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def _cmd_check_report(args: argparse.Namespace) -> int:
+    from settlement.audit import ReportError, check_report
+
+    try:
+        text = open(args.file, encoding="utf-8").read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"FILE: cannot read {args.file}: {exc}", ExitCode.DATA) from exc
+    try:
+        checked = check_report(text, expected_signer=args.signer)
+    except ReportError as exc:
+        raise UserError(f"{args.file}: {exc}", ExitCode.VERIFY) from exc
+    dep = checked.report.get("deployment", {})
+    who = f"signed by {checked.signer}" if checked.signer else "not signed"
+    _emit(
+        f"{args.file}: intact (sha256 {checked.sha256}), {who}; chain {dep.get('chain_id')}, "
+        f"contract {dep.get('contract_address')}, block {dep.get('block_number')} "
+        f"{dep.get('block_hash')}"
+    )
+    return ExitCode.OK
+
+
+def _cmd_deployment(args: argparse.Namespace) -> int:
+    from settlement.audit import DeploymentReport, deployment_info, solvency
+
+    with _service(args) as service, service.reader() as conn:
+        report = DeploymentReport(
+            deployment=deployment_info(conn, service.chain, service.artifact),
+            solvency=solvency(conn, service.chain),
+        )
+    out = report.model_dump(mode="json")
+    if args.format == "json":
+        _json(out)
+    else:
+        d = out["deployment"]
+        lines = [f"{k:<18} {'-' if v is None else v}" for k, v in d.items() if k != "code"]
+        lines += _check_lines({"code": d["code"], "solvency": out["solvency"]["check"]})
+        _emit("\n".join(lines))
+    states = {report.deployment.code.status, report.solvency.check.status}
+    if "failed" in states:
+        return _verdict_code("failed")
+    return _verdict_code("not_verified" if "not_checked" in states else "verified")
+
+
 def _cmd_index(args: argparse.Namespace) -> int:
     from settlement.audit._queries import status
 
     with _service(args) as service, service.reader() as conn:
         st = status(conn)
         st.head_block = service.head()
+        st.labels = service.labels
     out = st.model_dump(mode="json")
     out["db"] = str(service.db_path) if args.db else None
     if args.format == "json":
@@ -424,7 +589,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             st = status(conn)
         print(
             f"fedsettle audit: {st.rounds} round(s) indexed up to block {st.indexed_block}; "
-            f"dashboard http://{args.host}:{args.port}/  API docs http://{args.host}:{args.port}/docs",
+            f"dashboard http://{args.host}:{args.port}/  "
+            f"API schema http://{args.host}:{args.port}/openapi.json",
             file=sys.stderr,
             flush=True,
         )

@@ -147,6 +147,7 @@ def _check(args: argparse.Namespace) -> int:
         "operator": config.operator.describe(),
         "attest": config.attest,
         "runtime": config.mode,
+        "mechanism": config.mechanism,
         "state_dir": str(config.state_dir),
         "silos": [
             {

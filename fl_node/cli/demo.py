@@ -14,8 +14,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="run a complete settlement round on a spawned anvil with bundled data",
         description=(
             "Spawn anvil, deploy the settlement contract, create N silos with non-IID data, "
-            "run the strategy phase, train with torch, settle on chain and write a report."
+            "run the strategy phase, train with torch, settle on chain and write a report. "
+            "The demo is the consortium coordinator with in-process silos."
         ),
+    )
+    from fl_node.mechanisms import DEFAULT_MECHANISM, mechanism_names
+
+    p.add_argument(
+        "--mechanism",
+        default=DEFAULT_MECHANISM,
+        help=f"settlement mechanism: {', '.join(mechanism_names())} (default {DEFAULT_MECHANISM})",
     )
     p.add_argument("--orgs", type=int, default=5, help="number of silos (default 5)")
     p.add_argument("--rounds", type=int, default=5, help="FL rounds (default 5)")
@@ -47,14 +55,22 @@ def run(args: argparse.Namespace) -> int:
             alpha=args.alpha,
             epochs=args.epochs,
             attest=not args.no_attest,
+            mechanism=args.mechanism,
         )
     except ValueError as exc:
         raise UserError(str(exc), ExitCode.USAGE) from None
+    from fl_node.coordinator import CoordinatorError
     from fl_node.data import DataError
     from settlement import SettlementError
 
     try:
         result = run_demo(opts)
+    except CoordinatorError as exc:
+        if isinstance(exc.__cause__, DataError):
+            raise UserError(f"data: {exc}", ExitCode.DATA) from None
+        if isinstance(exc.__cause__, SettlementError):
+            raise UserError(f"chain: {exc}", ExitCode.CHAIN) from None
+        raise UserError(str(exc), ExitCode.FAILURE) from None
     except DataError as exc:
         raise UserError(f"data: {exc}", ExitCode.DATA) from None
     except SettlementError as exc:

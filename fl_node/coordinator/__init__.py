@@ -1,9 +1,10 @@
 """The consortium coordinator (``fedsettle coordinator run``): one settlement round end to end.
 
 Public API: the validated ``consortium.toml`` (:func:`load_consortium_config`), the round driver
-(:class:`Coordinator`), the HTTP client of the silo daemons' agents (:class:`AgentClient`,
-:class:`HttpResponder`) and the training stage (:func:`train_embedded`,
-:class:`FlowerDeployment`).
+(:class:`Coordinator`, the one orchestration of every mechanism and runtime), the links to the
+silos (:class:`SiloLink`: :class:`AgentClient` to a silo daemon's agent over HTTP, or an
+:class:`InProcessSilo` for the embedded demo; :class:`HttpResponder` for the strategy phase) and
+the training stage (:func:`train_embedded`, :class:`FlowerDeployment`).
 """
 
 from fl_node.coordinator._agents import (
@@ -11,6 +12,7 @@ from fl_node.coordinator._agents import (
     AgentRejected,
     AgentUnavailable,
     HttpResponder,
+    SiloLink,
 )
 from fl_node.coordinator._config import (
     ConsortiumConfig,
@@ -22,6 +24,7 @@ from fl_node.coordinator._config import (
     parse_consortium_config,
 )
 from fl_node.coordinator._deployment import FlowerDeployment, superlink_argv
+from fl_node.coordinator._inprocess import InProcessSilo
 from fl_node.coordinator._round import Coordinator, CoordinatorError
 from fl_node.coordinator._scaffold import ScaffoldOptions, first_deployment_address, scaffold
 from fl_node.coordinator._training import (
@@ -43,9 +46,11 @@ __all__ = [
     "FLSettings",
     "FlowerDeployment",
     "HttpResponder",
+    "InProcessSilo",
     "RoundSettings",
     "ScaffoldOptions",
     "SiloEntry",
+    "SiloLink",
     "TrainingError",
     "TrainingOutcome",
     "coordinator_run_config",

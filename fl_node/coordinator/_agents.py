@@ -1,7 +1,12 @@
-"""The coordinator's side of the daemon's HTTP API (endpoints in :mod:`fl_node.daemon._wire`).
+"""How the coordinator reaches a silo: the :class:`SiloLink` protocol and its HTTP client.
 
-:class:`HttpResponder` makes a silo daemon a :class:`fl_node.strategy_phase.Responder`: a query
-is one HTTP round trip of a few milliseconds, against ~10 s per Flower message phase on the
+A :class:`SiloLink` is the coordinator's whole view of one silo. :class:`AgentClient` is the
+link to a silo daemon's agent (endpoints in :mod:`fl_node.daemon._wire`; the daemon joins,
+reports and withdraws by itself, watching the chain); the embedded runtime's in-process silos
+(:class:`fl_node.coordinator.InProcessSilo`) implement the same protocol.
+
+:class:`HttpResponder` makes a link a :class:`fl_node.strategy_phase.Responder`: over HTTP a
+query is one round trip of a few milliseconds, against ~10 s per Flower message phase on the
 deployment engine, so the strategy phase's dozens of queries stay fast. A silo that cannot be
 reached (or refuses) raises :class:`AgentUnavailable`, an ``OSError``, which the strategy phase
 treats as a dropped silo.
@@ -12,12 +17,12 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, Protocol
 
 from fl_node.agent import Strategy
 from fl_node.daemon import WireError, strategy_from_json
 
-__all__ = ["AgentClient", "AgentRejected", "AgentUnavailable", "HttpResponder"]
+__all__ = ["AgentClient", "AgentRejected", "AgentUnavailable", "HttpResponder", "SiloLink"]
 
 # agent endpoints are consortium-internal addresses: never route them through a proxy
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -33,6 +38,31 @@ class AgentRejected(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class SiloLink(Protocol):
+    """One silo as the coordinator drives it through a round.
+
+    ``round_opened`` tells the silo its round opened, ``round_closed`` that it settled or was
+    abandoned (a daemon notices both on chain itself; an in-process silo deposits and withdraws
+    there). The
+    other methods are the agent's requests (``POST /terms``, ``/best-response``,
+    ``/assignment``); a refusal raises :class:`AgentRejected`, no answer
+    :class:`AgentUnavailable`.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def round_opened(self, client: Any, round_id: int) -> None: ...
+
+    def push_terms(self, document: dict[str, Any]) -> dict[str, Any]: ...
+
+    def best_response(self, round_id: int, others_total: float) -> Any: ...
+
+    def send_assignment(self, document: dict[str, Any]) -> dict[str, Any]: ...
+
+    def round_closed(self, client: Any, round_id: int) -> None: ...
 
 
 class AgentClient:
@@ -80,6 +110,12 @@ class AgentClient:
                 "running and the consortium's [[silos]] endpoint right?"
             ) from None
 
+    def round_opened(self, client: Any, round_id: int) -> None:
+        """Nothing to send: the daemon sees the round on chain and deposits its bond itself."""
+
+    def round_closed(self, client: Any, round_id: int) -> None:
+        """Nothing to send: the daemon sees the round close on chain and withdraws itself."""
+
     def health(self) -> dict[str, Any]:
         return dict(self._request("GET", "/health"))
 
@@ -108,9 +144,12 @@ class AgentClient:
 
 
 class HttpResponder:
-    """A :class:`~fl_node.strategy_phase.Responder` backed by a silo daemon's agent."""
+    """A :class:`~fl_node.strategy_phase.Responder` backed by a :class:`SiloLink`.
 
-    def __init__(self, client: AgentClient, round_id: int) -> None:
+    Named for its first link, a silo daemon's agent over HTTP; any link works.
+    """
+
+    def __init__(self, client: SiloLink, round_id: int) -> None:
         self.client = client
         self.round_id = round_id
         self.last_error: str | None = None
@@ -119,7 +158,7 @@ class HttpResponder:
     def name(self) -> str:
         return self.client.name
 
-    def respond(self, others_total: float) -> Strategy:
+    def respond(self, others_total: float) -> Any:
         try:
             return self.client.best_response(self.round_id, others_total)
         except AgentRejected as exc:

@@ -11,6 +11,7 @@ Example (relative paths are relative to the file)::
 
     [coordinator]
     state_dir = "state/coordinator"
+    mechanism = "tradefl"                # optional: the round's mechanism (fl_node.mechanisms)
     attest = true                        # reports need the coordinator's EIP-712 signature
     [coordinator.key]                    # the attestation key (required when attest = true)
     dev_account = 1
@@ -78,6 +79,7 @@ from pathlib import Path
 from fl_node.agent import ConsortiumTerms
 from fl_node.chain_steps import ChainUnits
 from fl_node.daemon import KeySpec, Table, read_key_spec, read_toml
+from fl_node.mechanisms import DEFAULT_MECHANISM, mechanism_names
 
 __all__ = [
     "ConsortiumConfig",
@@ -165,6 +167,7 @@ class ConsortiumConfig:
     mode: str
     deployment: DeploymentSettings | None = None
     rpc_timeout_s: float = 30.0
+    mechanism: str = DEFAULT_MECHANISM
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -196,7 +199,13 @@ def parse_consortium_config(root: Table) -> ConsortiumConfig:
     chain = _req(root, "chain", "rpc_url and an [chain.operator] key")
     chain.check_keys(("rpc_url", "contract", "operator", "rpc_timeout_s"))
     coord = _req(root, "coordinator", 'state_dir = "state/coordinator"')
-    coord.check_keys(("state_dir", "result", "attest", "key"))
+    coord.check_keys(("state_dir", "result", "attest", "key", "mechanism"))
+    names = mechanism_names()
+    mechanism = coord.text("mechanism", f"one of {', '.join(names)}", default=DEFAULT_MECHANISM)
+    if mechanism not in names:
+        raise coord.error(
+            "mechanism", f"= {mechanism!r} is not a registered mechanism", f"use {', '.join(names)}"
+        )
     attest = coord.flag("attest", "true to require attested reports, else false", default=True)
     key_table = coord.table("key", "dev_account = N or keystore + password_env", required=attest)
     if key_table is not None and not attest:
@@ -236,6 +245,7 @@ def parse_consortium_config(root: Table) -> ConsortiumConfig:
         mode=mode,
         deployment=deployment,
         rpc_timeout_s=chain.number("rpc_timeout_s", "seconds, e.g. 30", default=30.0, above=0.0),
+        mechanism=mechanism,
     )
 
 

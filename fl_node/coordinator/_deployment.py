@@ -18,12 +18,14 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fl_node.agent import Strategy
 from fl_node.coordinator._config import ConsortiumConfig, DeploymentSettings
 from fl_node.coordinator._training import TrainingError, TrainingOutcome, coordinator_run_config
 from fl_node.coordinator.flower_hooks import HOOKS_REF
+
+if TYPE_CHECKING:
+    from fl_node.flower import Assignment
 
 __all__ = ["FlowerDeployment", "superlink_argv"]
 
@@ -140,8 +142,8 @@ class FlowerDeployment:
                 f"{done.returncode}): {text.strip()[-500:]}"
             )
 
-    def train(self, strategies: Mapping[str, Strategy]) -> TrainingOutcome:
-        """Submit one Flower run training the silos in ``strategies``; wait for its result."""
+    def train(self, plan: Mapping[str, Assignment]) -> TrainingOutcome:
+        """Submit one Flower run training the silos in ``plan`` (by name); wait for its result."""
         from fl_node.flower.deploy import CONNECTION, write_app_project
 
         self._runs += 1
@@ -149,12 +151,12 @@ class FlowerDeployment:
         out.mkdir(parents=True, exist_ok=True)
         assignments = out / "assignments.json"
         assignments.write_text(
-            json.dumps({n: {"d": s.d, "f": s.f, "x": s.x} for n, s in strategies.items()}),
+            json.dumps({n: {"d": a.d, "f": a.f, "x": a.x} for n, a in plan.items()}),
             encoding="utf-8",
         )
         run_config = {
             **coordinator_run_config(self.config),
-            "min-nodes": len(strategies),
+            "min-nodes": len(plan),
             "node-wait-timeout": self.settings.node_wait_timeout_s,
             "hooks": HOOKS_REF,
             "out-dir": str(out),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fl_node.agent import Strategy
 from fl_node.coordinator._config import ConsortiumConfig
 from fl_node.coordinator._training import TrainingOutcome
+from fl_node.mechanisms import Mechanism
 
 __all__ = ["round_result"]
 
@@ -14,22 +14,23 @@ __all__ = ["round_result"]
 def round_result(
     client: Any,
     config: ConsortiumConfig,
+    mechanism: Mechanism[Any],
     rid: int,
     status: str,
-    strategies: dict[str, Strategy],
+    strategies: dict[str, Any],
     phase_doc: dict[str, Any] | None,
     training: TrainingOutcome | None,
 ) -> dict[str, Any]:
     """Read round ``rid``'s on-chain records and combine them with the off-chain stages.
 
-    ``payout_due_wei`` is what each joined silo withdraws: its deposit + R_i once settled.
+    ``payout_due_wei`` is what each joined silo withdraws: its deposit + R_i once settled; the
+    strategy columns of a silo's row are the mechanism's (:meth:`Mechanism.strategy_fields`).
     """
     state = client.round_state(rid)
     profiles = client.profiles(rid)
     silos = []
     for silo in config.silos:
         prof = profiles[silo.index]
-        st = strategies.get(silo.name)
         silos.append(
             {
                 "name": silo.name,
@@ -37,9 +38,7 @@ def round_result(
                 "address": prof.account,
                 "joined": prof.joined,
                 "reported": prof.reported,
-                "d": None if st is None else st.d,
-                "f": None if st is None else st.f,
-                "x": None if st is None else st.x,
+                **mechanism.strategy_fields(strategies.get(silo.name)),
                 "x_onchain": prof.x,
                 "f_onchain": prof.f,
                 "bond_wei": int(prof.bond),
@@ -56,6 +55,7 @@ def round_result(
         "chain_id": client.chain_id,
         "rpc_url": config.rpc_url,
         "runtime": config.mode,
+        "mechanism": mechanism.name,
         "attested": config.attest,
         "silos": silos,
         "sum_R_wei": sum(s["R_wei"] for s in silos),

@@ -1,4 +1,11 @@
-"""``Coordinator``: one settlement round driven from ``consortium.toml``.
+"""``Coordinator``: one settlement round driven from ``consortium.toml``, for every mechanism.
+
+The one round orchestration of fedsettle: ``fedsettle coordinator run`` drives silo daemons over
+HTTP (:class:`~fl_node.coordinator.AgentClient`), ``fedsettle demo`` drives in-process silos
+(:class:`~fl_node.coordinator.InProcessSilo`) on a spawned anvil; both are
+:class:`~fl_node.coordinator.SiloLink` s. What differs per mechanism (terms, strategy phase,
+training plan, on-chain report, result rows) comes from the round's
+:class:`~fl_node.mechanisms.Mechanism` (``[coordinator].mechanism``).
 
 Steps (each named in errors and in the action log ``<state_dir>/actions.jsonl``):
 
@@ -7,17 +14,21 @@ Steps (each named in errors and in the action log ``<state_dir>/actions.jsonl``)
               before (``<state_dir>/deployment.json``), or deploy one;
 ``open``      open a round with the consortium's silos and public terms (``paramsDigest`` =
               sha256 of the terms), or resume the unfinished round of a previous run;
-``deposits``  wait until every silo joined or the deposit deadline passed (``--devnet``: warp
-              chain time past it after ``join_timeout_s``);
-``strategy``  push the terms to the joined silos' agents (``POST /terms``) and run distributed
-              best response over HTTP (``POST /best-response``); silos that do not answer are
-              dropped and the phase reruns without them;
-``training``  FL rounds with x-weighted FedAvg on the embedded or the deployment runtime;
-``assign``    send every silo that completed training its strategy and on-chain (x, f) with an
+``deposits``  tell every silo link the round opened; wait until every silo joined or the
+              deposit deadline passed (``--devnet``: warp chain time past it after
+              ``join_timeout_s``); with fewer than two joined, abandon the round;
+``strategy``  push the terms to the joined silos' agents (``POST /terms``) and run the
+              mechanism's strategy phase (``POST /best-response``); silos that do not answer
+              are dropped and the phase reruns without them;
+``training``  FL rounds with the mechanism's training plan (TradeFL: d, f and x-weighted
+              FedAvg) on the embedded or the deployment runtime;
+``assign``    send every silo that completed training its strategy and on-chain report with an
               EIP-712 attestation (``POST /assignment``); the silo reports it itself;
 ``reports``   wait until the assigned silos reported or the report deadline passed
               (``--devnet``: warp);
-``settle``    ``payoffCalculate``; then write the result JSON.
+``settle``    ``payoffCalculate``; write the result JSON.
+
+After ``settle`` (or ``abandon``) every silo link is told the round closed.
 """
 
 from __future__ import annotations
@@ -25,21 +36,22 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from fl_node.agent import Strategy
 from fl_node.coordinator._agents import (
     AgentClient,
     AgentRejected,
     AgentUnavailable,
     HttpResponder,
+    SiloLink,
 )
 from fl_node.coordinator._config import ConsortiumConfig, SiloEntry
 from fl_node.coordinator._result import round_result
 from fl_node.coordinator._training import TrainingOutcome
-from fl_node.daemon import ActionLog, StateDir, terms_to_json, units_to_json
+from fl_node.daemon import ActionLog, StateDir
+from fl_node.mechanisms import get_mechanism
 
 __all__ = ["Coordinator", "CoordinatorError"]
 
@@ -62,10 +74,20 @@ class Coordinator:
         Allow warping an anvil chain's time past deadlines instead of waiting for them.
     log_stream : file or "stderr" or None
         Where actions are echoed besides ``actions.jsonl``.
+    links : mapping of silo name to SiloLink, optional
+        How each silo is reached; default an :class:`AgentClient` to its ``endpoint``.
+    on_event : callable, optional
+        ``on_event(event, data)`` after every logged action (progress display).
     """
 
     def __init__(
-        self, config: ConsortiumConfig, *, devnet: bool = False, log_stream: Any = "stderr"
+        self,
+        config: ConsortiumConfig,
+        *,
+        devnet: bool = False,
+        log_stream: Any = "stderr",
+        links: Mapping[str, SiloLink] | None = None,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         import sys
 
@@ -77,10 +99,23 @@ class Coordinator:
             name="coordinator",
             stream=sys.stderr if log_stream == "stderr" else log_stream,
         )
-        self.agents = {
-            s.name: AgentClient(s.name, s.endpoint, config.round.http_timeout_s)
-            for s in config.silos
-        }
+        self.mechanism = get_mechanism(config.mechanism)
+        self.agents: dict[str, SiloLink] = (
+            dict(links)
+            if links is not None
+            else {
+                s.name: AgentClient(s.name, s.endpoint, config.round.http_timeout_s)
+                for s in config.silos
+            }
+        )
+        missing = [s.name for s in config.silos if s.name not in self.agents]
+        if missing:
+            raise ValueError(f"links: no link for silo(s) {missing}; give one per [[silos]] entry")
+        self.on_event = on_event
+        #: receipts of the coordinator's own transactions (deploy, settle) in this run
+        self.receipts: list[Any] = []
+        #: the round's strategies by silo name, once the strategy phase ran (or was resumed)
+        self.strategies: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
         self._t0 = time.perf_counter()
         self.client: Any = None
@@ -90,6 +125,11 @@ class Coordinator:
         self.deployment: Any = None
 
     # ----------------------------------------------------------------- helpers
+    def _note(self, event: str, **data: Any) -> None:
+        self.log(event, **data)
+        if self.on_event is not None:
+            self.on_event(event, data)
+
     def _load_state(self) -> dict[str, Any]:
         path = self.state.path / "coordinator.json"
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
@@ -100,13 +140,13 @@ class Coordinator:
     @contextlib.contextmanager
     def _step(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
-        self.log("step", step=name)
+        self._note("step", step=name)
         try:
             yield
         except CoordinatorError:
             raise
         except Exception as exc:
-            self.log("step-failed", step=name, error=str(exc))
+            self._note("step-failed", step=name, error=str(exc))
             raise CoordinatorError(name, f"{type(exc).__name__}: {exc}") from exc
         self.timings[name] = round(time.perf_counter() - start, 3)
 
@@ -124,7 +164,7 @@ class Coordinator:
 
             with self._step("superlink"):
                 self.deployment = FlowerDeployment(
-                    self.config, self.state.path / "flower", lambda e, **d: self.log(e, **d)
+                    self.config, self.state.path / "flower", lambda e, **d: self._note(e, **d)
                 )
                 self.deployment.start()
         try:
@@ -139,6 +179,8 @@ class Coordinator:
         with self._step("open"):
             rid = self._open_or_resume()
         with self._step("deposits"):
+            for link in self.agents.values():
+                link.round_opened(self.client, rid)
             joined = self._wait_deposits(rid)
         if len(joined) < 2:
             with self._step("abandon"):
@@ -146,25 +188,28 @@ class Coordinator:
 
                 if self.client.phase_of(rid) not in (Phase.SETTLED, Phase.ABANDONED):
                     self.client.round_abandon(rid)
-                self.log("round-abandoned", round_id=rid, joined=[s.name for s in joined])
+                self._note("round-abandoned", round_id=rid, joined=[s.name for s in joined])
+                self._close_links(rid)
             return self._result(rid, "abandoned: fewer than two silos joined", {}, None, None)
         saved = self._load_state()
         training = None
+        mech = self.mechanism
         if saved.get("round_id") == rid and saved.get("training"):
             training = TrainingOutcome.from_dict(saved["training"])
-            strategies = {n: Strategy(**s) for n, s in saved["strategies"].items()}
+            strategies = {n: mech.strategy_from_json(s) for n, s in saved["strategies"].items()}
             phase_doc = saved.get("strategy_phase")
-            self.log("training-resumed", round_id=rid, completed=training.completed)
+            self._note("training-resumed", round_id=rid, completed=training.completed)
         else:
             with self._step("strategy"):
                 strategies, phase_doc = self._strategy_phase(rid, joined)
             self._save_state(
-                strategies={n: s.__dict__ for n, s in strategies.items()},
+                strategies={n: mech.strategy_to_json(s) for n, s in strategies.items()},
                 strategy_phase=phase_doc,
             )
             with self._step("training"):
                 training = self._train(strategies)
             self._save_state(training=training.to_dict())
+        self.strategies = strategies
         with self._step("assign"):
             assigned = self._assign(rid, strategies, training.completed)
         with self._step("reports"):
@@ -189,7 +234,7 @@ class Coordinator:
                 if time.monotonic() > deadline:
                     raise ChainUnavailable(f"[chain].rpc_url: {exc}") from None
                 time.sleep(1.0)
-        self.log(
+        self._note(
             "connected",
             rpc_url=cfg.rpc_url,
             chain_id=self.backend.chain_id,
@@ -214,12 +259,14 @@ class Coordinator:
             if w3.eth.get_code(saved["contract"]):
                 address = saved["contract"]
             else:
-                self.log("saved-contract-missing", contract=saved["contract"])
+                self._note("saved-contract-missing", contract=saved["contract"])
         if address is None:
             client = SettlementClient.deploy(self.backend, self.operator)
             address = client.address
             receipt = client.deploy_receipt
-            self.log(
+            if receipt is not None:
+                self.receipts.append(receipt)
+            self._note(
                 "deployed",
                 contract=address,
                 tx=None if receipt is None else receipt.tx_hash,
@@ -236,7 +283,7 @@ class Coordinator:
                 },
             )
         else:
-            self.log("attached", contract=address)
+            self._note("attached", contract=address)
             if saved.get("contract") != address:
                 self._save_state(contract=address, chain_id=self.backend.chain_id, round_id=None)
         self.client = SettlementClient.at(self.backend, address, self.operator)
@@ -248,7 +295,6 @@ class Coordinator:
             )
 
     def _open_or_resume(self) -> int:
-        from fl_node.chain_steps import open_round
         from settlement import Phase
 
         cfg = self.config
@@ -259,16 +305,12 @@ class Coordinator:
             if phase not in (Phase.NONE, Phase.SETTLED, Phase.ABANDONED):
                 accounts = [p.account.lower() for p in self.client.profiles(rid)]
                 if accounts == [s.account.lower() for s in cfg.silos]:
-                    self.log("round-resumed", round_id=rid, phase=phase.name)
+                    self._note("round-resumed", round_id=rid, phase=phase.name)
                     return int(rid)
-                self.log("saved-round-mismatch", round_id=rid)
-        rid = open_round(
+                self._note("saved-round-mismatch", round_id=rid)
+        rid = self.mechanism.open_round(
             self.client,
-            cfg.terms,
-            [s.s for s in cfg.silos],
-            [s.F_max for s in cfg.silos],
-            [s.account for s in cfg.silos],
-            units=cfg.units,
+            cfg,
             coordinator=None if self.coordinator_key is None else self.coordinator_key.address,
             windows=(
                 cfg.round.deposit_window_s,
@@ -278,7 +320,7 @@ class Coordinator:
         )
         self._save_state(round_id=rid, training=None, strategies=None, strategy_phase=None)
         bonds = {s.name: int(self.client.required_bond(rid, s.index)) for s in cfg.silos}
-        self.log("round-opened", round_id=rid, bonds_wei=bonds, attested=cfg.attest)
+        self._note("round-opened", round_id=rid, bonds_wei=bonds, attested=cfg.attest)
         return rid
 
     def _warp_past(self, deadline: int, what: str) -> None:
@@ -287,7 +329,7 @@ class Coordinator:
         now = self.client.chain_time()
         if now <= deadline:
             increase_time(self.client.w3, deadline - now + 1)
-            self.log("devnet-warp", past=what, seconds=deadline - now + 1)
+            self._note("devnet-warp", past=what, seconds=deadline - now + 1)
 
     def _wait_deposits(self, rid: int) -> list[SiloEntry]:
         from settlement import Phase
@@ -303,12 +345,12 @@ class Coordinator:
                     self._warp_past(self.client.round_config(rid).deposit_deadline, "deposits")
                     continue
                 if not told:
-                    self.log("waiting-deposit-deadline", joined=state.joined_count, n=state.n)
+                    self._note("waiting-deposit-deadline", joined=state.joined_count, n=state.n)
                     told = True
             self._sleep()
         profiles = self.client.profiles(rid)
         joined = [s for s in self.config.silos if profiles[s.index].joined]
-        self.log(
+        self._note(
             "deposits-closed",
             round_id=rid,
             joined=[s.name for s in joined],
@@ -322,8 +364,8 @@ class Coordinator:
             "round_id": rid,
             "contract": self.client.address,
             "chain_id": self.client.chain_id,
-            "terms": terms_to_json(self.config.terms),
-            "units": units_to_json(self.config.units),
+            "mechanism": self.mechanism.name,
+            **self.mechanism.terms_document(self.config),
         }
         while active:
             names = [s.name for s in active]
@@ -334,27 +376,26 @@ class Coordinator:
                 except (AgentUnavailable, AgentRejected) as exc:
                     refused[silo.name] = str(exc)
             if not refused:
-                self.log("terms-pushed", round_id=rid, active=names)
+                self._note("terms-pushed", round_id=rid, active=names)
                 return active
-            self.log("terms-refused", round_id=rid, refused=refused)
+            self._note("terms-refused", round_id=rid, refused=refused)
             active = [s for s in active if s.name not in refused]
         return active
 
     def _strategy_phase(
         self, rid: int, joined: list[SiloEntry]
-    ) -> tuple[dict[str, Strategy], dict[str, Any]]:
-        from fl_node.strategy_phase import run_strategy_phase
-
-        d_min = self.config.terms.D_min
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         active = list(joined)
         while True:
             active = self._push_terms(rid, active)
             if not active:
                 raise RuntimeError("no joined silo accepted the terms (see terms-refused)")
             responders = [HttpResponder(self.agents[s.name], rid) for s in active]
-            initial = [Strategy(s.name, d_min, s.F_max, d_min * s.s) for s in active]
-            phase = run_strategy_phase(responders, initial, max_sweeps=self.config.round.max_sweeps)
-            self.log(
+            initial = self.mechanism.initial_strategies(self.config, active)
+            phase = self.mechanism.run_strategy_phase(
+                responders, initial, max_sweeps=self.config.round.max_sweeps
+            )
+            self._note(
                 "strategy-phase",
                 round_id=rid,
                 converged=phase.converged,
@@ -366,22 +407,20 @@ class Coordinator:
             if not phase.dropped:
                 break
             reasons = {r.name: r.last_error for r in responders if r.name in phase.dropped}
-            self.log("strategy-dropped", round_id=rid, reasons=reasons)
+            self._note("strategy-dropped", round_id=rid, reasons=reasons)
             # a dropped silo's stale strategy still counted in the aggregate: rerun without it
             active = [s for s in active if s.name not in phase.dropped]
         return {s.name: s for s in phase.strategies}, phase.to_dict()
 
-    def _train(self, strategies: dict[str, Strategy]) -> TrainingOutcome:
-        def progress(event: str, **data: Any) -> None:
-            self.log(event, **data)
-
+    def _train(self, strategies: dict[str, Any]) -> TrainingOutcome:
+        plan = self.mechanism.training_plan(strategies)
         if self.deployment is None:
             from fl_node.coordinator._training import train_embedded
 
-            outcome = train_embedded(self.config, strategies, progress)
+            outcome = train_embedded(self.config, plan, self._note)
         else:
-            outcome = self.deployment.train(strategies)
-        self.log(
+            outcome = self.deployment.train(plan)
+        self._note(
             "training-done",
             completed=outcome.completed,
             dropped=outcome.dropped,
@@ -390,10 +429,8 @@ class Coordinator:
         return outcome
 
     def _assign(
-        self, rid: int, strategies: dict[str, Strategy], completed: list[str]
+        self, rid: int, strategies: dict[str, Any], completed: list[str]
     ) -> list[SiloEntry]:
-        from fl_node.chain_steps import to_report
-
         assigned = []
         for silo in self.config.silos:
             if silo.name not in completed or silo.name not in strategies:
@@ -402,7 +439,7 @@ class Coordinator:
                 assigned.append(silo)
                 continue
             st = strategies[silo.name]
-            x, f = to_report(st, silo.s, self.client, rid, silo.index)
+            x, f = self.mechanism.onchain_report(self.client, rid, silo, st)
             att = b""
             if self.coordinator_key is not None:
                 att = self.client.sign_contribution(
@@ -411,9 +448,7 @@ class Coordinator:
             doc = {
                 "round_id": rid,
                 "index": silo.index,
-                "d": st.d,
-                "f": st.f,
-                "x": st.x,
+                **self.mechanism.assignment_fields(st),
                 "x_onchain": x,
                 "f_onchain": f,
                 "attestation": "0x" + att.hex() if att else "",
@@ -421,9 +456,9 @@ class Coordinator:
             try:
                 self.agents[silo.name].send_assignment(doc)
             except (AgentUnavailable, AgentRejected) as exc:
-                self.log("assignment-refused", silo=silo.name, error=str(exc))
+                self._note("assignment-refused", silo=silo.name, error=str(exc))
                 continue
-            self.log("assigned", silo=silo.name, index=silo.index, x=x, f=f)
+            self._note("assigned", silo=silo.name, index=silo.index, x=x, f=f)
             assigned.append(silo)
         return assigned
 
@@ -442,11 +477,11 @@ class Coordinator:
                     self._warp_past(self.client.round_config(rid).report_deadline, "reports")
                     continue
                 if not told:
-                    self.log("waiting-report-deadline", missing=missing)
+                    self._note("waiting-report-deadline", missing=missing)
                     told = True
             self._sleep()
         profiles = self.client.profiles(rid)
-        self.log(
+        self._note(
             "reports-closed",
             round_id=rid,
             reported=[s.name for s in self.config.silos if profiles[s.index].reported],
@@ -464,23 +499,30 @@ class Coordinator:
         phase = self.client.phase_of(rid)
         if phase != Phase.SETTLED:
             raise RuntimeError(f"round {rid} is {phase.name} after payoffCalculate")
-        self.log("settled", round_id=rid, tx=None if receipt is None else receipt.tx_hash)
+        if receipt is not None:
+            self.receipts.append(receipt)
+        self._note("settled", round_id=rid, tx=None if receipt is None else receipt.tx_hash)
+        self._close_links(rid)
+
+    def _close_links(self, rid: int) -> None:
+        for link in self.agents.values():
+            link.round_closed(self.client, rid)
 
     # ----------------------------------------------------------------- result
     def _result(
         self,
         rid: int,
         status: str,
-        strategies: dict[str, Strategy],
+        strategies: dict[str, Any],
         phase_doc: dict[str, Any] | None,
         training: TrainingOutcome | None,
     ) -> dict[str, Any]:
         result = round_result(
-            self.client, self.config, rid, status, strategies, phase_doc, training
+            self.client, self.config, self.mechanism, rid, status, strategies, phase_doc, training
         )
         result["timings_s"] = {**self.timings, "total": round(time.perf_counter() - self._t0, 3)}
         path = self.config.result_path or self.state.path / f"result-round-{rid}.json"
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(result, indent=2), encoding="utf-8")
-        self.log("result-written", path=str(path), status=status, sum_R_wei=result["sum_R_wei"])
+        self._note("result-written", path=str(path), status=status, sum_R_wei=result["sum_R_wei"])
         return result

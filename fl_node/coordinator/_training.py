@@ -1,10 +1,10 @@
 """The FL training stage of a round, on either runtime, keyed by silo name.
 
-Both runtimes run :func:`fl_node.flower.run_coordinator` (identity query, x-weighted FedAvg with a
-per-round deadline): ``embedded`` over :class:`~fl_node.flower.InProcessTransport` with every
-silo's partition loaded in this process (one machine, like ``fedsettle demo``); ``deployment``
-through the Flower ServerApp on a SuperLink the silos' SuperNodes are connected to
-(:mod:`fl_node.coordinator._deployment`).
+Both runtimes run :func:`fl_node.flower.run_coordinator` (identity query, FedAvg weighted by the
+mechanism's training plan, with a per-round deadline): ``embedded`` over
+:class:`~fl_node.flower.InProcessTransport` with every silo's partition loaded in this process
+(one machine; ``fedsettle demo``); ``deployment`` through the Flower ServerApp on a SuperLink
+the silos' SuperNodes are connected to (:mod:`fl_node.coordinator._deployment`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fl_node.agent import Strategy
 from fl_node.coordinator._config import ConsortiumConfig, SiloEntry
+
+if TYPE_CHECKING:
+    from fl_node.flower import Assignment
 
 __all__ = [
     "TrainingError",
@@ -94,10 +96,12 @@ def coordinator_run_config(config: ConsortiumConfig) -> dict[str, Any]:
 
 def train_embedded(
     config: ConsortiumConfig,
-    strategies: Mapping[str, Strategy],
+    plan: Mapping[str, Assignment],
     progress: Callable[..., None],
 ) -> TrainingOutcome:
-    """Train the silos in ``strategies`` in this process on their bundled-data partitions.
+    """Train the silos in ``plan`` (silo name -> assignment) in this process on their partitions.
+
+    ``progress("fl-round", round=, accuracy=, loss=)`` is called as each FL round ends.
 
     Raises
     ------
@@ -105,7 +109,6 @@ def train_embedded(
         If a silo's partition size differs from its registered ``s``.
     """
     from fl_node.flower import (
-        Assignment,
         CoordinatorConfig,
         InProcessTransport,
         SessionHooks,
@@ -115,7 +118,7 @@ def train_embedded(
 
     silos = {}
     for silo in config.silos:
-        if silo.name not in strategies:
+        if silo.name not in plan:
             continue
         local = load_silo({**silo_node_config(config, silo), "num-threads": 1})
         if len(local.data) != int(silo.s):
@@ -125,19 +128,22 @@ def train_embedded(
                 f"set s = {len(local.data)}"
             )
         silos[silo.index + 1] = local
-    by_node = {nid: strategies[s.name] for nid, s in silos.items()}
+    by_node = {nid: plan[s.name] for nid, s in silos.items()}
 
     def before_training(identities: Mapping[int, Any], transport: Any) -> dict[int, Assignment]:
-        return {n: Assignment(d=st.d, f=st.f, x=st.x) for n, st in by_node.items()}
+        return dict(by_node)
 
     run_config = CoordinatorConfig.from_run_config(coordinator_run_config(config))
     start = time.perf_counter()
     session = run_coordinator(
-        InProcessTransport(silos), run_config, SessionHooks(before_training=before_training)
+        InProcessTransport(silos),
+        run_config,
+        SessionHooks(before_training=before_training),
+        on_round_end=lambda r: progress(
+            "fl-round", round=r.round, accuracy=r.accuracy, loss=r.loss
+        ),
     )
     history = session.history
-    for record in history.rounds:
-        progress("fl-round", round=record.round, accuracy=record.accuracy, loss=record.loss)
     names = {nid: local.name for nid, local in silos.items()}
     return TrainingOutcome(
         completed=[names[n] for n in history.completed],

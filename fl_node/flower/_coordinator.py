@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -122,8 +122,12 @@ def run_coordinator(
     transport: Transport,
     config: CoordinatorConfig,
     hooks: SessionHooks | None = None,
+    *,
+    on_round_end: Callable[[RoundRecord], None] | None = None,
 ) -> SessionResult:
     """Run a full session on ``transport`` with ``config``; write outputs to ``config.out_dir``.
+
+    ``on_round_end`` (optional) receives each :class:`RoundRecord` as its round ends.
 
     The global model is built from ``config.dataset`` (architecture ``model_kind``, initial
     weights from ``model_seed``) and evaluated after every round on the dataset's held-out test
@@ -143,6 +147,8 @@ def run_coordinator(
 
     def _end(record: RoundRecord) -> None:
         progress("round-end", **record.to_dict())
+        if on_round_end is not None:
+            on_round_end(record)
 
     progress("session-start", nodes=transport.node_ids(), config=asdict(config))
     result = run_session(

@@ -1,8 +1,13 @@
 """The read-only auditor API (FastAPI) and the dashboard it serves.
 
-Every answer comes from the SQLite index; ``/rounds/{id}/verify`` also compares the index with
-the contract's views when a node is configured. There is no endpoint that writes: no keys, no
-transactions. Client mistakes get a 4xx with a message that names the parameter and the fix.
+Every answer comes from the SQLite index; ``/rounds/{id}/verify``, ``/deployment`` and the
+exports also read the contract (views, balance, code) when a node is configured. There is no
+endpoint that writes: no keys, no transactions. Client mistakes get a 4xx with a message that
+names the parameter and the fix. Every route that returns amounts takes ``?amounts=string`` to
+send them as decimal strings (JavaScript's ``JSON.parse`` rounds integers above 2^53).
+
+The interactive Swagger page is not served: it loads its assets from a CDN and is blank offline.
+The schema is at ``/openapi.json``.
 """
 
 from __future__ import annotations
@@ -18,15 +23,19 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from settlement.audit import _queries as q
+from settlement.audit._amounts import AmountFormat, render_amounts
+from settlement.audit._deployment import auditor_version, deployment_info, solvency
 from settlement.audit._errors import UnknownOrgError, UnknownRoundError
-from settlement.audit._export import round_csv, round_export
+from settlement.audit._export import round_csv, sealed_export
 from settlement.audit._models import (
     AccountBalance,
     Balances,
     ContributionOut,
+    DeploymentReport,
     DepositOut,
     OrgRecord,
     Page,
@@ -34,6 +43,7 @@ from settlement.audit._models import (
     RoundDetail,
     RoundSummary,
     Status,
+    TxEvent,
     Verification,
     WithdrawalOut,
 )
@@ -45,6 +55,14 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 RoundId = Annotated[int, PathParam(ge=0, description="round id (ids start at 1; see GET /rounds)")]
 PageNo = Annotated[int, Query(ge=1, le=2**31, description="page number, from 1")]
 PerPage = Annotated[int, Query(ge=1, le=1000, description="items per page (1 .. 1000)")]
+Amounts = Annotated[
+    Literal["number", "string"],
+    Query(
+        description="number (default): amounts and scores as exact JSON integers; string: as "
+        "decimal strings, for clients whose JSON parser rounds integers above 2^53 "
+        "(every *_wei, *_wad and score* property)"
+    ),
+]
 Address = Annotated[
     str,
     PathParam(
@@ -52,6 +70,36 @@ Address = Annotated[
         description="account address: 0x + 40 hex digits (checksummed or all one case)",
     ),
 ]
+TxHash = Annotated[
+    str, PathParam(pattern=r"^0x[0-9a-fA-F]{64}$", description="transaction hash: 0x + 64 hex")
+]
+BlockNo = Annotated[int, PathParam(ge=0, le=2**63 - 1, description="block number")]
+
+
+class ErrorOut(BaseModel):
+    """An error answer."""
+
+    message: str = Field(description="what is wrong and how to fix it")
+    detail: Any = Field(description="the same message, or the list of validation errors")
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+#: responses every operation documents; path-parameter operations add their 404
+_INVALID: dict[int | str, dict[str, Any]] = {
+    422: _error("a parameter is invalid; the message names it"),
+    400: _error("bad value"),
+}
+_NO_ROUND: dict[int | str, dict[str, Any]] = {
+    404: _error("the round (or org slot) is not in the index"),
+    **_INVALID,
+}
+_NO_EVENTS: dict[int | str, dict[str, Any]] = {
+    404: _error("no indexed event of this contract is there"),
+    **_INVALID,
+}
 
 
 def _reader(request: Request) -> Iterator[sqlite3.Connection]:
@@ -72,6 +120,13 @@ def _describe(errors: list[Any]) -> str:
     return "; ".join(parts)
 
 
+def _out(value: BaseModel, amounts: AmountFormat) -> Any:
+    """The model itself, or its JSON with amounts as strings."""
+    if amounts == "number":
+        return value
+    return JSONResponse(render_amounts(value.model_dump(mode="json"), amounts))
+
+
 def create_app(service: AuditService) -> FastAPI:
     """Build the FastAPI application over ``service``.
 
@@ -83,12 +138,15 @@ def create_app(service: AuditService) -> FastAPI:
     """
     app = FastAPI(
         title="fedsettle auditor",
-        version="1",
+        version="2",
         description=(
             "Read-only audit API over the FedSettle contract's events: rounds, org records, "
-            "contributions, payoffs, withdrawals, balances, and an independent recomputation "
-            "of every payoff. Amounts are exact integers in wei."
+            "contributions, payoffs, withdrawals, balances, the deployment (code, solvency), "
+            "and an independent recomputation of every payoff with tri-state checks. Amounts "
+            "are exact integers in wei; add ?amounts=string to get them as decimal strings."
         ),
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
 
@@ -132,45 +190,83 @@ def create_app(service: AuditService) -> FastAPI:
     # ------------------------------------------------------------------ status
     @app.get("/status", response_model=Status, tags=["index"])
     def get_status(conn: Conn) -> Status:
-        """What the index covers: chain, contract, last indexed block, node head."""
+        """What the index covers: chain, contract, last indexed block, node head, org labels."""
         out = q.status(conn)
         out.head_block = service.head()
+        out.labels = service.labels
+        out.auditor_version = auditor_version()
         return out
 
+    @app.get("/deployment", response_model=DeploymentReport, tags=["index"], responses=_INVALID)
+    def get_deployment(conn: Conn, amounts: Amounts = "number") -> Any:
+        """The deployment (chain, genesis, contract, code vs artifact) and contract solvency.
+
+        Solvency compares the contract's balance with ``liabilities()`` and with the index; a
+        surplus (ether forced in) and a shortfall both fail the check.
+        """
+        report = DeploymentReport(
+            deployment=deployment_info(conn, service.chain, service.artifact),
+            solvency=solvency(conn, service.chain),
+        )
+        return _out(report, amounts)
+
     # ------------------------------------------------------------------ rounds
-    @app.get("/rounds", response_model=Page[RoundSummary], tags=["rounds"])
-    def list_rounds(conn: Conn, page: PageNo = 1, per_page: PerPage = 50) -> Page[RoundSummary]:
+    @app.get("/rounds", response_model=Page[RoundSummary], tags=["rounds"], responses=_INVALID)
+    def list_rounds(
+        conn: Conn, page: PageNo = 1, per_page: PerPage = 50, amounts: Amounts = "number"
+    ) -> Any:
         """Rounds, oldest first, with phase, counts and totals (like ``roundState``)."""
-        return q.list_rounds(conn, page, per_page)
+        return _out(q.list_rounds(conn, page, per_page), amounts)
 
-    @app.get("/rounds/{round_id}", response_model=RoundDetail, tags=["rounds"])
-    def get_round(conn: Conn, round_id: RoundId) -> RoundDetail:
+    @app.get("/rounds/{round_id}", response_model=RoundDetail, tags=["rounds"], responses=_NO_ROUND)
+    def get_round(conn: Conn, round_id: RoundId, amounts: Amounts = "number") -> Any:
         """Parameters, phase, deadlines, rho and the settlement/abandonment of one round."""
-        return q.detail(q.load_round(conn, round_id))
+        return _out(q.detail(q.load_round(conn, round_id)), amounts)
 
-    @app.get("/rounds/{round_id}/orgs", response_model=Page[OrgRecord], tags=["rounds"])
+    @app.get(
+        "/rounds/{round_id}/orgs",
+        response_model=Page[OrgRecord],
+        tags=["rounds"],
+        responses=_NO_ROUND,
+    )
     def get_orgs(
-        conn: Conn, round_id: RoundId, page: PageNo = 1, per_page: PerPage = 100
-    ) -> Page[Any]:
+        conn: Conn,
+        round_id: RoundId,
+        page: PageNo = 1,
+        per_page: PerPage = 100,
+        amounts: Amounts = "number",
+    ) -> Any:
         """Per-org records (like ``profileRecord``) with payout bookkeeping."""
-        return q.paginate(q.org_records(q.load_round(conn, round_id)), page, per_page)
+        return _out(
+            q.paginate(q.org_records(q.load_round(conn, round_id)), page, per_page), amounts
+        )
 
-    @app.get("/rounds/{round_id}/orgs/{index}", response_model=OrgRecord, tags=["rounds"])
+    @app.get(
+        "/rounds/{round_id}/orgs/{index}",
+        response_model=OrgRecord,
+        tags=["rounds"],
+        responses=_NO_ROUND,
+    )
     def get_org(
         conn: Conn,
         round_id: RoundId,
         index: Annotated[int, PathParam(ge=0, description="org slot, 0 .. n-1")],
-    ) -> OrgRecord:
+        amounts: Amounts = "number",
+    ) -> Any:
         """One org slot's record."""
-        return q.org_record(q.load_round(conn, round_id), index)
+        return _out(q.org_record(q.load_round(conn, round_id), index), amounts)
 
     def _events(kind: str, model: Any) -> None:
         fn = getattr(q, kind)
 
         def handler(
-            conn: Conn, round_id: RoundId, page: PageNo = 1, per_page: PerPage = 100
-        ) -> Page[Any]:
-            return q.paginate(fn(q.load_round(conn, round_id)), page, per_page)
+            conn: Conn,
+            round_id: RoundId,
+            page: PageNo = 1,
+            per_page: PerPage = 100,
+            amounts: Amounts = "number",
+        ) -> Any:
+            return _out(q.paginate(fn(q.load_round(conn, round_id)), page, per_page), amounts)
 
         handler.__doc__ = f"The round's {kind} events, in chain order, with their blocks."
         app.get(
@@ -178,6 +274,7 @@ def create_app(service: AuditService) -> FastAPI:
             response_model=Page[model],
             tags=["events"],
             name=f"list_{kind}",
+            responses=_NO_ROUND,
         )(handler)
 
     _events("deposits", DepositOut)
@@ -185,15 +282,20 @@ def create_app(service: AuditService) -> FastAPI:
     _events("payoffs", PayoffOut)
     _events("withdrawals", WithdrawalOut)
 
-    @app.get("/rounds/{round_id}/verify", response_model=Verification, tags=["verify"])
-    def verify(conn: Conn, round_id: RoundId) -> Verification:
+    @app.get(
+        "/rounds/{round_id}/verify",
+        response_model=Verification,
+        tags=["verify"],
+        responses=_NO_ROUND,
+    )
+    def verify(conn: Conn, round_id: RoundId, amounts: Amounts = "number") -> Any:
         """Recompute every payoff from the on-chain inputs and check the books.
 
-        Reports per-org agreement, the budget balance to the wei, whether every bond is
-        withdrawable or withdrawn, the payoff digest, and (with a node) agreement with the
-        contract's views at the indexed block.
+        Every check is passed, failed or not_checked (with the reason). ``status`` is
+        ``verified`` only when every applicable check ran and passed: an unfinished round, or
+        one verified without a reachable node, is ``not_verified``.
         """
-        return _verify(q.load_round(conn, round_id), service.chain)
+        return _out(_verify(q.load_round(conn, round_id), service.chain), amounts)
 
     @app.get(
         "/rounds/{round_id}/export",
@@ -201,16 +303,24 @@ def create_app(service: AuditService) -> FastAPI:
         responses={
             200: {
                 "content": {"application/json": {}, "text/csv": {}},
-                "description": "the round as JSON (everything) or CSV (one row per org)",
-            }
+                "description": "the round as a sealed JSON report (everything, tied to the "
+                "deployment, with its sha256) or CSV (one row per org)",
+            },
+            **_NO_ROUND,
         },
     )
     def export(
         conn: Conn,
         round_id: RoundId,
         format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
+        amounts: Amounts = "number",
     ) -> Response:
-        """Download one round: JSON with every record and the verification, or per-org CSV."""
+        """Download one round: a sealed JSON report, or the per-org CSV.
+
+        The JSON report is ``{"format", "report", "integrity": {"sha256", ...}}``; check it with
+        ``fedsettle audit check-report FILE``. The API never signs (it holds no key); sign with
+        ``fedsettle audit export --sign-key``.
+        """
         if format == "csv":
             text = round_csv(conn, round_id, chain=service.chain)
             return PlainTextResponse(
@@ -218,29 +328,61 @@ def create_app(service: AuditService) -> FastAPI:
                 media_type="text/csv",
                 headers={"Content-Disposition": f'attachment; filename="round-{round_id}.csv"'},
             )
+        doc = sealed_export(
+            conn, round_id, chain=service.chain, artifact=service.artifact, amounts=amounts
+        )
         return JSONResponse(
-            round_export(conn, round_id, chain=service.chain),
-            headers={"Content-Disposition": f'attachment; filename="round-{round_id}.json"'},
+            doc, headers={"Content-Disposition": f'attachment; filename="round-{round_id}.json"'}
         )
 
+    # ------------------------------------------------------------------ chain views
+    @app.get("/tx/{tx_hash}", response_model=list[TxEvent], tags=["events"], responses=_NO_EVENTS)
+    def get_tx(conn: Conn, tx_hash: TxHash) -> list[TxEvent]:
+        """The indexed events of one transaction."""
+        found = q.events_where(conn, "tx_hash", tx_hash.lower())
+        if not found:
+            raise HTTPException(
+                status_code=404,
+                detail=f"transaction {tx_hash} emitted no indexed event of this contract",
+            )
+        return found
+
+    @app.get(
+        "/blocks/{number}", response_model=list[TxEvent], tags=["events"], responses=_NO_EVENTS
+    )
+    def get_block(conn: Conn, number: BlockNo) -> list[TxEvent]:
+        """The indexed events of one block."""
+        found = q.events_where(conn, "block_number", number)
+        if not found:
+            raise HTTPException(
+                status_code=404, detail=f"block {number} holds no indexed event of this contract"
+            )
+        return found
+
     # ------------------------------------------------------------------ balances
-    @app.get("/balances", response_model=Balances, tags=["balances"])
-    def get_balances(conn: Conn, page: PageNo = 1, per_page: PerPage = 100) -> Balances:
-        """Per-account deposits, payoffs, withdrawals and what the contract still owes."""
+    @app.get("/balances", response_model=Balances, tags=["balances"], responses=_INVALID)
+    def get_balances(
+        conn: Conn, page: PageNo = 1, per_page: PerPage = 100, amounts: Amounts = "number"
+    ) -> Any:
+        """Per-account deposits, payoffs, withdrawals, what the contract still owes, solvency."""
         out = q.balances(conn)
         start = (page - 1) * per_page
         out.accounts = out.accounts[start : start + per_page]
+        for a in out.accounts:
+            a.label = service.labels.get(a.account)
         if service.chain is not None:
-            try:
-                block, _, _ = q.indexed_head(conn)
-                out.contract_balance_wei = service.chain.balance(block if block >= 0 else "latest")
-            except Exception:
-                out.contract_balance_wei = None
-        return out
+            out.solvency = solvency(conn, service.chain)
+            out.contract_balance_wei = out.solvency.contract_balance_wei
+        return _out(out, amounts)
 
-    @app.get("/accounts/{address}", response_model=AccountBalance, tags=["balances"])
-    def get_account(conn: Conn, address: Address) -> AccountBalance:
-        """One account's slots and money across rounds."""
+    @app.get(
+        "/accounts/{address}",
+        response_model=AccountBalance,
+        tags=["balances"],
+        responses={404: _error("the account has no deposit in any indexed round"), **_INVALID},
+    )
+    def get_account(conn: Conn, address: Address, amounts: Amounts = "number") -> Any:
+        """One account's slots and money across rounds (its history)."""
         if address != address.lower() and address[2:] != address[2:].upper():
             if not is_checksum_address(address):
                 raise HTTPException(
@@ -254,7 +396,8 @@ def create_app(service: AuditService) -> FastAPI:
             raise HTTPException(
                 status_code=404, detail=f"account {account} has no deposit in any indexed round"
             )
-        return found[0]
+        found[0].label = service.labels.get(account)
+        return _out(found[0], amounts)
 
     return app
 

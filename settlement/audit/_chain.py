@@ -1,6 +1,7 @@
 """Read-only access to the contract's own views, for cross-checking the index.
 
-Only ``eth_call`` and ``eth_getBalance``: the auditor holds no keys and sends no transactions.
+Only ``eth_call``, ``eth_getBalance``, ``eth_getCode`` and block headers: the auditor holds no
+keys and sends no transactions.
 Calls are pinned to a block (the index cursor) so the comparison is like for like even while the
 chain moves on.
 """
@@ -62,3 +63,28 @@ class ChainReader:
     def balance(self, block: BlockIdentifier = "latest") -> int:
         """The contract's ether balance in wei."""
         return int(self.w3.eth.get_balance(self.address, block_identifier=block))
+
+    def code(self, block: BlockIdentifier = "latest") -> bytes:
+        """The contract's runtime code."""
+        return bytes(self.w3.eth.get_code(self.address, block_identifier=block))
+
+
+def find_deployment_block(w3: Web3, address: str, head: int) -> int | None:
+    """The first block at which ``address`` has code (binary search over ``eth_getCode``).
+
+    Returns None when the node cannot answer for old blocks (a pruned, non-archive node) or the
+    address has no code at ``head``.
+    """
+    try:
+        if not bytes(w3.eth.get_code(to_checksum_address(address), block_identifier=head)):
+            return None
+        lo, hi = 0, head
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if bytes(w3.eth.get_code(to_checksum_address(address), block_identifier=mid)):
+                hi = mid
+            else:
+                lo = mid + 1
+    except Exception:  # a node without the historical state
+        return None
+    return lo

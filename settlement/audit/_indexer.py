@@ -30,7 +30,8 @@ from web3 import Web3
 from web3.exceptions import BlockNotFound, Web3RPCError
 
 from settlement.audit import _db
-from settlement.audit._errors import IndexerError
+from settlement.audit._chain import find_deployment_block
+from settlement.audit._errors import IndexerError, IndexMismatch
 from settlement.audit._events import DecodedLog, EventDecoder, load_abi
 
 #: how often a chunk is re-read when the chain reorganizes under the fetch
@@ -126,6 +127,7 @@ class Indexer:
         _db.bind_meta(self.conn, "chain_id", str(chain_id))
         _db.bind_meta(self.conn, "contract_address", self.contract)
         _db.bind_meta(self.conn, "start_block", str(start_block))
+        self._bind_chain(chain_id)
         #: called after each committed chunk with (last block, SyncResult); for progress output
         self.on_chunk: Callable[[int, SyncResult], None] | None = None
 
@@ -181,6 +183,45 @@ class Indexer:
             if self.on_chunk is not None:
                 self.on_chunk(hi, result)
         return result
+
+    # ------------------------------------------------------------------ which chain
+    def _bind_chain(self, chain_id: int) -> None:
+        """Record (first run) or check (later runs) the chain's genesis and the deployment block.
+
+        Two chains with the same chain id and the same contract address (a devnet restarted and
+        replayed, a fork) differ in their genesis block or in the block that created the
+        contract; an index of one is refused on the other instead of being rolled back to it.
+        """
+        genesis = self._canonical_hash(0) or ""
+        stored = _db.get_meta(self.conn, "genesis_hash")
+        if stored is not None and stored != genesis:
+            raise IndexMismatch(
+                f"this index was built from another chain: chain id {chain_id} and contract "
+                f"{self.contract} match, but its genesis block is {stored} and the node's is "
+                f"{genesis}; index this chain into a new --db file"
+            )
+        deployed = _db.get_meta(self.conn, "deployment_block")
+        if deployed is None:
+            head = int(self.w3.eth.block_number)
+            number = find_deployment_block(self.w3, self.contract, head)
+            with _db.transaction(self.conn):
+                rows = [("genesis_hash", genesis)]
+                # only a confirmed creation block is an anchor (a reorg may still replace it)
+                if number is not None and number <= head - self.confirmations:
+                    rows += [
+                        ("deployment_block", str(number)),
+                        ("deployment_block_hash", self._canonical_hash(number) or ""),
+                    ]
+                self.conn.executemany("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", rows)
+            return
+        expected = _db.get_meta(self.conn, "deployment_block_hash")
+        actual = self._canonical_hash(int(deployed))
+        if actual != expected:
+            raise IndexMismatch(
+                f"this index was built from another chain: contract {self.contract} was created "
+                f"in block {deployed} with hash {expected}, but the node's block {deployed} is "
+                f"{actual}; index this chain into a new --db file"
+            )
 
     # ------------------------------------------------------------------ reorgs
     def _canonical_hash(self, number: int) -> str | None:

@@ -16,6 +16,7 @@ from settlement._fixedpoint import WAD, unpack_rho
 from settlement._types import Phase
 from settlement.audit import _db
 from settlement.audit._errors import UnknownOrgError, UnknownRoundError
+from settlement.audit._events import EVENT_TABLE
 from settlement.audit._models import (
     PHASE_NAMES,
     Abandonment,
@@ -33,6 +34,7 @@ from settlement.audit._models import (
     RoundSummary,
     Settlement,
     Status,
+    TxEvent,
     WithdrawalOut,
 )
 
@@ -77,9 +79,12 @@ def status(conn: sqlite3.Connection) -> Status:
     """What the index covers (``head_block`` is left for the caller, who may reach the node)."""
     number, block_hash, ts = indexed_head(conn)
     chain_id = _db.get_meta(conn, "chain_id")
+    deployed = _db.get_meta(conn, "deployment_block")
     return Status(
         chain_id=None if chain_id is None else int(chain_id),
         contract_address=_db.get_meta(conn, "contract_address"),
+        genesis_hash=_db.get_meta(conn, "genesis_hash"),
+        deployment_block=None if deployed is None else int(deployed),
         indexed_block=number,
         indexed_block_hash=block_hash,
         indexed_timestamp=ts,
@@ -315,6 +320,7 @@ def org_records(data: RoundData) -> list[OrgRecord]:
                 score=score,
                 contribution_real=contribution_real(score, xs, fs),
                 payoff_wei=payoff,
+                payoff_pending=phase not in (Phase.SETTLED, Phase.ABANDONED),
                 joined=bool(deposits.get(i)),
                 reported=bool(c),
                 withdrawn=withdrawn,
@@ -426,8 +432,6 @@ def balances(conn: sqlite3.Connection, account: str | None = None) -> Balances:
         Checksummed address to restrict to (an unknown account yields an empty list).
     """
     by_account: dict[str, list[AccountRound]] = {}
-    total_dep = _sum(conn.execute("SELECT amount_wei FROM deposits").fetchall(), "amount_wei")
-    total_wd = _sum(conn.execute("SELECT amount_wei FROM withdrawals").fetchall(), "amount_wei")
     if account is None:
         ids = round_ids(conn)
     else:
@@ -453,6 +457,7 @@ def balances(conn: sqlite3.Connection, account: str | None = None) -> Balances:
                     phase=PHASE_NAMES[phase],
                     deposited_wei=rec.deposited_wei,
                     payoff_wei=rec.payoff_wei,
+                    payoff_pending=rec.payoff_pending,
                     withdrawn_wei=rec.withdrawn_wei,
                     owed_wei=rec.owed_wei,
                 )
@@ -468,6 +473,37 @@ def balances(conn: sqlite3.Connection, account: str | None = None) -> Balances:
         )
         for acct, rounds in sorted(by_account.items())
     ]
-    return Balances(
-        liabilities_wei=total_dep - total_wd, contract_balance_wei=None, accounts=accounts
-    )
+    return Balances(liabilities_wei=liabilities(conn), contract_balance_wei=None, accounts=accounts)
+
+
+def liabilities(conn: sqlite3.Connection) -> int:
+    """What the index says the contract owes: every deposit minus every withdrawal, in wei."""
+    total_dep = _sum(conn.execute("SELECT amount_wei FROM deposits").fetchall(), "amount_wei")
+    total_wd = _sum(conn.execute("SELECT amount_wei FROM withdrawals").fetchall(), "amount_wei")
+    return total_dep - total_wd
+
+
+_EVENT_NAMES = {table: name for name, table in EVENT_TABLE.items()}
+
+
+def events_where(conn: sqlite3.Connection, column: str, value: str | int) -> list[TxEvent]:
+    """Indexed events of one transaction (``column="tx_hash"``) or block (``"block_number"``)."""
+    if column not in ("tx_hash", "block_number"):
+        raise ValueError(f"column: {column!r} is not tx_hash or block_number")
+    out: list[tuple[int, int, TxEvent]] = []
+    for table in _db.EVENT_TABLES:
+        rows = conn.execute(
+            f"SELECT t.*, {_EVENT_COLS} FROM {table} t {_JOIN_BLOCK} WHERE t.{column} = ?",
+            (value,),
+        ).fetchall()
+        for r in rows:
+            keys = r.keys()
+            event = TxEvent(
+                event=_EVENT_NAMES[table],
+                round_id=r["round_id"],
+                index=r["idx"] if "idx" in keys else None,
+                account=r["account"] if "account" in keys else None,
+                ref=_ref(r),
+            )
+            out.append((r["block_number"], r["log_index"], event))
+    return [e for _, _, e in sorted(out, key=lambda x: (x[0], x[1]))]

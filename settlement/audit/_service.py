@@ -6,10 +6,11 @@ import logging
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from eth_utils import to_checksum_address
 from web3 import Web3
 
 from settlement.audit import _db
@@ -35,6 +36,11 @@ class AuditService:
         Passed to :class:`Indexer`.
     poll_interval : float
         Seconds between background syncs (:meth:`start`).
+    artifact : str or Path, optional
+        Artifact whose ``deployedBytecode`` the on-chain code is compared with (default: the
+        shipped ``FedSettle`` artifact).
+    labels : mapping of address -> str, optional
+        Display names of org accounts (dashboard, ``/status``, ``/accounts``).
     """
 
     def __init__(
@@ -47,7 +53,13 @@ class AuditService:
         chunk_size: int = 2_000,
         start_block: int = 0,
         poll_interval: float = 2.0,
+        artifact: str | Path | None = None,
+        labels: Mapping[str, str] | None = None,
     ):
+        self.artifact = artifact
+        self.labels: dict[str, str] = {
+            str(to_checksum_address(k)): str(v) for k, v in (labels or {}).items()
+        }
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if db_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="fedsettle-audit-")

@@ -108,3 +108,30 @@ def open_chain(
     if not is_address(contract):
         raise ValueError(f"--contract: {contract!r} is not a 20-byte hex address (0x + 40 hex)")
     return RpcBackend(rpc), to_checksum_address(contract), None
+
+
+def read_labels(path: str | Path) -> dict[str, str]:
+    """Org display names from a JSON object ``{"0xADDRESS": "label", ...}``.
+
+    Raises
+    ------
+    StateFileError
+        If the file is missing, not a JSON object, or a key is not an address; names the entry.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise StateFileError(f"--labels: {path} does not exist") from exc
+    except json.JSONDecodeError as exc:
+        raise StateFileError(f"--labels: {path} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise StateFileError(f"--labels: {path} must be a JSON object of address -> label")
+    out: dict[str, str] = {}
+    for key, value in data.items():
+        if not is_address(key) or not isinstance(value, str):
+            raise StateFileError(
+                f"--labels: entry {key!r}: {value!r} must map a 0x address to a string label"
+            )
+        out[str(to_checksum_address(key))] = value
+    return out

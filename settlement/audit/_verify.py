@@ -2,11 +2,15 @@
 
 Inputs are what the chain logged: the round's config and rho (``RoundOpened``), the org slots and
 bonds (``OrgRegistered``), deposits and reports (``DepositSubmitted``, ``ContributionSubmitted``).
-Outcomes checked against them: scores, every payoff ``R_i`` (exactly, with the integer mirror of
-the contract in :mod:`settlement._fixedpoint`, and within rounding with the solver's real-valued
-redistribution formula), budget balance to the wei, withdrawal amounts, whether every deposit is
-withdrawable or withdrawn, the payoff digest, and, when a node is reachable, the contract's own
-views (``roundState``/``profileRecord`` at the indexed block).
+The round's mechanism (:mod:`settlement.audit._mechanisms`) recomputes the outcome; the recorded
+scores, payoffs, digest, withdrawals and budget are compared with it, and, when a node is
+reachable, the index with the contract's own views (``roundState``/``profileRecord`` at the
+indexed block).
+
+Every check is tri-state (:class:`~settlement.audit._models.Check`): passed, failed, or not
+checked with the reason (a round whose payoffs are not computed yet, an unreachable node, a
+mechanism this auditor cannot recompute). A round is ``verified`` only when every applicable
+check ran and passed; one failed check makes it ``failed``; anything else is ``not_verified``.
 """
 
 from __future__ import annotations
@@ -18,14 +22,46 @@ from eth_utils import keccak
 
 from settlement import _fixedpoint as fp
 from settlement._errors import ConfigError, RhoError
-from settlement._outcome import RoundOutcome, compute_outcome
-from settlement._types import OrgSpec, Phase, RoundConfig, Wei, to_address
+from settlement._types import OrgSpec, Phase, RoundConfig, to_address
 from settlement.audit._chain import ChainReader
-from settlement.audit._models import PHASE_NAMES, OrgCheck, OrgRecord, Verification
+from settlement.audit._mechanisms import Recomputation, RoundInputs, mechanism_for
+from settlement.audit._models import (
+    PHASE_NAMES,
+    Check,
+    OrgCheck,
+    OrgRecord,
+    Verification,
+    VerificationStatus,
+)
 from settlement.audit._queries import RoundData, load_round, org_records, summary
-from settlement.audit._solver import real_payoffs
 
 _TERMINAL = (Phase.SETTLED, Phase.ABANDONED)
+
+
+def passed(reason: str) -> Check:
+    """A check that ran and passed."""
+    return Check(status="passed", reason=reason)
+
+
+def failed(reason: str) -> Check:
+    """A check that ran and found a problem."""
+    return Check(status="failed", reason=reason)
+
+
+def not_checked(reason: str, *, applicable: bool = True) -> Check:
+    """A check that did not run (``applicable=False``: it does not apply to this round)."""
+    return Check(status="not_checked", reason=reason, applicable=applicable)
+
+
+def verdict(checks: dict[str, Check]) -> tuple[VerificationStatus, str]:
+    """``(status, summary)`` of a set of checks: failed > not_verified > verified."""
+    bad = [k for k, c in checks.items() if c.status == "failed"]
+    if bad:
+        return "failed", f"failed: {', '.join(bad)} ({checks[bad[0]].reason})"
+    missing = [k for k, c in checks.items() if c.applicable and c.status == "not_checked"]
+    if missing:
+        return "not_verified", f"not verified: {checks[missing[0]].reason}"
+    return "verified", "verified: every applicable check ran and passed"
 
 
 def verify_round(
@@ -40,168 +76,202 @@ def verify_round(
     round_id : int
         Round to verify.
     chain : ChainReader, optional
-        If given, the index is also compared with the contract's views at the indexed block.
+        If given, the index is also compared with the contract's views at the indexed block;
+        without it (or with the node down) ``chain_agrees`` is not checked and the round is not
+        verified.
 
     Returns
     -------
     Verification
-        ``ok`` is true when every applicable check passed; ``problems`` names each failure.
+        ``status`` verified / failed / not_verified; ``checks`` tri-state with reasons.
 
     Raises
     ------
     UnknownRoundError
         If the round is not in the index.
     """
-    data = load_round(conn, round_id)
-    return _verify(data, chain)
+    return _verify(load_round(conn, round_id), chain)
+
+
+def _bool(check: Check) -> bool | None:
+    return None if check.status == "not_checked" else check.status == "passed"
+
+
+def _inputs(
+    data: RoundData, records: list[OrgRecord], rho: list[list[int]], reports: dict[int, Any]
+) -> RoundInputs:
+    o = data.opened
+    config = RoundConfig(
+        gamma_wad=int(o["gamma_wad"]),
+        lambda_wad=int(o["lambda_wad"]),
+        d_min_wad=int(o["d_min_wad"]),
+        x_scale=int(o["x_scale"]),
+        f_scale=int(o["f_scale"]),
+        deposit_deadline=int(o["deposit_deadline"]),
+        report_deadline=int(o["report_deadline"]),
+        settle_deadline=int(o["settle_deadline"]),
+        coordinator=o["coordinator"],
+        params_digest=bytes.fromhex(o["params_digest"][2:]),
+        mechanism_id=int(o["mechanism_id"]),
+    )
+    return RoundInputs(
+        config=config,
+        orgs=[OrgSpec(to_address(r.account), r.x_max, r.f_max) for r in records],
+        rho_bps=rho,
+        deposits={r.index: r.deposited_wei for r in records if r.joined},
+        reports=reports,
+    )
 
 
 def _verify(data: RoundData, chain: ChainReader | None) -> Verification:
     o = data.opened
     phase = data.phase
+    phase_name = PHASE_NAMES[phase]
+    settled, abandoned = phase == Phase.SETTLED, phase == Phase.ABANDONED
+    pending = f"the round is in its {phase_name} phase: payoffs are computed at settlement"
     problems: list[str] = []
-    checks: dict[str, bool | None] = {}
-    gamma, dmin = int(o["gamma_wad"]), int(o["d_min_wad"])
-    xs, fs = int(o["x_scale"]), int(o["f_scale"])
+    checks: dict[str, Check] = {}
+    dmin = int(o["d_min_wad"])
     records = org_records(data)
     n = len(records)
+
+    def record(name: str, errors: list[str], ok_reason: str) -> Check:
+        problems.extend(errors)
+        checks[name] = failed("; ".join(errors)) if errors else passed(ok_reason)
+        return checks[name]
 
     # -- rho: the bytes logged at open must be a valid n x n matrix and hash to rhoHash
     rho_bytes = bytes.fromhex(o["rho"][2:])
     rho: list[list[int]] | None = None
+    errors: list[str] = []
     try:
         rho = fp.rho_to_bps(fp.unpack_rho(rho_bytes), unit="bps")
         if len(rho) != n:
             raise RhoError(f"rho is {len(rho)}x{len(rho)} but the round has {n} org slots")
     except RhoError as exc:
         rho = None
-        problems.append(f"rho: {exc}")
-    rho_hash_ok = "0x" + keccak(rho_bytes).hex() == o["rho_hash"]
-    if not rho_hash_ok:
-        problems.append(f"rho: keccak256 of the logged rho != indexed rho_hash {o['rho_hash']}")
-    checks["rho_valid"] = rho is not None and rho_hash_ok
+        errors.append(f"rho: {exc}")
+    if "0x" + keccak(rho_bytes).hex() != o["rho_hash"]:
+        errors.append(f"rho: keccak256 of the logged rho != indexed rho_hash {o['rho_hash']}")
+    record("rho_valid", errors, f"{n}x{n} matrix, keccak256 matches rho_hash")
 
-    # -- reports: bounds, and the exact outcome the contract must have produced
+    # -- reports: bounds
     contributions = data.by_index(data.contributions)
     payoff_rows = data.by_index(data.payoffs)
     reports: dict[int, tuple[int, int]] = {}
-    bounds_ok = True
+    errors = []
     for rec in records:
         rows = contributions.get(rec.index, [])
         if len(rows) > 1:
-            problems.append(f"org {rec.index}: {len(rows)} contribution reports (at most one)")
-            bounds_ok = False
+            errors.append(f"org {rec.index}: {len(rows)} contribution reports (at most one)")
         if not rows:
             continue
         x, f = int(rows[0]["x"]), int(rows[0]["f"])
         lo = fp.x_min(dmin, rec.x_max)
         if not lo <= x <= rec.x_max or not fp.F_MIN <= f <= rec.f_max:
-            bounds_ok = False
-            problems.append(
+            errors.append(
                 f"org {rec.index}: report x={x}, f={f} outside x in [{lo}, {rec.x_max}], "
                 f"f in [{fp.F_MIN}, {rec.f_max}]"
             )
         if not rec.joined:
-            bounds_ok = False
-            problems.append(f"org {rec.index}: reported without a deposit")
+            errors.append(f"org {rec.index}: reported without a deposit")
             continue
         reports[rec.index] = (x, f)
-    checks["reports_in_bounds"] = bounds_ok
-    outcome = _outcome(data, records, rho, reports, problems)
-    scores: list[int | None] = [
-        outcome.scores[r.index] if r.index in reports else None for r in records
-    ]
-    scores_ok = True
-    for rec in records:
-        rows = contributions.get(rec.index, [])
-        if rows and rec.index in reports and int(rows[0]["score"]) != outcome.scores[rec.index]:
-            scores_ok = False
-            problems.append(
-                f"org {rec.index}: reported score {rows[0]['score']} != recomputed "
-                f"{outcome.scores[rec.index]}"
-            )
-    checks["scores_match"] = scores_ok
-    bonds_ok = True
-    for rec in records:
-        if rec.bond_wei != outcome.bonds[rec.index]:
-            bonds_ok = False
-            problems.append(
-                f"org {rec.index}: registered bond {rec.bond_wei} wei != worst-case liability "
-                f"{outcome.bonds[rec.index]}"
-            )
-    checks["bonds_match"] = bonds_ok
+    record("reports_in_bounds", errors, f"{len(reports)} report(s) within their slots' bounds")
 
-    # -- payoffs: exact integer mirror, and the solver's real-valued formula
-    expected_pay = [int(p) for p in outcome.payoffs]
-    settled = phase == Phase.SETTLED
-    payoffs_ok = rho is not None
-    solver_pay = real_payoffs(scores, rho, gamma, xs, fs) if rho is not None else None
-    solver_diff = (
-        max((abs(e - s) for e, s in zip(expected_pay, solver_pay, strict=True)), default=0.0)
-        if solver_pay is not None
-        else None
-    )
-    reporters = len(reports)
-    # each of the (reporters - 1) pair terms is truncated once: < 1 wei each, plus float error
-    tolerance = max(reporters - 1, 0) + 1e-9 * max((abs(v) for v in expected_pay), default=0)
-    solver_ok = solver_diff is not None and solver_diff <= tolerance + 1e-6
-    if solver_diff is not None and not solver_ok:
-        problems.append(
-            f"solver: real-valued payoffs differ from the exact ones by {solver_diff:.3g} wei "
-            f"(> {tolerance:.3g})"
-        )
+    # -- the mechanism's recomputation of the round
+    mechanism = mechanism_for(int(o["mechanism_id"]))
+    recomputed: Recomputation | None = None
+    why_not = ""
+    if mechanism is None:
+        why_not = f"mechanism id {o['mechanism_id']} has no recomputation in this auditor"
+    elif rho is None:
+        why_not = "rho is invalid: the round cannot be recomputed"
+    else:
+        try:
+            recomputed = mechanism.recompute(_inputs(data, records, rho, reports))
+        except (ConfigError, ValueError) as exc:
+            why_not = f"the indexed round parameters are malformed ({exc})"
+            problems.append(f"config: {why_not}")
+            checks["config_valid"] = failed(why_not)
+    outcome = None if recomputed is None else recomputed.outcome
+
+    scores: list[int | None] = [None] * n
+    if outcome is None:
+        checks["scores_match"] = not_checked(why_not)
+        checks["bonds_match"] = not_checked(why_not)
+    else:
+        scores = [outcome.scores[r.index] if r.index in reports else None for r in records]
+        errors = [
+            f"org {rec.index}: reported score {contributions[rec.index][0]['score']} != "
+            f"recomputed {outcome.scores[rec.index]}"
+            for rec in records
+            if rec.index in reports
+            and int(contributions[rec.index][0]["score"]) != outcome.scores[rec.index]
+        ]
+        record("scores_match", errors, f"{len(reports)} score(s) equal the recomputed ones")
+        errors = [
+            f"org {rec.index}: registered bond {rec.bond_wei} wei != worst-case liability "
+            f"{outcome.bonds[rec.index]}"
+            for rec in records
+            if rec.bond_wei != outcome.bonds[rec.index]
+        ]
+        record("bonds_match", errors, f"{n} bond(s) equal the recomputed worst-case liability")
+
+    # -- payoffs, per slot
+    expected_pay: list[int | None]
+    if settled and outcome is not None:
+        expected_pay = [int(p) for p in outcome.payoffs]
+    elif abandoned:
+        expected_pay = [0] * n
+    else:
+        expected_pay = [None] * n
+    pay_errors: list[str] = []
+    wd_errors: list[str] = []
+    cover_errors: list[str] = []
     org_checks: list[OrgCheck] = []
     withdrawals = data.by_index(data.withdrawals)
-    withdrawals_ok = covers_ok = True
     funds_stuck = 0
     for rec, score_expected, pay_expected in zip(records, scores, expected_pay, strict=True):
         i = rec.index
         prow = payoff_rows.get(i, [])
         recorded = int(prow[0]["payoff_wei"]) if prow else None
-        ok_i = True
+        mine: list[str] = []
         if len(prow) > 1:
-            ok_i = False
-            problems.append(f"org {i}: {len(prow)} PayoffCalculated events (at most one)")
-        if settled:
+            mine.append(f"org {i}: {len(prow)} PayoffCalculated events (at most one)")
+        if settled and pay_expected is not None:
             if rec.joined and recorded is None:
-                ok_i = False
-                problems.append(f"org {i}: joined a settled round but has no PayoffCalculated")
+                mine.append(f"org {i}: joined a settled round but has no PayoffCalculated")
             got = 0 if recorded is None else recorded
             if got != pay_expected:
-                ok_i = False
-                problems.append(f"org {i}: recorded payoff {got} wei != recomputed {pay_expected}")
+                mine.append(f"org {i}: recorded payoff {got} wei != recomputed {pay_expected}")
             if prow and int(prow[0]["score"]) != (score_expected or 0):
-                ok_i = False
-                problems.append(
+                mine.append(
                     f"org {i}: PayoffCalculated score {prow[0]['score']} != "
                     f"recomputed {score_expected or 0}"
                 )
-        elif prow:
-            ok_i = False
-            problems.append(f"org {i}: PayoffCalculated in an unsettled round")
-        payoffs_ok = payoffs_ok and ok_i
+        elif not settled and prow:
+            mine.append(f"org {i}: PayoffCalculated in an unsettled round")
+        pay_errors += mine
+        payoff_ok: bool | None = not mine
+        if not mine and pay_expected is None:
+            payoff_ok = None  # pending, or no recomputation: not checked
 
         covers = not rec.joined or rec.deposited_wei >= rec.bond_wei
         if not covers:
-            covers_ok = False
-            problems.append(f"org {i}: deposit {rec.deposited_wei} < bond {rec.bond_wei}")
+            cover_errors.append(f"org {i}: deposit {rec.deposited_wei} < bond {rec.bond_wei}")
 
-        expected_out = rec.deposited_wei + (pay_expected if settled else 0)
+        expected_out = rec.deposited_wei + (pay_expected or 0)
         wrows = withdrawals.get(i, [])
-        wd_ok = True
+        wd: list[str] = []
         if len(wrows) > 1:
-            wd_ok = False
-            problems.append(f"org {i}: {len(wrows)} withdrawals (at most one)")
+            wd.append(f"org {i}: {len(wrows)} withdrawals (at most one)")
         if wrows:
             if phase not in _TERMINAL:
-                wd_ok = False
-                problems.append(f"org {i}: withdrawal in an unfinished round")
-            elif rec.withdrawn_wei != expected_out:
-                wd_ok = False
-                problems.append(
-                    f"org {i}: withdrew {rec.withdrawn_wei} wei, expected {expected_out}"
-                )
-        withdrawals_ok = withdrawals_ok and wd_ok
+                wd.append(f"org {i}: withdrawal in an unfinished round")
+            elif pay_expected is not None and rec.withdrawn_wei != expected_out:
+                wd.append(f"org {i}: withdrew {rec.withdrawn_wei} wei, expected {expected_out}")
+        wd_errors += wd
 
         status: Literal["withdrawn", "withdrawable", "locked", "not_joined"]
         if not rec.joined:
@@ -213,8 +283,10 @@ def _verify(data: RoundData, chain: ChainReader | None) -> Verification:
             if expected_out < 0:
                 funds_stuck += -expected_out
         else:
-            # locked until settlement or abandonment; anyone may abandon after settleDeadline
-            status = "locked"
+            status = "locked"  # until settlement or abandonment
+        score_ok = (
+            None if outcome is None else score_expected is None or rec.score == score_expected
+        )
         org_checks.append(
             OrgCheck(
                 index=i,
@@ -226,45 +298,94 @@ def _verify(data: RoundData, chain: ChainReader | None) -> Verification:
                 deposit_covers_bond=covers,
                 score_recorded=int(contributions[i][0]["score"]) if i in contributions else None,
                 score_expected=score_expected,
-                score_ok=score_expected is None or rec.score == score_expected,
+                score_ok=score_ok,
                 payoff_recorded_wei=recorded,
                 payoff_expected_wei=pay_expected,
-                payoff_solver_real=None if solver_pay is None else solver_pay[i],
-                payoff_ok=ok_i,
+                payoff_solver_real=None,
+                payoff_pending=phase not in _TERMINAL,
+                payoff_ok=payoff_ok,
                 status=status,
                 owed_wei=rec.owed_wei,
                 withdrawn_wei=rec.withdrawn_wei,
-                withdrawal_ok=wd_ok,
+                withdrawal_ok=not wd,
             )
         )
-    checks["payoffs_match"] = payoffs_ok
-    checks["solver_agrees"] = solver_ok if solver_pay is not None else False
-    checks["deposits_cover_bonds"] = covers_ok
-    checks["withdrawals_match"] = withdrawals_ok
+    if pay_errors:
+        record("payoffs_match", pay_errors, "")
+    elif settled and outcome is None:
+        checks["payoffs_match"] = not_checked(why_not)
+    elif settled:
+        checks["payoffs_match"] = passed(f"{n} recorded payoff(s) equal the recomputed ones")
+    elif abandoned:
+        checks["payoffs_match"] = passed("abandoned: no PayoffCalculated, every deposit refunded")
+    else:
+        checks["payoffs_match"] = not_checked(pending)
+
+    # -- the mechanism's independent reference computation (the solver's real formula)
+    solver_diff: float | None = None
+    if settled and recomputed is not None and recomputed.reference is not None:
+        exact = [int(p) for p in recomputed.outcome.payoffs]
+        solver_diff = max(
+            (abs(e - s) for e, s in zip(exact, recomputed.reference, strict=True)), default=0.0
+        )
+        for oc, ref in zip(org_checks, recomputed.reference, strict=True):
+            oc.payoff_solver_real = ref
+        if solver_diff <= recomputed.tolerance_wei:
+            checks["solver_agrees"] = passed(
+                f"real-valued payoffs within {solver_diff:.3g} wei of the exact ones"
+            )
+        else:
+            record(
+                "solver_agrees",
+                [
+                    f"solver: real-valued payoffs differ from the exact ones by "
+                    f"{solver_diff:.3g} wei (> {recomputed.tolerance_wei:.3g})"
+                ],
+                "",
+            )
+    elif settled:
+        checks["solver_agrees"] = not_checked(
+            why_not or "the mechanism has no reference computation", applicable=False
+        )
+    elif abandoned:
+        checks["solver_agrees"] = not_checked("abandoned: no payoffs", applicable=False)
+    else:
+        checks["solver_agrees"] = not_checked(pending)
+
+    record("deposits_cover_bonds", cover_errors, "every deposit covers its bond")
+    record("withdrawals_match", wd_errors, f"{len(data.withdrawals)} withdrawal(s) paid exactly")
 
     # -- budget balance: payoffs sum to zero; deposits = withdrawals + what is still owed
     budget = sum(int(r["payoff_wei"]) for r in data.payoffs)
     total_dep = sum(r.deposited_wei for r in records)
     total_wd = sum(r.withdrawn_wei for r in records)
     expected_outstanding = sum(r.owed_wei for r in records)
-    balanced = budget == 0 and total_dep - total_wd == expected_outstanding
+    errors = []
     if budget != 0:
-        problems.append(f"budget: recorded payoffs sum to {budget} wei, not 0")
+        errors.append(f"budget: recorded payoffs sum to {budget} wei, not 0")
     if total_dep - total_wd != expected_outstanding:
-        problems.append(
+        errors.append(
             f"budget: deposits {total_dep} - withdrawals {total_wd} != still owed "
             f"{expected_outstanding}"
         )
-    checks["budget_balanced"] = balanced
-    checks["no_funds_stuck"] = funds_stuck == 0
-    if funds_stuck:
-        problems.append(f"funds: {funds_stuck} wei can never be withdrawn")
+    if errors or phase in _TERMINAL:
+        record("budget_balanced", errors, "payoffs sum to 0 wei; deposits = withdrawn + owed")
+    else:
+        checks["budget_balanced"] = not_checked(pending)
     all_free = all(c.status in ("withdrawn", "withdrawable", "not_joined") for c in org_checks)
+    if phase in _TERMINAL:
+        stuck = [f"funds: {funds_stuck} wei can never be withdrawn"] if funds_stuck else []
+        record("no_funds_stuck", stuck, "every deposit is withdrawable or withdrawn")
+    else:
+        checks["no_funds_stuck"] = not_checked(
+            f"the round is in its {phase_name} phase: deposits are locked until it is settled "
+            "or abandoned"
+        )
 
     # -- payoff digest: of the recomputed table, and of the table as recorded in the events
     digest_recorded = data.settlement["payoff_digest"] if data.settlement is not None else None
-    digest_expected = "0x" + outcome.digest.hex() if settled else None
-    if settled:
+    digest_expected = "0x" + outcome.digest.hex() if settled and outcome is not None else None
+    if settled and outcome is not None:
         table_scores = [
             int(payoff_rows[r.index][0]["score"]) if payoff_rows.get(r.index) else 0
             for r in records
@@ -276,38 +397,54 @@ def _verify(data: RoundData, chain: ChainReader | None) -> Verification:
         digest_of_events = (
             "0x" + fp.payoff_digest([r.account for r in records], table_scores, table_pay).hex()
         )
-        checks["digest_match"] = digest_recorded == digest_expected == digest_of_events
+        errors = []
         if digest_recorded != digest_expected:
-            problems.append(
+            errors.append(
                 f"digest: RoundSettled digest {digest_recorded} != recomputed {digest_expected}"
             )
         if digest_recorded != digest_of_events:
-            problems.append(
+            errors.append(
                 f"digest: RoundSettled digest {digest_recorded} != digest of the "
                 f"PayoffCalculated records {digest_of_events}"
             )
+        record("digest_match", errors, "RoundSettled digest = recomputed = of the records")
+    elif settled:
+        checks["digest_match"] = not_checked(why_not)
+    elif abandoned:
+        checks["digest_match"] = not_checked("abandoned: no payoff digest", applicable=False)
     else:
-        checks["digest_match"] = None
+        checks["digest_match"] = not_checked(pending)
 
     # -- the contract's own views, at the indexed block
-    notes: list[str] = []
-    checks["chain_agrees"] = None
-    if chain is not None:
+    if chain is None:
+        checks["chain_agrees"] = not_checked(
+            "no node configured: the index was not compared with the contract's views"
+        )
+    else:
         try:
             mismatches = _compare_chain(data, records, chain)
-        except Exception as exc:  # an unreachable node must not hide the index verification
-            notes.append(f"chain: not compared ({type(exc).__name__}: {exc})")
+        except Exception as exc:  # an unreachable node: not checked, never passed
+            checks["chain_agrees"] = not_checked(
+                f"the node did not answer ({type(exc).__name__}: {exc})"
+            )
         else:
-            checks["chain_agrees"] = not mismatches
-            problems.extend(mismatches)
+            record(
+                "chain_agrees",
+                mismatches,
+                f"roundState and {n} profileRecord(s) at block {data.as_of_block} equal the index",
+            )
 
-    ok = all(v is not False for v in checks.values())
+    verdict_status, summary_line = verdict(checks)
+    notes = [f"{k}: {c.reason}" for k, c in checks.items() if c.status == "not_checked"]
     return Verification(
         round_id=data.round_id,
-        phase=PHASE_NAMES[phase],
+        phase=phase_name,
         as_of_block=data.as_of_block,
-        ok=ok,
+        status=verdict_status,
+        verified=verdict_status == "verified",
+        summary=summary_line,
         checks=checks,
+        mechanism=None if mechanism is None else mechanism.name,
         problems=problems,
         notes=notes,
         budget_balance_wei=budget,
@@ -322,39 +459,6 @@ def _verify(data: RoundData, chain: ChainReader | None) -> Verification:
         solver_max_abs_diff_wei=solver_diff,
         orgs=org_checks,
     )
-
-
-def _outcome(
-    data: RoundData,
-    records: list[OrgRecord],
-    rho: list[list[int]] | None,
-    reports: dict[int, tuple[int, int]],
-    problems: list[str],
-) -> RoundOutcome:
-    o = data.opened
-    n = len(records)
-    try:
-        config = RoundConfig(
-            gamma_wad=int(o["gamma_wad"]),
-            lambda_wad=int(o["lambda_wad"]),
-            d_min_wad=int(o["d_min_wad"]),
-            x_scale=int(o["x_scale"]),
-            f_scale=int(o["f_scale"]),
-            deposit_deadline=int(o["deposit_deadline"]),
-            report_deadline=int(o["report_deadline"]),
-            settle_deadline=int(o["settle_deadline"]),
-            coordinator=o["coordinator"],
-            params_digest=bytes.fromhex(o["params_digest"][2:]),
-            mechanism_id=int(o["mechanism_id"]),
-        )
-        orgs = [OrgSpec(to_address(r.account), r.x_max, r.f_max) for r in records]
-    except ConfigError as exc:
-        problems.append(f"config: the indexed round parameters are malformed ({exc})")
-        zero = [Wei(0)] * n
-        return RoundOutcome(bonds=zero, scores=[0] * n, payoffs=zero, payouts=zero, digest=b"")
-    deposits = {r.index: r.deposited_wei for r in records if r.joined}
-    matrix = rho if rho is not None else [[0] * n for _ in range(n)]
-    return compute_outcome(config, orgs, matrix, deposits, reports)
 
 
 def _compare_chain(data: RoundData, records: list[OrgRecord], chain: ChainReader) -> list[str]:

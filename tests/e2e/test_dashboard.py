@@ -1,9 +1,11 @@
 """The auditor dashboard in headless Chromium against a live service on loopback.
 
-A real round is played on anvil, indexed, and served by uvicorn; Chromium (Debian's ``chromium``
-package, driven over the Chrome DevTools protocol) loads the dashboard. The test checks that the
-page loads, that the numbers shown equal the contract's own records, and that the page logs no
-console error. Set ``FEDSETTLE_SCREENSHOT_DIR`` to keep the screenshots.
+Real rounds are played on anvil (settled, abandoned, one still in its Deposit phase), indexed,
+and served by uvicorn; Chromium (Debian's ``chromium`` package, driven over the Chrome DevTools
+protocol) loads the dashboard. The tests check that the pages load, that the numbers shown equal
+the contract's own records, that unsettled payouts show as pending and unrun checks as not checked
+(never a green banner), and that the pages log no console error. Set
+``FEDSETTLE_SCREENSHOT_DIR`` to keep the screenshots.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import pytest
 import uvicorn
 from eth_account import Account
 from eth_utils import keccak
+from web3 import HTTPProvider, Web3
 from websockets.sync.client import ClientConnection, connect
 
 from settlement import (
@@ -39,7 +42,7 @@ from settlement import (
     to_address,
     warp_to,
 )
-from settlement.audit import AuditService, create_app
+from settlement.audit import AuditService, ChainReader, create_app, deployment_info
 
 pytestmark = pytest.mark.chain
 
@@ -72,6 +75,9 @@ class Played:
     client: SettlementClient
     settled: int
     abandoned: int
+    depositing: int
+    labels: dict[str, str]
+    service: AuditService | None = None
     db: Path | None = None
 
 
@@ -103,7 +109,13 @@ def _play(chain: AnvilBackend) -> Played:
     abandoned = client.round_open(cfg2, specs[:2], [[0, 0.5], [0.5, 0]]).round_id
     client.deposit_submit(abandoned, 0, sender=orgs[0])
     client.round_abandon(abandoned)
-    return Played(client=client, settled=settled, abandoned=abandoned)
+    # still open for deposits: one of two slots joined
+    depositing = client.round_open(cfg2, specs[:2], [[0, 0.5], [0.5, 0]]).round_id
+    client.deposit_submit(depositing, 1, sender=orgs[1])
+    labels = {a.address: f"Hospital {'ABCDE'[i]}" for i, a in enumerate(orgs)}
+    return Played(
+        client=client, settled=settled, abandoned=abandoned, depositing=depositing, labels=labels
+    )
 
 
 # ---------------------------------------------------------------------- live service
@@ -116,9 +128,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Played
             tmp_path_factory.mktemp("dash") / "index.sqlite",
             w3=chain.web3(),
             contract=played.client.address,
+            labels=played.labels,
         )
         service.sync()
         played.db = service.db_path
+        played.service = service
         server = uvicorn.Server(
             uvicorn.Config(create_app(service), log_level="warning", lifespan="off", ws="none")
         )
@@ -266,9 +280,11 @@ def _keep(shot: Path) -> None:
 
 
 # ---------------------------------------------------------------------- the tests
+#: each payoff-table row as {field: exact wei (amount cells) or text}
 ROW_CELLS = """JSON.stringify([...document.querySelectorAll('#payoff-table tbody tr')].map(tr =>
   Object.fromEntries([...tr.querySelectorAll('[data-field]')].map(td =>
-    [td.dataset.field, td.textContent]))))"""
+    [td.dataset.field, td.dataset.wei ?? td.textContent]))))"""
+BANNER = "document.getElementById('verify-banner')"
 
 
 def test_round_page_shows_the_contract_numbers(
@@ -288,6 +304,13 @@ def test_round_page_shows_the_contract_numbers(
         assert int(row["deposited_wei"]) == p.deposited
         assert int(row["bond_wei"]) == p.bond
         assert row["payoff_ok"] == "✓"
+        assert row["account"] == played.labels[p.account]  # org labels, not bare addresses
+    # amounts in ETH, the exact wei on hover
+    cell = "document.querySelector('#payoff-table [data-field=deposited_wei]')"
+    deposit = played.client.profile_record(rid, 0).deposited
+    assert browser.evaluate(f"{cell}.title") == f"{deposit} wei"
+    whole, frac = divmod(deposit, 10**18)
+    assert browser.evaluate(f"{cell}.textContent") == f"{whole}.{frac:018d}"[: len(str(whole)) + 7]
     assert [r["status"] for r in rows] == [
         "withdrawable",
         "withdrawn",
@@ -296,10 +319,9 @@ def test_round_page_shows_the_contract_numbers(
         "not_joined",
     ]
     assert sum(int(r["payoff_wei"]) for r in rows) == 0
-    assert browser.evaluate("document.getElementById('verify-banner').dataset.ok") == "true"
-    assert "budget balance 0 wei" in browser.evaluate(
-        "document.getElementById('verify-banner').textContent"
-    )
+    assert browser.evaluate(f"{BANNER}.dataset.status") == "verified"
+    assert browser.evaluate(f"{BANNER}.classList.contains('ok')") is True
+    assert "budget balance 0 wei" in browser.evaluate(f"{BANNER}.textContent")
     digest = "0x" + played.client.round_state(rid).payoff_digest.hex()
     assert browser.evaluate("document.getElementById('payoff-digest').textContent") == digest
     # one point per reporter, two bars (deposit, payout) per depositor
@@ -317,29 +339,122 @@ def test_rounds_list_loads_and_verifies(
     base, played = live
     browser.open(f"{base}/")
     rows = browser.evaluate("document.querySelectorAll('#rounds-table tbody tr').length")
-    assert rows == played.client.round_count() == 2
+    assert rows == played.client.round_count() == 3
     phases = browser.evaluate(
         "[...document.querySelectorAll('#rounds-table [data-field=phase]')].map(e => e.textContent)"
     )
-    assert phases == ["Settled", "Abandoned"]
+    assert phases == ["Settled", "Abandoned", "Deposit"]
     deposits = browser.evaluate(
         "[...document.querySelectorAll('#rounds-table [data-field=total_deposits_wei]')]"
         ".map(e => e.dataset.wei)"
     )
+    rounds = (played.settled, played.abandoned, played.depositing)
     assert [int(d) for d in deposits] == [
-        played.client.round_state(r).total_deposits for r in (played.settled, played.abandoned)
+        played.client.round_state(r).total_deposits for r in rounds
     ]
-    # verification badges fill in asynchronously
-    browser.wait_for(
+    # verification badges fill in asynchronously; the round in its Deposit phase is not verified
+    badges = (
         "[...document.querySelectorAll('#rounds-table [data-field=verify]')]"
-        ".every(e => e.textContent === 'verified')"
+        ".map(e => e.textContent).join('|')"
     )
+    browser.wait_for(f"{badges} === 'verified|verified|not verified'")
     browser.wait_for("document.getElementById('status').textContent.includes('indexed block')")
     shot = tmp_path / "dashboard-rounds.png"
     browser.screenshot(shot)
     _keep(shot)
     browser.open(f"{base}/#/balances")
     assert browser.evaluate("document.querySelectorAll('#balances-table tbody tr').length") == 4
+    assert browser.evaluate("document.getElementById('solvency').dataset.status") == "passed"
+    # the code check shows what the API found (the artifact decides: match or mismatch)
+    service = played.service
+    assert service is not None and service.chain is not None
+    with service.reader() as conn:
+        code = deployment_info(conn, service.chain).code
+    assert browser.evaluate("document.getElementById('code-check').dataset.status") == code.status
+    code_hash = "0x" + keccak(service.chain.code()).hex()
+    assert browser.evaluate("document.getElementById('code-hash').textContent") == code_hash
+    assert browser.console_errors() == []
+
+
+def test_a_round_in_its_deposit_phase_is_pending_and_not_checked(
+    live: tuple[str, Played], browser: Browser, tmp_path: Path
+) -> None:
+    base, played = live
+    rid = played.depositing
+    browser.open(f"{base}/#/rounds/{rid}")
+    assert browser.evaluate("document.getElementById('round-phase').textContent") == "Deposit"
+    assert browser.evaluate(f"{BANNER}.dataset.status") == "not_verified"
+    assert browser.evaluate("document.querySelector('.banner.ok')") is None  # no green banner
+    text = browser.evaluate(f"{BANNER}.textContent")
+    assert text.startswith("Not verified:") and "Deposit phase" in text
+    checks = json.loads(
+        browser.evaluate(
+            "JSON.stringify(Object.fromEntries([...document.querySelectorAll('[data-check]')]"
+            ".map(e => [e.dataset.check, [e.dataset.status, e.textContent]])))"
+        )
+    )
+    assert checks["payoffs_match"] == ["not_checked", "not checked: payoffs match"]
+    assert checks["digest_match"][0] == checks["no_funds_stuck"][0] == "not_checked"
+    assert checks["chain_agrees"][0] == "passed"
+    rows = json.loads(browser.evaluate(ROW_CELLS))
+    assert [r["payoff_wei"] for r in rows] == ["pending", "pending"]
+    assert [r["payoff_expected_wei"] for r in rows] == ["pending", "pending"]
+    assert [r["payoff_ok"] for r in rows] == ["pending", "pending"]
+    assert int(rows[1]["deposited_wei"]) == played.client.profile_record(rid, 1).deposited
+    assert browser.evaluate("document.getElementById('redistribution-pending') !== null")
+    assert browser.evaluate("document.querySelectorAll('#plot-payouts rect').length") == 1
+    shot = tmp_path / "dashboard-deposit-phase.png"
+    browser.screenshot(shot)
+    _keep(shot)
+    assert browser.console_errors() == []
+
+
+def test_with_the_node_down_the_chain_check_is_not_checked(
+    live: tuple[str, Played], browser: Browser
+) -> None:
+    base, played = live
+    service = played.service
+    assert service is not None and service.chain is not None
+    reader = service.chain
+    service.chain = ChainReader(Web3(HTTPProvider("http://127.0.0.1:9")), reader.address)
+    try:
+        browser.open(f"{base}/#/rounds/{played.settled}")
+        assert browser.evaluate(f"{BANNER}.dataset.status") == "not_verified"
+        assert browser.evaluate("document.querySelector('.banner.ok')") is None
+        chain = "document.querySelector('[data-check=chain_agrees]')"
+        assert browser.evaluate(f"{chain}.dataset.status") == "not_checked"
+        assert "did not answer" in browser.evaluate(f"{chain}.title")
+        assert "did not answer" in browser.evaluate(f"{BANNER}.textContent")
+    finally:
+        service.chain = reader
+    assert browser.console_errors() == []
+
+
+def test_org_history_and_transaction_pages(live: tuple[str, Played], browser: Browser) -> None:
+    base, played = live
+    account = played.client.profile_record(played.settled, 1).account
+    browser.open(f"{base}/#/orgs/{account}")
+    assert browser.evaluate("document.getElementById('org-name').textContent") == "Hospital B"
+    rounds = json.loads(
+        browser.evaluate(
+            "JSON.stringify([...document.querySelectorAll('#org-table tbody tr')].map(tr => "
+            "[Number(tr.dataset.round), tr.querySelector('[data-field=payoff_wei]').dataset.wei "
+            "?? tr.querySelector('[data-field=payoff_wei]').textContent]))"
+        )
+    )
+    payoff = played.client.profile_record(played.settled, 1).payoff
+    assert rounds == [[played.settled, str(payoff)], [played.depositing, "pending"]]
+    # tx links of the round's events lead to the API's transaction view
+    browser.open(f"{base}/#/rounds/{played.settled}")
+    tx = browser.evaluate(
+        "document.querySelector('#events-table tr[data-kind=withdrawal] [data-tx]').dataset.tx"
+    )
+    browser.open(f"{base}/#/tx/{tx}")
+    assert browser.evaluate("document.getElementById('hash').textContent") == tx
+    events = browser.evaluate(
+        "[...document.querySelectorAll('#tx-table [data-field=event]')].map(e => e.textContent)"
+    )
+    assert events == ["PayoffTransferred"]
     assert browser.console_errors() == []
 
 
@@ -370,8 +485,8 @@ def test_tampered_index_is_shown_as_a_mismatch(live: tuple[str, Played], browser
         )
     try:
         browser.open(f"{base}/#/rounds/{rid}")
-        assert browser.evaluate("document.getElementById('verify-banner').dataset.ok") == "false"
-        problems = browser.evaluate("document.getElementById('verify-banner').textContent")
+        assert browser.evaluate(f"{BANNER}.dataset.status") == "failed"
+        problems = browser.evaluate(f"{BANNER}.textContent")
         assert "org 0: recorded payoff" in problems
         rows = json.loads(browser.evaluate(ROW_CELLS))
         assert [r["payoff_ok"] for r in rows] == ["✗", "✓", "✓", "✓", "✓"]

@@ -1,4 +1,8 @@
-"""End-to-end: ``fedsettle demo`` on a spawned anvil with real torch training, then reopen its chain."""
+"""End-to-end: ``fedsettle demo`` on a spawned anvil with real torch training, then reopen its chain.
+
+The demo is the consortium coordinator with in-process silos: its round runs through the same
+:class:`fl_node.coordinator.Coordinator` steps as ``fedsettle coordinator run``.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,13 @@ from settlement import AnvilBackend, Phase, SettlementClient
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 
+DEMO_ARGS = ["demo", "--orgs", "3", "--rounds", "2", "--seed", "1"]
+
+
 @pytest.fixture(scope="module")
 def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo")
-    code = main(["demo", "--orgs", "3", "--rounds", "2", "--out", str(out), "--seed", "1"])
+    code = main([*DEMO_ARGS, "--out", str(out)])
     assert code == 0
     return out
 
@@ -64,12 +71,55 @@ def orgs_of(report: dict) -> list[dict]:
     return list(report["orgs"])
 
 
+def test_the_demo_round_ran_the_coordinators_steps(demo_out: Path) -> None:
+    actions = [
+        json.loads(line)
+        for line in (demo_out / "coordinator" / "actions.jsonl").read_text().splitlines()
+    ]
+    steps = [a["step"] for a in actions if a["event"] == "step"]
+    assert steps == [
+        "connect", "contract", "open", "deposits", "strategy", "training", "assign", "reports",
+        "settle",
+    ]  # fmt: skip
+    assert [a["silo"] for a in actions if a["event"] == "assigned"] == [
+        "silo-0",
+        "silo-1",
+        "silo-2",
+    ]
+    report = json.loads((demo_out / "report.json").read_text())
+    result = json.loads((demo_out / "coordinator" / "result-round-1.json").read_text())
+    assert result["status"] == "settled" and result["mechanism"] == report["mechanism"] == "tradefl"
+    assert [s["R_wei"] for s in result["silos"]] == [o["R_wei"] for o in report["orgs"]]
+    assert [s["x"] for s in result["silos"]] == [o["x"] for o in report["orgs"]]
+    assert result["accuracy"] == report["accuracy"]
+
+
+def _numbers(report: dict) -> dict:
+    """Everything in a demo report that the seed determines (not timings, not the RPC port)."""
+    phase = {k: v for k, v in report["strategy_phase"].items() if k not in ("seconds", "trace")}
+    trace = [
+        {k: v for k, v in t.items() if k != "seconds"} for t in report["strategy_phase"]["trace"]
+    ]
+    keep = ("orgs", "sum_R_wei", "accuracy", "loss", "centralized_accuracy", "equilibrium", "gas",
+            "payoff_digest", "consortium")  # fmt: skip
+    return {**{k: report[k] for k in keep}, "phase": phase, "trace": trace}
+
+
+def test_the_same_seed_gives_the_same_numbers(demo_out: Path, tmp_path: Path) -> None:
+    assert main([*DEMO_ARGS, "--out", str(tmp_path)]) == 0
+    first = json.loads((demo_out / "report.json").read_text())
+    second = json.loads((tmp_path / "report.json").read_text())
+    assert _numbers(second) == _numbers(first)
+    assert len(first["strategy_phase"]["trace"]) == first["equilibrium"]["queries"] > 0
+
+
 @pytest.mark.parametrize(
     ("argv", "code", "needle"),
     [
         (["--orgs", "1"], 2, "--orgs 1"),
         (["--epochs", "0"], 2, "--epochs 0"),
         (["--dataset", "no-such-dataset"], 6, "no-such-dataset"),
+        (["--mechanism", "nope"], 2, "unknown mechanism 'nope'; registered mechanisms: tradefl"),
     ],
 )
 def test_demo_bad_input_names_the_option(

@@ -6,27 +6,19 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const COLORS = { c: "#2f5fb3", pos: "#2f8f5b", neg: "#c2453b", dep: "#9aa8c4", pay: "#2f5fb3" };
 
 // ------------------------------------------------------------------ data helpers
-// Amounts are exact JSON integers of any size; keep the ones beyond 2^53 exact as BigInt
-// (the reviver's third argument carries the source text in current browsers).
-function parseExact(text) {
-  return JSON.parse(text, (key, value, ctx) => {
-    if (typeof value === "number" && !Number.isSafeInteger(value) && ctx && typeof ctx.source === "string"
-        && /^-?\d+$/.test(ctx.source)) {
-      return BigInt(ctx.source);
-    }
-    return value;
-  });
-}
+let LABELS = {};
 
+// Every amount and score comes as a decimal string (?amounts=string): exact in JavaScript.
 async function api(path) {
-  const response = await fetch(path, { headers: { Accept: "application/json" } });
+  const url = path + (path.includes("?") ? "&" : "?") + "amounts=string";
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
   const text = await response.text();
   if (!response.ok) {
     let message = text;
     try { message = JSON.parse(text).message || text; } catch (e) { /* not JSON */ }
     throw new Error(`${response.status}: ${message}`);
   }
-  return parseExact(text);
+  return JSON.parse(text);
 }
 
 function big(v) {
@@ -53,6 +45,32 @@ function unitFor(values) {
   if (maxAbs >= 1e15) return { name: "ETH", div: 1e18 };
   if (maxAbs >= 1e6) return { name: "gwei", div: 1e9 };
   return { name: "wei", div: 1 };
+}
+
+// An amount shown in ETH, with the exact wei on hover and in data-wei.
+function amount(v, attrs = {}) {
+  const w = big(v);
+  const cls = `num mono ${attrs.signed ? (w > 0n ? "pos" : w < 0n ? "neg" : "") : ""}`;
+  return h("td", { class: cls, title: `${w.toString()} wei`, "data-wei": w.toString(),
+    "data-field": attrs.field }, `${fmtEth(w)}`);
+}
+
+function pendingCell(field) {
+  return h("td", { class: "num muted", "data-field": field, "data-pending": "true",
+    title: "the round is not settled yet" }, "pending");
+}
+
+function orgLink(address) {
+  const label = LABELS[address];
+  return h("a", { href: `#/orgs/${address}`, class: label ? "" : "mono", title: address,
+    "data-account": address }, label || short(address));
+}
+
+function txLink(ref) {
+  return h("span", { class: "mono" },
+    h("a", { href: `#/tx/${ref.tx_hash}`, title: ref.tx_hash, "data-tx": ref.tx_hash }, short(ref.tx_hash)),
+    " in ",
+    h("a", { href: `#/blocks/${ref.block_number}`, title: ref.block_hash }, `block ${ref.block_number}`));
 }
 
 function fmtTime(ts) {
@@ -106,7 +124,11 @@ function phaseBadge(phase) {
 
 function verifyBadge(v) {
   if (!v) return badge("…", "muted");
-  return v.ok ? badge("verified", "ok") : badge("MISMATCH", "bad");
+  const el = v.status === "verified" ? badge("verified", "ok")
+    : v.status === "failed" ? badge("MISMATCH", "bad") : badge("not verified", "muted");
+  el.title = v.summary;
+  el.dataset.status = v.status;
+  return el;
 }
 
 function show(...nodes) {
@@ -239,25 +261,52 @@ async function viewRounds() {
 }
 
 function checkList(checks) {
-  return h("div", { class: "checks" }, Object.entries(checks).map(([k, v]) =>
-    h("span", { class: v === true ? "ok" : v === false ? "bad" : "muted", "data-check": k },
-      `${v === true ? "✓" : v === false ? "✗" : "–"} ${k.replaceAll("_", " ")}`)));
+  return h("div", { class: "checks" }, Object.entries(checks).map(([k, c]) => {
+    const cls = c.status === "passed" ? "ok" : c.status === "failed" ? "bad" : "muted";
+    const mark = c.status === "passed" ? "✓" : c.status === "failed" ? "✗" : "not checked:";
+    return h("span", { class: cls, "data-check": k, "data-status": c.status, title: c.reason },
+      `${mark} ${k.replaceAll("_", " ")}`);
+  }));
+}
+
+function verifyBanner(ver) {
+  const attrs = (cls) => ({ class: `banner ${cls}`, id: "verify-banner", "data-status": ver.status });
+  if (ver.status === "verified") {
+    return h("div", attrs("ok"),
+      `Verified: every check ran and passed; budget balance ${fmtWei(ver.budget_balance_wei)} wei.`,
+      checkList(ver.checks));
+  }
+  if (ver.status === "failed") {
+    return h("div", attrs("bad"), "Verification found problems:",
+      h("ul", {}, ver.problems.map((p) => h("li", {}, p))), checkList(ver.checks));
+  }
+  return h("div", attrs("muted"), `Not verified: ${ver.summary.replace(/^not verified: /, "")}`,
+    h("ul", {}, ver.notes.map((n) => h("li", {}, n))), checkList(ver.checks));
+}
+
+function eventsTable(lists) {
+  const rows = lists.flatMap(([kind, items, field]) => items.map((e) => ({ kind, e, field })))
+    .sort((a, b) => a.e.event.block_number - b.e.event.block_number || a.e.event.log_index - b.e.event.log_index);
+  return h("div", { class: "scroll" }, h("table", { id: "events-table" },
+    h("thead", {}, h("tr", {}, h("th", {}, "event"), h("th", {}, "org"),
+      h("th", { class: "num" }, "amount (ETH)"), h("th", {}, "transaction"), h("th", {}, "time"))),
+    h("tbody", {}, rows.map(({ kind, e, field }) => h("tr", { "data-kind": kind },
+      h("td", {}, kind), h("td", {}, orgLink(e.account)),
+      field ? amount(e[field], { signed: field === "payoff_wei" }) : h("td", { class: "num" }, "–"),
+      h("td", {}, txLink(e.event)), h("td", {}, fmtTime(e.event.timestamp)))))));
 }
 
 async function viewRound(id) {
-  const [round, orgs, ver] = await Promise.all([
+  const [round, orgs, ver, deps, cons, pays, wds] = await Promise.all([
     api(`/rounds/${id}`), api(`/rounds/${id}/orgs?per_page=1000`), api(`/rounds/${id}/verify`),
+    api(`/rounds/${id}/deposits?per_page=1000`), api(`/rounds/${id}/contributions?per_page=1000`),
+    api(`/rounds/${id}/payoffs?per_page=1000`), api(`/rounds/${id}/withdrawals?per_page=1000`),
   ]);
   document.title = `Round ${id} · fedsettle auditor`;
   const c = round.config;
+  const settled = round.phase === "Settled";
   const checks = new Map(ver.orgs.map((o) => [o.index, o]));
-  const banner = ver.ok
-    ? h("div", { class: "banner ok", id: "verify-banner", "data-ok": "true" },
-      `Verified: every payoff recomputed from the on-chain inputs matches; budget balance ${fmtWei(ver.budget_balance_wei)} wei.`,
-      checkList(ver.checks))
-    : h("div", { class: "banner bad", id: "verify-banner", "data-ok": "false" },
-      "Verification found problems:", h("ul", {}, ver.problems.map((p) => h("li", {}, p))),
-      checkList(ver.checks));
+  const ethDd = (v, id2) => h("dd", { title: `${fmtWei(v)} wei`, "data-wei": fmtWei(v), id: id2 }, `${fmtEth(v)} ETH`);
   const params = h("dl", { class: "params" },
     h("dt", {}, "phase"), h("dd", { id: "round-phase" }, round.phase),
     h("dt", {}, "operator"), h("dd", { class: "mono" }, round.operator),
@@ -271,95 +320,172 @@ async function viewRound(id) {
     h("dt", {}, "coordinator"), h("dd", { class: "mono" }, c.coordinator),
     h("dt", {}, "rho hash"), h("dd", { class: "mono" }, round.rho_hash),
     h("dt", {}, "payoff digest"), h("dd", { class: "mono", id: "payoff-digest" }, round.payoff_digest),
-    h("dt", {}, "total deposits"), h("dd", { "data-wei": fmtWei(round.total_deposits_wei) }, `${fmtWei(round.total_deposits_wei)} wei`),
-    h("dt", {}, "total withdrawn"), h("dd", { "data-wei": fmtWei(round.total_withdrawn_wei) }, `${fmtWei(round.total_withdrawn_wei)} wei`),
+    h("dt", {}, "total deposits"), ethDd(round.total_deposits_wei, "total-deposits"),
+    h("dt", {}, "total withdrawn"), ethDd(round.total_withdrawn_wei, "total-withdrawn"),
+    h("dt", {}, "opened"), h("dd", {}, txLink(round.opened)),
     h("dt", {}, "as of block"), h("dd", {}, `${round.as_of_block} (${fmtTime(round.as_of_timestamp)})`));
 
   const rows = orgs.items.map((o) => {
     const v = checks.get(o.index) || {};
-    const pay = big(o.payoff_wei);
+    const match = v.payoff_ok === true ? h("span", { class: "ok" }, "✓")
+      : v.payoff_ok === false ? h("span", { class: "bad" }, "✗")
+        : h("span", { class: "muted", title: "not checked" }, o.payoff_pending ? "pending" : "–");
     return h("tr", { "data-index": o.index },
       h("td", { class: "num" }, o.index),
-      h("td", { class: "mono", title: o.account }, short(o.account)),
+      h("td", { "data-field": "account" }, orgLink(o.account)),
       h("td", { "data-field": "role" }, o.reported ? "reported" : o.joined ? "joined, no report" : "not joined"),
       h("td", { class: "num" }, o.x),
       h("td", { class: "num" }, o.f),
       h("td", { class: "num", "data-field": "contribution" }, o.reported ? fmtNum(o.contribution_real) : "–"),
-      h("td", { class: "num mono", "data-field": "bond_wei" }, fmtWei(o.bond_wei)),
-      h("td", { class: "num mono", "data-field": "deposited_wei" }, fmtWei(o.deposited_wei)),
-      h("td", { class: `num mono ${pay > 0n ? "pos" : pay < 0n ? "neg" : ""}`, "data-field": "payoff_wei" }, fmtWei(pay)),
-      h("td", { class: "num mono", "data-field": "payoff_expected_wei" }, fmtWei(v.payoff_expected_wei)),
-      h("td", { "data-field": "payoff_ok" }, v.payoff_ok ? h("span", { class: "ok" }, "✓") : h("span", { class: "bad" }, "✗")),
-      h("td", { class: "num mono", "data-field": "withdrawn_wei" }, fmtWei(o.withdrawn_wei)),
-      h("td", { class: "num mono", "data-field": "owed_wei" }, fmtWei(o.owed_wei)),
+      amount(o.bond_wei, { field: "bond_wei" }),
+      amount(o.deposited_wei, { field: "deposited_wei" }),
+      o.payoff_pending ? pendingCell("payoff_wei") : amount(o.payoff_wei, { field: "payoff_wei", signed: true }),
+      v.payoff_expected_wei === null || v.payoff_expected_wei === undefined ? pendingCell("payoff_expected_wei")
+        : amount(v.payoff_expected_wei, { field: "payoff_expected_wei", signed: true }),
+      h("td", { "data-field": "payoff_ok" }, match),
+      amount(o.withdrawn_wei, { field: "withdrawn_wei" }),
+      amount(o.owed_wei, { field: "owed_wei" }),
       h("td", { "data-field": "status" }, v.status || "–"));
   });
   const table = h("div", { class: "scroll" }, h("table", { id: "payoff-table" },
     h("thead", {}, h("tr", {},
-      h("th", { class: "num" }, "#"), h("th", {}, "account"), h("th", {}, "slot"),
+      h("th", { class: "num" }, "#"), h("th", {}, "org"), h("th", {}, "slot"),
       h("th", { class: "num" }, "x"), h("th", { class: "num" }, "f"),
-      h("th", { class: "num" }, "c_i"), h("th", { class: "num" }, "bond (wei)"),
-      h("th", { class: "num" }, "deposit (wei)"), h("th", { class: "num" }, "R_i on-chain (wei)"),
-      h("th", { class: "num" }, "R_i recomputed (wei)"), h("th", {}, "match"),
-      h("th", { class: "num" }, "withdrawn (wei)"), h("th", { class: "num" }, "owed (wei)"),
+      h("th", { class: "num" }, "c_i"), h("th", { class: "num" }, "bond (ETH)"),
+      h("th", { class: "num" }, "deposit (ETH)"), h("th", { class: "num" }, "R_i on-chain (ETH)"),
+      h("th", { class: "num" }, "R_i recomputed (ETH)"), h("th", {}, "match"),
+      h("th", { class: "num" }, "withdrawn (ETH)"), h("th", { class: "num" }, "owed (ETH)"),
       h("th", {}, "status"))),
     h("tbody", {}, rows)));
 
   const reporters = orgs.items.filter((o) => o.reported);
   const rUnit = unitFor(reporters.map((o) => o.payoff_wei));
-  const scatter = reporters.length
-    ? scatterPlot(reporters.map((o) => ({
-      x: o.contribution_real, y: Number(big(o.payoff_wei)) / rUnit.div, label: `#${o.index}`,
-      title: `org ${o.index}: c = ${fmtNum(o.contribution_real)}, R = ${fmtWei(o.payoff_wei)} wei`,
-    })), "contribution score c_i", `redistribution R_i (${rUnit.name})`, "plot-redistribution")
-    : h("p", { class: "muted" }, "No contributions reported.");
+  const scatter = !settled
+    ? h("p", { class: "muted", id: "redistribution-pending" }, "Redistribution pending: payoffs are computed at settlement.")
+    : reporters.length
+      ? scatterPlot(reporters.map((o) => ({
+        x: o.contribution_real, y: Number(big(o.payoff_wei)) / rUnit.div, label: LABELS[o.account] || `#${o.index}`,
+        title: `org ${o.index}: c = ${fmtNum(o.contribution_real)}, R = ${fmtWei(o.payoff_wei)} wei`,
+      })), "contribution score c_i", `redistribution R_i (${rUnit.name})`, "plot-redistribution")
+      : h("p", { class: "muted" }, "No contributions reported.");
   const joined = orgs.items.filter((o) => o.joined);
-  const series = [{ name: "deposit", color: COLORS.dep }, { name: "payout", color: COLORS.pay }];
-  const payout = (o) => (round.phase === "Settled" ? big(o.deposited_wei) + big(o.payoff_wei)
-    : big(o.deposited_wei));
-  const pUnit = unitFor(joined.flatMap((o) => [o.deposited_wei, payout(o)]));
+  const series = settled
+    ? [{ name: "deposit", color: COLORS.dep }, { name: "payout", color: COLORS.pay }]
+    : [{ name: "deposit (payout pending)", color: COLORS.dep }];
+  const values = (o) => (settled ? [big(o.deposited_wei), big(o.deposited_wei) + big(o.payoff_wei)]
+    : [big(o.deposited_wei)]);
+  const pUnit = unitFor(joined.flatMap(values));
   const bars = joined.length
     ? barPlot(joined.map((o) => ({
       label: `#${o.index}`,
-      values: [Number(big(o.deposited_wei)) / pUnit.div, Number(payout(o)) / pUnit.div],
-      titles: [`${fmtWei(o.deposited_wei)} wei`, `${fmtWei(payout(o))} wei`],
+      values: values(o).map((w) => Number(w) / pUnit.div),
+      titles: values(o).map((w) => `${w.toString()} wei`),
     })), series, pUnit.name, "plot-payouts")
     : h("p", { class: "muted" }, "No deposits.");
 
   show(
     h("p", {}, h("a", { href: "#/" }, "← all rounds")),
     h("h1", {}, `Round ${round.round_id} `, phaseBadge(round.phase)),
-    banner,
+    verifyBanner(ver),
     h("div", { class: "card" }, params),
     h("h2", {}, "Payoffs"),
     table,
-    h("p", {}, "Export: ", h("a", { href: `/rounds/${id}/export?format=json`, id: "export-json" }, "JSON"),
+    h("p", {}, "Export: ", h("a", { href: `/rounds/${id}/export?format=json&amounts=string`, id: "export-json" }, "JSON (sealed report)"),
       " · ", h("a", { href: `/rounds/${id}/export?format=csv`, id: "export-csv" }, "CSV")),
     h("div", { class: "plots" },
       h("div", { class: "card plot" }, h("h2", {}, "Contributions vs redistribution"), scatter,
-        legend([{ name: "receives", color: COLORS.pos }, { name: "pays", color: COLORS.neg }])),
-      h("div", { class: "card plot" }, h("h2", {}, "Payouts (deposit + R_i)"), bars, legend(series))));
+        settled ? legend([{ name: "receives", color: COLORS.pos }, { name: "pays", color: COLORS.neg }]) : ""),
+      h("div", { class: "card plot" }, h("h2", {}, settled ? "Payouts (deposit + R_i)" : "Deposits"), bars, legend(series))),
+    h("h2", {}, "Events"),
+    eventsTable([["deposit", deps.items, "amount_wei"], ["report", cons.items, null],
+      ["payoff", pays.items, "payoff_wei"], ["withdrawal", wds.items, "amount_wei"]]));
+}
+
+async function viewOrg(address) {
+  const a = await api(`/accounts/${address}`);
+  const name = a.label || a.account;
+  document.title = `${name} · fedsettle auditor`;
+  const rows = a.rounds.map((r) => h("tr", { "data-round": r.round_id },
+    h("td", {}, h("a", { href: `#/rounds/${r.round_id}` }, `Round ${r.round_id}`)),
+    h("td", { class: "num" }, r.index),
+    h("td", { "data-field": "phase" }, phaseBadge(r.phase)),
+    amount(r.deposited_wei, { field: "deposited_wei" }),
+    r.payoff_pending ? pendingCell("payoff_wei") : amount(r.payoff_wei, { field: "payoff_wei", signed: true }),
+    amount(r.withdrawn_wei, { field: "withdrawn_wei" }),
+    amount(r.owed_wei, { field: "owed_wei" })));
+  show(
+    h("p", {}, h("a", { href: "#/balances" }, "← balances")),
+    h("h1", { id: "org-name" }, name),
+    h("p", { class: "mono" }, a.account),
+    h("p", {}, `Deposited ${fmtEth(a.deposited_wei)} ETH · settled payoffs ${fmtEth(a.payoff_wei)} ETH · `
+      + `withdrawn ${fmtEth(a.withdrawn_wei)} ETH · still owed ${fmtEth(a.owed_wei)} ETH`),
+    h("div", { class: "scroll" }, h("table", { id: "org-table" },
+      h("thead", {}, h("tr", {}, h("th", {}, "round"), h("th", { class: "num" }, "slot"), h("th", {}, "phase"),
+        h("th", { class: "num" }, "deposit (ETH)"), h("th", { class: "num" }, "R_i (ETH)"),
+        h("th", { class: "num" }, "withdrawn (ETH)"), h("th", { class: "num" }, "owed (ETH)"))),
+      h("tbody", {}, rows))));
+}
+
+async function viewEvents(kind, key) {
+  const items = await api(kind === "tx" ? `/tx/${key}` : `/blocks/${key}`);
+  document.title = `${kind === "tx" ? "Transaction" : "Block"} ${kind === "tx" ? short(key) : key} · fedsettle auditor`;
+  const first = items[0].ref;
+  show(
+    h("p", {}, h("a", { href: "#/" }, "← all rounds")),
+    h("h1", {}, kind === "tx" ? "Transaction" : `Block ${key}`),
+    h("dl", { class: "params card" },
+      h("dt", {}, kind === "tx" ? "hash" : "block hash"),
+      h("dd", { class: "mono", id: "hash" }, kind === "tx" ? key : first.block_hash),
+      h("dt", {}, "block"), h("dd", {}, h("a", { href: `#/blocks/${first.block_number}` }, String(first.block_number))),
+      h("dt", {}, "time"), h("dd", {}, fmtTime(first.timestamp))),
+    h("div", { class: "scroll" }, h("table", { id: "tx-table" },
+      h("thead", {}, h("tr", {}, h("th", {}, "event"), h("th", {}, "round"), h("th", {}, "org"),
+        h("th", {}, "transaction"))),
+      h("tbody", {}, items.map((e) => h("tr", {},
+        h("td", { "data-field": "event" }, e.event),
+        h("td", {}, h("a", { href: `#/rounds/${e.round_id}` }, `Round ${e.round_id}`)),
+        h("td", {}, e.account ? orgLink(e.account) : "–"),
+        h("td", {}, txLink(e.ref))))))));
+}
+
+function checkLine(id, name, check) {
+  const cls = check.status === "passed" ? "ok" : check.status === "failed" ? "bad" : "muted";
+  return h("p", { class: cls, id, "data-status": check.status },
+    `${name} ${check.status.replace("_", " ")}: ${check.reason}`);
 }
 
 async function viewBalances() {
-  const b = await api("/balances?per_page=1000");
+  const [b, dep] = await Promise.all([api("/balances?per_page=1000"), api("/deployment")]);
   document.title = "Balances · fedsettle auditor";
+  const d = dep.deployment;
   const rows = b.accounts.map((a) => h("tr", {},
-    h("td", { class: "mono" }, a.account),
-    h("td", { class: "num mono" }, fmtWei(a.deposited_wei)),
-    h("td", { class: "num mono" }, fmtWei(a.payoff_wei)),
-    h("td", { class: "num mono" }, fmtWei(a.withdrawn_wei)),
-    h("td", { class: "num mono" }, fmtWei(a.owed_wei)),
+    h("td", { "data-field": "account" }, orgLink(a.account)),
+    amount(a.deposited_wei, { field: "deposited_wei" }),
+    amount(a.payoff_wei, { field: "payoff_wei", signed: true }),
+    amount(a.withdrawn_wei, { field: "withdrawn_wei" }),
+    amount(a.owed_wei, { field: "owed_wei" }),
     h("td", {}, a.rounds.map((r) => r.round_id).join(", "))));
   show(
     h("h1", {}, "Balances"),
-    h("p", {}, `Owed to depositors (index): ${fmtWei(b.liabilities_wei)} wei`,
+    h("p", {}, `Owed to depositors (index): ${fmtEth(b.liabilities_wei)} ETH`,
       b.contract_balance_wei === null || b.contract_balance_wei === undefined ? ""
-        : ` · contract balance: ${fmtWei(b.contract_balance_wei)} wei`),
+        : ` · contract balance: ${fmtEth(b.contract_balance_wei)} ETH`),
+    checkLine("solvency", "Solvency", dep.solvency.check),
+    h("h2", {}, "Deployment"),
+    h("dl", { class: "params card" },
+      h("dt", {}, "chain id"), h("dd", {}, String(d.chain_id)),
+      h("dt", {}, "contract"), h("dd", { class: "mono" }, d.contract_address),
+      h("dt", {}, "genesis"), h("dd", { class: "mono" }, d.genesis_hash || "–"),
+      h("dt", {}, "deployed in block"), h("dd", {}, d.deployment_block === null ? "–"
+        : h("a", { href: `#/blocks/${d.deployment_block}` }, String(d.deployment_block))),
+      h("dt", {}, "code hash"), h("dd", { class: "mono", id: "code-hash" }, d.code_hash || "–"),
+      h("dt", {}, "as of block"), h("dd", { class: "mono" }, `${d.block_number} ${d.block_hash}`)),
+    checkLine("code-check", "Code vs artifact", d.code),
+    h("h2", {}, "Accounts"),
     h("div", { class: "scroll" }, h("table", { id: "balances-table" },
-      h("thead", {}, h("tr", {}, h("th", {}, "account"), h("th", { class: "num" }, "deposited (wei)"),
-        h("th", { class: "num" }, "payoffs (wei)"), h("th", { class: "num" }, "withdrawn (wei)"),
-        h("th", { class: "num" }, "owed (wei)"), h("th", {}, "rounds"))),
+      h("thead", {}, h("tr", {}, h("th", {}, "org"), h("th", { class: "num" }, "deposited (ETH)"),
+        h("th", { class: "num" }, "settled payoffs (ETH)"), h("th", { class: "num" }, "withdrawn (ETH)"),
+        h("th", { class: "num" }, "owed (ETH)"), h("th", {}, "rounds"))),
       h("tbody", {}, rows))));
 }
 
@@ -367,7 +493,8 @@ async function refreshStatus() {
   const el = document.getElementById("status");
   try {
     const st = await api("/status");
-    const lag = st.head_block === null || st.head_block === undefined ? "" : ` of ${st.head_block}`;
+    LABELS = st.labels || {};
+    const lag = st.head_block === null || st.head_block === undefined ? " (node not reachable)" : ` of ${st.head_block}`;
     el.textContent = `chain ${st.chain_id ?? "?"} · contract ${short(st.contract_address)} · indexed block ${st.indexed_block}${lag}`;
   } catch (err) {
     el.textContent = `status unavailable (${err.message})`;
@@ -377,8 +504,15 @@ async function refreshStatus() {
 async function route() {
   const hash = location.hash || "#/";
   const m = hash.match(/^#\/rounds\/(\d+)$/);
+  const org = hash.match(/^#\/orgs\/(0x[0-9a-fA-F]{40})$/);
+  const tx = hash.match(/^#\/tx\/(0x[0-9a-fA-F]{64})$/);
+  const block = hash.match(/^#\/blocks\/(\d+)$/);
   try {
+    await statusLoaded;
     if (m) await viewRound(m[1]);
+    else if (org) await viewOrg(org[1]);
+    else if (tx) await viewEvents("tx", tx[1]);
+    else if (block) await viewEvents("block", block[1]);
     else if (hash === "#/balances") await viewBalances();
     else await viewRounds();
     document.body.dataset.loaded = "true";
@@ -389,6 +523,6 @@ async function route() {
 }
 
 window.addEventListener("hashchange", route);
-refreshStatus();
+const statusLoaded = refreshStatus();
 setInterval(refreshStatus, 5000);
 route();

@@ -1,5 +1,6 @@
 """The coordinator's steps on a real anvil: errors name the step and the field; a silo that never
-joins does not lock the round (two daemons, run as threads, settle without it)."""
+joins does not lock the round (two daemons, run as threads, settle without it); in-process silos
+(the demo's links) run the same round, and one that refuses the terms is left out."""
 
 from __future__ import annotations
 
@@ -14,15 +15,19 @@ import pytest
 from daemon_helpers import free_port_block, wait_for
 
 from fl_node.coordinator import (
+    AgentRejected,
     ConsortiumConfig,
     Coordinator,
     CoordinatorError,
+    InProcessSilo,
     ScaffoldOptions,
     load_consortium_config,
     scaffold,
 )
 from fl_node.daemon import ConfigFileError, NodeDaemon, load_node_config
-from settlement import AnvilBackend, Phase, SettlementClient, dev_account
+from fl_node.mechanisms import get_mechanism
+from settlement import AnvilBackend, Phase, SettlementClient, dev_account, dev_accounts
+from solver import Org
 
 pytestmark = pytest.mark.chain
 
@@ -123,3 +128,77 @@ def test_a_daemon_refuses_a_state_dir_of_another_chain(
     (tmp_path / "silo-1" / "chain.json").write_text(json.dumps({**record, "genesis": "0x00"}))
     with pytest.raises(ConfigFileError, match=r"node.toml: \[state\]\.dir = .* holds the records"):
         NodeDaemon(node, log_stream=None).run(once=True)
+
+
+class _Refusing(InProcessSilo):
+    def push_terms(self, document: dict[str, Any]) -> dict[str, Any]:
+        raise AgentRejected(409, "these terms are not acceptable")
+
+
+def _in_process_links(config: ConsortiumConfig, configs: list[Path]) -> dict[str, InProcessSilo]:
+    keys = {a.address: a for a in dev_accounts(8)}
+    mech = get_mechanism(config.mechanism)
+    links: dict[str, InProcessSilo] = {}
+    for silo, path in zip(config.silos, configs[1:], strict=True):
+        cost = load_node_config(path).cost
+        org = Org(name=silo.name, s=silo.s, p=silo.p, F=cost.F, eta=cost.eta, T1=cost.T1,
+                  T3=cost.T3, e_comm=cost.e_comm)  # fmt: skip
+        kind = _Refusing if silo.index == 2 else InProcessSilo
+        links[silo.name] = kind(silo.name, silo.index, keys[silo.account], org, mech)
+    return links
+
+
+def test_in_process_silos_run_the_same_round_and_a_refusing_one_is_left_out(
+    chain: AnvilBackend, configs: list[Path], tmp_path: Path
+) -> None:
+    # last in the module: the round warps chain time past its report deadline
+    config = _config(configs, tmp_path, contract=None)
+    links = _in_process_links(config, configs)
+    with pytest.raises(ValueError, match=r"links: no link for silo\(s\) \['silo-3'\]"):
+        Coordinator(config, links={k: v for k, v in links.items() if k != "silo-3"})
+    events: list[str] = []
+    result = Coordinator(
+        config, devnet=True, log_stream=None, links=links, on_event=lambda e, d: events.append(e)
+    ).run()
+    assert result["status"] == "settled" and result["mechanism"] == "tradefl"
+    assert [s["joined"] for s in result["silos"]] == [True, True, True]
+    assert [s["reported"] for s in result["silos"]] == [True, True, False]
+    assert result["silos"][2]["x"] is None  # it never played the strategy phase
+    assert [s["name"] for s in result["strategy_phase"]["strategies"]] == ["silo-1", "silo-2"]
+    assert result["sum_R_wei"] == 0
+    assert "terms-refused" in events and events[-1] == "result-written"
+    client = SettlementClient.at(chain, result["contract"])
+    profiles = client.profiles(result["round_id"])
+    assert all(p.withdrawn for p in profiles)
+    assert [link.payout_wei for link in links.values()] == [
+        int(p.deposited) + int(p.payoff) for p in profiles
+    ]
+    # the silos' own transactions: join, report (the first two), withdraw
+    assert [len(link.receipts) for link in links.values()] == [3, 3, 2]
+
+
+class _Absent(InProcessSilo):
+    def round_opened(self, client: Any, round_id: int) -> None:
+        """Never deposits."""
+
+
+def test_an_abandoned_round_gives_the_in_process_silo_that_joined_its_deposit_back(
+    chain: AnvilBackend, configs: list[Path], tmp_path: Path
+) -> None:
+    base = load_consortium_config(configs[0])
+    config = _config(
+        configs, tmp_path, contract=None,
+        round=dataclasses.replace(base.round, join_timeout_s=0.5, poll_interval_s=0.1),
+    )  # fmt: skip
+    links = _in_process_links(config, configs)
+    links = {
+        name: link if link.index == 0 else _Absent(name, link.index, link.account, None, link.mechanism)
+        for name, link in links.items()
+    }  # fmt: skip
+    result = Coordinator(config, devnet=True, log_stream=None, links=links).run()
+    assert result["status"] == "abandoned: fewer than two silos joined"
+    client = SettlementClient.at(chain, result["contract"])
+    assert client.phase_of(result["round_id"]) == Phase.ABANDONED
+    first = client.profile_record(result["round_id"], 0)
+    assert first.withdrawn and links["silo-1"].payout_wei == int(first.deposited) > 0
+    assert links["silo-2"].payout_wei == links["silo-3"].payout_wei == 0

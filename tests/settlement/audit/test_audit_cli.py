@@ -18,6 +18,7 @@ import pytest
 from audit_scenario import Scenario
 
 from fl_node.cli import ExitCode, main
+from fl_node.cli.audit import NOT_VERIFIED
 
 pytestmark = pytest.mark.chain
 
@@ -66,10 +67,11 @@ def test_state_file_rounds_verify_and_export(
         scenario.client.round_state(r["round_id"]).total_deposits for r in rounds
     ]
     for rid in scenario.rounds.values():
+        # offline (index only): nothing fails, but without the node nothing is verified
         code, out, _ = _run(capsys, "verify", str(rid), "--db", db, "--format", "json")
         body = json.loads(out)
-        assert code == ExitCode.OK and body["ok"] is True, body["problems"]
-        assert body["budget_balance_wei"] == 0
+        assert code == NOT_VERIFIED and body["status"] == "not_verified", body["summary"]
+        assert body["problems"] == [] and body["budget_balance_wei"] == 0
 
     rid = scenario.rounds["missing"]
     code, out, _ = _run(capsys, "round", str(rid), "--db", db)
@@ -87,7 +89,7 @@ def test_state_file_rounds_verify_and_export(
         scenario.client.profile_record(rid, i).payoff for i in range(5)
     ]
     code, out, _ = _run(capsys, "export", str(rid), "--db", db)
-    assert json.loads(out)["verification"]["ok"] is True
+    assert json.loads(out)["report"]["verification"]["problems"] == []
 
 
 def test_verify_reads_the_state_file_directly(
@@ -104,9 +106,9 @@ def test_verify_reads_the_state_file_directly(
         "json",
     )
     body = json.loads(out)
-    assert code == ExitCode.OK and body["ok"] is True
+    assert code == ExitCode.OK and body["status"] == "verified"
     # the reopened chain answered the contract's views too
-    assert body["checks"]["chain_agrees"] is True
+    assert body["checks"]["chain_agrees"]["status"] == "passed"
 
 
 def test_rpc_source_and_tampered_index_exit_codes(
@@ -116,17 +118,17 @@ def test_rpc_source_and_tampered_index_exit_codes(
     src = ["--rpc", scenario.chain.rpc_url, "--contract", scenario.client.address, "--db", str(db)]
     rid = scenario.rounds["settled"]
     code, out, _ = _run(capsys, "verify", str(rid), *src, "--format", "table")
-    assert code == ExitCode.OK and f"round {rid} (Settled" in out and ": OK" in out
+    assert code == ExitCode.OK and f"round {rid} (Settled" in out and ": VERIFIED" in out
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE payoffs SET payoff_wei = '0' WHERE round_id = ? AND idx = 1", (rid,))
     code, out, _ = _run(capsys, "verify", str(rid), "--db", str(db), "--format", "json")
     body = json.loads(out)
     assert code == ExitCode.VERIFY
-    assert body["ok"] is False and body["budget_balance_wei"] != 0
+    assert body["status"] == "failed" and body["budget_balance_wei"] != 0
     # against the node the contract's views expose the tampering as well
     code, out, _ = _run(capsys, "verify", str(rid), *src, "--format", "json")
     assert code == ExitCode.VERIFY
-    assert json.loads(out)["checks"]["chain_agrees"] is False
+    assert json.loads(out)["checks"]["chain_agrees"]["status"] == "failed"
 
 
 def test_user_errors_have_exit_codes(
@@ -149,6 +151,14 @@ def test_user_errors_have_exit_codes(
     assert code == ExitCode.DATA and "deployment.json" in err
     code, _, err = _run(capsys, "rounds", "--db", str(tmp_path / "missing.sqlite"))
     assert code == ExitCode.DATA and "does not exist" in err
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps({"0x1234": "Hospital A"}))
+    code, _, err = _run(capsys, "index", *src, "--labels", str(labels))
+    assert code == ExitCode.DATA and "--labels: entry '0x1234'" in err
+    account = scenario.orgs[0].address
+    labels.write_text(json.dumps({account.lower(): "Hospital A"}))
+    code, out, _ = _run(capsys, "index", *src, "--labels", str(labels), "--format", "json")
+    assert code == ExitCode.OK and json.loads(out)["labels"] == {account: "Hospital A"}
 
 
 def _free_port() -> int:
@@ -206,8 +216,8 @@ def test_serve_starts_with_one_command_and_stops_cleanly(
                 assert time.monotonic() < deadline, "the API did not come up"
                 time.sleep(0.1)
         body = response.json()
-        assert body["ok"] is True and body["budget_balance_wei"] == 0
-        assert body["checks"]["chain_agrees"] is True
+        assert body["status"] == "verified" and body["budget_balance_wei"] == 0
+        assert body["checks"]["chain_agrees"]["status"] == "passed"
         assert "fedsettle auditor" in httpx.get(f"http://127.0.0.1:{port}/", timeout=10).text
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=30) == 0
