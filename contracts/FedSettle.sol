@@ -136,7 +136,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         uint256 n = orgs.length;
         Terms memory t = _termsOf(config);
         (bytes memory buf, uint256 ptr) = DataStore.newBuffer(OrgTable.ROW * n);
-        uint256 maxScore;
+        uint256 maxScore = 0;
         for (uint256 i; i < n; ++i) {
             OrgSpec calldata o = orgs[i];
             if (o.account == address(0)) revert InvalidParameter(_indexed("account", i));
@@ -355,7 +355,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         if (table.length != 16 * n) revert TableLength(16 * n, table.length);
         Terms memory t = _terms(r);
         bytes memory rows = OrgTable.load(r.orgTable, n);
-        uint32 reports;
+        uint32 reports = 0;
         for (uint256 i; i < n; ++i) {
             (uint64 x, uint64 f) = _tableRow(table, i);
             if (x == 0 && f == 0) continue;
@@ -419,7 +419,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         for (uint256 i = start; i < end; ++i) {
             address account = OrgTable.rowAt(rows, i).account;
             uint256 s = scores[i];
-            int256 payoff;
+            int256 payoff = 0;
             if (s == Pairwise.INACTIVE) {
                 s = 0;
             } else {
@@ -568,7 +568,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     function roundAbandon(uint256 roundId) external {
         Round storage r = _round(roundId);
         Phase p = _phase(r);
-        bool allowed;
+        bool allowed = false;
         if (p == Phase.Deposit) allowed = msg.sender == r.operator;
         else if (p == Phase.Report || p == Phase.Calculate) allowed = r.joinedCount < 2;
         if (!allowed) revert CannotAbandon(p);
@@ -723,7 +723,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
 
     function _decimal(uint256 v) private pure returns (string memory) {
         if (v == 0) return "0";
-        uint256 len;
+        uint256 len = 0;
         for (uint256 t = v; t != 0; t /= 10) ++len;
         bytes memory out = new bytes(len);
         for (; v != 0; v /= 10) out[--len] = bytes1(uint8(48 + v % 10));

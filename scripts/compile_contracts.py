@@ -140,6 +140,17 @@ def standard_input(sources: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def analysis_input(std_in: dict[str, Any]) -> dict[str, Any]:
+    """The same compilation with the outputs analysis tools read (ASTs, source maps)."""
+    settings = {
+        **std_in["settings"],
+        "outputSelection": {
+            "*": {"*": ["abi", "metadata", "evm.bytecode", "evm.deployedBytecode"], "": ["ast"]}
+        },
+    }
+    return {**std_in, "settings": settings}
+
+
 def _normalize_version(raw: str) -> str:
     """``0.8.37+commit.f401782d.Emscripten.clang`` -> ``0.8.37+commit.f401782d``."""
     m = re.search(r"(\d+\.\d+\.\d+)\+commit\.([0-9a-f]+)", raw)
@@ -363,14 +374,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--solc-binary", help="native solc executable (implies --solc native)")
     parser.add_argument("--out-dir", type=Path, default=ARTIFACTS_DIR, help=argparse.SUPPRESS)
     parser.add_argument(
-        "--standard-json-out", type=Path, help="also write the standard-JSON input to this file"
+        "--standard-json-out",
+        type=Path,
+        help="also write the standard-JSON input (with ASTs and source maps selected) to this file",
     )
     args = parser.parse_args(argv)
     try:
         sources = source_files()
         std_in = standard_input(sources)
         if args.standard_json_out:
-            args.standard_json_out.write_text(json.dumps(std_in, indent=1), encoding="utf-8")
+            args.standard_json_out.write_text(json.dumps(analysis_input(std_in)), encoding="utf-8")
         if args.solc == "native" or args.solc_binary:
             output, version = compile_native(std_in, args.solc_binary)
         else:

@@ -125,6 +125,11 @@ def _register_cogen(ex: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     c.add_argument("--kappas", type=_floats, help="redistribution intensities of the sweep")
     c.add_argument("--generator", choices=["cvae", "gmm"], default="cvae")
     c.add_argument("--rounds", type=int, default=6, help="FL rounds per run (default 6)")
+    c.add_argument("--theta", type=float, default=1000.0, help="money per unit of loss (1000)")
+    c.add_argument(
+        "--price", type=float, default=10.0, help="money per CPU-second of generation (10)"
+    )
+    c.add_argument("--q", type=float, default=1.0, help="quality weight of a synthetic sample")
     c.add_argument(
         "--quick", action="store_true", help="smoke run: 1 seed, 2 alphas, GMM, 2 rounds"
     )
@@ -145,6 +150,9 @@ def run_cogen_cmd(args: argparse.Namespace) -> int:
             orgs=args.orgs,
             generator=args.generator,
             rounds=args.rounds,
+            theta=args.theta,
+            price=args.price,
+            q=args.q,
             **given,
         )
         if args.quick:

@@ -21,8 +21,7 @@ from fl_node.cogen._generators import (
 )
 from fl_node.cogen._mix import (
     MixError,
-    heterogeneity,
-    mixed_heterogeneity,
+    mixed_label_heterogeneity,
     pooled_distribution,
     synthetic_counts,
 )
@@ -49,13 +48,12 @@ __all__ = [
     "MixedFedAvgResult",
     "Quality",
     "fit_loss",
-    "heterogeneity",
     "leave_one_out",
     "make_generator",
     "measure_cost",
     "measure_quality",
     "mixed_dataset",
-    "mixed_heterogeneity",
+    "mixed_label_heterogeneity",
     "pooled_distribution",
     "run_mixed_fedavg",
     "synthetic_counts",

@@ -3,7 +3,8 @@
 The value of a set S of silos is minus the validation loss of the weighted average of their
 updates; silo i's contribution is ``v(all) - v(all without i)``, so a silo whose update helps the
 global model scores > 0 and one that harms it scores < 0. With one silo the aggregate without it
-does not exist and the value of the empty set is the loss of the round's starting model.
+does not exist and the value of the empty set is the loss of the round's starting model
+(likewise when the others' weights are all 0).
 """
 
 from __future__ import annotations
@@ -55,20 +56,18 @@ def leave_one_out(
     if len(weights) != n:
         raise ValueError(f"got {len(weights)} weights for {n} updates; give one per update")
     full = evaluate(model, validation, weighted_average(updates, weights)).loss
-    if n == 1:
-        if start is None:
-            raise ValueError(
-                "with a single update, pass start= (the round's starting model) as the value of "
-                "the empty set"
-            )
-        return [evaluate(model, validation, start).loss - full]
     out = []
     for i in range(n):
         rest = [u for j, u in enumerate(updates) if j != i]
-        rest_w = [w for j, w in enumerate(weights) if j != i]
-        if sum(rest_w) <= 0:
-            loss_without = evaluate(model, validation, start).loss if start is not None else full
-        else:
+        rest_w = [float(w) for j, w in enumerate(weights) if j != i]
+        if sum(rest_w) > 0:
             loss_without = evaluate(model, validation, weighted_average(rest, rest_w)).loss
+        elif start is not None:
+            loss_without = evaluate(model, validation, start).loss
+        else:
+            raise ValueError(
+                f"without update {i} no weight is left (a single silo, or the others weigh 0); "
+                "pass start= (the round's starting model) as the value of the empty set"
+            )
         out.append(float(loss_without - full))
     return out

@@ -50,8 +50,6 @@ class ClassConditionalGenerator(ABC):
         Label counts of the training data (set by :meth:`fit`).
     fit_seconds : float
         CPU seconds of the last :meth:`fit`.
-    sample_seconds : float
-        CPU seconds of the last :meth:`generate`.
     """
 
     kind = "abstract"
@@ -65,7 +63,6 @@ class ClassConditionalGenerator(ABC):
         self.min_class_samples = int(min_class_samples)
         self.class_counts = np.zeros(n_classes, dtype=np.int64)
         self.fit_seconds = 0.0
-        self.sample_seconds = 0.0
         self._fitted = False
         self._features = 0
 
@@ -114,9 +111,7 @@ class ClassConditionalGenerator(ABC):
                 "by this silo's generator and cannot be generated; restrict the allocation to "
                 "generator.available"
             )
-        start = time.process_time()
         parts = [self._sample(int(k), int(n), seed) for k, n in enumerate(counts) if n > 0]
-        self.sample_seconds = time.process_time() - start
         x = (
             np.concatenate(parts).astype(np.float32)
             if parts
@@ -194,7 +189,6 @@ class CVAEGenerator(ClassConditionalGenerator):
         self.batch_size = batch_size
         self.lr = lr
         self._net: _CVAE | None = None
-        self.final_loss = float("nan")
 
     def _onehot(self, y: torch.Tensor) -> torch.Tensor:
         return nn.functional.one_hot(y, self.n_classes).to(torch.float32)
@@ -211,7 +205,6 @@ class CVAEGenerator(ClassConditionalGenerator):
         net.train()
         for _ in range(self.epochs):
             order = torch.randperm(n, generator=gen)
-            total = 0.0
             for lo in range(0, n, self.batch_size):
                 b = order[lo : lo + self.batch_size]
                 eps = torch.randn(b.shape[0], self.latent, generator=gen)
@@ -222,8 +215,6 @@ class CVAEGenerator(ClassConditionalGenerator):
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                total += float(loss.detach()) * b.shape[0]
-            self.final_loss = total / n
         net.eval()
         self._net = net
 

@@ -2,7 +2,8 @@
 
 A silo with label counts ``c`` (``D = sum c`` real samples) that adds ``s`` synthetic samples per
 class (``sum s = x``) has the mixed label distribution ``(c + s) / (D + x)``. Its heterogeneity is
-the L1 distance of that distribution to the reference ``qbar`` (spec section 2, 0 .. 2).
+the L1 distance of that distribution to the reference ``qbar`` (spec section 2, 0 .. 2;
+:func:`solver.cogen.heterogeneity`).
 
 :func:`synthetic_counts` chooses the integer ``s`` that minimizes this distance exactly. Spending
 ``x`` samples in proportion to ``qbar`` gives the formulation's ``delta D / (D + x)``; the optimum
@@ -16,13 +17,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = [
-    "MixError",
-    "heterogeneity",
-    "mixed_heterogeneity",
-    "pooled_distribution",
-    "synthetic_counts",
-]
+from solver.cogen import heterogeneity
+
+__all__ = ["MixError", "mixed_label_heterogeneity", "pooled_distribution", "synthetic_counts"]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -61,22 +58,17 @@ def pooled_distribution(histograms: ArrayLike) -> FloatArray:
     return np.asarray(total / total.sum(), dtype=np.float64)
 
 
-def heterogeneity(counts: ArrayLike, qbar: ArrayLike) -> float:
-    """``delta = sum_c |q(c) - qbar(c)|`` of the label distribution ``q = counts / sum(counts)``."""
-    c = _counts(counts)
-    q = _reference(qbar, c.size)
-    if c.sum() == 0:
-        raise MixError("counts sum to 0: an empty silo has no label distribution")
-    return float(np.abs(c / c.sum() - q).sum())
+def mixed_label_heterogeneity(counts: ArrayLike, synthetic: ArrayLike, qbar: ArrayLike) -> float:
+    """Heterogeneity of the real counts plus the synthetic counts, measured from the counts.
 
-
-def mixed_heterogeneity(counts: ArrayLike, synthetic: ArrayLike, qbar: ArrayLike) -> float:
-    """Heterogeneity of the real counts plus the synthetic counts."""
+    (:func:`solver.cogen.mixed_heterogeneity` is the formulation's ``delta D / (D + x)``, which
+    assumes the synthetic samples follow ``qbar``; this is what a given allocation achieves.)
+    """
     c = _counts(counts)
     s = _counts(synthetic, "synthetic")
     if s.shape != c.shape:
         raise MixError(f"synthetic has {s.size} classes, counts has {c.size}")
-    return heterogeneity(c + s, qbar)
+    return heterogeneity(c + s, _reference(qbar, c.size))
 
 
 def synthetic_counts(

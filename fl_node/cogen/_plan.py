@@ -20,10 +20,11 @@ from torch import nn
 
 from fl_node.aggregation import weighted_average
 from fl_node.cogen._generators import ClassConditionalGenerator
-from fl_node.cogen._mix import heterogeneity, mixed_heterogeneity, synthetic_counts
+from fl_node.cogen._mix import mixed_label_heterogeneity, synthetic_counts
 from fl_node.data import ArrayDataset
 from fl_node.models import get_parameters
 from fl_node.training import Evaluation, evaluate, train_local
+from solver.cogen import heterogeneity, mixed_heterogeneity
 
 __all__ = ["MixedData", "MixedFedAvgResult", "mixed_dataset", "run_mixed_fedavg"]
 
@@ -63,16 +64,6 @@ class MixedData:
     def weight(self) -> int:
         """The aggregation weight ``D_i + x_i``."""
         return self.real + self.x
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "D": self.real,
-            "x": self.x,
-            "synthetic_per_class": self.synthetic.tolist(),
-            "delta_real": self.delta_real,
-            "delta_mixed": self.delta_mixed,
-            "delta_formula": self.delta_formula,
-        }
 
 
 def mixed_dataset(
@@ -128,8 +119,8 @@ def mixed_dataset(
         real=D,
         synthetic=s,
         delta_real=delta,
-        delta_mixed=mixed_heterogeneity(counts, s, qbar),
-        delta_formula=delta * D / (D + x),
+        delta_mixed=mixed_label_heterogeneity(counts, s, qbar),
+        delta_formula=float(mixed_heterogeneity(delta, D, x)),
     )
 
 

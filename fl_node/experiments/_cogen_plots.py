@@ -44,7 +44,7 @@ def write_cogen_plots(out: Path, result: dict[str, Any]) -> list[str]:
     n_seeds = len({h["setting"]["seed"] for h in hetero})
     note = f"mean over {n_seeds} seed(s)"
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for seed in sorted({h["setting"]["seed"] for h in hetero}):
         rows = sorted(
             (h for h in hetero if h["setting"]["seed"] == seed),
@@ -58,19 +58,26 @@ def write_cogen_plots(out: Path, result: dict[str, Any]) -> list[str]:
                 style,
                 label=f"{LABELS[key]}, seed {seed}",
             )
-        axes[1].plot(
-            d,
-            [
-                h["schemes"]["fixed-point"]["training"]["final_accuracy"]
-                - h["schemes"]["none"]["training"]["final_accuracy"]
-                for h in rows
-            ],
-            "o-",
-            label=f"seed {seed}",
-        )
+        for ax, field in zip(axes[1:], ("val_loss", "final_accuracy"), strict=True):
+            sign = -1.0 if field == "val_loss" else 1.0
+            ax.plot(
+                d,
+                [
+                    sign
+                    * (
+                        h["schemes"]["fixed-point"]["training"][field]
+                        - h["schemes"]["none"]["training"][field]
+                    )
+                    for h in rows
+                ],
+                "o-",
+                label=f"seed {seed}",
+            )
     axes[0].set(xlabel="mean heterogeneity delta", ylabel="total generation X (samples)")
-    axes[1].set(xlabel="mean heterogeneity delta", ylabel="accuracy: equilibrium - no generation")
-    axes[1].axhline(0, color="k", lw=0.8)
+    axes[1].set(xlabel="mean heterogeneity delta", ylabel="val. loss: no generation - equilibrium")
+    axes[2].set(xlabel="mean heterogeneity delta", ylabel="accuracy: equilibrium - no generation")
+    for ax in axes[1:]:
+        ax.axhline(0, color="k", lw=0.8)
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)

@@ -146,13 +146,13 @@ def _run(opts: CogenOptions, progress: Progress) -> dict[str, Any]:
         f"[fit] loss = {fit.e:.4f} + {fit.a:.4g} N^-{fit.b:.4f} + {fit.alpha_D:.4f} H; "
         f"R^2 {fit.r2:.3f}, status {fit.status} ({fit.n_points} runs)"
     )
-    if not fit.usable:
-        raise RuntimeError(
-            f"the loss fit has too few points ({fit.n_points}); give more --probes or --alphas"
-        )
+    if not fit.usable:  # CogenOptions guarantees enough points; this guards the invariant
+        raise RuntimeError(f"the loss fit has too few points ({fit.n_points})")
 
     t0 = time.perf_counter()
-    hetero, gamma_sweep, kappa_sweep = [], [], []
+    hetero: list[dict[str, Any]] = []
+    gamma_sweep: list[dict[str, Any]] = []
+    kappa_sweep: list[dict[str, Any]] = []
     for s in settings:
         none_run = trainer.train(s, [0] * len(s.silos))
         game = build_game(s, fit, opts, gamma=opts.gamma, kappa=opts.kappa)
@@ -167,20 +167,17 @@ def _run(opts: CogenOptions, progress: Progress) -> dict[str, Any]:
             f"{none_run.accuracy[-1]:.4f}), welfare game {eq['game']['social_welfare']:.2f} "
             f"measured {eq['measured']['welfare']:.2f}"
         )
-        rows = []
-        for g in opts.gammas:
-            res = solve(build_game(s, fit, opts, gamma=g, kappa=opts.kappa), "fixed-point")
-            rows.append(
-                {"gamma": g, **_profile(s, fit, opts, res, trainer.train(s, res.x), none_run)}
-            )
-        gamma_sweep.append({"alpha": s.alpha, "seed": s.seed, "points": rows})
-        rows = []
-        for k in opts.kappas:
-            res = solve(build_game(s, fit, opts, gamma=opts.gamma, kappa=k), "fixed-point")
-            rows.append(
-                {"kappa": k, **_profile(s, fit, opts, res, trainer.train(s, res.x), none_run)}
-            )
-        kappa_sweep.append({"alpha": s.alpha, "seed": s.seed, "points": rows})
+        for name, values, sweep in (
+            ("gamma", opts.gammas, gamma_sweep),
+            ("kappa", opts.kappas, kappa_sweep),
+        ):
+            rows = []
+            for v in values:
+                params = {"gamma": opts.gamma, "kappa": opts.kappa, name: v}
+                res = solve(build_game(s, fit, opts, **params), "fixed-point")
+                run = trainer.train(s, res.x)
+                rows.append({name: v, **_profile(s, fit, opts, res, run, none_run)})
+            sweep.append({"alpha": s.alpha, "seed": s.seed, "points": rows})
     timings["sweeps"] = time.perf_counter() - t0
 
     result: dict[str, Any] = {
@@ -248,7 +245,11 @@ def _findings(
 ) -> dict[str, Any]:
     """The direction of each effect, per seed (and per alpha for the sweeps)."""
     seeds = sorted({h["setting"]["seed"] for h in hetero})
-    out: dict[str, Any] = {"generation_vs_heterogeneity": [], "accuracy_gain_vs_heterogeneity": []}
+    out: dict[str, Any] = {
+        "generation_vs_heterogeneity": [],
+        "loss_reduction_vs_heterogeneity": [],
+        "accuracy_gain_vs_heterogeneity": [],
+    }
     for seed in seeds:
         rows = sorted(
             (h for h in hetero if h["setting"]["seed"] == seed),
@@ -261,8 +262,16 @@ def _findings(
             - h["schemes"]["none"]["training"]["final_accuracy"]
             for h in rows
         ]
+        drop = [
+            h["schemes"]["none"]["training"]["val_loss"]
+            - h["schemes"]["fixed-point"]["training"]["val_loss"]
+            for h in rows
+        ]
         out["generation_vs_heterogeneity"].append(
             {"seed": seed, "mean_delta": deltas, "total_x": xs, "direction": direction(xs)}
+        )
+        out["loss_reduction_vs_heterogeneity"].append(
+            {"seed": seed, "mean_delta": deltas, "reduction": drop, "direction": direction(drop)}
         )
         out["accuracy_gain_vs_heterogeneity"].append(
             {"seed": seed, "mean_delta": deltas, "gain": gain, "direction": direction(gain)}

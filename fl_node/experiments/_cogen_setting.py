@@ -21,13 +21,13 @@ from fl_node.cogen import (
     ClassConditionalGenerator,
     GenerationCost,
     Quality,
-    heterogeneity,
     make_generator,
     measure_cost,
     measure_quality,
     pooled_distribution,
 )
 from fl_node.data import ArrayDataset, DatasetMeta, DataSplit, label_histograms, partition
+from solver.cogen import heterogeneity
 
 __all__ = ["CogenOptions", "CogenSetting", "build_cogen_setting", "split_validation"]
 
@@ -114,6 +114,11 @@ class CogenOptions:
                 raise ValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: {rule}")
         if any(not 0 <= f <= 1 for f in self.probes):
             raise ValueError(f"--probes {self.probes}: every level must be in [0, 1]")
+        if len(self.alphas) * len(self.seeds) * len(set(self.probes)) < 5:
+            raise ValueError(
+                f"--alphas {self.alphas} x --seeds {self.seeds} x probes {self.probes} give fewer "
+                "than 5 runs for the loss fit; add an alpha or a seed"
+            )
 
     def quick(self) -> CogenOptions:
         """A smoke-test setting: one seed, two alphas, short sweeps, GMM generators."""

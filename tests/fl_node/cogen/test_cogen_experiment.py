@@ -74,6 +74,14 @@ def test_direction() -> None:
 def test_cli_rejects_bad_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["experiment", "cogen", "--orgs", "1"]) == 2
     assert "--orgs 1" in capsys.readouterr().err
+    assert main(["experiment", "cogen", "--price", "0"]) == 2
+    assert "--price 0.0" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["experiment", "cogen", "--alphas", "a,b"])
     assert exc.value.code == 2
+
+
+def test_options_need_enough_runs_for_the_fit() -> None:
+    with pytest.raises(ValueError, match="fewer than 5 runs"):
+        CogenOptions(seeds=(0,), alphas=(1.0,), probes=(0.0, 0.5, 1.0))
+    assert CogenOptions().quick().seeds == (0,)

@@ -9,11 +9,11 @@ import pytest
 
 from fl_node.cogen import (
     MixError,
-    heterogeneity,
-    mixed_heterogeneity,
+    mixed_label_heterogeneity,
     pooled_distribution,
     synthetic_counts,
 )
+from solver.cogen import heterogeneity
 
 
 def _brute_force(counts: np.ndarray, qbar: np.ndarray, x: int, available: np.ndarray) -> float:
@@ -25,15 +25,16 @@ def _brute_force(counts: np.ndarray, qbar: np.ndarray, x: int, available: np.nda
             continue
         s = np.zeros_like(counts)
         s[idx] = split
-        best = min(best, mixed_heterogeneity(counts, s, qbar))
+        best = min(best, mixed_label_heterogeneity(counts, s, qbar))
     return float(best)
 
 
-def test_heterogeneity_bounds() -> None:
+def test_mixed_label_heterogeneity() -> None:
     q = np.full(4, 0.25)
-    assert heterogeneity([5, 5, 5, 5], q) == pytest.approx(0.0)
-    assert heterogeneity([7, 0, 0, 0], q) == pytest.approx(1.5)
-    assert heterogeneity([3, 0], [0.0, 1.0]) == pytest.approx(2.0)
+    assert mixed_label_heterogeneity([7, 1, 0, 0], [0, 1, 2, 2], q) == pytest.approx(15 / 26)
+    assert mixed_label_heterogeneity([2, 2, 0, 0], [0, 0, 2, 2], q) == pytest.approx(0.0)
+    with pytest.raises(MixError, match="synthetic has 3 classes"):
+        mixed_label_heterogeneity([1, 1, 1, 1], [0, 0, 1], q)
 
 
 def test_allocation_is_optimal_against_brute_force() -> None:
@@ -49,7 +50,7 @@ def test_allocation_is_optimal_against_brute_force() -> None:
         s = synthetic_counts(counts, qbar, x, available=available)
         assert s.sum() == x and np.all(s >= 0)
         assert np.all(s[~available] == 0)
-        got = mixed_heterogeneity(counts, s, qbar)
+        got = mixed_label_heterogeneity(counts, s, qbar)
         assert got == pytest.approx(_brute_force(counts, qbar, x, available), abs=1e-12)
 
 
@@ -64,14 +65,14 @@ def test_allocation_beats_proportional_generation() -> None:
         x = int(rng.integers(1, 2000))
         s = synthetic_counts(counts, qbar, x)
         d, D = heterogeneity(counts, qbar), int(counts.sum())
-        assert mixed_heterogeneity(counts, s, qbar) <= d * D / (D + x) + 1e-12
+        assert mixed_label_heterogeneity(counts, s, qbar) <= d * D / (D + x) + 1e-12
 
 
 def test_large_budget_reaches_the_reference_shape() -> None:
     counts = np.array([90, 10, 0, 0])
     s = synthetic_counts(counts, np.full(4, 0.25), 300)
     assert s.tolist() == [10, 90, 100, 100]
-    assert mixed_heterogeneity(counts, s, np.full(4, 0.25)) == pytest.approx(0.0)
+    assert mixed_label_heterogeneity(counts, s, np.full(4, 0.25)) == pytest.approx(0.0)
 
 
 def test_pooled_distribution() -> None:

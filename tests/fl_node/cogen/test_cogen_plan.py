@@ -10,7 +10,6 @@ from cogen_helpers import TrainedSilo
 from fl_node.aggregation import weighted_average
 from fl_node.cogen import (
     GMMGenerator,
-    heterogeneity,
     leave_one_out,
     mixed_dataset,
     pooled_distribution,
@@ -18,6 +17,7 @@ from fl_node.cogen import (
 )
 from fl_node.data import DataSplit, label_histograms
 from fl_node.models import build_model, get_parameters
+from solver.cogen import heterogeneity
 
 QBAR = np.full(10, 0.1)
 
