@@ -449,14 +449,13 @@ class Cogen:
         """
         from fl_node.chain_steps import ChainUnits
         from fl_node.cogen import (
-            heterogeneity,
             make_generator,
             measure_cost,
             measure_quality,
             pooled_distribution,
         )
         from fl_node.data import get_source
-        from solver.cogen import CogenOrg
+        from solver.cogen import CogenOrg, heterogeneity
 
         if len(silos) != len(names):
             raise ValueError(
