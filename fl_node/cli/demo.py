@@ -42,7 +42,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="Dirichlet non-IID concentration (default 0.5; cogen 0.1, strongly non-IID)",
     )
     p.add_argument(
-        "--no-attest", action="store_true", help="do not require coordinator attestations"
+        "--no-attest",
+        action="store_true",
+        help="no coordinator: each silo reports its own assignment",
     )
     p.set_defaults(func=run)
 
