@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from fl_node.coordinator import ConsortiumConfig, SiloEntry
     from fl_node.flower import Assignment, LocalSilo
     from fl_node.strategy_phase import Responder, StrategyPhaseResult
-    from settlement import SettlementClient
+    from settlement import AcceptedTerms, OrgSpec, RoundConfig, SettlementClient
     from solver.cogen import CogenGame, CogenOrg
 
 __all__ = [
@@ -324,14 +324,15 @@ class Cogen:
             )
         return terms
 
-    def open_round(
+    def round_terms(
         self,
-        client: SettlementClient,
         config: ConsortiumConfig,
         *,
         coordinator: str | None,
-        windows: tuple[int, int, int],
-    ) -> int:
+        now: int = 0,
+        windows: tuple[int, int] = (3600, 3600),
+    ) -> tuple[RoundConfig, list[OrgSpec], bytes]:
+        """The round's config (deadlines from ``now``), slots (``base = D_i``) and packed gamma."""
         from settlement import (
             MECHANISM_COGEN,
             ZERO_ADDRESS,
@@ -344,7 +345,7 @@ class Cogen:
         terms = self._terms(config)
         units = config.units
         round_config = round_config_from_reals(
-            now=client.chain_time(),
+            now=now,
             gamma=units.gamma_wei(terms.kappa),
             lambda_=terms.q,
             d_min=0,
@@ -364,8 +365,26 @@ class Cogen:
             )
             for s in config.silos
         ]
-        rho = pack_rho(rho_to_bps([list(r) for r in terms.gamma]))
+        return round_config, orgs, pack_rho(rho_to_bps([list(r) for r in terms.gamma]))
+
+    def open_round(
+        self,
+        client: SettlementClient,
+        config: ConsortiumConfig,
+        *,
+        coordinator: str | None,
+        windows: tuple[int, int],
+    ) -> int:
+        round_config, orgs, rho = self.round_terms(
+            config, coordinator=coordinator, now=client.chain_time(), windows=windows
+        )
         return int(client.round_open(round_config, orgs, rho).round_id)
+
+    def accepted_terms(self, config: ConsortiumConfig, *, coordinator: str | None) -> AcceptedTerms:
+        from settlement import AcceptedTerms
+
+        round_config, orgs, rho = self.round_terms(config, coordinator=coordinator)
+        return AcceptedTerms(config=round_config, orgs=orgs, rho=rho)
 
     def terms_document(self, config: ConsortiumConfig) -> dict[str, Any]:
         from fl_node.daemon import units_to_json
