@@ -251,6 +251,7 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         timer.mark("comparison")
 
     baseline = _centralized_baseline(opts)
+    timer.mark("baseline")
     progress(
         f"[train] centralized baseline (same model, {opts.rounds * opts.epochs} epochs on all "
         f"training data): accuracy {baseline:.4f}"
@@ -315,7 +316,11 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
     from fl_node.report import write_human_report
 
     write_human_report(out, result)
-    progress(f"[done] {timer.marks['settle']:.1f} s; outputs in {out}/")
+    timer.mark("report")
+    progress(
+        f"[done] round settled at {timer.marks['settle']:.1f} s, report at "
+        f"{timer.marks['report']:.1f} s; outputs in {out}/"
+    )
     return result
 
 
