@@ -51,7 +51,7 @@ class DemoOptions:
         mechanism = get_mechanism(self.mechanism)  # UnknownMechanism (a ValueError) lists names
         if self.alpha is None:
             object.__setattr__(self, "alpha", float(getattr(mechanism, "demo_alpha", 0.5)))
-        if not self.alpha > 0:  # type: ignore[operator]
+        if not self.dirichlet_alpha > 0:
             raise ValueError(f"--alpha {self.alpha}: the Dirichlet concentration must be > 0")
 
     @property
