@@ -1,88 +1,80 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.37;
 
-import {IFedSettle} from "./IFedSettle.sol";
-import {Attestation} from "./lib/Attestation.sol";
-import {OrgTable} from "./lib/OrgTable.sol";
-import {Redistribution} from "./lib/Redistribution.sol";
-import {RhoMatrix} from "./lib/RhoMatrix.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
-/// @title FedSettle: budget-balanced, bonded settlement of TradeFL federated-learning rounds
-/// @notice Implements IFedSettle (units, score and pair-transfer formulas are documented there and
-///  in lib/Redistribution.sol).
+import {IFedSettle} from "./IFedSettle.sol";
+import {DataStore} from "./lib/DataStore.sol";
+import {OrgTable} from "./lib/OrgTable.sol";
+import {Pairwise} from "./lib/Pairwise.sol";
+import {RhoTriangle} from "./lib/RhoTriangle.sol";
+import {Rules} from "./rules/Rules.sol";
+import {Terms} from "./rules/Terms.sol";
+
+/// @title FedSettle: the settlement core (phases, deadlines, bonds, deposits, reports,
+///  settlement, payouts, records); mechanism payoff rules live in contracts/rules/
+/// @notice Implements IFedSettle; the units, formulas and money rules are documented there and in
+///  docs/settlement-spec.md.
 ///
 ///  Phases (computed from the clock and the counters; only Settled and Abandoned are stored):
-///  - Deposit:   block.timestamp <= depositDeadline and joinedCount < n.
-///  - Report:    deposits closed (deadline passed, or all n joined), block.timestamp <=
-///               reportDeadline and reportedCount < joinedCount.
-///  - Calculate: reports closed (deadline passed, or every depositor reported). payoffCalculate
-///               stays callable after settleDeadline until someone abandons the round.
-///  - Settled:   after payoffCalculate. Abandoned: after roundAbandon.
+///  - Deposit:   block.timestamp <= depositDeadline and joinedCount < n (deposits need rho complete).
+///  - Report:    deposits closed, block.timestamp <= reportDeadline and reports not done (the
+///               coordinator's table not yet submitted; without a coordinator, some depositor
+///               has not reported).
+///  - Calculate: reports closed. payoffCalculate runs in resumable chunks, at any time.
+///  - Settled:   after the chunk that computes slot n-1. Abandoned: after roundAbandon.
 ///
-///  Money rules:
-///  - Required bond of org i (computed at open, exact worst case, see Redistribution.worstCaseBonds):
-///        bond_i = sum_{j != i} trunc(gammaWad * rho_ij * max(0, sMax_j - sMin_i) / DENOM)
-///    with sMax_j = score(xMax_j, fMax_j) and sMin_i = score(xMin_i, F_MIN), where
-///    xMin_i = ceil(dMinWad * xMax_i / WAD) and F_MIN = 1 (the smallest reportable f: a report
-///    needs 1 <= f <= fMax). Bonds above 2^96 - 1 wei are refused (ParameterOverflow("bond[i]")).
-///  - A depositor that did not report gets R = 0 and its full deposit back; pairs are formed only
-///    among reporters. Orgs that never deposited are not part of the round.
-///  - Withdrawal pays deposit + R_i when Settled (never negative: R_i >= -bond_i >= -deposit_i) and
-///    the deposit when Abandoned. Sum of payouts == sum of deposits, to the wei.
-///  - Accounting never reads address(this).balance (forced ether changes nothing);
-///    `liabilities` is the wei still owed to depositors across all rounds.
+///  Storage: per round a 13-slot record and the list of rho chunk data contracts; the org table,
+///  the weight triangle and the coordinator's report table are data-contract code. Per org, one
+///  slot (deposit, payoff, flags), plus one for a self-report (x, f).
 ///
-///  Storage: per round an 11-slot record and the keccak256 of rho (rho itself is only in the
-///  RoundOpened event and in payoffCalculate's calldata); the immutable org table (account, bond,
-///  xMax, fMax) is the code of one data contract per round (lib/OrgTable.sol); per org, three slots
-///  written by the org's own transactions (deposit; report; payoff rewrites the report slot).
+///  Accounting never reads the contract's balance: forced ether or tokens change nothing;
+///  `liabilities(token)` is what is still owed to depositors in that asset across all rounds.
 ///
-///  Check order of the entry points (the first failing check reverts):
-///  - depositSubmit:      UnknownRound, BadIndex, WrongCaller, AlreadyDeposited, WrongPhase,
-///                        BondTooSmall, ParameterOverflow("msg.value") (>= 2^128 wei).
-///  - contributionSubmit: UnknownRound, BadIndex, WrongCaller, NotJoined, AlreadyReported,
-///                        WrongPhase, ReportOutOfBounds("x"), ReportOutOfBounds("f"), BadAttestation.
-///  - payoffTransfer:     Reentrancy, UnknownRound, BadIndex, WrongCaller, WrongPhase(Settled, p)
-///                        (Abandoned is accepted too), NothingToWithdraw, AlreadyWithdrawn,
-///                        TransferFailed.
-///
-///  Payoff digest (stored per round, emitted in RoundSettled): keccak256 of the concatenation, over
-///  every slot i = 0..n-1 in order, of abi.encode(uint256 i, address account, uint256 score,
-///  int256 payoff) (128 bytes per slot; score and payoff are 0 for slots that did not report,
-///  including slots that never joined).
-contract FedSettle is IFedSettle {
-    uint256 internal constant WAD = 1e18;
+///  paramsDigest (computed when rho completes): keccak256(abi.encode(block.chainid, address(this),
+///  roundId, RoundConfig, orgsHash, rhoHash)), orgsHash = extcodehash of the org table.
+///  payoffDigest: d_0 = 0, d_{i+1} = keccak256(d_i || abi.encode(i, account_i, score_i, payoff_i))
+///  over every slot (score and payoff 0 for slots that never deposited).
+contract FedSettle is IFedSettle, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// Longest span of the deposit phase (open .. depositDeadline) and of the report phase
+    /// (depositDeadline .. reportDeadline): funds are never locked longer than 2 * MAX_PHASE_SPAN
+    /// before anyone can settle or abandon.
+    uint256 public constant MAX_PHASE_SPAN = 30 days;
+    /// Gas forwarded with each ETH push payment of payoutBatch; a recipient needing more pulls.
+    uint256 public constant PUSH_GAS = 10_000;
+    /// Most slots per round: the org table fits one data contract.
+    uint256 public constant MAX_ORGS = OrgTable.MAX_ROWS;
+    /// Bytes per rho chunk (every chunk but the last).
+    uint256 public constant RHO_CHUNK = RhoTriangle.CHUNK;
+
     uint256 internal constant BPS = 10_000;
-    uint256 internal constant MAX_SCALE = 1e9;
-    /// Most slots per round: the org table must fit one data contract (OrgTable.MAX_ROWS); gas
-    /// bounds n lower anyway. It also keeps |payoff| < n * 2^96 < 2^105 (int128).
-    uint256 internal constant MAX_ORGS = OrgTable.MAX_ROWS;
-    uint8 internal constant MECHANISM_TRADEFL = 1;
-    /// Smallest reportable compute level f.
-    uint64 internal constant F_MIN = 1;
+    /// Deposits are below 2^120 and |payoffs| below 2^119 (checked at open), so the org slot packs.
+    uint256 internal constant AMOUNT_LIMIT = 1 << 120;
+    uint256 internal constant PAYOFF_LIMIT = 1 << 119;
 
     uint8 internal constant STATUS_OPEN = 0;
     uint8 internal constant STATUS_SETTLED = 1;
     uint8 internal constant STATUS_ABANDONED = 2;
 
-    /// Mutable per-org state. The immutable part (account, bond, xMax, fMax) lives in the round's
-    /// OrgTable data contract, so roundOpen writes no per-org storage at all. Each later write
-    /// lands where it is cheapest: payoffCalculate rewrites slot C, already non-zero since the
-    /// report (2,900 gas instead of 22,100 for a fresh slot).
+    uint8 internal constant JOINED = 1;
+    uint8 internal constant REPORTED = 2; // self-reported (coordinator rounds: see the table)
+    uint8 internal constant WITHDRAWN = 4;
+
     struct Org {
-        // slot B (deposit, then withdrawal)
-        uint128 deposit; // whole msg.value, < 2^128 enforced
-        bool joined;
-        bool withdrawn;
-        // slot C (report; payoff at settle). reported <=> x != 0, since x >= xMin >= 1
+        // slot A: written at deposit, payoff and withdrawal
+        uint120 deposit;
+        int128 payoff;
+        uint8 flags;
+        // slot B: self-reported rounds only
         uint64 x;
         uint64 f;
-        int128 payoff; // -2^96 < R_i < n * 2^96 <= 2^105
-        // slot D (report)
-        uint256 score;
     }
 
-    /// Round record (11 slots).
     struct Round {
         uint256 gammaWad;
         uint256 lambdaWad;
@@ -91,20 +83,24 @@ contract FedSettle is IFedSettle {
         uint64 fScale;
         uint64 depositDeadline;
         uint64 reportDeadline;
-        uint64 settleDeadline;
-        address coordinator;
+        address token;
         uint8 mechanismId;
         uint8 status;
-        bytes32 paramsDigest;
-        address operator;
+        address coordinator;
         uint32 n;
         uint32 joinedCount;
         uint32 reportedCount;
+        address operator;
+        uint32 settledCount;
+        uint32 rhoBytes;
         uint128 totalDeposits;
         uint128 totalWithdrawn;
+        address orgTable;
+        address reportTable;
         bytes32 rhoHash;
+        bytes32 paramsDigest;
         bytes32 payoffDigest;
-        address table; // OrgTable data contract
+        address[] rhoChunks;
         mapping(uint256 index => Org) orgs;
     }
 
@@ -113,120 +109,113 @@ contract FedSettle is IFedSettle {
     /// @inheritdoc IFedSettle
     uint256 public roundCount;
     /// @inheritdoc IFedSettle
-    uint256 public liabilities;
+    mapping(address token => uint256) public liabilities;
 
-    uint256 private immutable _deployChainId;
-    bytes32 private immutable _deployDomain;
     mapping(uint256 roundId => Round) private _rounds;
-    bool private transient _locked;
 
     constructor() {
         operator = msg.sender;
-        _deployChainId = block.chainid;
-        _deployDomain = Attestation.domainSeparator(block.chainid, address(this));
     }
 
     // ------------------------------------------------------------------ open
 
     /// @inheritdoc IFedSettle
-    /// @dev Validation order: NotOperator, UnsupportedMechanism, InvalidParameter for "xScale",
-    ///  "fScale" (each in 1..1e9), "dMinWad" (in 1..1e18), "deadlines" (now <= deposit < report <
-    ///  settle), "orgs" (n < 2 or n > 511); per org in index order InvalidParameter "account[i]"
-    ///  (zero), "xMax[i]", "fMax[i]" (zero) and ParameterOverflow("lambdaWad") (a maximum score above
-    ///  2^255 - 1); ParameterOverflow("gammaWad") (gammaWad * BPS * largest score above 2^255 - 1);
-    ///  DuplicateAccount; RhoLength; RhoDiagonalNonZero; RhoOutOfRange / RhoNotSymmetric (first bad
-    ///  upper-triangle entry in row-major order); ParameterOverflow("bond[i]") (bond >= 2^96 wei).
-    ///  gammaWad = 0 and lambdaWad = 0 are allowed (all bonds are then 0 when gammaWad = 0).
-    ///  Emits RoundOpened (with rho) then OrgRegistered per org in index order.
+    /// @dev Validation order: NotOperator; UnsupportedMechanism; the rule's InvalidParameter
+    ///  ("xScale", "fScale", "dMinWad"); InvalidParameter("token") (not a contract);
+    ///  InvalidParameter("deadlines") (depositDeadline < now or reportDeadline <= depositDeadline);
+    ///  PhaseSpanTooLong("deposit" | "report"); InvalidParameter("orgs") (n < 2 or n > MAX_ORGS);
+    ///  per slot InvalidParameter("account[i]" | "xMax[i]" | "fMax[i]" | "base[i]") or
+    ///  ParameterOverflow("lambdaWad"); ParameterOverflow("gammaWad"); DuplicateAccount; then the
+    ///  rho chunk checks of rhoAppend.
     function roundOpen(RoundConfig calldata config, OrgSpec[] calldata orgs, bytes calldata rho)
         external
         returns (uint256 roundId)
     {
         if (msg.sender != operator) revert NotOperator(msg.sender);
-        uint256[] memory ranges = _validatedRanges(config, orgs, rho);
+        _validateConfig(config, orgs.length);
         uint256 n = orgs.length;
+        Terms memory t = _termsOf(config);
+        (bytes memory buf, uint256 ptr) = DataStore.newBuffer(OrgTable.ROW * n);
+        uint256 maxScore = 0;
+        for (uint256 i; i < n; ++i) {
+            OrgSpec calldata o = orgs[i];
+            if (o.account == address(0)) revert InvalidParameter(_indexed("account", i));
+            (uint256 sMax, uint8 bad) = Rules.checkOrg(t, o.xMax, o.fMax, o.base);
+            if (bad == 4) revert ParameterOverflow("lambdaWad");
+            if (bad != 0) revert InvalidParameter(_indexed(bad == 1 ? "xMax" : bad == 2 ? "fMax" : "base", i));
+            if (sMax > maxScore) maxScore = sMax;
+            OrgTable.put(ptr, i, o.account, o.xMax, o.fMax, o.base);
+        }
+        _checkOverflow(t, n, maxScore);
+        address dup = _firstDuplicate(orgs);
+        if (dup != address(0)) revert DuplicateAccount(dup);
 
         roundId = ++roundCount;
         Round storage r = _rounds[roundId];
         _storeConfig(r, config, n);
-        r.rhoHash = keccak256(rho);
-        emit RoundOpened(roundId, msg.sender, config, rho);
-
-        bytes memory buf = OrgTable.newBuffer(n);
-        for (uint256 i; i < n;) {
-            uint256 bond = ranges[3 * i + 2];
-            if (bond > type(uint96).max) revert ParameterOverflow(_indexed("bond", i));
-            OrgSpec calldata spec = orgs[i];
-            OrgTable.put(buf, i, spec.account, uint96(bond), spec.xMax, spec.fMax);
-            emit OrgRegistered(roundId, i, spec.account, spec.xMax, spec.fMax, bond);
-            unchecked {
-                ++i;
-            }
+        r.orgTable = DataStore.deploy(buf, OrgTable.ROW * n);
+        emit RoundOpened(roundId, msg.sender, config, n);
+        for (uint256 i; i < n; ++i) {
+            OrgSpec calldata o = orgs[i];
+            emit OrgRegistered(roundId, i, o.account, o.xMax, o.fMax, o.base);
         }
-        r.table = OrgTable.deploy(buf, n);
+        _appendRho(r, roundId, rho);
     }
 
-    /// @dev Every check of roundOpen before any write. Returns (sMin, sMax, bond) per org,
-    ///  flattened (3n words).
-    function _validatedRanges(RoundConfig calldata config, OrgSpec[] calldata orgs, bytes calldata rho)
-        private
-        view
-        returns (uint256[] memory ranges)
-    {
-        _validateConfig(config, orgs.length);
-        ranges = _scoreRange(config, orgs);
-        address dup = _firstDuplicate(orgs);
-        if (dup != address(0)) revert DuplicateAccount(dup);
-        RhoMatrix.checkShape(rho, orgs.length);
-        uint256 denom = Redistribution.denominator(config.xScale, config.fScale);
-        if (!Redistribution.worstCaseBonds(rho, orgs.length, ranges, config.gammaWad, denom)) {
-            RhoMatrix.revertFirstBad(rho, orgs.length);
+    /// @inheritdoc IFedSettle
+    /// @dev Check order: UnknownRound, NotOperator (the round's operator), RhoComplete,
+    ///  WrongPhase(Deposit), RhoLength (every chunk but the last has RHO_CHUNK bytes), RhoOutOfRange.
+    function rhoAppend(uint256 roundId, bytes calldata chunk) external {
+        Round storage r = _round(roundId);
+        if (msg.sender != r.operator) revert NotOperator(msg.sender);
+        if (r.rhoBytes == RhoTriangle.size(r.n)) revert RhoComplete(roundId);
+        _requirePhase(r, Phase.Deposit);
+        _appendRho(r, roundId, chunk);
+    }
+
+    function _appendRho(Round storage r, uint256 roundId, bytes calldata chunk) private {
+        uint256 total = RhoTriangle.size(r.n);
+        uint256 done = r.rhoBytes;
+        uint256 expected = total - done;
+        if (expected > RHO_CHUNK) expected = RHO_CHUNK;
+        if (chunk.length != expected) revert RhoLength(expected, chunk.length);
+        RhoTriangle.check(chunk, done);
+        address data = DataStore.write(chunk);
+        r.rhoChunks.push(data);
+        done += chunk.length;
+        r.rhoBytes = uint32(done);
+        bytes32 h = keccak256(abi.encodePacked(r.rhoHash, keccak256(chunk)));
+        r.rhoHash = h;
+        emit RhoAppended(roundId, r.rhoChunks.length - 1, data, done);
+        if (done == total) {
+            bytes32 digest = keccak256(
+                abi.encode(block.chainid, address(this), roundId, _config(r), r.orgTable.codehash, h)
+            );
+            r.paramsDigest = digest;
+            emit RoundReady(roundId, h, digest);
         }
     }
 
     function _validateConfig(RoundConfig calldata c, uint256 n) private view {
-        if (c.mechanismId != MECHANISM_TRADEFL) revert UnsupportedMechanism(c.mechanismId);
-        if (c.xScale == 0 || c.xScale > MAX_SCALE) revert InvalidParameter("xScale");
-        if (c.fScale == 0 || c.fScale > MAX_SCALE) revert InvalidParameter("fScale");
-        if (c.dMinWad == 0 || c.dMinWad > WAD) revert InvalidParameter("dMinWad");
-        if (
-            c.depositDeadline < block.timestamp || c.reportDeadline <= c.depositDeadline
-                || c.settleDeadline <= c.reportDeadline
-        ) revert InvalidParameter("deadlines");
+        Rules.checkConfig(c);
+        if (c.token != address(0) && c.token.code.length == 0) revert InvalidParameter("token");
+        if (c.depositDeadline < block.timestamp || c.reportDeadline <= c.depositDeadline) {
+            revert InvalidParameter("deadlines");
+        }
+        uint256 span = c.depositDeadline - block.timestamp;
+        if (span > MAX_PHASE_SPAN) revert PhaseSpanTooLong("deposit", span, MAX_PHASE_SPAN);
+        span = c.reportDeadline - c.depositDeadline;
+        if (span > MAX_PHASE_SPAN) revert PhaseSpanTooLong("report", span, MAX_PHASE_SPAN);
         if (n < 2 || n > MAX_ORGS) revert InvalidParameter("orgs");
     }
 
-    /// @dev Per-org field checks and the score range [sMin_i, sMax_i] (bond word left 0); also
-    ///  refuses parameters whose worst-case products could overflow, so the pair loops may run
-    ///  unchecked.
-    function _scoreRange(RoundConfig calldata c, OrgSpec[] calldata orgs)
-        private
-        pure
-        returns (uint256[] memory ranges)
-    {
-        uint256 n = orgs.length;
-        ranges = new uint256[](3 * n);
-        uint256 xFactor = uint256(c.fScale) * WAD; // score per unit of x
-        uint256 lambdaWad = c.lambdaWad;
-        uint256 maxScore;
-        for (uint256 i; i < n; ++i) {
-            OrgSpec calldata o = orgs[i];
-            if (o.account == address(0)) revert InvalidParameter(_indexed("account", i));
-            if (o.xMax == 0) revert InvalidParameter(_indexed("xMax", i));
-            if (o.fMax == 0) revert InvalidParameter(_indexed("fMax", i));
-            uint256 xPart = o.xMax * xFactor; // < 2^64 * 2^30 * 2^60: no overflow
-            uint256 perLambda = uint256(o.fMax) * c.xScale; // < 2^94
-            if (lambdaWad > (Redistribution.SCORE_LIMIT - xPart) / perLambda) {
-                revert ParameterOverflow("lambdaWad");
-            }
-            uint256 hi = xPart + lambdaWad * perLambda;
-            uint256 xMin = _xMin(c.dMinWad, o.xMax);
-            ranges[3 * i] = xMin * xFactor + lambdaWad * F_MIN * c.xScale;
-            ranges[3 * i + 1] = hi;
-            if (hi > maxScore) maxScore = hi;
-        }
-        // every |t numerator| <= gammaWad * BPS * maxScore; maxScore >= WAD > 0
-        if (c.gammaWad > Redistribution.SCORE_LIMIT / maxScore / BPS) revert ParameterOverflow("gammaWad");
+    /// @dev Every pair numerator gammaWad * w * |s_i - s_j| <= gammaWad * BPS * maxScore must fit
+    ///  int256, and n * (largest |t| + 1) < 2^119 keeps bonds and payoffs inside the org slot.
+    function _checkOverflow(Terms memory t, uint256 n, uint256 maxScore) private pure {
+        if (maxScore == 0 || t.gammaWad == 0) return;
+        if (t.gammaWad > uint256(type(int256).max) / maxScore / BPS) revert ParameterOverflow("gammaWad");
+        uint256 largest = t.gammaWad * BPS * maxScore / Rules.denominator(t);
+        if (largest >= PAYOFF_LIMIT / n - 1) revert ParameterOverflow("gammaWad");
     }
 
     /// @dev Open-addressing hash set in memory: O(n) instead of O(n^2) comparisons, no storage.
@@ -238,19 +227,14 @@ contract FedSettle is IFedSettle {
         uint256 mask = size - 1;
         for (uint256 i; i < n; ++i) {
             address a = orgs[i].account;
-            uint256 h;
-            assembly ("memory-safe") {
-                mstore(0, a)
-                h := keccak256(0, 0x20)
-            }
-            h &= mask;
+            uint256 h = uint256(keccak256(abi.encode(a))) & mask;
             while (true) {
-                address t = table[h];
-                if (t == address(0)) {
+                address seen = table[h];
+                if (seen == address(0)) {
                     table[h] = a;
                     break;
                 }
-                if (t == a) return a;
+                if (seen == a) return a;
                 h = (h + 1) & mask;
             }
         }
@@ -265,198 +249,328 @@ contract FedSettle is IFedSettle {
         r.fScale = c.fScale;
         r.depositDeadline = c.depositDeadline;
         r.reportDeadline = c.reportDeadline;
-        r.settleDeadline = c.settleDeadline;
-        r.coordinator = c.coordinator;
+        r.token = c.token;
         r.mechanismId = c.mechanismId;
-        r.paramsDigest = c.paramsDigest;
-        r.operator = msg.sender;
+        r.coordinator = c.coordinator;
         r.n = uint32(n);
+        r.operator = msg.sender;
     }
 
-    // ------------------------------------------------------------------ join and report
+    // ------------------------------------------------------------------ deposit
 
     /// @inheritdoc IFedSettle
-    function depositSubmit(uint256 roundId, uint256 index) external payable {
+    /// @dev Check order: UnknownRound, BadIndex, WrongCaller, AlreadyDeposited, WrongPhase(Deposit),
+    ///  RhoIncomplete, BondTooSmall, ParameterOverflow("amount" | "totalDeposits" | "liabilities"),
+    ///  ValueMismatch, then the token transfer (its own error) and TokenShortfall.
+    function depositSubmit(uint256 roundId, uint256 index, uint256 amount) external payable nonReentrant {
+        _deposit(roundId, index, amount);
+    }
+
+    /// @inheritdoc IFedSettle
+    /// @dev The permit is tried, not required: if someone front-ran it (the allowance is already
+    ///  there) the deposit still goes through; a missing allowance fails in transferFrom.
+    function depositWithPermit(
+        uint256 roundId,
+        uint256 index,
+        uint256 amount,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant {
+        address token = _round(roundId).token;
+        if (token == address(0)) revert InvalidParameter("token");
+        try IERC20Permit(token).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+        _deposit(roundId, index, amount);
+    }
+
+    function _deposit(uint256 roundId, uint256 index, uint256 amount) private {
         Round storage r = _round(roundId);
-        (address account, uint96 bond,,) = _row(r, index);
-        if (msg.sender != account) revert WrongCaller(account, msg.sender);
+        OrgTable.Row memory row = _row(r, index);
+        if (msg.sender != row.account) revert WrongCaller(row.account, msg.sender);
         Org storage o = r.orgs[index];
-        if (o.joined) revert AlreadyDeposited(index);
-        Phase p = _phase(r);
-        if (p != Phase.Deposit) revert WrongPhase(Phase.Deposit, p);
-        if (msg.value < bond) revert BondTooSmall(bond, msg.value);
-        if (msg.value > type(uint128).max) revert ParameterOverflow("msg.value");
-        o.deposit = uint128(msg.value);
-        o.joined = true;
+        if (o.flags & JOINED != 0) revert AlreadyDeposited(index);
+        _requirePhase(r, Phase.Deposit);
+        uint256 bond = _bond(r, index);
+        if (amount < bond) revert BondTooSmall(bond, amount);
+        if (amount >= AMOUNT_LIMIT) revert ParameterOverflow("amount");
+        uint256 total = uint256(r.totalDeposits) + amount;
+        if (total > type(uint128).max) revert ParameterOverflow("totalDeposits");
+        address token = r.token;
+        uint256 owed = liabilities[token];
+        if (amount > type(uint256).max - owed) revert ParameterOverflow("liabilities");
+        uint256 expectedValue = token == address(0) ? amount : 0;
+        if (msg.value != expectedValue) revert ValueMismatch(expectedValue, msg.value);
+
+        o.deposit = uint120(amount);
+        o.flags = JOINED;
         r.joinedCount += 1;
-        r.totalDeposits += uint128(msg.value);
-        liabilities += msg.value;
-        emit DepositSubmitted(roundId, index, msg.sender, msg.value);
+        r.totalDeposits = uint128(total);
+        liabilities[token] = owed + amount;
+        emit DepositSubmitted(roundId, index, msg.sender, amount, bond);
+        if (token != address(0) && amount != 0) {
+            IERC20 erc20 = IERC20(token);
+            uint256 before = erc20.balanceOf(address(this));
+            erc20.safeTransferFrom(msg.sender, address(this), amount);
+            uint256 received = erc20.balanceOf(address(this)) - before;
+            if (received != amount) revert TokenShortfall(amount, received);
+        }
     }
 
+    // ------------------------------------------------------------------ reports
+
     /// @inheritdoc IFedSettle
-    function contributionSubmit(uint256 roundId, uint256 index, uint64 x, uint64 f, bytes calldata attestation)
-        external
-    {
+    /// @dev Check order: UnknownRound, BadIndex, WrongCaller, ReportsByCoordinator, NotJoined,
+    ///  AlreadyReported, WrongPhase(Report), ReportOutOfBounds("x[i]" | "f[i]").
+    function contributionSubmit(uint256 roundId, uint256 index, uint64 x, uint64 f) external {
         Round storage r = _round(roundId);
-        (address account,, uint64 xMax, uint64 fMax) = _row(r, index);
-        if (msg.sender != account) revert WrongCaller(account, msg.sender);
+        OrgTable.Row memory row = _row(r, index);
+        if (msg.sender != row.account) revert WrongCaller(row.account, msg.sender);
+        if (r.coordinator != address(0)) revert ReportsByCoordinator(r.coordinator);
         Org storage o = r.orgs[index];
-        if (!o.joined) revert NotJoined(index);
-        if (o.x != 0) revert AlreadyReported(index);
-        Phase p = _phase(r);
-        if (p != Phase.Report) revert WrongPhase(Phase.Report, p);
-        _checkBounds(r.dMinWad, xMax, fMax, x, f);
-        address coordinator = r.coordinator;
-        if (coordinator != address(0)) _checkAttestation(coordinator, roundId, index, x, f, attestation);
-        uint256 s = Redistribution.score(x, f, r.lambdaWad, r.xScale, r.fScale);
+        if (o.flags & JOINED == 0) revert NotJoined(index);
+        if (o.flags & REPORTED != 0) revert AlreadyReported(index);
+        _requirePhase(r, Phase.Report);
+        uint256 s = _checkedScore(_terms(r), row, index, x, f);
+        o.flags |= REPORTED;
         o.x = x;
         o.f = f;
-        o.score = s;
         r.reportedCount += 1;
         emit ContributionSubmitted(roundId, index, msg.sender, x, f, s);
     }
 
-    function _checkBounds(uint256 dMinWad, uint64 xMax, uint64 fMax, uint64 x, uint64 f) private pure {
-        uint256 xMin = _xMin(dMinWad, xMax);
-        if (x < xMin || x > xMax) revert ReportOutOfBounds("x", x, xMin, xMax);
-        if (f < F_MIN || f > fMax) revert ReportOutOfBounds("f", f, F_MIN, fMax);
+    /// @inheritdoc IFedSettle
+    /// @dev Check order: UnknownRound, NoCoordinator, WrongCaller(coordinator), TableAlreadySubmitted,
+    ///  WrongPhase(Report), TableLength (16 n bytes), then per slot in index order NotJoined (a
+    ///  non-zero row for a slot that did not deposit) and ReportOutOfBounds. The table becomes the
+    ///  code of a data contract; reports close with it.
+    function contributionTableSubmit(uint256 roundId, bytes calldata table) external {
+        Round storage r = _round(roundId);
+        address coordinator = r.coordinator;
+        if (coordinator == address(0)) revert NoCoordinator();
+        if (msg.sender != coordinator) revert WrongCaller(coordinator, msg.sender);
+        if (r.reportTable != address(0)) revert TableAlreadySubmitted();
+        _requirePhase(r, Phase.Report);
+        uint256 n = r.n;
+        if (table.length != 16 * n) revert TableLength(16 * n, table.length);
+        Terms memory t = _terms(r);
+        bytes memory rows = OrgTable.load(r.orgTable, n);
+        uint32 reports = 0;
+        for (uint256 i; i < n; ++i) {
+            (uint64 x, uint64 f) = _tableRow(table, i);
+            if (x == 0 && f == 0) continue;
+            if (r.orgs[i].flags & JOINED == 0) revert NotJoined(i);
+            OrgTable.Row memory row = OrgTable.rowAt(rows, i);
+            uint256 s = _checkedScore(t, row, i, x, f);
+            ++reports;
+            emit ContributionSubmitted(roundId, i, row.account, x, f, s);
+        }
+        address data = DataStore.write(table);
+        r.reportTable = data;
+        r.reportedCount = reports;
+        emit ReportTableSubmitted(roundId, msg.sender, data, reports);
     }
 
-    /// @dev The attestation signs the caller's own slot (account = msg.sender, checked before).
-    function _checkAttestation(
-        address coordinator,
-        uint256 roundId,
-        uint256 index,
-        uint64 x,
-        uint64 f,
-        bytes calldata attestation
-    ) private view {
-        bytes32 digest = Attestation.contributionDigest(_domainSeparator(), roundId, index, msg.sender, x, f);
-        address recovered = Attestation.recover(digest, attestation);
-        if (recovered != coordinator) revert BadAttestation(recovered, coordinator);
+    function _tableRow(bytes calldata table, uint256 i) private pure returns (uint64 x, uint64 f) {
+        assembly ("memory-safe") {
+            let w := calldataload(add(table.offset, shl(4, i)))
+            x := shr(192, w)
+            f := and(shr(128, w), 0xffffffffffffffff)
+        }
+    }
+
+    /// @dev The score of an admissible report; ReportOutOfBounds("x[i]" | "f[i]") otherwise.
+    function _checkedScore(Terms memory t, OrgTable.Row memory row, uint256 i, uint64 x, uint64 f)
+        private
+        pure
+        returns (uint256)
+    {
+        (uint8 bad, uint256 min, uint256 max) = Rules.checkReport(t, row, x, f);
+        if (bad == 1) revert ReportOutOfBounds(_indexed("x", i), x, min, max);
+        if (bad == 2) revert ReportOutOfBounds(_indexed("f", i), f, min, max);
+        return Rules.score(t, row, x, f);
+    }
+
+    function _requirePhase(Round storage r, Phase expected) private view {
+        Phase p = _phase(r);
+        if (p != expected) revert WrongPhase(expected, p);
     }
 
     // ------------------------------------------------------------------ settle
 
     /// @inheritdoc IFedSettle
-    /// @dev Gas: one EXTCODECOPY of the org table, one cold read of slot B per slot and of slots C
-    ///  and D per reporter, one pair loop over reporters reading rho from calldata, one write of
-    ///  slot C per reporter, one event per joined org.
-    function payoffCalculate(uint256 roundId, bytes calldata rho) external {
+    /// @dev Check order: UnknownRound, WrongPhase(Calculate), RhoIncomplete. Each call computes
+    ///  R_i for the next slots from row i (Rules.payoff), writes it into the org slot, emits
+    ///  PayoffCalculated per depositor and extends the payoff digest; the call that reaches slot
+    ///  n - 1 stores the digest, marks the round Settled and emits RoundSettled.
+    function payoffCalculate(uint256 roundId, uint256 maxOrgs) external {
         Round storage r = _round(roundId);
-        Phase p = _phase(r);
-        if (p != Phase.Calculate) revert WrongPhase(Phase.Calculate, p);
-        bytes32 got = keccak256(rho);
-        if (got != r.rhoHash) revert RhoMismatch(r.rhoHash, got);
-
+        _requirePhase(r, Phase.Calculate);
         uint256 n = r.n;
-        uint256[] memory reps = _reporters(r, n);
-        Redistribution.payoffs(rho, n, reps, r.gammaWad, Redistribution.denominator(r.xScale, r.fScale));
-        bytes32 digest = _recordPayoffs(r, roundId, reps);
+        if (r.rhoBytes != RhoTriangle.size(n)) revert RhoIncomplete(r.rhoBytes, RhoTriangle.size(n));
+        uint256 start = r.settledCount;
+        uint256 end = maxOrgs == 0 || maxOrgs > n - start ? n : start + maxOrgs;
+
+        Terms memory t = _terms(r);
+        bytes memory rows = OrgTable.load(r.orgTable, n);
+        uint256[] memory scores = _scores(r, t, rows, n);
+        bytes memory tri = RhoTriangle.load(r.rhoChunks, RhoTriangle.size(n));
+        bytes32 digest = r.payoffDigest;
+        for (uint256 i = start; i < end; ++i) {
+            address account = OrgTable.rowAt(rows, i).account;
+            uint256 s = scores[i];
+            int256 payoff = 0;
+            if (s == Pairwise.INACTIVE) {
+                s = 0;
+            } else {
+                payoff = Rules.payoff(t, tri, n, i, scores);
+                // |payoff| < 2^119 (checked at open): fits the slot's int128
+                r.orgs[i].payoff = int128(payoff);
+                emit PayoffCalculated(roundId, i, account, s, payoff);
+            }
+            digest = keccak256(abi.encode(digest, i, account, s, payoff));
+        }
         r.payoffDigest = digest;
-        r.status = STATUS_SETTLED;
-        emit RoundSettled(roundId, msg.sender, uint32(reps.length / 3), digest);
-    }
-
-    /// @dev One (2*i, score_i, 0) triple per reporter i, in increasing i (score != 0 <=> reported,
-    ///  since score >= xMin * fScale * WAD >= WAD).
-    function _reporters(Round storage r, uint256 n) private view returns (uint256[] memory reps) {
-        reps = new uint256[](3 * uint256(r.reportedCount));
-        uint256 c;
-        for (uint256 i; i < n;) {
-            uint256 s = r.orgs[i].score;
-            if (s != 0) {
-                reps[c] = 2 * i;
-                reps[c + 1] = s;
-                unchecked {
-                    c += 3;
-                }
-            }
-            unchecked {
-                ++i;
-            }
+        r.settledCount = uint32(end);
+        if (end == n) {
+            r.status = STATUS_SETTLED;
+            emit RoundSettled(roundId, msg.sender, r.joinedCount, digest);
         }
     }
 
-    /// @dev Writes each reporter's payoff once, emits PayoffCalculated per joined org and returns
-    ///  the payoff digest (encoding documented on the contract).
-    function _recordPayoffs(Round storage r, uint256 roundId, uint256[] memory reps) private returns (bytes32) {
-        uint256 n = r.n;
-        address[] memory accounts = OrgTable.accounts(r.table, n);
-        bytes memory table = new bytes(n * 128);
-        uint256 c; // next reporter triple in reps
-        for (uint256 i; i < n;) {
-            Org storage o = r.orgs[i];
-            uint256 s;
-            int256 payoff;
-            if (c < reps.length && reps[c] == 2 * i) {
-                s = reps[c + 1];
-                payoff = int256(reps[c + 2]);
-                // -2^96 < payoff < n * 2^96 <= 2^105 (Redistribution.worstCaseBonds): fits int128
-                o.payoff = int128(payoff);
-                unchecked {
-                    c += 3;
-                }
-            }
-            if (o.joined) emit PayoffCalculated(roundId, i, accounts[i], s, payoff);
-            address account = accounts[i];
+    /// @dev The score every slot is settled at: its report, a silent depositor's minimum report,
+    ///  Pairwise.INACTIVE for a slot that never deposited.
+    function _scores(Round storage r, Terms memory t, bytes memory rows, uint256 n)
+        private
+        view
+        returns (uint256[] memory scores)
+    {
+        scores = new uint256[](n);
+        address table = r.reportTable;
+        bytes memory reports;
+        if (table != address(0)) {
+            reports = new bytes(16 * n + 16);
+            uint256 dest;
             assembly ("memory-safe") {
-                let row := add(add(table, 0x20), shl(7, i))
-                mstore(row, i)
-                mstore(add(row, 0x20), account)
-                mstore(add(row, 0x40), s)
-                mstore(add(row, 0x60), payoff)
+                dest := add(reports, 0x20)
             }
-            unchecked {
-                ++i;
-            }
+            DataStore.copy(table, 0, 16 * n, dest);
         }
-        return keccak256(table);
+        for (uint256 i; i < n; ++i) {
+            Org storage o = r.orgs[i];
+            uint8 flags = o.flags;
+            if (flags & JOINED == 0) {
+                scores[i] = Pairwise.INACTIVE;
+                continue;
+            }
+            OrgTable.Row memory row = OrgTable.rowAt(rows, i);
+            (uint64 x, uint64 f) = _reportOf(o, flags, reports, i);
+            if (x == 0 && f == 0) (x, f) = Rules.minReport(t, row);
+            scores[i] = Rules.score(t, row, x, f);
+        }
     }
+
+    /// @dev (0, 0) when the slot did not report.
+    function _reportOf(Org storage o, uint8 flags, bytes memory reports, uint256 i)
+        private
+        view
+        returns (uint64 x, uint64 f)
+    {
+        if (reports.length != 0) {
+            assembly ("memory-safe") {
+                let w := mload(add(add(reports, 0x20), shl(4, i)))
+                x := shr(192, w)
+                f := and(shr(128, w), 0xffffffffffffffff)
+            }
+        } else if (flags & REPORTED != 0) {
+            (x, f) = (o.x, o.f);
+        }
+    }
+
+    // ------------------------------------------------------------------ payouts
 
     /// @inheritdoc IFedSettle
-    /// @dev The transfer forwards all gas and ignores return data (no return-data bomb). A failing
-    ///  recipient reverts only its own call (TransferFailed, state unchanged, retry later).
-    ///  A zero amount marks the slot withdrawn without calling the recipient.
-    function payoffTransfer(uint256 roundId, uint256 index) external {
-        if (_locked) revert Reentrancy();
-        _locked = true;
+    /// @dev Check order: UnknownRound, BadIndex, WrongCaller, WrongPhase(Settled, p) (Abandoned is
+    ///  accepted too), NothingToWithdraw, AlreadyWithdrawn, TransferFailed. A zero amount marks the
+    ///  slot withdrawn without a transfer. ETH is sent with all gas, ignoring return data.
+    function payoffTransfer(uint256 roundId, uint256 index) external nonReentrant {
         Round storage r = _round(roundId);
-        (address account,,,) = _row(r, index);
-        if (msg.sender != account) revert WrongCaller(account, msg.sender);
+        OrgTable.Row memory row = _row(r, index);
+        if (msg.sender != row.account) revert WrongCaller(row.account, msg.sender);
         Phase p = _phase(r);
         if (p != Phase.Settled && p != Phase.Abandoned) revert WrongPhase(Phase.Settled, p);
         Org storage o = r.orgs[index];
-        if (!o.joined) revert NothingToWithdraw(index);
-        if (o.withdrawn) revert AlreadyWithdrawn(index);
-        uint256 amount = o.deposit;
-        if (p == Phase.Settled) {
-            // deposit + payoff >= deposit - bond >= 0 (Redistribution.worstCaseBonds)
-            amount = uint256(int256(amount) + o.payoff);
-        }
-        // effects before the interaction
-        o.withdrawn = true;
-        r.totalWithdrawn += uint128(amount);
-        liabilities -= amount;
+        uint8 flags = o.flags;
+        if (flags & JOINED == 0) revert NothingToWithdraw(index);
+        if (flags & WITHDRAWN != 0) revert AlreadyWithdrawn(index);
+        uint256 amount = _payout(o, p);
+        _markPaid(r, o, flags, amount);
         emit PayoffTransferred(roundId, index, msg.sender, amount);
-        if (amount != 0) {
-            bool ok;
-            assembly ("memory-safe") {
-                ok := call(gas(), account, amount, 0, 0, 0, 0)
-            }
-            if (!ok) revert TransferFailed(account, amount);
+        if (amount != 0 && !_send(r.token, row.account, amount, gasleft())) {
+            revert TransferFailed(row.account, amount);
         }
-        _locked = false;
     }
+
+    /// @inheritdoc IFedSettle
+    /// @dev Slots past n are ignored; slots not joined or already paid are skipped. A failed send
+    ///  restores the slot's state (it stays pullable) and emits PayoffDeferred.
+    function payoutBatch(uint256 roundId, uint256 start, uint256 count) external nonReentrant {
+        Round storage r = _round(roundId);
+        Phase p = _phase(r);
+        if (p != Phase.Settled && p != Phase.Abandoned) revert WrongPhase(Phase.Settled, p);
+        uint256 n = r.n;
+        uint256 end = count > n || start + count > n ? n : start + count;
+        bytes memory rows = OrgTable.load(r.orgTable, n);
+        address token = r.token;
+        uint256 stipend = token == address(0) ? PUSH_GAS : gasleft();
+        for (uint256 i = start; i < end; ++i) {
+            Org storage o = r.orgs[i];
+            uint8 flags = o.flags;
+            if (flags & JOINED == 0 || flags & WITHDRAWN != 0) continue;
+            address account = OrgTable.rowAt(rows, i).account;
+            uint256 amount = _payout(o, p);
+            _markPaid(r, o, flags, amount);
+            if (amount == 0 || _send(token, account, amount, stipend)) {
+                emit PayoffTransferred(roundId, i, account, amount);
+            } else {
+                o.flags = flags;
+                r.totalWithdrawn -= uint128(amount);
+                liabilities[token] += amount;
+                emit PayoffDeferred(roundId, i, account, amount);
+            }
+        }
+    }
+
+    function _payout(Org storage o, Phase p) private view returns (uint256) {
+        // deposit + payoff >= deposit - bond >= 0 (Pairwise: R_i >= -bond_i)
+        if (p == Phase.Settled) return uint256(int256(uint256(o.deposit)) + o.payoff);
+        return o.deposit;
+    }
+
+    function _markPaid(Round storage r, Org storage o, uint8 flags, uint256 amount) private {
+        o.flags = flags | WITHDRAWN;
+        r.totalWithdrawn += uint128(amount); // payouts sum to the deposits, < 2^128
+        liabilities[r.token] -= amount;
+    }
+
+    /// @dev ETH: a call with `gasLimit` gas and no return data copied (no return-data bomb);
+    ///  tokens: SafeERC20's trySafeTransfer (false instead of a revert).
+    function _send(address token, address to, uint256 amount, uint256 gasLimit) private returns (bool ok) {
+        if (token != address(0)) return IERC20(token).trySafeTransfer(to, amount);
+        assembly ("memory-safe") {
+            ok := call(gasLimit, to, amount, 0, 0, 0, 0)
+        }
+    }
+
+    // ------------------------------------------------------------------ abandon
 
     /// @inheritdoc IFedSettle
     function roundAbandon(uint256 roundId) external {
         Round storage r = _round(roundId);
         Phase p = _phase(r);
-        if (p == Phase.Settled || p == Phase.Abandoned) revert CannotAbandon(p);
-        bool allowed = msg.sender == r.operator || block.timestamp > r.settleDeadline
-            || (p != Phase.Deposit && r.joinedCount < 2);
+        bool allowed = false;
+        if (p == Phase.Deposit) allowed = msg.sender == r.operator;
+        else if (p == Phase.Report || p == Phase.Calculate) allowed = r.joinedCount < 2;
         if (!allowed) revert CannotAbandon(p);
         r.status = STATUS_ABANDONED;
         emit RoundAbandoned(roundId, msg.sender, p);
@@ -467,50 +581,68 @@ contract FedSettle is IFedSettle {
     /// @inheritdoc IFedSettle
     function profileRecord(uint256 roundId, uint256 index) external view returns (Profile memory prof) {
         Round storage r = _round(roundId);
-        (prof.account, prof.bond, prof.xMax, prof.fMax) = _row(r, index);
+        OrgTable.Row memory row = _row(r, index);
+        (prof.account, prof.xMax, prof.fMax, prof.base) = (row.account, row.xMax, row.fMax, row.base);
+        if (r.rhoBytes == RhoTriangle.size(r.n)) prof.bond = _bond(r, index);
         Org storage o = r.orgs[index];
+        uint8 flags = o.flags;
         prof.deposited = o.deposit;
-        prof.x = o.x;
-        prof.f = o.f;
-        prof.score = o.score;
         prof.payoff = o.payoff;
-        prof.joined = o.joined;
-        prof.reported = o.x != 0;
-        prof.withdrawn = o.withdrawn;
+        prof.joined = flags & JOINED != 0;
+        prof.withdrawn = flags & WITHDRAWN != 0;
+        bytes memory reports;
+        if (r.reportTable != address(0)) {
+            reports = new bytes(48);
+            uint256 dest;
+            assembly ("memory-safe") {
+                dest := add(reports, 0x20)
+            }
+            DataStore.copy(r.reportTable, 16 * index, 16, dest);
+            index = 0; // the one row copied
+        }
+        (prof.x, prof.f) = _reportOf(o, flags, reports, index);
+        prof.reported = prof.joined && (prof.x != 0 || prof.f != 0 || flags & REPORTED != 0);
+        if (prof.joined) {
+            Terms memory t = _terms(r);
+            (uint64 x, uint64 f) = prof.reported ? (prof.x, prof.f) : Rules.minReport(t, row);
+            prof.score = Rules.score(t, row, x, f);
+        }
+    }
+
+    /// @inheritdoc IFedSettle
+    /// @dev Reverts RhoIncomplete until the whole weight triangle is uploaded.
+    function requiredBond(uint256 roundId, uint256 index) external view returns (uint256) {
+        Round storage r = _round(roundId);
+        _row(r, index);
+        return _bond(r, index);
     }
 
     /// @inheritdoc IFedSettle
     function roundConfig(uint256 roundId) external view returns (RoundConfig memory) {
-        Round storage r = _round(roundId);
-        return RoundConfig({
-            mechanismId: r.mechanismId,
-            gammaWad: r.gammaWad,
-            lambdaWad: r.lambdaWad,
-            dMinWad: r.dMinWad,
-            xScale: r.xScale,
-            fScale: r.fScale,
-            depositDeadline: r.depositDeadline,
-            reportDeadline: r.reportDeadline,
-            settleDeadline: r.settleDeadline,
-            coordinator: r.coordinator,
-            paramsDigest: r.paramsDigest
-        });
+        return _config(_round(roundId));
     }
 
     /// @inheritdoc IFedSettle
-    function roundState(uint256 roundId) external view returns (RoundState memory) {
+    function roundState(uint256 roundId) external view returns (RoundState memory s) {
         Round storage r = _round(roundId);
-        return RoundState({
-            phase: _phase(r),
-            n: r.n,
-            joinedCount: r.joinedCount,
-            reportedCount: r.reportedCount,
-            totalDeposits: r.totalDeposits,
-            totalWithdrawn: r.totalWithdrawn,
-            rhoHash: r.rhoHash,
-            payoffDigest: r.payoffDigest,
-            operator: r.operator
-        });
+        s.phase = _phase(r);
+        s.n = r.n;
+        s.joinedCount = r.joinedCount;
+        s.reportedCount = r.reportedCount;
+        s.settledCount = r.settledCount;
+        s.totalDeposits = r.totalDeposits;
+        s.totalWithdrawn = r.totalWithdrawn;
+        s.rhoBytes = r.rhoBytes;
+        if (r.rhoBytes == RhoTriangle.size(r.n)) s.rhoHash = r.rhoHash;
+        s.orgsHash = r.orgTable.codehash;
+        s.paramsDigest = r.paramsDigest;
+        s.payoffDigest = r.payoffDigest;
+        s.operator = r.operator;
+    }
+
+    /// @inheritdoc IFedSettle
+    function rhoChunks(uint256 roundId) external view returns (address[] memory) {
+        return _round(roundId).rhoChunks;
     }
 
     /// @inheritdoc IFedSettle
@@ -518,14 +650,6 @@ contract FedSettle is IFedSettle {
     function phaseOf(uint256 roundId) external view returns (Phase) {
         if (roundId == 0 || roundId > roundCount) return Phase.None;
         return _phase(_rounds[roundId]);
-    }
-
-    /// @inheritdoc IFedSettle
-    /// @dev The account field is the slot's registered account. Reverts UnknownRound / BadIndex.
-    function contributionDigest(uint256 roundId, uint256 index, uint64 x, uint64 f) external view returns (bytes32) {
-        Round storage r = _round(roundId);
-        (address account,,,) = _row(r, index);
-        return Attestation.contributionDigest(_domainSeparator(), roundId, index, account, x, f);
     }
 
     // ------------------------------------------------------------------ internals
@@ -536,14 +660,26 @@ contract FedSettle is IFedSettle {
     }
 
     /// @dev The immutable row of slot `index` (BadIndex if out of range).
-    function _row(Round storage r, uint256 index)
-        private
-        view
-        returns (address account, uint96 bond, uint64 xMax, uint64 fMax)
-    {
+    function _row(Round storage r, uint256 index) private view returns (OrgTable.Row memory) {
         uint256 n = r.n;
         if (index >= n) revert BadIndex(index, n);
-        return OrgTable.get(r.table, index);
+        return OrgTable.get(r.orgTable, index);
+    }
+
+    /// @dev bond_i from row i (Rules.bond); RhoIncomplete until the triangle is complete.
+    function _bond(Round storage r, uint256 index) private view returns (uint256) {
+        uint256 n = r.n;
+        uint256 total = RhoTriangle.size(n);
+        if (r.rhoBytes != total) revert RhoIncomplete(r.rhoBytes, total);
+        Terms memory t = _terms(r);
+        bytes memory rows = OrgTable.load(r.orgTable, n);
+        uint256[] memory sMax = new uint256[](n);
+        for (uint256 j; j < n; ++j) {
+            sMax[j] = Rules.maxScore(t, OrgTable.rowAt(rows, j));
+        }
+        uint256 sMinI = Rules.minScore(t, OrgTable.rowAt(rows, index));
+        bytes memory tri = RhoTriangle.load(r.rhoChunks, total);
+        return Rules.bond(t, tri, n, index, sMax, sMinI);
     }
 
     function _phase(Round storage r) private view returns (Phase) {
@@ -552,19 +688,33 @@ contract FedSettle is IFedSettle {
         if (status == STATUS_ABANDONED) return Phase.Abandoned;
         uint256 joined = r.joinedCount;
         if (block.timestamp <= r.depositDeadline && joined < r.n) return Phase.Deposit;
-        if (block.timestamp <= r.reportDeadline && r.reportedCount < joined) return Phase.Report;
+        bool reportsDone =
+            r.coordinator != address(0) ? r.reportTable != address(0) : r.reportedCount == joined;
+        if (block.timestamp <= r.reportDeadline && !reportsDone) return Phase.Report;
         return Phase.Calculate;
     }
 
-    /// @dev The domain is cached at deployment and recomputed only after a chain split.
-    function _domainSeparator() private view returns (bytes32) {
-        if (block.chainid == _deployChainId) return _deployDomain;
-        return Attestation.domainSeparator(block.chainid, address(this));
+    function _terms(Round storage r) private view returns (Terms memory) {
+        return Terms(r.mechanismId, r.gammaWad, r.lambdaWad, r.dMinWad, r.xScale, r.fScale);
     }
 
-    /// @dev xMin = ceil(dMinWad * xMax / WAD) >= 1 (dMinWad > 0, xMax > 0).
-    function _xMin(uint256 dMinWad, uint64 xMax) private pure returns (uint256) {
-        return (dMinWad * xMax + WAD - 1) / WAD;
+    function _termsOf(RoundConfig calldata c) private pure returns (Terms memory) {
+        return Terms(c.mechanismId, c.gammaWad, c.lambdaWad, c.dMinWad, c.xScale, c.fScale);
+    }
+
+    function _config(Round storage r) private view returns (RoundConfig memory) {
+        return RoundConfig({
+            mechanismId: r.mechanismId,
+            token: r.token,
+            coordinator: r.coordinator,
+            gammaWad: r.gammaWad,
+            lambdaWad: r.lambdaWad,
+            dMinWad: r.dMinWad,
+            xScale: r.xScale,
+            fScale: r.fScale,
+            depositDeadline: r.depositDeadline,
+            reportDeadline: r.reportDeadline
+        });
     }
 
     function _indexed(string memory name, uint256 i) private pure returns (string memory) {
@@ -573,7 +723,7 @@ contract FedSettle is IFedSettle {
 
     function _decimal(uint256 v) private pure returns (string memory) {
         if (v == 0) return "0";
-        uint256 len;
+        uint256 len = 0;
         for (uint256 t = v; t != 0; t /= 10) ++len;
         bytes memory out = new bytes(len);
         for (; v != 0; v /= 10) out[--len] = bytes1(uint8(48 + v % 10));

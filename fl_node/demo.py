@@ -6,7 +6,7 @@ orchestration ``fedsettle coordinator run`` uses) with in-process silos
 non-IID shares of a bundled dataset, draws the chosen mechanism's consortium (public terms and
 each silo's private parameters), and lets the coordinator deploy the settlement contract, open
 the round, collect the deposits, run the strategy phase, train (the Flower round loop over the
-in-process transport), attest the reports, settle and let every silo withdraw. It then writes the
+in-process transport), submit the coordinator's report table, settle and let every silo withdraw. It then writes the
 report, the deployment record and anvil's state dump, so the round can be reopened and audited.
 """
 
@@ -34,7 +34,8 @@ class DemoOptions:
     dataset: str = "digits"
     out: Path = Path("out/demo")
     seed: int = 0
-    alpha: float = 0.5
+    #: Dirichlet concentration; None: the mechanism's ``demo_alpha`` (cogen 0.1), else 0.5
+    alpha: float | None = None
     epochs: int = 3
     lr: float = 0.05
     attest: bool = True
@@ -47,9 +48,16 @@ class DemoOptions:
             raise ValueError(f"--rounds {self.rounds}: must be between 1 and 100 FL rounds")
         if not 1 <= self.epochs <= 20:
             raise ValueError(f"--epochs {self.epochs}: must be between 1 and 20 local epochs")
-        if not self.alpha > 0:
+        mechanism = get_mechanism(self.mechanism)  # UnknownMechanism (a ValueError) lists names
+        if self.alpha is None:
+            object.__setattr__(self, "alpha", float(getattr(mechanism, "demo_alpha", 0.5)))
+        if not self.dirichlet_alpha > 0:
             raise ValueError(f"--alpha {self.alpha}: the Dirichlet concentration must be > 0")
-        get_mechanism(self.mechanism)  # UnknownMechanism (a ValueError) lists the names
+
+    @property
+    def dirichlet_alpha(self) -> float:
+        assert self.alpha is not None  # resolved in __post_init__
+        return float(self.alpha)
 
 
 @dataclass
@@ -139,7 +147,6 @@ def _config(
         round=RoundSettings(
             deposit_window_s=3600,
             report_window_s=3600,
-            settle_window_s=3600,
             join_timeout_s=30.0,
             report_timeout_s=30.0,
             poll_interval_s=0.05,
@@ -150,7 +157,7 @@ def _config(
             lr=opts.lr,
             round_timeout_s=120.0,
             dataset=opts.dataset,
-            alpha=opts.alpha,
+            alpha=opts.dirichlet_alpha,
             seed=opts.seed,
         ),
         mode="embedded",
@@ -190,7 +197,14 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
     progress(
         f"[data] {opts.dataset}: {n} silos, non-IID (Dirichlet alpha={opts.alpha}), sizes {sizes}"
     )
-    consortium = mechanism.demo_consortium(names, sizes, seed=opts.seed, epochs=opts.epochs)
+    consortium = mechanism.demo_consortium(
+        names,
+        sizes,
+        seed=opts.seed,
+        epochs=opts.epochs,
+        silos=[silos[k] for k in sorted(silos)],
+        progress=progress,
+    )
     timer.mark("data")
 
     state_file = out / "chain-state.json"
@@ -199,8 +213,15 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         config = _config(
             opts, chain.rpc_url, [k.address for k in silo_keys], names, sizes, consortium
         )
+        # every silo checks the opened round against the terms it accepted before it deposits
+        expected = mechanism.accepted_terms(
+            config, coordinator=_coordinator.address if opts.attest else None
+        )
+        max_lock = config.round.deposit_window_s + config.round.report_window_s + 600
         links = {
-            name: InProcessSilo(name, i, key, consortium.private[i], mechanism)
+            name: InProcessSilo(
+                name, i, key, consortium.private[i], mechanism, expected=expected, max_lock=max_lock
+            )
             for i, (name, key) in enumerate(zip(names, silo_keys, strict=True))
         }
         coordinator = Coordinator(
@@ -225,7 +246,12 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         receipts = [*coordinator.receipts, *(r for link in links.values() for r in link.receipts)]
         gas = {"total": sum(int(r.gas_used) for r in receipts)}
 
+    comparison = _comparison(mechanism, config, coordinator.strategies, progress)
+    if comparison is not None:
+        timer.mark("comparison")
+
     baseline = _centralized_baseline(opts)
+    timer.mark("baseline")
     progress(
         f"[train] centralized baseline (same model, {opts.rounds * opts.epochs} epochs on all "
         f"training data): accuracy {baseline:.4f}"
@@ -258,6 +284,7 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         "accuracy": outcome["accuracy"],
         "loss": outcome["loss"],
         "centralized_accuracy": baseline,
+        **({} if comparison is None else comparison),
         "equilibrium": {
             "converged": phase_doc["converged"],
             **summary,
@@ -289,8 +316,37 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
     from fl_node.report import write_human_report
 
     write_human_report(out, result)
-    progress(f"[done] {timer.marks['settle']:.1f} s; outputs in {out}/")
+    timer.mark("report")
+    progress(
+        f"[done] round settled at {timer.marks['settle']:.1f} s, report at "
+        f"{timer.marks['report']:.1f} s; outputs in {out}/"
+    )
     return result
+
+
+def _comparison(
+    mechanism: Any, config: Any, strategies: dict[str, Any], progress: Progress
+) -> dict[str, Any] | None:
+    """The same session trained with the mechanism's comparison plan, if it has one.
+
+    Cogen: every silo on its real data only (``accuracy_without_generation``).
+    """
+    plan_for = getattr(mechanism, "comparison_plan", None)
+    if plan_for is None:
+        return None
+    from fl_node.coordinator import train_embedded
+
+    label, plan = plan_for(strategies)
+
+    def say(event: str, **data: Any) -> None:
+        if event == "fl-round":
+            progress(
+                f"[train {label}] round {data['round']}: accuracy {data['accuracy']:.4f}, "
+                f"loss {data['loss']:.4f}"
+            )
+
+    outcome = train_embedded(config, plan, say)
+    return {f"accuracy_{label}": outcome.accuracy, f"loss_{label}": outcome.loss}
 
 
 def _centralized_baseline(opts: DemoOptions) -> float:

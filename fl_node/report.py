@@ -1,25 +1,67 @@
-"""The human report of a demo round: Markdown with PNG plots (accuracy, contributions, payoffs)."""
+"""The human report of a demo round: Markdown with PNG plots, in the round mechanism's terms.
+
+The common parts (strategy phase, budget balance, gas, payoff digest) are the same for every
+mechanism; the accuracy line, the per-silo table's columns and the plots come from the
+mechanism's :class:`ReportView` (its ``report_view`` attribute; TradeFL's is
+:data:`TRADEFL_VIEW`, cogen's is :data:`fl_node.mechanisms.cogen.COGEN_VIEW`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["write_human_report"]
+__all__ = ["TRADEFL_VIEW", "ReportView", "bar_plot", "write_human_report"]
 
-_ETH = 10**18
+ETH = 10**18
+
+Row = dict[str, Any]
 
 
-def _plots(out: Path, result: dict[str, Any]) -> list[str]:
-    import matplotlib
+@dataclass(frozen=True)
+class ReportView:
+    """What a mechanism puts in ``report.md``.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Attributes
+    ----------
+    accuracy_line : callable
+        ``(result) -> str``: the first bullet (the trained model's accuracy).
+    columns : sequence of (header, cell)
+        The per-silo table: ``cell(org_row) -> str``.
+    plots : callable
+        ``(out, result, plt) -> [file names]``: writes PNGs into ``out`` with matplotlib's
+        ``pyplot`` (Agg backend).
+    """
 
+    accuracy_line: Callable[[dict[str, Any]], str]
+    columns: Sequence[tuple[str, Callable[[Row], str]]]
+    plots: Callable[[Path, dict[str, Any], Any], list[str]]
+
+
+def bar_plot(
+    plt: Any, out: Path, name: str, labels: list[str], values: list[float], **text: str
+) -> str:
+    """One bar chart per silo (``ylabel``, ``title``; ``signed`` colours by sign); returns ``name``."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    if text.get("signed"):
+        ax.bar(labels, values, color=["tab:green" if v >= 0 else "tab:red" for v in values])
+        ax.axhline(0, color="black", linewidth=0.8)
+    else:
+        ax.bar(labels, values, label=text.get("label"))
+    ax.set_ylabel(text["ylabel"])
+    ax.set_title(text["title"])
+    ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    fig.savefig(out / name, dpi=110)
+    plt.close(fig)
+    return name
+
+
+def _tradefl_plots(out: Path, result: dict[str, Any], plt: Any) -> list[str]:
     orgs = result["orgs"]
     names = [o["name"] for o in orgs]
-    files = []
-
     fig, ax = plt.subplots(figsize=(5, 3.2))
     rounds = list(range(1, len(result["accuracy"]) + 1))
     ax.plot(rounds, result["accuracy"], marker="o")
@@ -30,43 +72,80 @@ def _plots(out: Path, result: dict[str, Any]) -> list[str]:
     fig.tight_layout()
     fig.savefig(out / "accuracy.png", dpi=110)
     plt.close(fig)
-    files.append("accuracy.png")
+    return [
+        "accuracy.png",
+        bar_plot(
+            plt,
+            out,
+            "contributions.png",
+            names,
+            [o["x"] for o in orgs],
+            label="x = d s (samples)",
+            ylabel="contributed samples",
+            title="Contributions chosen by best response",
+        ),
+        bar_plot(
+            plt,
+            out,
+            "payoffs.png",
+            names,
+            [o["R_wei"] / ETH for o in orgs],
+            signed="yes",
+            ylabel="R_i (ETH)",
+            title="On-chain redistribution (sums to zero)",
+        ),
+    ]
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.2))
-    ax.bar(names, [o["x"] for o in orgs], label="x = d s (samples)")
-    ax.set_ylabel("contributed samples")
-    ax.set_title("Contributions chosen by best response")
-    ax.tick_params(axis="x", rotation=30)
-    fig.tight_layout()
-    fig.savefig(out / "contributions.png", dpi=110)
-    plt.close(fig)
-    files.append("contributions.png")
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.2))
-    r_eth = [o["R_wei"] / _ETH for o in orgs]
-    ax.bar(names, r_eth, color=["tab:green" if v >= 0 else "tab:red" for v in r_eth])
-    ax.axhline(0, color="black", linewidth=0.8)
-    ax.set_ylabel("R_i (ETH)")
-    ax.set_title("On-chain redistribution (sums to zero)")
-    ax.tick_params(axis="x", rotation=30)
-    fig.tight_layout()
-    fig.savefig(out / "payoffs.png", dpi=110)
-    plt.close(fig)
-    files.append("payoffs.png")
-    return files
+def _tradefl_accuracy(result: dict[str, Any]) -> str:
+    return (
+        f"- FL rounds: {len(result['accuracy'])}; final test accuracy "
+        f"**{result['accuracy'][-1]:.4f}** (loss {result['loss'][-1]:.4f}); the same model trained "
+        f"centrally for as many passes: {result['centralized_accuracy']:.4f}"
+    )
+
+
+#: TradeFL's report: d, f, x, c per silo; accuracy, contributions and payoffs plots
+TRADEFL_VIEW = ReportView(
+    accuracy_line=_tradefl_accuracy,
+    columns=(
+        ("silo", lambda o: str(o["name"])),
+        ("address", lambda o: f"`{o['address'][:10]}…`"),
+        ("d", lambda o: f"{o['d']:.3f}"),
+        ("f (samples/s)", lambda o: f"{o['f']:.0f}"),
+        ("x", lambda o: f"{o['x']:.1f}"),
+        ("c", lambda o: f"{o['c']:.1f}"),
+        ("R (wei)", lambda o: str(o["R_wei"])),
+        ("payout (wei)", lambda o: str(o["payout_wei"])),
+        ("payoff C_i", lambda o: f"{o['payoff']:.4g}"),
+        ("IR", lambda o: "yes" if o["individually_rational"] else "no"),
+    ),
+    plots=_tradefl_plots,
+)
+
+
+def _view(result: dict[str, Any]) -> ReportView:
+    from fl_node.mechanisms import get_mechanism
+
+    view = getattr(get_mechanism(str(result.get("mechanism", "tradefl"))), "report_view", None)
+    return view if isinstance(view, ReportView) else TRADEFL_VIEW
 
 
 def write_human_report(out: Path, result: dict[str, Any]) -> Path:
     """Write ``report.md`` (and its plots) into ``out`` from the demo's report; return its path."""
-    plots = _plots(out, result)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    view = _view(result)
+    plots = view.plots(out, result, plt)
     eq = result["equilibrium"]
     phase_seconds = float(result["strategy_phase"]["seconds"])
     lines = [
         f"# fedsettle demo round {result['round_id']}",
         "",
-        f"- FL rounds: {len(result['accuracy'])}; final test accuracy "
-        f"**{result['accuracy'][-1]:.4f}** (loss {result['loss'][-1]:.4f}); the same model trained "
-        f"centrally for as many passes: {result['centralized_accuracy']:.4f}",
+        view.accuracy_line(result),
         f"- Strategy phase: converged={eq['converged']} in {eq['sweeps']} sweeps "
         f"({eq['queries']} best-response queries, {phase_seconds * 1e3:.1f} ms); Nash "
         f"equilibrium: {eq['is_nash']}; potential {eq['potential']:.6g}; social welfare "
@@ -76,15 +155,11 @@ def write_human_report(out: Path, result: dict[str, Any]) -> Path:
         f"- Gas used by the round: {result['gas']['total']:,}",
         f"- Payoff digest: `{result['payoff_digest']}`",
         "",
-        "| silo | address | d | f (samples/s) | x | c | R (wei) | payout (wei) | payoff C_i | IR |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| " + " | ".join(h for h, _ in view.columns) + " |",
+        "|" + "---|" * len(view.columns),
     ]
     for o in result["orgs"]:
-        lines.append(
-            f"| {o['name']} | `{o['address'][:10]}…` | {o['d']:.3f} | {o['f']:.0f} | "
-            f"{o['x']:.1f} | {o['c']:.1f} | {o['R_wei']} | {o['payout_wei']} | "
-            f"{o['payoff']:.4g} | {'yes' if o['individually_rational'] else 'no'} |"
-        )
+        lines.append("| " + " | ".join(cell(o) for _, cell in view.columns) + " |")
     lines += ["", *[f"![{p}]({p})" for p in plots], ""]
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")

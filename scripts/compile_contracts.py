@@ -19,8 +19,15 @@ Outputs:
 - ``settlement/artifacts/FedSettle.json``: abi, bytecode, deployedBytecode of ``FedSettle``;
 - ``settlement/artifacts/TestContracts.json``: the same for every contract in ``contracts/test/``.
 
-Each artifact also records the compiler version, the exact settings and the sha256 of every
-source file its contracts depend on. Output is deterministic (sorted keys, fixed indentation).
+Each artifact also records the compiler version, the exact settings, the sha256 of every
+source file its contracts depend on and ``immutableReferences`` (byte ranges of the deployed code
+that the constructor fills in, which an auditor masks to match on-chain code to the artifact).
+Output is deterministic (sorted keys, fixed indentation).
+
+Libraries (OpenZeppelin, pinned in ``package.json``) are imported as ``@openzeppelin/contracts/...``
+and remapped to ``node_modules/@openzeppelin/contracts/...``; this script resolves the import
+closure itself, so the standard-JSON input is self-contained (``--standard-json-out FILE`` writes
+it, e.g. for slither's ``--compile-force-framework solc-json``).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import posixpath
 import re
 import subprocess
 import sys
@@ -45,19 +53,37 @@ PINNED_VERSION = "0.8.37"
 PINNED_COMMIT = "f401782d"
 MAIN_CONTRACT = "FedSettle"
 
+LIBRARY_PREFIX = "@openzeppelin/contracts/"
+LIBRARY_DIR = "node_modules/@openzeppelin/contracts/"
+
 SETTINGS: dict[str, Any] = {
     "evmVersion": "cancun",
     "metadata": {"appendCBOR": False, "bytecodeHash": "none"},
     "optimizer": {"enabled": True, "runs": 200},
     "outputSelection": {
-        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata"]}
+        "*": {
+            "*": [
+                "abi",
+                "evm.bytecode.object",
+                "evm.deployedBytecode.object",
+                "evm.deployedBytecode.immutableReferences",
+                "metadata",
+            ]
+        }
     },
+    "remappings": [f"{LIBRARY_PREFIX}={LIBRARY_DIR}"],
     "viaIR": False,
 }
 
+_IMPORT = re.compile(r"""^\s*import\s+(?:[^"';]*\s+from\s+)?["']([^"']+)["']""", re.MULTILINE)
+
 # Warnings that are part of the design, not news: the force-feeder test contract must use
-# selfdestruct, the only way to push ether into a contract without running its code.
-EXPECTED_WARNINGS = (("contracts/test/ForceFeeder.sol", '"selfdestruct" has been deprecated'),)
+# selfdestruct, the only way to push ether into a contract without running its code; OpenZeppelin's
+# transient reentrancy guard is the safe use of transient storage that solc's warning describes.
+EXPECTED_WARNINGS = (
+    ("contracts/test/ForceFeeder.sol", '"selfdestruct" has been deprecated'),
+    ("node_modules/@openzeppelin/contracts/utils/TransientSlot.sol", "Transient storage"),
+)
 
 EXIT_OK = 0
 EXIT_STALE = 1
@@ -73,12 +99,37 @@ class CompileError(RuntimeError):
         self.exit_code = exit_code
 
 
+def _resolve(importer: str, path: str) -> str:
+    if path.startswith(LIBRARY_PREFIX):
+        return LIBRARY_DIR + path[len(LIBRARY_PREFIX) :]
+    if path.startswith("."):
+        return posixpath.normpath(posixpath.join(posixpath.dirname(importer), path))
+    return path
+
+
 def source_files() -> dict[str, str]:
-    """Return ``{relative source name: content}`` for every ``.sol`` file under ``contracts/``."""
+    """Return ``{source name: content}``: every ``.sol`` under ``contracts/`` and its imports."""
     files = sorted(CONTRACTS_DIR.rglob("*.sol"))
     if not files:
         raise CompileError(f"no .sol files under {CONTRACTS_DIR}", EXIT_COMPILE_ERROR)
-    return {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8") for p in files}
+    sources = {p.relative_to(ROOT).as_posix(): p.read_text(encoding="utf-8") for p in files}
+    pending = list(sources)
+    while pending:
+        name = pending.pop()
+        for path in _IMPORT.findall(sources[name]):
+            dep = _resolve(name, path)
+            if dep in sources:
+                continue
+            file = ROOT / dep
+            if not file.is_file():
+                raise CompileError(
+                    f"{name} imports {path!r} ({dep}), which does not exist; run "
+                    "`npm install --no-save` for the pinned libraries",
+                    EXIT_COMPILE_ERROR,
+                )
+            sources[dep] = file.read_text(encoding="utf-8")
+            pending.append(dep)
+    return dict(sorted(sources.items()))
 
 
 def standard_input(sources: dict[str, str]) -> dict[str, Any]:
@@ -87,6 +138,17 @@ def standard_input(sources: dict[str, str]) -> dict[str, Any]:
         "sources": {name: {"content": text} for name, text in sources.items()},
         "settings": SETTINGS,
     }
+
+
+def analysis_input(std_in: dict[str, Any]) -> dict[str, Any]:
+    """The same compilation with the outputs analysis tools read (ASTs, source maps)."""
+    settings = {
+        **std_in["settings"],
+        "outputSelection": {
+            "*": {"*": ["abi", "metadata", "evm.bytecode", "evm.deployedBytecode"], "": ["ast"]}
+        },
+    }
+    return {**std_in, "settings": settings}
 
 
 def _normalize_version(raw: str) -> str:
@@ -119,10 +181,16 @@ def compile_solcjs(std_in: dict[str, Any]) -> tuple[dict[str, Any], str]:
     _check_version(version, "node_modules/.bin/solcjs")
     # stdout goes to a file, not a pipe: solcjs exits before a piped stdout is flushed and the
     # JSON is cut at 64 KiB.
-    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out:
+    # stdin is a file too: node's readFileSync on a large piped stdin fails with EAGAIN
+    with (
+        tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out,
+        tempfile.TemporaryFile(mode="w+", encoding="utf-8") as inp,
+    ):
+        inp.write(json.dumps(std_in))
+        inp.seek(0)
         proc = subprocess.run(
             [str(SOLCJS), "--standard-json"],
-            input=json.dumps(std_in),
+            stdin=inp,
             stdout=out,
             stderr=subprocess.PIPE,
             text=True,
@@ -202,10 +270,12 @@ def _raise_on_errors(output: dict[str, Any]) -> list[str]:
 
 
 def _entry(compiled: dict[str, Any]) -> dict[str, Any]:
+    deployed = compiled["evm"]["deployedBytecode"]
     return {
         "abi": compiled["abi"],
         "bytecode": "0x" + compiled["evm"]["bytecode"]["object"],
-        "deployedBytecode": "0x" + compiled["evm"]["deployedBytecode"]["object"],
+        "deployedBytecode": "0x" + deployed["object"],
+        "immutableReferences": deployed.get("immutableReferences", {}),
     }
 
 
@@ -303,10 +373,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--solc", choices=("js", "native"), default="js", help="compiler backend")
     parser.add_argument("--solc-binary", help="native solc executable (implies --solc native)")
     parser.add_argument("--out-dir", type=Path, default=ARTIFACTS_DIR, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--standard-json-out",
+        type=Path,
+        help="also write the standard-JSON input (with ASTs and source maps selected) to this file",
+    )
     args = parser.parse_args(argv)
     try:
         sources = source_files()
         std_in = standard_input(sources)
+        if args.standard_json_out:
+            args.standard_json_out.write_text(json.dumps(analysis_input(std_in)), encoding="utf-8")
         if args.solc == "native" or args.solc_binary:
             output, version = compile_native(std_in, args.solc_binary)
         else:

@@ -16,6 +16,8 @@ fi
 export PATH="$PWD/.venv/bin:$PATH"
 echo "==> contract artifacts are up to date"
 python scripts/compile_contracts.py --check
+echo "==> slither (fails on any high or medium finding)"
+bash scripts/slither.sh
 echo "==> ruff"
 ruff check .
 ruff format --check .

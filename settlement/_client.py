@@ -12,16 +12,16 @@ from web3 import Web3
 from web3.contract import Contract
 
 from settlement._artifacts import Artifact, load_artifact
-from settlement._attestation import contribution_digest, sign_contribution
 from settlement._backends.base import ChainBackend
 from settlement._config import round_config_from_reals
 from settlement._devnet import chain_time
 from settlement._errors import ConfigError, ErrorDecoder, _abi_type
-from settlement._fixedpoint import Real, pack_rho
+from settlement._fixedpoint import Real, pack_rho, rho_chunks
+from settlement._logs import LogPager
+from settlement._token import TokenClient
 from settlement._transact import EventRecord, NonceManager, Receipt, Transactor
 from settlement._types import (
     ZERO_ADDRESS,
-    ZERO_BYTES32,
     Address,
     OrgSpec,
     Phase,
@@ -36,10 +36,43 @@ from settlement._types import (
 
 @dataclass(frozen=True)
 class OpenedRound:
-    """Result of :meth:`SettlementClient.round_open`: the new round id and the receipt."""
+    """Result of :meth:`SettlementClient.round_open`.
+
+    Attributes
+    ----------
+    round_id : RoundId
+    receipt : Receipt
+        The ``roundOpen`` receipt.
+    appends : tuple of Receipt
+        One ``rhoAppend`` receipt per further rho chunk (empty when rho fit one chunk).
+    """
 
     round_id: RoundId
     receipt: Receipt
+    appends: tuple[Receipt, ...] = ()
+
+    @property
+    def receipts(self) -> tuple[Receipt, ...]:
+        """Every transaction the opening took."""
+        return (self.receipt, *self.appends)
+
+
+def pack_report_table(n: int, reports: Mapping[int, tuple[int, int]]) -> bytes:
+    """The coordinator's report table: ``n`` rows of ``(uint64 x, uint64 f)`` big-endian.
+
+    Slots missing from ``reports`` get the row ``(0, 0)`` ("no report": settled at the minimum).
+    """
+    bad = sorted(i for i in reports if not 0 <= i < n)
+    if bad:
+        raise ConfigError(f"reports: slot indices {bad} are outside 0 .. {n - 1}")
+    rows = []
+    for i in range(n):
+        x, f = reports.get(i, (0, 0))
+        for name, v in (("x", x), ("f", f)):
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**64:
+                raise ConfigError(f"reports[{i}].{name}: {v!r} must be an integer in [0, 2**64)")
+        rows.append(x.to_bytes(8, "big") + f.to_bytes(8, "big"))
+    return b"".join(rows)
 
 
 def _rho_bytes(rho: bytes | Any) -> bytes:
@@ -99,6 +132,7 @@ class SettlementClient:
         account: LocalAccount | None = None,
         artifact: Artifact | None = None,
         nonces: NonceManager | None = None,
+        deploy_block: int | None = None,
     ):
         self.w3: Web3 = chain.web3() if isinstance(chain, ChainBackend) else chain
         self.artifact = artifact or load_artifact("FedSettle")
@@ -115,6 +149,7 @@ class SettlementClient:
                 sig = f"{entry['name']}({','.join(_abi_type(p) for p in entry['inputs'])})"
                 self._events_by_topic[keccak(text=sig)] = str(entry["name"])
         self._tx = Transactor(self.w3, self.errors, self.nonces, self._decode_logs)
+        self._logs = LogPager(self.w3, self.address, deploy_block)
 
     # ------------------------------------------------------------- construction
     @classmethod
@@ -144,7 +179,12 @@ class SettlementClient:
         if not receipt.contract_address:
             raise ConfigError("deployment receipt has no contract address")
         client = cls(
-            w3, receipt.contract_address, account=deployer, artifact=artifact, nonces=nonces
+            w3,
+            receipt.contract_address,
+            account=deployer,
+            artifact=artifact,
+            nonces=nonces,
+            deploy_block=receipt.block_number,
         )
         client.deploy_receipt = receipt
         return client
@@ -153,15 +193,29 @@ class SettlementClient:
 
     @classmethod
     def at(
-        cls, chain: ChainBackend | Web3, address: str, account: LocalAccount | None = None
+        cls,
+        chain: ChainBackend | Web3,
+        address: str,
+        account: LocalAccount | None = None,
+        *,
+        deploy_block: int | None = None,
     ) -> SettlementClient:
-        """A client of the contract already deployed at ``address``."""
-        return cls(chain, address, account=account)
+        """A client of the contract already deployed at ``address``.
+
+        ``deploy_block`` (where log queries start) is found by bisection over ``eth_getCode``
+        when not given.
+        """
+        return cls(chain, address, account=account, deploy_block=deploy_block)
 
     def with_account(self, account: LocalAccount) -> SettlementClient:
         """The same contract with another default sender (sharing the nonce manager)."""
         return SettlementClient(
-            self.w3, self.address, account=account, artifact=self.artifact, nonces=self.nonces
+            self.w3,
+            self.address,
+            account=account,
+            artifact=self.artifact,
+            nonces=self.nonces,
+            deploy_block=self._logs.known_deploy_block,
         )
 
     @property
@@ -205,7 +259,7 @@ class SettlementClient:
         *,
         sender: LocalAccount | None = None,
     ) -> OpenedRound:
-        """Open a round (operator only).
+        """Open a round (operator only) and upload its whole weight triangle.
 
         Parameters
         ----------
@@ -213,22 +267,31 @@ class SettlementClient:
         orgs : sequence of OrgSpec
             One slot per organization, index = position.
         rho : bytes or matrix
-            Packed rho bytes (sent as is), or a matrix of fractions / bps ints (validated and
-            packed with :func:`settlement.pack_rho`).
+            The packed upper triangle (sent as is), or a full matrix of fractions / bps ints
+            (validated and packed with :func:`settlement.pack_rho`). Chunks beyond the first go
+            in ``rhoAppend`` transactions.
 
         Returns
         -------
         OpenedRound
-            The new round id and the receipt.
+            The new round id and the receipts.
         """
-        rho_bytes = _rho_bytes(rho)
+        chunks = rho_chunks(_rho_bytes(rho))
         receipt = self._send(
-            "roundOpen", [config.to_abi(), [o.to_abi() for o in orgs], rho_bytes], sender
+            "roundOpen", [config.to_abi(), [o.to_abi() for o in orgs], chunks[0]], sender
         )
         opened = receipt.events_named("RoundOpened")
         if not opened:
             raise ConfigError("roundOpen emitted no RoundOpened event; is this a FedSettle?")
-        return OpenedRound(round_id=RoundId(opened[0].round_id), receipt=receipt)
+        round_id = RoundId(opened[0].round_id)
+        appends = tuple(self.rho_append(round_id, c, sender=sender) for c in chunks[1:])
+        return OpenedRound(round_id=round_id, receipt=receipt, appends=appends)
+
+    def rho_append(
+        self, round_id: int, chunk: bytes, *, sender: LocalAccount | None = None
+    ) -> Receipt:
+        """Append the next chunk of the round's weight triangle (the round's operator)."""
+        return self._send("rhoAppend", [round_id, bytes(chunk)], sender)
 
     def deposit_submit(
         self,
@@ -238,44 +301,94 @@ class SettlementClient:
         *,
         sender: LocalAccount | None = None,
     ) -> Receipt:
-        """Join slot ``index`` by depositing ``amount`` wei (default: exactly the required bond)."""
+        """Join slot ``index`` by depositing ``amount`` (default: exactly the required bond).
+
+        ETH rounds send ``amount`` as the transaction value; token rounds send no ether and the
+        contract pulls ``amount`` with ``transferFrom`` (approve it first, see :meth:`token`).
+        """
         if amount is None:
             amount = self.required_bond(round_id, index)
         if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-            raise ConfigError(f"amount: {amount!r} must be a non-negative integer number of wei")
-        return self._send("depositSubmit", [round_id, index], sender, value=int(amount))
+            raise ConfigError(f"amount: {amount!r} must be a non-negative integer")
+        value = 0 if self.round_config(round_id).uses_token else int(amount)
+        return self._send("depositSubmit", [round_id, index, int(amount)], sender, value=value)
 
-    def contribution_submit(
+    def deposit_with_permit(
         self,
         round_id: int,
         index: int,
-        x: int,
-        f: int,
-        attestation: bytes = b"",
+        amount: Wei | int | None = None,
+        *,
+        sender: LocalAccount,
+        deadline: int | None = None,
+    ) -> Receipt:
+        """Join a token round with an EIP-2612 permit signed by ``sender`` (no approve needed)."""
+        if amount is None:
+            amount = self.required_bond(round_id, index)
+        token = self.token(round_id)
+        deadline = self.chain_time() + 3600 if deadline is None else deadline
+        v, r, s = token.sign_permit(sender, self.address, int(amount), deadline)
+        return self._send(
+            "depositWithPermit", [round_id, index, int(amount), deadline, v, r, s], sender
+        )
+
+    def contribution_submit(
+        self, round_id: int, index: int, x: int, f: int, *, sender: LocalAccount | None = None
+    ) -> Receipt:
+        """Self-report ``(x, f)`` for slot ``index`` (rounds without a coordinator)."""
+        return self._send("contributionSubmit", [round_id, index, x, f], sender)
+
+    def contribution_table_submit(
+        self,
+        round_id: int,
+        reports: Mapping[int, tuple[int, int]],
         *,
         sender: LocalAccount | None = None,
     ) -> Receipt:
-        """Report the contribution ``(x, f)`` of slot ``index`` (in the round's scales)."""
-        return self._send("contributionSubmit", [round_id, index, x, f, attestation], sender)
+        """The coordinator submits the round's whole report table (once, in one transaction).
+
+        ``reports`` maps slot index -> ``(x, f)``; missing slots are "no report".
+        """
+        n = self.round_state(round_id).n
+        return self._send(
+            "contributionTableSubmit", [round_id, pack_report_table(n, reports)], sender
+        )
 
     def payoff_calculate(
-        self, round_id: int, rho: bytes | Any | None = None, *, sender: LocalAccount | None = None
+        self, round_id: int, max_orgs: int = 0, *, sender: LocalAccount | None = None
     ) -> Receipt:
-        """Compute every payoff (anyone, in phase Calculate).
+        """Compute the payoffs of the next ``max_orgs`` slots (0: all remaining); anyone."""
+        return self._send("payoffCalculate", [round_id, max_orgs], sender)
 
-        ``rho`` defaults to the bytes logged by the round's ``RoundOpened`` event.
-        """
-        rho_bytes = self.round_rho(round_id) if rho is None else _rho_bytes(rho)
-        return self._send("payoffCalculate", [round_id, rho_bytes], sender)
+    def settle(
+        self, round_id: int, chunk: int = 0, *, sender: LocalAccount | None = None
+    ) -> list[Receipt]:
+        """Run ``payoffCalculate`` in chunks of ``chunk`` slots (0: one call) until Settled."""
+        receipts = []
+        while self.phase_of(round_id) == Phase.CALCULATE:
+            receipts.append(self.payoff_calculate(round_id, chunk, sender=sender))
+        return receipts
 
     def payoff_transfer(
         self, round_id: int, index: int, *, sender: LocalAccount | None = None
     ) -> Receipt:
-        """Withdraw slot ``index``'s deposit + R_i (or the deposit, if abandoned)."""
+        """Pull slot ``index``'s deposit + R_i (or the deposit, if abandoned)."""
         return self._send("payoffTransfer", [round_id, index], sender)
 
+    def payout_batch(
+        self,
+        round_id: int,
+        start: int = 0,
+        count: int | None = None,
+        *,
+        sender: LocalAccount | None = None,
+    ) -> Receipt:
+        """Push the payouts of slots ``[start, start + count)`` (default: all); anyone."""
+        count = self.round_state(round_id).n if count is None else count
+        return self._send("payoutBatch", [round_id, start, count], sender)
+
     def round_abandon(self, round_id: int, *, sender: LocalAccount | None = None) -> Receipt:
-        """Abandon a stuck round so every deposit becomes withdrawable in full."""
+        """Abandon a round so every deposit becomes withdrawable in full (see the rules)."""
         return self._send("roundAbandon", [round_id], sender)
 
     # -------------------------------------------------------------------- views
@@ -322,56 +435,45 @@ class SettlementClient:
         """The contract operator (the only account that may open rounds)."""
         return to_address(self._view("operator"))
 
-    def liabilities(self) -> Wei:
-        """Wei the contract owes depositors over all rounds."""
-        return Wei(int(self._view("liabilities")))
+    def liabilities(self, token: str = ZERO_ADDRESS) -> Wei:
+        """What the contract owes depositors over all rounds, in ETH or in ``token``."""
+        return Wei(int(self._view("liabilities", to_address(token, "token"))))
 
     def required_bond(self, round_id: int, index: int) -> Wei:
         """The bond slot ``index`` must deposit (its worst-case liability)."""
-        return self.profile_record(round_id, index).bond
+        return Wei(int(self._view("requiredBond", round_id, index)))
 
-    def contribution_digest(self, round_id: int, index: int, x: int, f: int) -> bytes:
-        """The contract's EIP-712 digest of a report (what the coordinator signs)."""
-        return bytes(self._view("contributionDigest", round_id, index, x, f))
+    def rho_chunk_addresses(self, round_id: int) -> list[Address]:
+        """The data contracts holding the round's weight triangle, in order."""
+        return [to_address(a) for a in self._view("rhoChunks", round_id)]
 
-    def balance(self, address: str | None = None) -> Wei:
-        """Ether balance of ``address`` (default: the contract)."""
-        return Wei(int(self.w3.eth.get_balance(cast(Any, address or self.address))))
+    def round_rho(self, round_id: int) -> bytes:
+        """The packed weight triangle of the round, read from its data contracts' code."""
+        out = b""
+        for address in self.rho_chunk_addresses(round_id):
+            code = bytes(self.w3.eth.get_code(cast(Any, address)))
+            out += code[1:]  # the leading STOP byte
+        return out
+
+    def token(self, round_id: int) -> TokenClient:
+        """The ERC-20 the round settles in (ConfigError for an ETH round)."""
+        token = self.round_config(round_id).token
+        if token == ZERO_ADDRESS:
+            raise ConfigError(f"round_id: round {round_id} settles in ETH, not in a token")
+        return TokenClient(self.w3, token, nonces=self.nonces)
+
+    def balance(self, address: str | None = None, *, token: str = ZERO_ADDRESS) -> Wei:
+        """Balance of ``address`` (default: the contract) in ETH or in ``token``."""
+        owner = address or self.address
+        if to_address(token, "token") == ZERO_ADDRESS:
+            return Wei(int(self.w3.eth.get_balance(cast(Any, owner))))
+        return TokenClient(self.w3, token).balance_of(owner)
 
     def chain_time(self) -> int:
         """Timestamp of the latest block."""
         return chain_time(self.w3)
 
     # ------------------------------------------------------------------ helpers
-    def sign_contribution(
-        self, coordinator_key: Any, round_id: int, index: int, account: str, x: int, f: int
-    ) -> bytes:
-        """The coordinator's EIP-712 attestation of a report to this contract on this chain."""
-        return sign_contribution(
-            coordinator_key,
-            chain_id=self.chain_id,
-            contract=self.address,
-            round_id=round_id,
-            index=index,
-            account=to_address(account, "account"),
-            x=x,
-            f=f,
-        )
-
-    def local_contribution_digest(
-        self, round_id: int, index: int, account: str, x: int, f: int
-    ) -> bytes:
-        """:meth:`contribution_digest` recomputed in Python (no call)."""
-        return contribution_digest(
-            chain_id=self.chain_id,
-            contract=self.address,
-            round_id=round_id,
-            index=index,
-            account=to_address(account, "account"),
-            x=x,
-            f=f,
-        )
-
     def round_config_from_reals(
         self,
         *,
@@ -382,9 +484,9 @@ class SettlementClient:
         f_scale: int = 1,
         deposit_window: int = 3600,
         report_window: int = 3600,
-        settle_window: int = 3600,
         coordinator: Address | str = ZERO_ADDRESS,
-        params_digest: bytes = ZERO_BYTES32,
+        token: Address | str = ZERO_ADDRESS,
+        mechanism_id: int = 1,
     ) -> RoundConfig:
         """:func:`settlement.round_config_from_reals` with deadlines from the chain's time."""
         return round_config_from_reals(
@@ -396,9 +498,9 @@ class SettlementClient:
             f_scale=f_scale,
             deposit_window=deposit_window,
             report_window=report_window,
-            settle_window=settle_window,
             coordinator=coordinator,
-            params_digest=params_digest,
+            token=token,
+            mechanism_id=mechanism_id,
         )
 
     # ------------------------------------------------------------------- events
@@ -417,7 +519,6 @@ class SettlementClient:
                 args["config"] = RoundConfig.from_abi(
                     list(cfg.values()) if isinstance(cfg, Mapping) else cfg
                 )
-                args["rho"] = bytes(args["rho"])
             for key in ("atPhase",):
                 if key in args:
                     args[key] = Phase(args[key])
@@ -437,10 +538,13 @@ class SettlementClient:
         name: str | Sequence[str] | None = None,
         *,
         round_id: int | None = None,
-        from_block: int = 0,
+        from_block: int | None = None,
         to_block: int | str = "latest",
     ) -> list[EventRecord]:
         """Decoded events of this contract, oldest first.
+
+        Logs are fetched from the deployment block (or ``from_block``) in bounded pages with
+        retries, since real providers refuse unbounded ranges.
 
         Parameters
         ----------
@@ -449,7 +553,7 @@ class SettlementClient:
         round_id : int, optional
             Only this round's events (``roundId`` is every event's first indexed argument).
         from_block, to_block :
-            Block range.
+            Block range (default: the deployment block to latest).
         """
         topics: list[Any] = [None]
         if name is not None:
@@ -461,22 +565,4 @@ class SettlementClient:
             topics = [[Web3.to_hex(known[n]) for n in names]]
         if round_id is not None:
             topics.append(Web3.to_hex(int(round_id).to_bytes(32, "big")))
-        logs = self.w3.eth.get_logs(
-            cast(
-                Any,
-                {
-                    "address": self.address,
-                    "fromBlock": from_block,
-                    "toBlock": to_block,
-                    "topics": topics,
-                },
-            )
-        )
-        return list(self._decode_logs(logs))
-
-    def round_rho(self, round_id: int) -> bytes:
-        """The packed rho the round was opened with (from its ``RoundOpened`` event)."""
-        opened = self.events("RoundOpened", round_id=round_id)
-        if not opened:
-            raise ConfigError(f"round_id: no RoundOpened event for round {round_id}")
-        return bytes(opened[0].args["rho"])
+        return list(self._decode_logs(self._logs.fetch(topics, from_block, to_block)))

@@ -30,6 +30,40 @@ class RhoError(ConfigError):
     """The competition matrix rho is malformed; the message names the entry."""
 
 
+class TermsMismatch(ConfigError):
+    """An on-chain round parameter differs from the accepted terms; the message names the field.
+
+    Attributes
+    ----------
+    field : str
+        The parameter (``"gamma_wad"``, ``"rho"``, ``"orgs[2].x_max"``, ``"token"``...).
+    expected, actual :
+        The accepted value and the on-chain one.
+    """
+
+    def __init__(self, field: str, expected: object, actual: object):
+        super().__init__(
+            f"{field}: the round on chain has {actual!r} but the accepted terms say {expected!r}; "
+            "refusing to deposit"
+        )
+        self.field = field
+        self.expected = expected
+        self.actual = actual
+
+
+class LockTooLong(ConfigError):
+    """A round would lock a deposit longer than the silo's ``max_lock`` allows."""
+
+    def __init__(self, lock_seconds: int, max_lock: int):
+        super().__init__(
+            f"max_lock: the round keeps deposits until {lock_seconds} s from now (its report "
+            f"deadline), longer than max_lock = {max_lock} s; refusing to deposit (raise "
+            "max_lock or ask for shorter windows)"
+        )
+        self.lock_seconds = lock_seconds
+        self.max_lock = max_lock
+
+
 class ChainUnavailable(SettlementError):
     """The chain cannot be reached or the devnet cannot be started."""
 
@@ -133,7 +167,7 @@ class UnknownRound(ContractError):
 
 
 class UnsupportedMechanism(ContractError):
-    template = "mechanism_id {mechanism_id} is not implemented; use 1 (TradeFL)"
+    template = "mechanism_id {mechanism_id} is not implemented; use 1 (TradeFL) or 2 (cogen)"
 
 
 class InvalidParameter(ContractError):
@@ -142,32 +176,38 @@ class InvalidParameter(ContractError):
 
 class ParameterOverflow(ContractError):
     template = (
-        "worst-case amounts for {field!r} would overflow uint256; lower gamma, lambda, the "
-        "scales or the org maxima"
+        "amounts for {field!r} would overflow their bounds (payoffs < 2^119, deposits < 2^120, "
+        "round totals < 2^128); lower gamma, lambda, the scales, the org maxima or the amount"
+    )
+
+
+class PhaseSpanTooLong(ContractError):
+    template = (
+        "the {field} phase would last {span} s, longer than the contract's maximum of "
+        "{max_span} s; shorten the window"
     )
 
 
 class RhoLength(ContractError):
-    template = "rho has {actual} bytes but must have {expected} (2*n*n, big-endian uint16)"
-
-
-class RhoNotSymmetric(ContractError):
-    template = "rho[{i}][{j}] != rho[{j}][{i}]; rho must be symmetric"
-
-
-class RhoDiagonalNonZero(ContractError):
-    template = "rho[{i}][{i}] must be 0"
+    template = (
+        "this rho chunk has {actual} bytes but must have {expected} (the upper triangle, "
+        "n(n-1) bytes, cut in chunks of RHO_CHUNK bytes; see settlement.rho_chunks)"
+    )
 
 
 class RhoOutOfRange(ContractError):
-    template = "rho[{i}][{j}] = {value} bps exceeds 10000 bps (1.0)"
+    template = "the rho entry at triangle byte offset {offset} is {value} bps, above 10000 (1.0)"
 
 
-class RhoMismatch(ContractError):
+class RhoIncomplete(ContractError):
     template = (
-        "rho passed to payoffCalculate is not the round's (keccak {actual} != {expected}); "
-        "pass the exact bytes of the RoundOpened event"
+        "only {uploaded} of the {expected} bytes of rho are uploaded; the operator must "
+        "finish with rho_append before deposits and settlement"
     )
+
+
+class RhoComplete(ContractError):
+    template = "round {round_id} already has its whole rho; nothing to append"
 
 
 class DuplicateAccount(ContractError):
@@ -200,8 +240,8 @@ class AlreadyDeposited(ContractError):
 
 class BondTooSmall(ContractError):
     template = (
-        "deposit (msg.value) of {sent} wei is below the required bond of {required} wei; "
-        "send at least `required` wei (see SettlementClient.required_bond)"
+        "a deposit of {sent} is below the required bond of {required}; deposit at least "
+        "`required` (see SettlementClient.required_bond)"
     )
 
 
@@ -217,17 +257,40 @@ class ReportOutOfBounds(ContractError):
     template = "reported {field} = {value} is outside [{min}, {max}]; report a value in range"
 
 
-class BadAttestation(ContractError):
+class ValueMismatch(ContractError):
     template = (
-        "the attestation recovers to {recovered}, not the round's coordinator {coordinator}; "
-        "have the coordinator sign this exact (round, index, account, x, f)"
+        "sent {sent} wei of ether but this deposit needs exactly {expected} (ETH rounds: "
+        "msg.value == amount; token rounds: no ether)"
     )
+
+
+class TokenShortfall(ContractError):
+    template = (
+        "the token delivered {received} units for a deposit of {expected}: fee-on-transfer "
+        "and similar tokens cannot be settled exactly; use a plain ERC-20"
+    )
+
+
+class ReportsByCoordinator(ContractError):
+    template = "this round's reports come from its coordinator {coordinator} as one table"
+
+
+class NoCoordinator(ContractError):
+    template = "this round has no coordinator; each org reports with contribution_submit"
+
+
+class TableAlreadySubmitted(ContractError):
+    template = "the coordinator already submitted this round's report table (one per round)"
+
+
+class TableLength(ContractError):
+    template = "the report table has {actual} bytes but must have {expected} (16 per slot)"
 
 
 class CannotAbandon(ContractError):
     template = (
-        "round cannot be abandoned now (phase {phase!r}); wait for the settle deadline, or "
-        "the deposit deadline with < 2 deposits, or abandon as the operator before settlement"
+        "round cannot be abandoned now (phase {phase!r}): the operator may abandon only in "
+        "phase Deposit, anyone else only after deposits closed with fewer than two depositors"
     )
 
     def __init__(self, data: bytes = b"", **kwargs: Any):
@@ -247,11 +310,18 @@ class NothingToWithdraw(ContractError):
 
 
 class TransferFailed(ContractError):
-    template = "sending {amount} wei to {to} failed (the recipient reverted)"
+    template = "sending {amount} to {to} failed (the recipient or the token reverted)"
 
 
-class Reentrancy(ContractError):
-    template = "re-entrant call rejected"
+class SafeERC20FailedOperation(ContractError):
+    template = (
+        "the token {token} refused the transfer (no allowance or balance?); approve the "
+        "settlement contract for the amount, or deposit with a permit"
+    )
+
+
+class ReentrancyGuardReentrantCall(ContractError):
+    template = "re-entrant call rejected (OpenZeppelin ReentrancyGuardTransient)"
 
 
 _BUILTIN: dict[str, type[ContractError]] = {
@@ -262,11 +332,11 @@ _BUILTIN: dict[str, type[ContractError]] = {
         UnsupportedMechanism,
         InvalidParameter,
         ParameterOverflow,
+        PhaseSpanTooLong,
         RhoLength,
-        RhoNotSymmetric,
-        RhoDiagonalNonZero,
         RhoOutOfRange,
-        RhoMismatch,
+        RhoIncomplete,
+        RhoComplete,
         DuplicateAccount,
         BadIndex,
         WrongCaller,
@@ -276,12 +346,18 @@ _BUILTIN: dict[str, type[ContractError]] = {
         NotJoined,
         AlreadyReported,
         ReportOutOfBounds,
-        BadAttestation,
+        ValueMismatch,
+        TokenShortfall,
+        ReportsByCoordinator,
+        NoCoordinator,
+        TableAlreadySubmitted,
+        TableLength,
         CannotAbandon,
         AlreadyWithdrawn,
         NothingToWithdraw,
         TransferFailed,
-        Reentrancy,
+        SafeERC20FailedOperation,
+        ReentrancyGuardReentrantCall,
     )
 }
 

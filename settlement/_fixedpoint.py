@@ -1,5 +1,4 @@
-"""The one fixed-point module: scales, exact real -> integer conversion, and a Python mirror of the
-contract's integer arithmetic (scores, pair transfers, payoffs, bonds, payoff digest).
+"""The one fixed-point module: scales, exact real -> integer conversion, the packed weight triangle.
 
 Scales (shared with ``contracts/FedSettle.sol``):
 
@@ -12,22 +11,17 @@ strings as written; a float through its shortest round-trip decimal ``repr``, so
 one tenth), multiplied by the scale and **truncated toward zero**, the same rule the contract uses
 for money. Pass ``exact=True`` to reject values that the scale cannot represent.
 
-The arithmetic functions are the "independent Python computation" that tests and the auditor
-compare the chain against: integers only, Solidity's division (truncation toward zero, also for
-negative numerators).
+The contract's arithmetic is mirrored in ``settlement._rules`` (scores, bonds, payoffs) and
+``settlement._digests`` (digests).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
-
-from eth_abi import encode as abi_encode
-from eth_utils import keccak
 
 from settlement._errors import ConfigError, RhoError
 
@@ -246,168 +240,51 @@ def rho_to_bps(matrix: Any, *, unit: RhoUnit = "auto", symmetrize: bool = False)
 
 
 def pack_rho(matrix: Any, *, unit: RhoUnit = "auto", symmetrize: bool = False) -> bytes:
-    """Validate ``matrix`` (see :func:`rho_to_bps`) and pack it as the contract expects.
+    """Validate ``matrix`` (see :func:`rho_to_bps`) and pack its strict upper triangle.
 
     Returns
     -------
     bytes
-        ``n*n`` big-endian ``uint16`` entries, row-major (``2*n*n`` bytes).
+        ``n(n-1)/2`` big-endian ``uint16`` entries ``(i, j)``, ``i < j``, row-major
+        (``n(n-1)`` bytes): the contract's weight triangle.
 
     Examples
     --------
-    >>> pack_rho([[0.0, 0.5], [0.5, 0.0]]).hex()
-    '0000138813880000'
+    >>> pack_rho([[0.0, 0.5, 0.1], [0.5, 0.0, 0.2], [0.1, 0.2, 0.0]]).hex()
+    '138803e807d0'
     """
     bps = rho_to_bps(matrix, unit=unit, symmetrize=symmetrize)
-    return b"".join(v.to_bytes(2, "big") for row in bps for v in row)
+    n = len(bps)
+    return b"".join(bps[i][j].to_bytes(2, "big") for i in range(n) for j in range(i + 1, n))
 
 
-def unpack_rho(data: bytes) -> list[list[int]]:
-    """Inverse of :func:`pack_rho` (no validation beyond the length): the matrix in bps."""
-    if len(data) % 2:
-        raise RhoError(f"rho: {len(data)} bytes is not a whole number of uint16 entries")
-    count = len(data) // 2
-    n = math.isqrt(count)
-    if n * n != count:
-        raise RhoError(f"rho: {count} entries is not a square number (n*n)")
-    flat = [int.from_bytes(data[2 * k : 2 * k + 2], "big") for k in range(count)]
-    return [flat[i * n : (i + 1) * n] for i in range(n)]
+def triangle_size(n: int) -> int:
+    """Bytes of the packed triangle for ``n`` organizations: ``n(n-1)``."""
+    return n * (n - 1)
 
 
-# ------------------------------------------------------------------ the contract's arithmetic
-def score(x: int, f: int, lambda_wad: int, x_scale: int, f_scale: int) -> int:
-    """Exact contribution score ``x * fScale * WAD + lambdaWad * f * xScale``.
+def unpack_rho(data: bytes, n: int | None = None) -> list[list[int]]:
+    """Inverse of :func:`pack_rho` (no range check): the full symmetric matrix in bps.
 
-    ``c_i = score / (xScale * fScale * WAD)`` is the real contribution ``x_real + lambda f_real``.
+    ``n`` defaults to the size whose triangle has ``len(data)`` bytes.
     """
-    return x * f_scale * WAD + lambda_wad * f * x_scale
-
-
-def score_denominator(x_scale: int, f_scale: int) -> int:
-    """``xScale * fScale * WAD``: divide a score by this to get the real ``c_i``."""
-    return x_scale * f_scale * WAD
-
-
-def pair_transfer(
-    score_i: int, score_j: int, rho_ij_bps: int, gamma_wad: int, x_scale: int, f_scale: int
-) -> int:
-    """Transfer credited to ``i`` and debited from ``j`` (``i < j``), truncated toward zero.
-
-    ``t_ij = gammaWad * rho_ij * (score_i - score_j) / (BPS * WAD * xScale * fScale * WAD)``.
-    """
-    numerator = gamma_wad * rho_ij_bps * (score_i - score_j)
-    return div_trunc(numerator, BPS * WAD * x_scale * f_scale * WAD)
-
-
-def payoffs(
-    scores: Sequence[int | None],
-    rho_bps: Sequence[Sequence[int]],
-    gamma_wad: int,
-    x_scale: int,
-    f_scale: int,
-) -> list[int]:
-    """Every ``R_i`` in wei, computed once per unordered pair of reporters.
-
-    Parameters
-    ----------
-    scores : sequence of int or None
-        Exact scores; ``None`` for an org that did not report (its payoff is 0 and it takes part
-        in no pair).
-    rho_bps : matrix of int
-        Competition matrix in basis points.
-
-    Returns
-    -------
-    list of int
-        ``R_i``; the list sums to exactly 0.
-    """
-    n = len(scores)
-    out = [0] * n
+    if n is None:
+        n = (1 + math.isqrt(1 + 4 * len(data))) // 2
+    if len(data) != triangle_size(n):
+        raise RhoError(f"rho: {len(data)} bytes is not the n(n-1)-byte triangle of n = {n} orgs")
+    rho = [[0] * n for _ in range(n)]
+    k = 0
     for i in range(n):
-        si = scores[i]
-        if si is None:
-            continue
         for j in range(i + 1, n):
-            sj = scores[j]
-            if sj is None:
-                continue
-            t = pair_transfer(si, sj, rho_bps[i][j], gamma_wad, x_scale, f_scale)
-            out[i] += t
-            out[j] -= t
-    return out
+            rho[i][j] = rho[j][i] = int.from_bytes(data[k : k + 2], "big")
+            k += 2
+    return rho
 
 
-def x_min(d_min_wad: int, x_max: int) -> int:
-    """Smallest admissible report ``ceil(dMinWad * xMax / WAD)``."""
-    return div_ceil(d_min_wad * x_max, WAD)
+RHO_CHUNK = 24_574
+"""Bytes per stored rho chunk (every chunk but the last; the contract's ``RHO_CHUNK``)."""
 
 
-F_MIN = 1
-"""Smallest reportable compute level ``f`` (reports need ``1 <= f <= fMax``)."""
-
-
-def score_range(
-    x_max: int, f_max: int, *, lambda_wad: int, d_min_wad: int, x_scale: int, f_scale: int
-) -> tuple[int, int]:
-    """``(sMin, sMax)``: the scores of the smallest and the largest admissible report."""
-    low = score(x_min(d_min_wad, x_max), F_MIN, lambda_wad, x_scale, f_scale)
-    return low, score(x_max, f_max, lambda_wad, x_scale, f_scale)
-
-
-def required_bonds(
-    x_max: Sequence[int],
-    f_max: Sequence[int],
-    rho_bps: Sequence[Sequence[int]],
-    *,
-    gamma_wad: int,
-    lambda_wad: int,
-    d_min_wad: int,
-    x_scale: int,
-    f_scale: int,
-) -> list[int]:
-    """Every org's required bond: its exact worst-case liability.
-
-    ``bond_i = sum_{j != i} trunc(gammaWad * rho_ij * max(0, sMax_j - sMin_i) / DENOM)``: rivals
-    at their maximum score, ``i`` at its minimum (``x = ceil(dMin xMax_i)``, ``f = 1``), rivals that
-    would owe ``i`` absent. Since each pair is truncated toward zero and truncation is monotone and
-    odd, ``R_i >= -bond_i`` for every admissible set of reports.
-    """
-    n = len(x_max)
-    ranges = [
-        score_range(
-            x_max[i],
-            f_max[i],
-            lambda_wad=lambda_wad,
-            d_min_wad=d_min_wad,
-            x_scale=x_scale,
-            f_scale=f_scale,
-        )
-        for i in range(n)
-    ]
-    denom = BPS * WAD * x_scale * f_scale * WAD
-    bonds = [0] * n
-    for i in range(n):
-        s_min_i = ranges[i][0]
-        for j in range(n):
-            gap = ranges[j][1] - s_min_i
-            if j != i and gap > 0:
-                bonds[i] += gamma_wad * rho_bps[i][j] * gap // denom
-    return bonds
-
-
-def payoff_digest(
-    accounts: Sequence[str], scores: Sequence[int], payoffs_wei: Sequence[int]
-) -> bytes:
-    """The contract's payoff digest of a settled round.
-
-    ``keccak256`` of the concatenation over every slot ``i = 0..n-1`` of
-    ``abi.encode(uint256 i, address account, uint256 score, int256 payoff)``, with score and payoff
-    0 for slots that did not report.
-    """
-    if not len(accounts) == len(scores) == len(payoffs_wei):
-        raise ConfigError("payoff_digest: accounts, scores and payoffs must have equal lengths")
-    table = b"".join(
-        abi_encode(["uint256", "address", "uint256", "int256"], [i, a, s, p])
-        for i, (a, s, p) in enumerate(zip(accounts, scores, payoffs_wei, strict=True))
-    )
-    return keccak(table)
+def rho_chunks(data: bytes) -> list[bytes]:
+    """The packed triangle cut as the contract stores it: ``roundOpen`` + ``rhoAppend`` calls."""
+    return [data[k : k + RHO_CHUNK] for k in range(0, len(data), RHO_CHUNK)] or [b""]

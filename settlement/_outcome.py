@@ -1,8 +1,8 @@
 """The expected outcome of a round, computed in Python from its public inputs.
 
 This is what the tests and the auditor compare the chain against: given the round's
-configuration, its org slots, rho, who deposited how much and who reported what, it returns the
-bonds, scores, payoffs, payouts and the payoff digest the contract must produce.
+configuration, its org slots, the weight matrix, who deposited how much and who reported what, it
+returns the bonds, scores, payoffs, payouts and the payoff digest the contract must produce.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from settlement._fixedpoint import payoff_digest, payoffs, required_bonds, score
+from settlement._digests import payoff_digest
+from settlement._rules import Rule
 from settlement._types import OrgSpec, RoundConfig, Wei
 
 
@@ -23,9 +24,10 @@ class RoundOutcome:
     bonds : list of Wei
         Required bond per slot.
     scores : list of int
-        Exact score per slot (0 for non-reporters).
+        The score each slot is settled at: its report, else (a silent depositor) its minimum
+        report; 0 for slots that never deposited.
     payoffs : list of Wei
-        ``R_i`` per slot (0 for non-reporters); sums to 0.
+        ``R_i`` per slot (0 for slots that never deposited); sums to 0.
     payouts : list of Wei
         What each slot withdraws after settlement: deposit + R_i (0 if it never joined).
     digest : bytes
@@ -53,34 +55,24 @@ def compute_outcome(
     config, orgs :
         As passed to ``roundOpen``.
     rho_bps : matrix of int
-        rho in basis points (``unpack_rho`` of the round's bytes).
-    deposits : mapping index -> wei
+        The full symmetric weight matrix in basis points (``unpack_rho`` of the triangle).
+    deposits : mapping index -> amount
         Slots that joined and what they deposited.
     reports : mapping index -> (x, f)
-        Slots that reported (each must also be in ``deposits``).
+        Slots that reported (each must also be in ``deposits``); depositors missing here are
+        settled at their minimum report.
     """
-    n = len(orgs)
     stray = sorted(set(reports) - set(deposits))
     if stray:
         raise ValueError(f"reports: slots {stray} reported without depositing")
-    bonds = required_bonds(
-        [o.x_max for o in orgs],
-        [o.f_max for o in orgs],
-        rho_bps,
-        gamma_wad=config.gamma_wad,
-        lambda_wad=config.lambda_wad,
-        d_min_wad=config.d_min_wad,
-        x_scale=config.x_scale,
-        f_scale=config.f_scale,
-    )
-    exact: list[int | None] = [None] * n
-    for i, (x, f) in reports.items():
-        exact[i] = score(x, f, config.lambda_wad, config.x_scale, config.f_scale)
-    pay = payoffs(exact, rho_bps, config.gamma_wad, config.x_scale, config.f_scale)
-    scores = [s or 0 for s in exact]
+    rule = Rule(config)
+    n = len(orgs)
+    settled = rule.settled_scores(orgs, [i in deposits for i in range(n)], dict(reports))
+    pay = rule.payoffs(settled, rho_bps)
+    scores = [s or 0 for s in settled]
     payouts = [Wei(deposits[i] + pay[i]) if i in deposits else Wei(0) for i in range(n)]
     return RoundOutcome(
-        bonds=[Wei(b) for b in bonds],
+        bonds=[Wei(b) for b in rule.bonds(orgs, rho_bps)],
         scores=scores,
         payoffs=[Wei(p) for p in pay],
         payouts=payouts,

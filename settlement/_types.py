@@ -69,10 +69,11 @@ def _check_uint(value: int, bits: int, field: str) -> int:
     return value
 
 
-def _check_bytes32(value: bytes, field: str) -> bytes:
-    if not isinstance(value, bytes | bytearray) or len(value) != 32:
-        raise ConfigError(f"{field}: expected 32 bytes, got {value!r}")
-    return bytes(value)
+MECHANISM_TRADEFL = 1
+"""Mechanism id of coopetitive resource trading (TradeFL): score x + lambda f."""
+
+MECHANISM_COGEN = 2
+"""Mechanism id of strategic synthetic-data generation (cogen): score D + q x."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ class RoundConfig:
     """Round parameters fixed at open (``IFedSettle.RoundConfig``).
 
     Build one from real-valued parameters with :func:`settlement.round_config_from_reals`.
+    ``token`` is the ERC-20 the round settles in (the zero address: ETH); ``coordinator``, if
+    set, is the only account that submits the report table. For mechanism 2 (cogen)
+    ``lambda_wad`` is the quality weight q, ``d_min_wad`` is 0 and ``f_scale`` is 1.
     """
 
     gamma_wad: int
@@ -89,35 +93,35 @@ class RoundConfig:
     f_scale: int
     deposit_deadline: int
     report_deadline: int
-    settle_deadline: int
     coordinator: str = ZERO_ADDRESS  # any address form; stored checksummed
-    params_digest: bytes = ZERO_BYTES32
-    mechanism_id: int = 1
+    token: str = ZERO_ADDRESS
+    mechanism_id: int = MECHANISM_TRADEFL
 
     def __post_init__(self) -> None:
         _check_uint(self.mechanism_id, 8, "mechanism_id")
         for name in ("gamma_wad", "lambda_wad", "d_min_wad"):
             _check_uint(getattr(self, name), 256, name)
-        for name in (
-            "x_scale",
-            "f_scale",
-            "deposit_deadline",
-            "report_deadline",
-            "settle_deadline",
-        ):
+        for name in ("x_scale", "f_scale", "deposit_deadline", "report_deadline"):
             _check_uint(getattr(self, name), 64, name)
         object.__setattr__(self, "coordinator", to_address(self.coordinator, "coordinator"))
-        _check_bytes32(self.params_digest, "params_digest")
+        object.__setattr__(self, "token", to_address(self.token, "token"))
 
     @property
     def attested(self) -> bool:
-        """Whether reports need the coordinator's EIP-712 attestation."""
+        """Whether the coordinator submits the report table (else each org self-reports)."""
         return self.coordinator != ZERO_ADDRESS
+
+    @property
+    def uses_token(self) -> bool:
+        """Whether the round settles in an ERC-20 token (else in ETH)."""
+        return self.token != ZERO_ADDRESS
 
     def to_abi(self) -> tuple[Any, ...]:
         """Return the tuple in Solidity field order."""
         return (
             self.mechanism_id,
+            self.token,
+            self.coordinator,
             self.gamma_wad,
             self.lambda_wad,
             self.d_min_wad,
@@ -125,15 +129,12 @@ class RoundConfig:
             self.f_scale,
             self.deposit_deadline,
             self.report_deadline,
-            self.settle_deadline,
-            self.coordinator,
-            self.params_digest,
         )
 
     @classmethod
     def from_abi(cls, value: Sequence[Any]) -> RoundConfig:
         """Build from a decoded ABI tuple (Solidity field order)."""
-        (mech, gamma, lam, dmin, xs, fs, dd, rd, sd, coord, digest) = value
+        (mech, token, coord, gamma, lam, dmin, xs, fs, dd, rd) = value
         return cls(
             gamma_wad=gamma,
             lambda_wad=lam,
@@ -142,46 +143,56 @@ class RoundConfig:
             f_scale=fs,
             deposit_deadline=dd,
             report_deadline=rd,
-            settle_deadline=sd,
             coordinator=to_address(coord, "coordinator"),
-            params_digest=bytes(digest),
+            token=to_address(token, "token"),
             mechanism_id=mech,
         )
 
 
 @dataclass(frozen=True)
 class OrgSpec:
-    """One organization slot fixed at open (``IFedSettle.OrgSpec``)."""
+    """One organization slot fixed at open (``IFedSettle.OrgSpec``).
+
+    ``base`` is the cogen slot's public real-sample count D_i (0 for TradeFL); cogen slots have
+    ``f_max = 0``.
+    """
 
     account: str  # any address form; stored checksummed
     x_max: int
     f_max: int
+    base: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "account", to_address(self.account, "account"))
         _check_uint(self.x_max, 64, "x_max")
         _check_uint(self.f_max, 64, "f_max")
+        _check_uint(self.base, 64, "base")
 
     def to_abi(self) -> tuple[Any, ...]:
         """Return the tuple in Solidity field order."""
-        return (self.account, self.x_max, self.f_max)
+        return (self.account, self.x_max, self.f_max, self.base)
 
     @classmethod
     def from_abi(cls, value: Sequence[Any]) -> OrgSpec:
         """Build from a decoded ABI tuple."""
-        account, x_max, f_max = value
-        return cls(account=account, x_max=x_max, f_max=f_max)
+        account, x_max, f_max, base = value
+        return cls(account=account, x_max=x_max, f_max=f_max, base=base)
 
 
 @dataclass(frozen=True)
 class Profile:
-    """Per-round, per-org record for auditors (``IFedSettle.Profile``)."""
+    """Per-round, per-org record for auditors (``IFedSettle.Profile``).
+
+    ``score`` is what the slot is settled at: its report, else its minimum report (silence never
+    pays); 0 if it never deposited.
+    """
 
     account: Address
-    bond: Wei
-    deposited: Wei
     x_max: int
     f_max: int
+    base: int
+    bond: Wei
+    deposited: Wei
     x: int
     f: int
     score: int
@@ -193,20 +204,21 @@ class Profile:
     @classmethod
     def from_abi(cls, value: Sequence[Any]) -> Profile:
         """Build from a decoded ABI tuple."""
-        (account, bond, dep, x_max, f_max, x, f, score, payoff, joined, reported, withdrawn) = value
+        (account, x_max, f_max, base, bond, dep, x, f, score, payoff, joined, reported, wd) = value
         return cls(
             account=to_address(account),
-            bond=Wei(bond),
-            deposited=Wei(dep),
             x_max=x_max,
             f_max=f_max,
+            base=base,
+            bond=Wei(bond),
+            deposited=Wei(dep),
             x=x,
             f=f,
             score=score,
             payoff=Wei(payoff),
             joined=joined,
             reported=reported,
-            withdrawn=withdrawn,
+            withdrawn=wd,
         )
 
 
@@ -218,24 +230,38 @@ class RoundState:
     n: int
     joined_count: int
     reported_count: int
+    settled_count: int
     total_deposits: Wei
     total_withdrawn: Wei
+    rho_bytes: int
     rho_hash: bytes
+    orgs_hash: bytes
+    params_digest: bytes
     payoff_digest: bytes
     operator: Address
+
+    @property
+    def rho_complete(self) -> bool:
+        """Whether the whole weight triangle is uploaded (deposits need it)."""
+        return self.rho_bytes == self.n * (self.n - 1)
 
     @classmethod
     def from_abi(cls, value: Sequence[Any]) -> RoundState:
         """Build from a decoded ABI tuple."""
-        (phase, n, joined, reported, total_dep, total_wd, rho_hash, digest, operator) = value
+        (phase, n, joined, reported, settled, dep, wd, rho_bytes, rho_hash, orgs_hash, params,
+         payoff, operator) = value  # fmt: skip
         return cls(
             phase=Phase(phase),
             n=n,
             joined_count=joined,
             reported_count=reported,
-            total_deposits=Wei(total_dep),
-            total_withdrawn=Wei(total_wd),
+            settled_count=settled,
+            total_deposits=Wei(dep),
+            total_withdrawn=Wei(wd),
+            rho_bytes=rho_bytes,
             rho_hash=bytes(rho_hash),
-            payoff_digest=bytes(digest),
+            orgs_hash=bytes(orgs_hash),
+            params_digest=bytes(params),
+            payoff_digest=bytes(payoff),
             operator=to_address(operator),
         )

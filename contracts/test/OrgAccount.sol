@@ -17,11 +17,11 @@ contract OrgAccount {
     }
 
     function deposit(uint256 roundId, uint256 index) external payable {
-        settle.depositSubmit{value: msg.value}(roundId, index);
+        settle.depositSubmit{value: msg.value}(roundId, index, msg.value);
     }
 
-    function report(uint256 roundId, uint256 index, uint64 x, uint64 f, bytes calldata attestation) external {
-        settle.contributionSubmit(roundId, index, x, f, attestation);
+    function report(uint256 roundId, uint256 index, uint64 x, uint64 f) external {
+        settle.contributionSubmit(roundId, index, x, f);
     }
 
     function withdraw(uint256 roundId, uint256 index) external virtual {

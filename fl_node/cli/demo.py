@@ -35,9 +35,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="output directory")
     p.add_argument("--epochs", type=int, default=3, help="local epochs per FL round (eta)")
     p.add_argument("--seed", type=int, default=0, help="seed for data split and parameters")
-    p.add_argument("--alpha", type=float, default=0.5, help="Dirichlet non-IID concentration")
     p.add_argument(
-        "--no-attest", action="store_true", help="do not require coordinator attestations"
+        "--alpha",
+        type=float,
+        default=None,
+        help="Dirichlet non-IID concentration (default 0.5; cogen 0.1, strongly non-IID)",
+    )
+    p.add_argument(
+        "--no-attest",
+        action="store_true",
+        help="no coordinator: each silo reports its own assignment",
     )
     p.set_defaults(func=run)
 

@@ -33,17 +33,25 @@ Evaluator = Callable[[Params], tuple[float, float]]
 """``evaluate(parameters) -> (accuracy, loss)`` on the coordinator's held-out test set."""
 
 
+#: the train message config keys every mechanism's assignment shares
+_COMMON_KEYS = ("round", "d", "f", "epochs", "lr", "batch-size", "seed", "model-kind")
+
+
 @dataclass(frozen=True)
 class Assignment:
     """What one silo does in training: data fraction ``d``, compute level ``f``, weight ``x``.
 
     ``f`` is a sample-processing rate in samples/s (see :mod:`fl_node.compute`), 0 for unpaced;
-    ``x = d * s`` is the silo's aggregation weight, fixed by the strategy phase.
+    ``x = d * s`` is the silo's aggregation weight, fixed by the strategy phase (TradeFL; other
+    mechanisms fix other weights, e.g. cogen's ``D_i + x_i``). ``extra`` holds a mechanism's own
+    keys of the train message config (cogen: ``synthetic`` samples to add to the real data, see
+    :func:`fl_node.flower.handle_train`); they may not replace the common keys.
     """
 
     d: float
     f: float
     x: float
+    extra: Mapping[str, ConfigValue] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.d <= 1.0:
@@ -52,6 +60,9 @@ class Assignment:
             raise ValueError(f"assignment f={self.f} must be >= 0 samples/s (0: unpaced)")
         if not (self.x > 0.0 and np.isfinite(self.x)):
             raise ValueError(f"assignment x={self.x} must be a positive weight (x_i = d_i s_i)")
+        clash = sorted(set(self.extra) & set(_COMMON_KEYS))
+        if clash:
+            raise ValueError(f"assignment extra keys {clash} would replace common train keys")
 
     @classmethod
     def coerce(cls, value: Assignment | Sequence[float]) -> Assignment:
@@ -85,6 +96,7 @@ class TrainConfig:
             "batch-size": self.batch_size,
             "seed": self.seed,
             "model-kind": self.model_kind,
+            **assignment.extra,
         }
 
 

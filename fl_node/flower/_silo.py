@@ -246,7 +246,9 @@ def handle_train(silo: LocalSilo, request: Request) -> Reply:
 
     Message config: ``round``, ``d`` (fraction in (0, 1]), ``f`` (compute level in samples/s,
     0 for unpaced), ``epochs``, ``lr``, ``batch-size``, ``seed`` (the silo adds its
-    partition id, so each silo keeps its own fixed subset), ``model-kind``.
+    partition id, so each silo keeps its own fixed subset), ``model-kind``. With ``synthetic``
+    > 0 (the cogen mechanism) the silo trains on its real data plus exactly that many samples
+    of its own generator (:func:`fl_node.mechanisms.cogen.mixed_training_data`).
     """
     from fl_node.models import build_model  # torch loads only where a model is needed
     from fl_node.training import train_local
@@ -254,11 +256,16 @@ def handle_train(silo: LocalSilo, request: Request) -> Reply:
     arrays = _require_arrays(request, "train")
     cfg = request.config
     f = _get(cfg, "f", float, 0.0)
+    data = silo.data
+    if _get(cfg, "synthetic", int, 0) > 0:
+        from fl_node.mechanisms.cogen import mixed_training_data
+
+        data = mixed_training_data(silo, cfg).data
     model = build_model(silo.meta, _get(cfg, "model-kind", str, "auto"))
     result = train_local(
         model,
         arrays,
-        silo.data,
+        data,
         d_fraction=_get(cfg, "d", float),
         compute_level=f if f > 0 else None,
         epochs=_get(cfg, "epochs", int, 1),
@@ -270,7 +277,7 @@ def handle_train(silo: LocalSilo, request: Request) -> Reply:
     )
     metrics = {
         "num-examples-used": float(result.num_samples),
-        "num-examples-total": float(len(silo.data)),
+        "num-examples-total": float(len(data)),
         "train-loss": result.train_loss,
         "train-seconds": result.seconds,
         "samples-processed": float(result.samples_processed),

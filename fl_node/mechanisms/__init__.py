@@ -24,10 +24,12 @@ from __future__ import annotations
 from typing import Any
 
 from fl_node.mechanisms.base import EmbeddedConsortium, Mechanism, SiloAgentLike, UnknownMechanism
+from fl_node.mechanisms.cogen import Cogen
 from fl_node.mechanisms.tradefl import TradeFL
 
 __all__ = [
     "DEFAULT_MECHANISM",
+    "Cogen",
     "EmbeddedConsortium",
     "Mechanism",
     "SiloAgentLike",
@@ -40,7 +42,7 @@ __all__ = [
 #: the mechanism of ``fedsettle demo`` and of a consortium.toml without a mechanism key
 DEFAULT_MECHANISM = "tradefl"
 
-_REGISTRY: dict[str, Mechanism[Any]] = {TradeFL.name: TradeFL()}
+_REGISTRY: dict[str, Mechanism[Any]] = {TradeFL.name: TradeFL(), Cogen.name: Cogen()}
 
 
 def mechanism_names() -> list[str]:

@@ -26,16 +26,16 @@ Every chain write a mechanism needs goes through :mod:`fl_node.chain_steps`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from fl_node.chain_steps import ChainUnits
     from fl_node.coordinator import ConsortiumConfig, SiloEntry
-    from fl_node.flower import Assignment
+    from fl_node.flower import Assignment, LocalSilo
     from fl_node.strategy_phase import Responder, StrategyPhaseResult
-    from settlement import SettlementClient
+    from settlement import AcceptedTerms, SettlementClient
 
 __all__ = ["EmbeddedConsortium", "Mechanism", "SiloAgentLike", "UnknownMechanism"]
 
@@ -85,9 +85,13 @@ class Mechanism(Protocol[S]):
         config: ConsortiumConfig,
         *,
         coordinator: str | None,
-        windows: tuple[int, int, int],
+        windows: tuple[int, int],
     ) -> int:
         """Open a round for ``config``'s silos and terms (through :mod:`fl_node.chain_steps`)."""
+        ...
+
+    def accepted_terms(self, config: ConsortiumConfig, *, coordinator: str | None) -> AcceptedTerms:
+        """What a silo that accepted ``config`` compares the on-chain round with before paying."""
         ...
 
     def terms_document(self, config: ConsortiumConfig) -> dict[str, Any]:
@@ -140,9 +144,20 @@ class Mechanism(Protocol[S]):
         ...
 
     def demo_consortium(
-        self, names: Sequence[str], sizes: Sequence[int], *, seed: int, epochs: int
+        self,
+        names: Sequence[str],
+        sizes: Sequence[int],
+        *,
+        seed: int,
+        epochs: int,
+        silos: Sequence[LocalSilo] = (),
+        progress: Callable[[str], None] | None = None,
     ) -> EmbeddedConsortium:
-        """Draw a consortium (public terms, private parameters) for the embedded demo."""
+        """Draw a consortium (public terms, private parameters) for the embedded demo.
+
+        ``silos`` are the silos' data in slot order, for a mechanism whose silos measure
+        their private parameters on it (cogen: generator cost); ``progress`` prints a line.
+        """
         ...
 
     def report_rows(

@@ -8,14 +8,20 @@ with no entry in :data:`MECHANISMS` is reported as not checked, never as passed.
 Mechanism 1 (contribution-based redistribution, spec section 2) recomputes exactly with the
 integer mirror of the contract (:func:`settlement._outcome.compute_outcome`) and independently in
 floating point with the solver's formula (:func:`settlement.audit._solver.real_payoffs`).
+Mechanism 2 (synthetic-data generation, spec section 2 "cogen") uses the same exact mirror and,
+as its reference, the game's redistribution ``R_i = kappa sum_j gamma_ij (s_i - s_j)`` over the
+real scores ``s_i = D_i + q x_i`` of every depositor (a silent one at ``x_i = 0``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+import numpy as np
+
+from settlement._fixedpoint import BPS, WAD
 from settlement._outcome import RoundOutcome, compute_outcome
 from settlement._types import OrgSpec, RoundConfig
 from settlement.audit._solver import real_payoffs
@@ -75,6 +81,10 @@ class Mechanism(Protocol):
         """The exact outcome (and a reference computation) from the round's inputs."""
         ...
 
+    def parameters(self, inputs: RoundInputs) -> dict[str, Any]:
+        """The round's inputs in the mechanism's own terms (for dashboards and exports)."""
+        ...
+
 
 class Redistribution:
     """Mechanism 1: ``R_i = sum_j gamma rho_ij (c_i - c_j)`` over the reporters."""
@@ -96,9 +106,56 @@ class Redistribution:
         tolerance = max(len(inputs.reports) - 1, 0) + 1e-9 * largest + 1e-6
         return Recomputation(outcome=outcome, reference=reference, tolerance_wei=tolerance)
 
+    def parameters(self, inputs: RoundInputs) -> dict[str, Any]:
+        c = inputs.config
+        return {
+            "gamma_wei_per_score": str(c.gamma_wad / WAD),
+            "lambda": c.lambda_wad / WAD,
+            "d_min": c.d_min_wad / WAD,
+            "x_scale": c.x_scale,
+            "f_scale": c.f_scale,
+        }
+
+
+class SyntheticGeneration:
+    """Mechanism 2 (cogen): ``R_i = kappa sum_j gamma_ij (s_i - s_j)``, ``s_i = D_i + q x_i``."""
+
+    mechanism_id = 2
+    name = "synthetic-data generation (cogen)"
+
+    def recompute(self, inputs: RoundInputs) -> Recomputation:
+        c = inputs.config
+        outcome = compute_outcome(
+            c, inputs.orgs, inputs.rho_bps, inputs.deposits, dict(inputs.reports)
+        )
+        n = len(inputs.orgs)
+        joined = np.array([i in inputs.deposits for i in range(n)])
+        x = np.array([inputs.reports.get(i, (0, 0))[0] for i in range(n)], dtype=float)
+        D = np.array([o.base for o in inputs.orgs], dtype=float)
+        s = D + (c.lambda_wad / WAD) * x / c.x_scale  # real scores D_i + q x_i
+        gamma = np.asarray(inputs.rho_bps, dtype=float).reshape(n, n) / BPS
+        kappa = c.gamma_wad / WAD  # wei per unit of score difference per unit of gamma
+        both = np.outer(joined, joined)
+        r = kappa * np.where(both, gamma * (s[:, None] - s[None, :]), 0.0).sum(axis=1)
+        largest = max((abs(int(v)) for v in outcome.payoffs), default=0)
+        tolerance = max(int(joined.sum()) - 1, 0) + 1e-9 * largest + 1e-6
+        return Recomputation(
+            outcome=outcome, reference=[float(v) for v in r], tolerance_wei=tolerance
+        )
+
+    def parameters(self, inputs: RoundInputs) -> dict[str, Any]:
+        c = inputs.config
+        return {
+            "kappa_wei_per_score": str(c.gamma_wad / WAD),
+            "q": c.lambda_wad / WAD,
+            "D": [o.base for o in inputs.orgs],
+            "x_max": [o.x_max for o in inputs.orgs],
+            "x_scale": c.x_scale,
+        }
+
 
 #: mechanism id -> its recomputation (ids without an entry are reported as not checked)
-MECHANISMS: dict[int, Mechanism] = {1: Redistribution()}
+MECHANISMS: dict[int, Mechanism] = {1: Redistribution(), 2: SyntheticGeneration()}
 
 
 def mechanism_for(mechanism_id: int) -> Mechanism | None:

@@ -14,6 +14,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from settlement import (
+    MECHANISM_TRADEFL,
     ZERO_ADDRESS,
     ErrorDecoder,
     OrgSpec,
@@ -21,13 +22,14 @@ from settlement import (
     Receipt,
     RoundConfig,
     RoundOutcome,
+    Rule,
     SettlementClient,
+    TokenClient,
     compute_outcome,
     load_artifact,
     pack_rho,
     unpack_rho,
     warp_to,
-    x_min,
 )
 from settlement._transact import Transactor
 
@@ -67,10 +69,14 @@ class OpenRound:
 
     @property
     def rho_bps(self) -> list[list[int]]:
-        return unpack_rho(self.rho)
+        return unpack_rho(self.rho, self.n)
+
+    @property
+    def rule(self) -> Rule:
+        return Rule(self.config)
 
     def x_min(self, i: int) -> int:
-        return x_min(self.config.d_min_wad, self.orgs[i].x_max)
+        return self.rule.min_report(self.orgs[i])[0]
 
     def expected(self) -> RoundOutcome:
         return compute_outcome(self.config, self.orgs, self.rho_bps, self.deposits, self.reports)
@@ -124,22 +130,32 @@ class Rounds:
         n: int = 3,
         *,
         rho: Any = None,
-        gamma: int | float = 10**12,
+        gamma: int | float | str = 10**12,
         lambda_: float | str = 0.5,
         d_min: float | str = 0.1,
         x_max: int | Sequence[int] = 1000,
         f_max: int | Sequence[int] = 8,
+        base: int | Sequence[int] = 0,
         x_scale: int = 1,
         f_scale: int = 1,
         coordinator: str = ZERO_ADDRESS,
+        token: str = ZERO_ADDRESS,
+        mechanism_id: int = MECHANISM_TRADEFL,
         accounts: Sequence[Any] | None = None,
-        windows: tuple[int, int, int] = (600, 600, 600),
+        windows: tuple[int, int] = (600, 600),
         seed: int = 0,
     ) -> OpenRound:
         accounts = list(accounts if accounts is not None else self.accounts[:n])
-        x_maxes = [x_max] * n if isinstance(x_max, int) else list(x_max)
-        f_maxes = [f_max] * n if isinstance(f_max, int) else list(f_max)
-        orgs = [OrgSpec(a.address, x_maxes[i], f_maxes[i]) for i, a in enumerate(accounts)]
+
+        def per_org(v: int | Sequence[int]) -> list[int]:
+            return [v] * n if isinstance(v, int) else list(v)
+
+        orgs = [
+            OrgSpec(a.address, x, f, b)
+            for a, x, f, b in zip(
+                accounts, per_org(x_max), per_org(f_max), per_org(base), strict=True
+            )
+        ]
         rho_bytes = pack_rho(random_rho(n, random.Random(seed)) if rho is None else rho)
         config = self.client.round_config_from_reals(
             gamma=gamma,
@@ -149,8 +165,9 @@ class Rounds:
             f_scale=f_scale,
             deposit_window=windows[0],
             report_window=windows[1],
-            settle_window=windows[2],
             coordinator=coordinator,
+            token=token,
+            mechanism_id=mechanism_id,
         )
         opened = self.client.round_open(config, orgs, rho_bytes, sender=self.operator)
         return OpenRound(self.client, opened.round_id, config, orgs, accounts, rho_bytes)
@@ -160,38 +177,45 @@ class Rounds:
     ) -> None:
         """Deposit bond (+ extra) for each slot in ``indices`` (default: all)."""
         bonds = r.expected().bonds
+        token = r.client.token(r.round_id) if r.config.uses_token else None
         for i in range(r.n) if indices is None else indices:
             amount = bonds[i] + (extra if isinstance(extra, int) else extra.get(i, 0))
             account = r.accounts[i]
             if isinstance(account, ContractAccount):
                 account.transact("deposit", r.round_id, i, sender=self.operator, value=amount)
             else:
+                if token is not None:
+                    token.mint(account, account.address, amount)
+                    token.approve(account, r.client.address, amount)
                 r.client.deposit_submit(r.round_id, i, amount, sender=account)
             r.deposits[i] = amount
 
-    def report(
-        self, r: OpenRound, reports: Mapping[int, tuple[int, int]], coordinator: Any = None
-    ) -> None:
+    def report(self, r: OpenRound, reports: Mapping[int, tuple[int, int]]) -> None:
+        """Self-reports (rounds without a coordinator)."""
         for i, (x, f) in reports.items():
-            att = b""
-            if coordinator is not None:
-                att = r.client.sign_contribution(
-                    coordinator, r.round_id, i, r.orgs[i].account, x, f
-                )
             account = r.accounts[i]
             if isinstance(account, ContractAccount):
-                account.transact("report", r.round_id, i, x, f, att, sender=self.operator)
+                account.transact("report", r.round_id, i, x, f, sender=self.operator)
             else:
-                r.client.contribution_submit(r.round_id, i, x, f, att, sender=account)
+                r.client.contribution_submit(r.round_id, i, x, f, sender=account)
             r.reports[i] = (x, f)
+
+    def submit_table(
+        self, r: OpenRound, reports: Mapping[int, tuple[int, int]], coordinator: LocalAccount
+    ) -> Receipt:
+        """The coordinator's one table (rounds with a coordinator)."""
+        receipt = r.client.contribution_table_submit(r.round_id, reports, sender=coordinator)
+        r.reports.update({i: v for i, v in reports.items() if v != (0, 0)})
+        return receipt
 
     def random_reports(
         self, r: OpenRound, rng: random.Random, indices: Sequence[int] | None = None
     ) -> dict[int, tuple[int, int]]:
         out = {}
         for i in range(r.n) if indices is None else indices:
-            x = rng.choice([r.x_min(i), r.orgs[i].x_max, rng.randint(r.x_min(i), r.orgs[i].x_max)])
-            f = rng.choice([1, r.orgs[i].f_max, rng.randint(1, r.orgs[i].f_max)])
+            (x_lo, x_hi), (f_lo, f_hi) = r.rule.bounds(r.orgs[i])
+            x = rng.choice([x_lo, x_hi, rng.randint(x_lo, x_hi)])
+            f = rng.choice([f_lo, f_hi, rng.randint(f_lo, f_hi)])
             out[i] = (x, f)
         return out
 
@@ -207,13 +231,13 @@ class Rounds:
     def close_reports(self, r: OpenRound) -> None:
         self.warp_past(r.config.report_deadline)
 
-    def settle(self, r: OpenRound) -> Receipt:
+    def settle(self, r: OpenRound, chunk: int = 0) -> list[Receipt]:
         if r.client.phase_of(r.round_id) != Phase.CALCULATE:
             self.close_reports(r)
-        return r.client.payoff_calculate(r.round_id, sender=self.operator)
+        return r.client.settle(r.round_id, chunk, sender=self.operator)
 
     def withdraw(self, r: OpenRound, indices: Sequence[int] | None = None) -> dict[int, int]:
-        """Withdraw for each joined slot; returns the amounts from PayoffTransferred events."""
+        """Pull for each joined slot; returns the amounts from PayoffTransferred events."""
         paid = {}
         for i in sorted(r.deposits) if indices is None else indices:
             account = r.accounts[i]
@@ -224,3 +248,23 @@ class Rounds:
             (event,) = receipt.events_named("PayoffTransferred")
             paid[i] = int(event.args["amount"])
         return paid
+
+    def push(self, r: OpenRound, sender: Any = None) -> tuple[dict[int, int], dict[int, int]]:
+        """payoutBatch over every slot: (paid, deferred) amounts by slot from the events."""
+        receipt = r.client.payout_batch(r.round_id, sender=sender or self.operator)
+        paid = {
+            int(e.args["index"]): int(e.args["amount"])
+            for e in receipt.events_named("PayoffTransferred")
+        }
+        deferred = {
+            int(e.args["index"]): int(e.args["amount"])
+            for e in receipt.events_named("PayoffDeferred")
+        }
+        return paid, deferred
+
+
+def deploy_token(
+    client: SettlementClient, deployer: LocalAccount, name: str = "TestToken"
+) -> TokenClient:
+    """A fresh test token sharing the client's nonce manager."""
+    return TokenClient.deploy(client.w3, deployer, name, nonces=client.nonces)

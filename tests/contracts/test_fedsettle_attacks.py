@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import random
 
 import pytest
 from fedsettle_helpers import ContractAccount
@@ -22,29 +21,28 @@ from settlement import (
     NotJoined,
     NotOperator,
     OrgSpec,
+    ParameterOverflow,
     Phase,
-    Reentrancy,
+    ReentrancyGuardReentrantCall,
     ReportOutOfBounds,
-    RhoDiagonalNonZero,
+    RhoComplete,
     RhoLength,
-    RhoMismatch,
-    RhoNotSymmetric,
     RhoOutOfRange,
     SettlementClient,
     TransferFailed,
     UnknownRound,
     UnsupportedMechanism,
+    ValueMismatch,
     WrongCaller,
     WrongPhase,
-    pack_rho,
 )
 
 pytestmark = pytest.mark.chain
 
 
-def _raw_rho(matrix: list[list[int]]) -> bytes:
+def _raw_triangle(entries: list[int]) -> bytes:
     # packed without Python-side validation, so the contract's checks are what is tested
-    return b"".join(v.to_bytes(2, "big") for row in matrix for v in row)
+    return b"".join(v.to_bytes(2, "big") for v in entries)
 
 
 # ------------------------------------------------------------------------------ open
@@ -56,26 +54,20 @@ def test_not_operator_cannot_open(rounds, client: SettlementClient, org_accounts
     assert "operator" in str(err.value)
 
 
-@pytest.mark.parametrize(
-    ("matrix", "error", "attrs"),
-    [
-        ([[0, 100, 7], [100, 0, 5], [7, 6, 0]], RhoNotSymmetric, {"i": 1, "j": 2}),
-        ([[0, 10_001], [10_001, 0]], RhoOutOfRange, {"i": 0, "j": 1, "value": 10_001}),
-        ([[0, 5], [5, 1]], RhoDiagonalNonZero, {"i": 1}),
-    ],
-)
-def test_bad_rho_rejected_at_open(rounds, client, operator, matrix, error, attrs) -> None:
-    r = rounds.open(len(matrix))
-    with pytest.raises(error) as err:
-        client.round_open(r.config, r.orgs, _raw_rho(matrix), sender=operator)
-    assert err.value.args_by_name == attrs
+def test_rho_out_of_range_rejected_at_open(rounds, client, operator) -> None:
+    r = rounds.open(3)
+    with pytest.raises(RhoOutOfRange) as err:
+        client.round_open(r.config, r.orgs, _raw_triangle([0, 10_000, 10_001]), sender=operator)
+    assert err.value.args_by_name == {"offset": 4, "value": 10_001}
 
 
 def test_rho_length_rejected(rounds, client, operator) -> None:
     r = rounds.open(3)
     with pytest.raises(RhoLength) as err:
         client.round_open(r.config, r.orgs, r.rho[:-2], sender=operator)
-    assert (err.value.expected, err.value.actual) == (18, 16)
+    assert (err.value.expected, err.value.actual) == (6, 4)
+    with pytest.raises(RhoComplete):
+        client.rho_append(r.round_id, r.rho, sender=operator)
 
 
 def test_bad_config_rejected(rounds, client, operator) -> None:
@@ -88,11 +80,18 @@ def test_bad_config_rejected(rounds, client, operator) -> None:
             {"field": "dMinWad"},
         ),
         (
-            dataclasses.replace(r.config, settle_deadline=r.config.report_deadline),
+            dataclasses.replace(r.config, report_deadline=r.config.deposit_deadline),
             InvalidParameter,
             {"field": "deadlines"},
         ),
-        (dataclasses.replace(r.config, mechanism_id=2), UnsupportedMechanism, {"mechanism_id": 2}),
+        (dataclasses.replace(r.config, mechanism_id=3), UnsupportedMechanism, {"mechanism_id": 3}),
+        (dataclasses.replace(r.config, mechanism_id=0), UnsupportedMechanism, {"mechanism_id": 0}),
+        (
+            dataclasses.replace(r.config, token=r.orgs[0].account),
+            InvalidParameter,
+            {"field": "token"},
+        ),
+        (dataclasses.replace(r.config, gamma_wad=2**200), ParameterOverflow, {"field": "gammaWad"}),
     ]
     for config, error, attrs in cases:
         with pytest.raises(error) as err:
@@ -101,10 +100,14 @@ def test_bad_config_rejected(rounds, client, operator) -> None:
     with pytest.raises(DuplicateAccount) as dup:
         client.round_open(r.config, [r.orgs[0], r.orgs[0]], r.rho, sender=operator)
     assert dup.value.account == r.orgs[0].account
-    zero_x = [r.orgs[0], OrgSpec(r.orgs[1].account, 0, 1)]
-    with pytest.raises(InvalidParameter) as bad:
-        client.round_open(r.config, zero_x, r.rho, sender=operator)
-    assert bad.value.field == "xMax[1]"
+    for spec, field in [
+        (OrgSpec(r.orgs[1].account, 0, 1), "xMax[1]"),
+        (OrgSpec(r.orgs[1].account, 5, 0), "fMax[1]"),
+        (OrgSpec(r.orgs[1].account, 5, 1, 7), "base[1]"),  # TradeFL slots have no base
+    ]:
+        with pytest.raises(InvalidParameter) as bad:
+            client.round_open(r.config, [r.orgs[0], spec], r.rho, sender=operator)
+        assert bad.value.field == field
 
 
 # --------------------------------------------------------------------------- deposit
@@ -131,6 +134,12 @@ def test_deposit_errors(rounds, client: SettlementClient, org_accounts) -> None:
     with pytest.raises(AlreadyDeposited) as again:
         client.deposit_submit(r.round_id, 0, bond, sender=org_accounts[0])
     assert again.value.index == 0
+    # msg.value must be the declared amount
+    bond1 = r.expected().bonds[1]
+    data = client.contract.encode_abi("depositSubmit", args=[r.round_id, 1, bond1])
+    with pytest.raises(ValueMismatch) as value:
+        client._tx.send(org_accounts[1], client.address, data, value=bond1 - 1)
+    assert (value.value.expected, value.value.sent) == (bond1, bond1 - 1)
     # nothing above changed the books
     assert client.round_state(r.round_id).total_deposits == bond
 
@@ -145,16 +154,16 @@ def test_report_errors(rounds, client: SettlementClient, org_accounts) -> None:
     with pytest.raises(WrongCaller):
         client.contribution_submit(r.round_id, 0, 500, 2, sender=org_accounts[1])
     for (x, f), field, bounds in [
-        ((249, 2), "x", (250, 1000)),
-        ((1001, 2), "x", (250, 1000)),
-        ((500, 0), "f", (1, 8)),
-        ((500, 9), "f", (1, 8)),
+        ((249, 2), "x[0]", (250, 1000)),
+        ((1001, 2), "x[0]", (250, 1000)),
+        ((500, 0), "f[0]", (1, 8)),
+        ((500, 9), "f[0]", (1, 8)),
     ]:
         with pytest.raises(ReportOutOfBounds) as oob:
             client.contribution_submit(r.round_id, 0, x, f, sender=org_accounts[0])
         assert oob.value.field == field
         assert (oob.value.min, oob.value.max) == bounds
-        assert oob.value.value == (x if field == "x" else f)
+        assert oob.value.value == (x if field[0] == "x" else f)
     rounds.report(r, {0: (250, 1)})
     with pytest.raises(AlreadyReported):
         client.contribution_submit(r.round_id, 0, 300, 1, sender=org_accounts[0])
@@ -194,6 +203,10 @@ def test_phases_out_of_order(rounds, client: SettlementClient, org_accounts) -> 
     with pytest.raises(CannotAbandon) as abandon:
         client.round_abandon(r.round_id)
     assert abandon.value.phase == Phase.SETTLED
+    fresh = rounds.open(2, seed=4)
+    with pytest.raises(WrongPhase) as push_early:
+        client.payout_batch(fresh.round_id)
+    assert push_early.value.actual == Phase.DEPOSIT
     late = rounds.open(2, seed=3)
     rounds.close_deposits(late)
     with pytest.raises(WrongPhase) as late_deposit:
@@ -202,19 +215,6 @@ def test_phases_out_of_order(rounds, client: SettlementClient, org_accounts) -> 
     assert late_deposit.value.actual == Phase.CALCULATE
     paid = rounds.withdraw(r)
     assert sum(paid.values()) == sum(r.deposits.values())
-
-
-def test_rho_mismatch_at_calculate(rounds, client: SettlementClient) -> None:
-    r = rounds.open(3, seed=5)
-    rounds.join(r)
-    rounds.report(r, rounds.random_reports(r, random.Random(5)))
-    other = pack_rho([[0, 1, 2], [1, 0, 3], [2, 3, 0]])
-    with pytest.raises(RhoMismatch) as err:
-        client.payoff_calculate(r.round_id, other)
-    assert err.value.expected == "0x" + client.round_state(r.round_id).rho_hash.hex()
-    assert client.phase_of(r.round_id) == Phase.CALCULATE
-    client.payoff_calculate(r.round_id)  # the round's own rho still works
-    assert client.round_state(r.round_id).payoff_digest == r.expected().digest
 
 
 # -------------------------------------------------------------------------- withdraw
@@ -269,7 +269,9 @@ def test_reentrant_attacker_gets_paid_once(rounds, client, operator, org_account
     assert paid == dict(enumerate(out.payouts))
     assert attacker.call("reentryAttempts") == 1
     assert attacker.call("reentrySuccesses") == 0
-    assert isinstance(client.errors.decode(attacker.call("lastRevert")), Reentrancy)
+    assert isinstance(
+        client.errors.decode(attacker.call("lastRevert")), ReentrancyGuardReentrantCall
+    )
     assert attacker.call("received") == out.payouts[0]
     assert client.w3.eth.get_balance(attacker.address) == out.payouts[0]
     assert before - client.balance() == sum(out.payouts) == sum(r.deposits.values())
@@ -317,3 +319,20 @@ def test_unknown_round_views(client: SettlementClient) -> None:
         client.round_state(10**12)
     assert err.value.round_id == 10**12
     assert client.operator() != ZERO_ADDRESS
+
+
+def test_push_defers_a_refusing_recipient_to_pull(rounds, client, operator, org_accounts) -> None:
+    recipient, r = _contract_round(rounds, client, operator, org_accounts, "RevertingRecipient")
+    out = r.expected()
+    paid, deferred = rounds.push(r, sender=org_accounts[61])
+    # one bad recipient blocks only itself; the batch pays everyone else
+    assert deferred == {0: out.payouts[0]}
+    assert paid == {1: out.payouts[1], 2: out.payouts[2]}
+    assert client.profile_record(r.round_id, 0).withdrawn is False
+    assert client.liabilities() >= out.payouts[0]
+    recipient.transact("setAccepting", True, sender=operator)
+    paid.update(rounds.withdraw(r, [0]))  # the pull fallback
+    assert recipient.call("received") == out.payouts[0]
+    assert sum(paid.values()) == sum(r.deposits.values())
+    again, _ = rounds.push(r)  # nothing left to push
+    assert again == {}

@@ -1,4 +1,4 @@
-"""Full rounds on a real anvil: open, join, report, settle, withdraw; every number checked."""
+"""Full rounds on a real anvil: open, join, report, settle, pay out; every number checked."""
 
 from __future__ import annotations
 
@@ -6,21 +6,43 @@ import random
 
 import pytest
 
-from settlement import Phase, SettlementClient
+from settlement import Phase, SettlementClient, params_digest
 
 pytestmark = pytest.mark.chain
 
 
-@pytest.mark.parametrize("n", [2, 5, 20, 100])
-def test_full_round_matches_python(rounds, client: SettlementClient, n: int) -> None:
+@pytest.mark.parametrize(
+    ("n", "mode", "chunk"),
+    [(2, "self", 0), (5, "table", 2), (20, "self", 0), (100, "table", 37)],
+)
+def test_full_round_matches_python(
+    rounds, client: SettlementClient, coordinator, n: int, mode: str, chunk: int
+) -> None:
     rng = random.Random(n)
     x_max = [rng.randint(50, 5_000) for _ in range(n)]
     f_max = [rng.randint(1, 16) for _ in range(n)]
-    r = rounds.open(n, x_max=x_max, f_max=f_max, gamma=3 * 10**11, lambda_="12.5", seed=n)
-    expected_bonds = r.expected().bonds
+    r = rounds.open(
+        n,
+        x_max=x_max,
+        f_max=f_max,
+        gamma=3 * 10**11,
+        lambda_="12.5",
+        seed=n,
+        coordinator=coordinator.address if mode == "table" else "0x" + "00" * 20,
+    )
     profiles = client.profiles(r.round_id)
-    assert [p.bond for p in profiles] == expected_bonds
+    assert [p.bond for p in profiles] == r.expected().bonds
     assert [p.account for p in profiles] == [o.account for o in r.orgs]
+    state = client.round_state(r.round_id)
+    assert state.params_digest == params_digest(
+        chain_id=client.chain_id,
+        contract=client.address,
+        round_id=r.round_id,
+        config=r.config,
+        orgs=r.orgs,
+        triangle=r.rho,
+    )
+    assert client.round_rho(r.round_id) == r.rho
     assert client.phase_of(r.round_id) == Phase.DEPOSIT
 
     balance_before = client.balance()
@@ -33,27 +55,37 @@ def test_full_round_matches_python(rounds, client: SettlementClient, n: int) -> 
     # every slot joined: the deposit phase closes early
     assert client.phase_of(r.round_id) == Phase.REPORT
 
-    rounds.report(r, rounds.random_reports(r, rng))
-    # every depositor reported: reports close early
+    reports = rounds.random_reports(r, rng)
+    if mode == "table":
+        rounds.submit_table(r, reports, coordinator)
+    else:
+        rounds.report(r, reports)
+    # the table, or every depositor's report, closes reports early
     assert client.phase_of(r.round_id) == Phase.CALCULATE
-    receipt = rounds.settle(r)
+    receipts = rounds.settle(r, chunk)
+    assert len(receipts) == (1 if chunk == 0 else -(-n // chunk))
     out = r.expected()
 
     profiles = client.profiles(r.round_id)
     assert [p.score for p in profiles] == out.scores
     assert [p.payoff for p in profiles] == out.payoffs
+    assert [(p.x, p.f) for p in profiles] == [reports[i] for i in range(n)]
     assert sum(p.payoff for p in profiles) == 0
-    assert all(r.deposits[i] + out.payoffs[i] >= 0 for i in range(n))
     assert all(out.payoffs[i] >= -out.bonds[i] for i in range(n))
-    events = receipt.events_named("PayoffCalculated")
+    events = [e for rc in receipts for e in rc.events_named("PayoffCalculated")]
     assert [(e.args["index"], e.args["payoff"]) for e in events] == list(enumerate(out.payoffs))
-    (settled,) = receipt.events_named("RoundSettled")
-    assert settled.args["payoffDigest"] == out.digest
-    assert settled.args["reporters"] == n
-    assert client.round_state(r.round_id).payoff_digest == out.digest
+    (settled,) = receipts[-1].events_named("RoundSettled")
+    assert (
+        settled.args["payoffDigest"] == out.digest == client.round_state(r.round_id).payoff_digest
+    )
+    assert settled.args["depositors"] == n
     assert client.phase_of(r.round_id) == Phase.SETTLED
 
-    paid = rounds.withdraw(r)
+    if mode == "table":  # pushed in one batch by anyone
+        paid, deferred = rounds.push(r)
+        assert deferred == {}
+    else:
+        paid = rounds.withdraw(r)
     assert paid == {i: out.payouts[i] for i in range(n)}
     assert sum(paid.values()) == sum(r.deposits.values())
     assert client.balance() == balance_before
@@ -71,38 +103,44 @@ def test_events_are_queryable_per_round_and_org(rounds, client: SettlementClient
     rounds.settle(r)
     rounds.withdraw(r)
     names = [e.name for e in client.events(round_id=r.round_id)]
-    assert names[0] == "RoundOpened"
-    assert names.count("OrgRegistered") == 3
-    assert names.count("DepositSubmitted") == 3
-    assert names.count("ContributionSubmitted") == 3
-    assert names.count("PayoffCalculated") == 3
-    assert names.count("RoundSettled") == 1
-    assert names.count("PayoffTransferred") == 3
+    assert names[:2] == ["RoundOpened", "OrgRegistered"]
+    for name, count in [
+        ("OrgRegistered", 3),
+        ("RhoAppended", 1),
+        ("RoundReady", 1),
+        ("DepositSubmitted", 3),
+        ("ContributionSubmitted", 3),
+        ("PayoffCalculated", 3),
+        ("RoundSettled", 1),
+        ("PayoffTransferred", 3),
+    ]:
+        assert names.count(name) == count, name
     assert all(e.round_id == r.round_id for e in client.events(round_id=r.round_id))
     assert len(client.events("OrgRegistered", round_id=other.round_id)) == 2
     deposits = client.events(["DepositSubmitted", "PayoffTransferred"], round_id=r.round_id)
     assert {e.args["account"] for e in deposits} == {o.account for o in r.orgs}
     (opened,) = client.events("RoundOpened", round_id=r.round_id)
-    assert opened.args["config"] == r.config
-    assert opened.args["rho"] == r.rho == client.round_rho(r.round_id)
-    assert client.round_config(r.round_id) == r.config
+    assert opened.args["config"] == r.config == client.round_config(r.round_id)
 
 
-def test_partial_round_non_joiner_and_non_reporter(rounds, client: SettlementClient) -> None:
+def test_partial_round_non_joiner_and_silent_depositor(rounds, client: SettlementClient) -> None:
     r = rounds.open(4, seed=11)
     rounds.join(r, [0, 1, 2])  # slot 3 never joins
     rounds.close_deposits(r)
     assert client.phase_of(r.round_id) == Phase.REPORT
     rounds.report(r, {0: (800, 3), 2: (200, 7)})  # slot 1 joined but never reports
     rounds.close_reports(r)
-    receipt = rounds.settle(r)
+    (receipt,) = rounds.settle(r)
     out = r.expected()
-    assert out.payoffs[1] == out.payoffs[3] == 0
-    assert out.payoffs[0] == -out.payoffs[2] != 0
-    # PayoffCalculated is emitted for joined slots only
+    # the silent depositor is settled at its minimum report, the non-joiner takes no part
+    assert (
+        out.scores[1] == r.rule.min_score(r.orgs[1]) == client.profile_record(r.round_id, 1).score
+    )
+    assert out.payoffs[3] == out.scores[3] == 0
+    assert sum(out.payoffs) == 0 and out.payoffs[1] != 0
     assert [e.args["index"] for e in receipt.events_named("PayoffCalculated")] == [0, 1, 2]
     assert client.round_state(r.round_id).payoff_digest == out.digest
     paid = rounds.withdraw(r)
-    assert paid[1] == r.deposits[1]
+    assert paid == {i: out.payouts[i] for i in range(3)}
     assert sum(paid.values()) == sum(r.deposits.values())
     assert client.profile_record(r.round_id, 3).joined is False

@@ -119,7 +119,11 @@ def test_the_same_seed_gives_the_same_numbers(demo_out: Path, tmp_path: Path) ->
         (["--orgs", "1"], 2, "--orgs 1"),
         (["--epochs", "0"], 2, "--epochs 0"),
         (["--dataset", "no-such-dataset"], 6, "no-such-dataset"),
-        (["--mechanism", "nope"], 2, "unknown mechanism 'nope'; registered mechanisms: tradefl"),
+        (
+            ["--mechanism", "nope"],
+            2,
+            "unknown mechanism 'nope'; registered mechanisms: cogen, tradefl",
+        ),
     ],
 )
 def test_demo_bad_input_names_the_option(

@@ -28,12 +28,14 @@ def _config(**overrides) -> RoundConfig:
 
 
 def test_config_from_reals() -> None:
-    c = _config(deposit_window=10, report_window=20, settle_window=30)
+    c = _config(deposit_window=10, report_window=20)
     assert (c.gamma_wad, c.lambda_wad, c.d_min_wad) == (25 * WAD // 10, WAD // 2, WAD // 10)
-    assert (c.deposit_deadline, c.report_deadline, c.settle_deadline) == (1010, 1030, 1060)
+    assert (c.deposit_deadline, c.report_deadline) == (1010, 1030)
     assert (c.x_scale, c.f_scale, c.mechanism_id, c.coordinator) == (10, 4, 1, ZERO_ADDRESS)
-    assert not c.attested
+    assert not c.attested and not c.uses_token
     assert RoundConfig.from_abi(c.to_abi()) == c
+    cogen = _config(mechanism_id=2, d_min=0, f_scale=1, token="0x" + "ab" * 20)
+    assert (cogen.mechanism_id, cogen.d_min_wad, cogen.uses_token) == (2, 0, True)
 
 
 @pytest.mark.parametrize(
@@ -47,7 +49,9 @@ def test_config_from_reals() -> None:
         ({"f_scale": 10**10}, "f_scale"),
         ({"report_window": 0}, "report_window"),
         ({"coordinator": "0x123"}, "coordinator"),
-        ({"params_digest": b"short"}, "params_digest"),
+        ({"token": "0x12"}, "token"),
+        ({"mechanism_id": 2}, "d_min"),  # cogen has no D_min
+        ({"deposit_window": 31 * 86_400}, "deposit_window"),  # beyond MAX_PHASE_SPAN
     ],
 )
 def test_config_errors_name_the_field(overrides, field) -> None:
@@ -92,6 +96,13 @@ def test_client_input_errors(anvil, client: SettlementClient, org_accounts) -> N
         client.deposit_submit(1, 0, -5, sender=org_accounts[0])
     with pytest.raises(ConfigError, match="unknown event"):
         client.events("NoSuchEvent")
+    rid = client.round_open(config, orgs, [[0, 0.2], [0.2, 0]]).round_id
+    with pytest.raises(ConfigError, match="settles in ETH"):
+        client.token(rid)
+    with pytest.raises(ConfigError, match=r"reports\[0\]\.x"):
+        client.contribution_table_submit(rid, {0: (-1, 0)})
+    with pytest.raises(ConfigError, match=r"outside 0 \.\. 1"):
+        client.contribution_table_submit(rid, {5: (1, 1)})
     with pytest.raises(ConfigError, match="no FedSettle contract"):
         SettlementClient.at(anvil, "0x" + "42" * 20).round_count()
     assert client.with_account(org_accounts[0]).account is org_accounts[0]

@@ -45,7 +45,7 @@ def test_bond_too_small_attributes_and_message() -> None:
     assert isinstance(err, BondTooSmall)
     assert (err.required, err.sent) == (100, 99)
     assert err.args_by_name == {"required": 100, "sent": 99}
-    assert "99 wei" in str(err) and "at least `required`" in str(err)
+    assert "deposit of 99" in str(err) and "at least `required`" in str(err)
 
 
 def test_phase_arguments_become_enum_and_strings_decode() -> None:

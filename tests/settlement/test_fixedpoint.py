@@ -1,4 +1,4 @@
-"""The fixed-point module: exact conversions, rho packing, and the contract's integer arithmetic."""
+"""The fixed-point module: exact conversions and the packed weight triangle."""
 
 from __future__ import annotations
 
@@ -9,30 +9,22 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from eth_abi import encode
-from eth_utils import keccak
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from settlement import (
     BPS,
+    RHO_CHUNK,
     WAD,
     ConfigError,
     RhoError,
     div_trunc,
     pack_rho,
-    pair_transfer,
-    payoff_digest,
-    payoffs,
-    required_bonds,
+    rho_chunks,
     rho_to_bps,
-    score,
-    score_range,
     to_bps,
     to_scaled,
     to_wad,
+    triangle_size,
     unpack_rho,
-    x_min,
 )
 
 
@@ -88,8 +80,9 @@ def test_div_trunc_is_solidity_division() -> None:
 # --------------------------------------------------------------------------------- rho
 def test_pack_rho_layout_and_roundtrip() -> None:
     packed = pack_rho([[0, 0.5, 0.25], [0.5, 0, 1], [0.25, 1, 0]])
-    assert len(packed) == 2 * 9
-    assert packed[2:4] == (5000).to_bytes(2, "big")
+    # the strict upper triangle, row-major: (0,1) (0,2) (1,2)
+    assert len(packed) == triangle_size(3) == 6
+    assert packed == b"".join(v.to_bytes(2, "big") for v in (5000, 2500, 10_000))
     assert unpack_rho(packed) == [[0, 5000, 2500], [5000, 0, 10_000], [2500, 10_000, 0]]
     assert pack_rho(np.array([[0, 7], [7, 0]])) == pack_rho([[0, 7], [7, 0]])  # bps ints
     assert pack_rho(np.array([[0.0, 0.0007], [0.0007, 0.0]])) == pack_rho([[0, 7], [7, 0]])
@@ -123,96 +116,16 @@ def test_symmetrize_on_request_warns() -> None:
 
 
 def test_unpack_rho_rejects_bad_lengths() -> None:
-    with pytest.raises(RhoError, match="square"):
-        unpack_rho(b"\x00" * 6)
-    with pytest.raises(RhoError, match="whole number"):
+    with pytest.raises(RhoError, match="n = 3"):
+        unpack_rho(b"\x00" * 4, 3)
+    with pytest.raises(RhoError, match="triangle"):
         unpack_rho(b"\x00" * 3)
 
 
-# -------------------------------------------------------------------------- arithmetic
-def test_score_is_exact_contribution() -> None:
-    # c = x/xs + lambda f/fs = 12/10 + 0.5 * 3/4 = 1.575
-    s = score(12, 3, to_wad("0.5"), 10, 4)
-    assert Fraction(s, 10 * 4 * WAD) == Fraction("1.575")
-
-
-def test_pair_transfer_truncates_toward_zero() -> None:
-    # gamma=1 wei/unit, rho=1, c_i - c_j = -(3/2) / 2 ... choose values with a fractional result
-    gamma_wad, xs, fs = to_wad(1), 2, 1
-    s_i, s_j = score(1, 0, 0, xs, fs), score(4, 0, 0, xs, fs)  # c_i = 0.5, c_j = 2
-    t = pair_transfer(s_i, s_j, BPS, gamma_wad, xs, fs)
-    assert t == -1  # exact value -1.5: toward zero, not floor (-2)
-    assert pair_transfer(s_j, s_i, BPS, gamma_wad, xs, fs) == 1
-    assert pair_transfer(s_i, s_j, 0, gamma_wad, xs, fs) == 0
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    scores=st.lists(st.one_of(st.none(), st.integers(0, 10**30)), min_size=2, max_size=7),
-    gamma_wad=st.integers(0, 10**30),
-    data=st.data(),
-)
-def test_payoffs_budget_balanced_and_antisymmetric(scores, gamma_wad, data) -> None:
-    n = len(scores)
-    rho = [[0] * n for _ in range(n)]
-    for i in range(n):
-        for j in range(i + 1, n):
-            rho[i][j] = rho[j][i] = data.draw(st.integers(0, BPS))
-    pay = payoffs(scores, rho, gamma_wad, 3, 7)
-    assert sum(pay) == 0
-    assert all(p == 0 for p, s in zip(pay, scores, strict=True) if s is None)
-    reporters = [s for s in scores if s is not None]
-    if len(reporters) == n == 2:
-        assert pay[0] == pair_transfer(scores[0], scores[1], rho[0][1], gamma_wad, 3, 7)
-
-
-def test_x_min_is_ceiling() -> None:
-    assert x_min(to_wad("0.1"), 1000) == 100
-    assert x_min(to_wad("0.1"), 1001) == 101
-    assert x_min(1, 1) == 1
-    assert x_min(WAD, 17) == 17
-
-
-@settings(max_examples=30, deadline=None)
-@given(data=st.data())
-def test_bond_is_exact_worst_case(data) -> None:
-    """Brute force over extreme reports: min R_i over all outcomes == -bond_i."""
-    n = data.draw(st.integers(2, 4))
-    x_max = [data.draw(st.integers(1, 50)) for _ in range(n)]
-    f_max = [data.draw(st.integers(1, 5)) for _ in range(n)]
-    params = {
-        "gamma_wad": data.draw(st.sampled_from([0, 10**9, to_wad("3.7"), 10**30])),
-        "lambda_wad": data.draw(st.sampled_from([0, to_wad("0.5"), to_wad(3)])),
-        "d_min_wad": data.draw(st.sampled_from([1, to_wad("0.3"), WAD])),
-        "x_scale": data.draw(st.sampled_from([1, 3])),
-        "f_scale": data.draw(st.sampled_from([1, 2])),
-    }
-    rho = [[0] * n for _ in range(n)]
-    for i in range(n):
-        for j in range(i + 1, n):
-            rho[i][j] = rho[j][i] = data.draw(st.integers(0, BPS))
-    bonds = required_bonds(x_max, f_max, rho, **params)
-    lam, dmin, xs, fs = (params[k] for k in ("lambda_wad", "d_min_wad", "x_scale", "f_scale"))
-    ranges = [
-        score_range(x_max[i], f_max[i], lambda_wad=lam, d_min_wad=dmin, x_scale=xs, f_scale=fs)
-        for i in range(n)
-    ]
-    worst = [0] * n
-    # each org absent, at its minimum or at its maximum score (R_i is monotone in every score)
-    for choice in itertools.product([None, 0, 1], repeat=n):
-        scores = [None if c is None else ranges[i][c] for i, c in enumerate(choice)]
-        pay = payoffs(scores, rho, params["gamma_wad"], xs, fs)
-        worst = [min(w, p) for w, p in zip(worst, pay, strict=True)]
-    assert worst == [-b for b in bonds]
-
-
-def test_payoff_digest_encoding() -> None:
-    accounts = ["0x" + "11" * 20, "0x" + "22" * 20]
-    expected = keccak(
-        encode(["uint256", "address", "uint256", "int256"], [0, accounts[0], 5, -3])
-        + encode(["uint256", "address", "uint256", "int256"], [1, accounts[1], 9, 3])
-    )
-    assert payoff_digest(accounts, [5, 9], [-3, 3]) == expected
-    assert payoff_digest(accounts, [5, 9], [3, -3]) != expected
-    with pytest.raises(ConfigError):
-        payoff_digest(accounts, [5], [0, 0])
+def test_rho_chunks_cut_like_the_contract() -> None:
+    n = 200
+    data = bytes(range(256)) * (triangle_size(n) // 256) + b"\x01" * (triangle_size(n) % 256)
+    chunks = rho_chunks(data)
+    assert [len(c) for c in chunks] == [RHO_CHUNK, triangle_size(n) - RHO_CHUNK]
+    assert b"".join(chunks) == data
+    assert rho_chunks(b"\x00\x07") == [b"\x00\x07"]

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {IFedSettle} from "../IFedSettle.sol";
+import {OrgTable} from "../lib/OrgTable.sol";
+import {Pairwise} from "../lib/Pairwise.sol";
+import {CogenRule} from "./CogenRule.sol";
+import {Terms} from "./Terms.sol";
+import {TradeFLRule} from "./TradeFLRule.sol";
+
+/// @title Rules: the one dispatch point from the settlement core to a mechanism's payoff rule
+/// @notice The core (FedSettle) owns phases, deadlines, deposits, reports, settlement order,
+///  payouts, records and events; everything mechanism-specific goes through these functions,
+///  selected by `mechanismId`. A rule library must provide, as internal pure functions:
+///  - checkConfig(RoundConfig): revert InvalidParameter for its own config constraints;
+///  - checkOrg(Terms, xMax, fMax, base) -> (sMax, bad): the slot's maximum score, or a field code;
+///  - minReport(Terms, row) -> (x, f): the report a silent depositor is settled at; it must have
+///    the slot's minimum score (so silence never pays and the bond covers it);
+///  - checkReport(Terms, row, x, f) -> (bad, min, max) and score(Terms, row, x, f);
+///  - bond(i) and payoff(i) from the weight triangle and the scores, with
+///    sum_i payoff(i) == 0 exactly and payoff(i) >= -bond(i) for every admissible report set.
+///  Mechanism 3 (model-sharing market, contracts/rules/MarketRule.sol) is one more `if` branch in
+///  each function below; until then it is UnsupportedMechanism.
+library Rules {
+    uint8 internal constant TRADEFL = 1;
+    uint8 internal constant COGEN = 2;
+    uint256 internal constant BPS = 10_000;
+    uint256 internal constant WAD = 1e18;
+
+    function checkConfig(IFedSettle.RoundConfig calldata c) internal pure {
+        if (c.mechanismId == TRADEFL) return TradeFLRule.checkConfig(c);
+        if (c.mechanismId == COGEN) return CogenRule.checkConfig(c);
+        revert IFedSettle.UnsupportedMechanism(c.mechanismId);
+    }
+
+    /// @notice Slot's maximum score; `bad` names a field (1 xMax, 2 fMax, 3 base, 4 lambdaWad).
+    function checkOrg(Terms memory t, uint64 xMax, uint64 fMax, uint64 base) internal pure returns (uint256, uint8) {
+        if (t.mechanismId == TRADEFL) return TradeFLRule.checkOrg(t, xMax, fMax, base);
+        return CogenRule.checkOrg(t, xMax, fMax, base);
+    }
+
+    /// @notice D = BPS * WAD * scoreUnit, the divisor of every pair transfer.
+    function denominator(Terms memory t) internal pure returns (uint256) {
+        uint256 unit = t.mechanismId == TRADEFL ? TradeFLRule.scoreUnit(t) : CogenRule.scoreUnit(t);
+        return BPS * WAD * unit;
+    }
+
+    function minReport(Terms memory t, OrgTable.Row memory row) internal pure returns (uint64, uint64) {
+        if (t.mechanismId == TRADEFL) return TradeFLRule.minReport(t, row.xMax);
+        return (0, 0);
+    }
+
+    function checkReport(Terms memory t, OrgTable.Row memory row, uint64 x, uint64 f)
+        internal
+        pure
+        returns (uint8, uint256, uint256)
+    {
+        if (t.mechanismId == TRADEFL) return TradeFLRule.checkReport(t, row.xMax, row.fMax, x, f);
+        return CogenRule.checkReport(row.xMax, x, f);
+    }
+
+    function score(Terms memory t, OrgTable.Row memory row, uint64 x, uint64 f) internal pure returns (uint256) {
+        if (t.mechanismId == TRADEFL) return TradeFLRule.score(t, x, f);
+        return CogenRule.score(t, row.base, x);
+    }
+
+    /// @notice Slot's maximum score (its fields were checked at open).
+    function maxScore(Terms memory t, OrgTable.Row memory row) internal pure returns (uint256 s) {
+        (s,) = checkOrg(t, row.xMax, row.fMax, row.base);
+    }
+
+    function minScore(Terms memory t, OrgTable.Row memory row) internal pure returns (uint256) {
+        (uint64 x, uint64 f) = minReport(t, row);
+        return score(t, row, x, f);
+    }
+
+    /// @notice Slot i's bond (both mechanisms here are pairwise).
+    function bond(Terms memory t, bytes memory tri, uint256 n, uint256 i, uint256[] memory sMax, uint256 sMinI)
+        internal
+        pure
+        returns (uint256)
+    {
+        return Pairwise.bondRow(tri, n, i, sMax, sMinI, t.gammaWad, denominator(t));
+    }
+
+    /// @notice Slot i's payoff R_i; scores[j] == Pairwise.INACTIVE for slots that never deposited.
+    function payoff(Terms memory t, bytes memory tri, uint256 n, uint256 i, uint256[] memory scores)
+        internal
+        pure
+        returns (int256)
+    {
+        return Pairwise.payoffRow(tri, n, i, scores, t.gammaWad, denominator(t));
+    }
+}
