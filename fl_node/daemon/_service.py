@@ -7,6 +7,7 @@ an accepted assignment is stored and the daemon's loop reports it, so exactly on
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -147,13 +148,24 @@ class AgentService:
 
     # --------------------------------------------------------------- handlers
     def health(self) -> dict[str, Any]:
+        """Who this silo is and what it watches: the coordinator's pre-flight check compares
+        ``name``, ``address``, ``s``, ``contract`` and ``chain_id`` with the consortium."""
+        reader = self.reader
+        chain_id = None
+        if reader is not None:
+            try:
+                chain_id = int(reader.chain_id)
+            except Exception:  # the chain went away since: health still answers
+                chain_id = None
         return {
             "status": "ok",
             "name": self.name,
             "address": self.address,
             "contract": self.contract,
             "s": self.s,
-            "chain": self.reader is not None,
+            "chain": reader is not None,
+            "chain_id": chain_id,
+            "pid": os.getpid(),
             "rounds": [r.round_id for r in self.state.rounds()],
         }
 

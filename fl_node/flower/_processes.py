@@ -28,6 +28,7 @@ __all__ = [
     "ManagedProcess",
     "PortInUse",
     "argv_port",
+    "command_line",
     "die_with_parent",
     "ensure_port_free",
     "flower_env",
@@ -80,7 +81,8 @@ def die_with_parent(sig: int = signal.SIGKILL) -> Callable[[], None]:
     return _preexec
 
 
-def _cmdline(pid: int) -> str | None:
+def command_line(pid: int) -> str | None:
+    """The command line of process ``pid`` (from ``/proc``), or None."""
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
@@ -122,7 +124,7 @@ def port_holder(port: int) -> str | None:
         for fd in fds:
             with contextlib.suppress(OSError):
                 if os.readlink(fd) in targets:
-                    return f"pid {proc.name} ({(_cmdline(int(proc.name)) or '?')[:200]})"
+                    return f"pid {proc.name} ({(command_line(int(proc.name)) or '?')[:200]})"
     return None
 
 
@@ -193,7 +195,7 @@ def reap_pid_file(path: Path, *, timeout: float = 10.0) -> int | None:
         return None
     if pid <= 1 or pid == os.getpid():
         return None
-    if _running(pid) and program not in (_cmdline(pid) or ""):
+    if _running(pid) and program not in (command_line(pid) or ""):
         path.unlink(missing_ok=True)
         return None
     try:
