@@ -79,10 +79,8 @@ class RetryingHTTPProvider(HTTPProvider):
                 if waited - logged >= _LOG_EVERY_S:
                     logged = waited
                     _LOG.warning(
-                        "waiting for the chain at %s: %s %s failed (%s); retrying for up to "
-                        "%.0f s",
-                        self.endpoint_uri, method, _describe(exc), type(exc).__name__,
-                        self.retry_s - waited,
+                        "waiting for the chain at %s (%s: %s); retrying for up to %.0f s",
+                        self.endpoint_uri, method, _describe(exc), self.retry_s - waited,
                     )  # fmt: skip
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
