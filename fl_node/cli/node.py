@@ -132,7 +132,7 @@ def _check(args: argparse.Namespace) -> int:
         "s": s,
         "data": config.data.node_config(),
         "rpc_url": config.chain.rpc_url,
-        "contract": config.chain.contract,
+        "contract": config.chain.contract_source(),
         "max_bond_wei": config.chain.max_bond_wei,
         "agent": f"http://{config.agent.host}:{config.agent.port}",
         "state_dir": str(config.state_dir),

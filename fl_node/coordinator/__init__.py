@@ -22,8 +22,22 @@ from fl_node.coordinator._config import (
     parse_consortium_config,
 )
 from fl_node.coordinator._deployment import FlowerDeployment, superlink_argv
+from fl_node.coordinator._preflight import (
+    ExpectedContract,
+    PreflightReport,
+    SiloCheck,
+    expected_contract,
+    preflight,
+)
 from fl_node.coordinator._round import Coordinator, CoordinatorError
-from fl_node.coordinator._scaffold import ScaffoldOptions, first_deployment_address, scaffold
+from fl_node.coordinator._scaffold import (
+    ScaffoldConflict,
+    ScaffoldOptions,
+    first_deployment_address,
+    next_steps,
+    scaffold,
+)
+from fl_node.coordinator._status import round_status, status_lines
 from fl_node.coordinator._training import (
     TrainingError,
     TrainingOutcome,
@@ -40,20 +54,29 @@ __all__ = [
     "Coordinator",
     "CoordinatorError",
     "DeploymentSettings",
+    "ExpectedContract",
     "FLSettings",
     "FlowerDeployment",
     "HttpResponder",
+    "PreflightReport",
     "RoundSettings",
+    "ScaffoldConflict",
     "ScaffoldOptions",
+    "SiloCheck",
     "SiloEntry",
     "TrainingError",
     "TrainingOutcome",
     "coordinator_run_config",
+    "expected_contract",
     "first_deployment_address",
     "load_consortium_config",
+    "next_steps",
     "parse_consortium_config",
+    "preflight",
+    "round_status",
     "scaffold",
     "silo_node_config",
+    "status_lines",
     "superlink_argv",
     "train_embedded",
 ]

@@ -77,7 +77,7 @@ class AgentService:
         address: str,
         s: float,
         cost: CostSettings,
-        contract: str,
+        contract: str | None,
         state: StateDir,
         log: ActionLog,
         wake: Callable[[], None] = lambda: None,
@@ -186,6 +186,10 @@ class AgentService:
         active = body.get("active", list(terms.names))
         if not isinstance(active, list) or not all(isinstance(a, str) for a in active):
             raise AgentRequestError(400, "active must be a list of silo names")
+        if self.contract is None:
+            raise AgentRequestError(
+                503, "the daemon has not read its contract address yet (see its log); retry"
+            )
         if str(body.get("contract", "")).lower() != self.contract.lower():
             raise AgentRequestError(
                 409,
