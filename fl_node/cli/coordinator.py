@@ -109,6 +109,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--keep", action="store_true", help="leave existing files in place (idempotent start-up)"
     )
+    p.add_argument(
+        "--per-silo",
+        type=Path,
+        metavar="DIR",
+        help="give each silo only its own files: DIR/silo-N/keys/supernode-N (moved out of "
+        "--out, which keeps the .pub) and DIR/silo-N/tls/ca.crt",
+    )
     p.set_defaults(func=_credentials)
 
 
@@ -273,6 +280,9 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _credentials(args: argparse.Namespace) -> int:
+    import os
+    import shutil
+
     from fl_node.flower.deploy import generate_node_key_pair, generate_tls_files
 
     if args.silos < 0:
@@ -287,10 +297,22 @@ def _credentials(args: argparse.Namespace) -> int:
         tls = generate_tls_files(tls_dir, hosts=hosts)
         written += [tls.ca_cert, tls.server_cert, tls.server_key]
     for i in range(1, args.silos + 1):
-        if args.keep and (out / "keys" / f"supernode-{i}").is_file():
+        silo = None if args.per_silo is None else Path(args.per_silo) / f"silo-{i}"
+        private = (out if silo is None else silo) / "keys" / f"supernode-{i}"
+        if args.keep and private.is_file() and (out / "keys" / f"supernode-{i}.pub").is_file():
             continue
         pair = generate_node_key_pair(out / "keys", f"supernode-{i}")
         written += [pair.private_key, pair.public_key]
+        if silo is not None:
+            private.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(pair.private_key, private)  # the coordinator keeps only the .pub
+            written[-2] = private
+    if args.per_silo is not None:
+        for i in range(1, args.silos + 1):
+            ca = Path(args.per_silo) / f"silo-{i}" / "tls" / "ca.crt"
+            ca.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(tls_dir / "ca.crt", ca)
+            written.append(ca)
     for path in written:
         print(path)
     return int(ExitCode.OK)

@@ -304,7 +304,12 @@ def scaffold(
         ]
     else:
         consortium.append(("[runtime]", {"mode": "embedded"}))
-    if options.contract == "deployment-file":
+    if options.contract == "deployment-file" and compose:
+        where = (
+            f"the silos read its address from {coordinator_state}/deployment.json: the\n"
+            "coordinator's state volume, mounted read-only at /coordinator in the silos"
+        )
+    elif options.contract == "deployment-file":
         where = f"the silos read its address from {coordinator_state}/deployment.json"
     else:
         where = f"on a fresh anvil it lands at {contract}, the address in every node-N.toml"
