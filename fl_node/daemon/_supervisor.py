@@ -24,7 +24,7 @@ from typing import Any
 from fl_node.daemon._config import SupernodeSettings
 from fl_node.daemon._state import ActionLog
 from fl_node.daemon._toml import ConfigFileError
-from fl_node.flower._processes import ManagedProcess, PortInUse, start_process
+from fl_node.flower._processes import ManagedProcess, PortInUse, flower_env, start_process
 
 __all__ = ["SupernodeSupervisor", "supernode_argv"]
 
@@ -93,18 +93,9 @@ class SupernodeSupervisor:
             encoding="utf-8",
         )
         self.log_path = self.workdir / "supernode.log"
-        self.env = dict(os.environ)
-        self.env.update(
-            {
-                "FLWR_HOME": str(self.workdir / "flwr-home"),
-                "FLWR_TELEMETRY_ENABLED": "0",
-                "FLWR_DISABLE_UPDATE_CHECK": "1",
-                "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1",
-                # the SuperNode starts flwr-clientapp by name: this venv's bin comes first
-                "PATH": str(bin_dir) + os.pathsep + os.environ.get("PATH", ""),
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
+        # private FLWR_HOME, no telemetry or installs, this venv's bin first on PATH (the
+        # SuperNode starts flwr-clientapp by name), its SuperExec polling for runs every 0.2 s
+        self.env = flower_env(self.workdir / "flwr-home")
         self._proc: ManagedProcess | None = None
         self._died_at: float | None = None
         self.restarts = 0
