@@ -146,7 +146,6 @@ def ensure_port_free(host: str, port: int, *, what: str, hint: str = "") -> None
             holder = port_holder(port)
             who = f"held by {holder}" if holder else "held by another process"
             raise PortInUse(
-                errno.EADDRINUSE,
                 f"port {port} on {host or '0.0.0.0'} is already in use ({who}); {what} cannot "
                 f"start. Stop that process{' or ' + hint if hint else ''}",
             ) from None
