@@ -143,7 +143,11 @@ def test_restarts_never_deposit_twice_nor_lose_the_payout(world: World) -> None:
     _coordinate(world, rid, _http(world))
     wait_for(lambda: client.profile_record(rid, 0).reported, 60, "the daemon's report")
     # (its log line follows the receipt: on a loaded machine a kill could fall in between)
-    wait_for(lambda: any(a["event"] == "reported" for a in actions(state)), 30, "its log line")
+    wait_for(
+        lambda: any(a["event"] == "reported" and a["round_id"] == rid for a in actions(state)),
+        30,
+        "its log line",
+    )
     second.kill()  # mid-round again: reported, not settled
 
     settle(client, rid)
