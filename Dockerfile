@@ -38,9 +38,11 @@ RUN pip install . flwr==1.41.0 && fedsettle --help > /dev/null
 
 # example configs (deploy/README.md); state and credentials live in volumes
 COPY deploy ./deploy
+# mount points of docker-compose.yml's volumes, owned by the user the services run as
 RUN useradd --create-home --uid 10001 fedsettle \
-    && mkdir -p /var/lib/fedsettle /credentials \
-    && chown fedsettle /var/lib/fedsettle /credentials
+    && mkdir -p /var/lib/fedsettle /credentials /coordinator /silo-credentials/silo-1 \
+       /silo-credentials/silo-2 /silo-credentials/silo-3 \
+    && chown -R fedsettle /var/lib/fedsettle /credentials /coordinator /silo-credentials
 USER fedsettle
 
 CMD ["fedsettle", "--help"]

@@ -17,8 +17,8 @@ settled
     with the strategy phase's assignments, sends attested assignments, waits for the daemons'
     ``contributionSubmit``, calls ``payoffCalculate``), then until every daemon withdrew.
 
-The daemons poll the chain every ``--daemon-poll`` seconds (default 2.0, node.toml's default;
-``coordinator init`` writes 0.3 for devnets, which on one shared machine slows the Flower run
+The daemons poll the chain every ``--daemon-poll`` seconds (default 2.0: node.toml's default and
+what ``coordinator init`` writes; polling much faster on one shared machine slows the Flower run
 itself: docs/overhead.md).
 
 Deployment-engine setup (SuperLink start, SuperNode key registration, daemons and SuperNodes
@@ -91,9 +91,8 @@ RESULTS = Path(__file__).resolve().parent / "results" / "overhead.json"
 BIN = Path(sys.executable).parent
 TARGET_PCT = 10.0
 
-#: node.toml's default chain poll interval. `coordinator init` writes 0.3 s for snappy devnets;
-#: three daemons polling that often on this one machine slow the Flower run itself (see
-#: docs/overhead.md), so the benchmark runs the daemons as a deployment would by default.
+#: node.toml's default chain poll interval (also what `coordinator init` writes): three daemons
+#: polling much faster on this one machine slow the Flower run itself (see docs/overhead.md).
 DAEMON_POLL_S: float = next(
     f.default for f in dataclasses.fields(ChainSettings) if f.name == "poll_interval_s"
 )  # type: ignore[assignment]
@@ -585,7 +584,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         type=float,
         default=DAEMON_POLL_S,
         help=f"the daemons' [chain].poll_interval_s (default {DAEMON_POLL_S}, node.toml's "
-        "default; `coordinator init` writes 0.3 for devnets)",
+        "default and what `coordinator init` writes)",
     )
     args = parser.parse_args(argv)
     if args.silos < 2:

@@ -27,6 +27,7 @@ __all__ = [
     "Evaluation",
     "FedAvgResult",
     "LocalTrainingResult",
+    "MomentumSGD",
     "contributed_samples",
     "evaluate",
     "run_fedavg",
@@ -117,6 +118,48 @@ def _torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+class MomentumSGD:
+    """SGD with heavy-ball momentum, the update of ``torch.optim.SGD(params, lr, momentum)``.
+
+    The same tensor operations in the same order as torch's single-tensor CPU path (the one it
+    takes for CPU tensors: no weight decay, dampening 0, no Nesterov), so the trained weights are
+    bitwise identical (``tests/fl_node/test_fl_sgd_step.py`` checks it). It exists because
+    constructing any ``torch.optim`` optimizer imports ``torch._dynamo``: seconds of start-up in
+    every Flower ClientApp process, which trains a few hundred steps.
+
+    Parameters
+    ----------
+    params : iterable of torch.nn.Parameter
+    lr : float
+    momentum : float
+    """
+
+    def __init__(self, params: Any, *, lr: float, momentum: float) -> None:
+        self.params = list(params)
+        self.lr = float(lr)
+        self.momentum = float(momentum)
+        self._buffers: list[torch.Tensor | None] = [None] * len(self.params)
+
+    def zero_grad(self) -> None:
+        """Drop the gradients (``set_to_none=True``)."""
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """``buf = grad`` (first step) or ``buf = momentum * buf + grad``; ``p -= lr * buf``."""
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            buf = self._buffers[i]
+            if buf is None:
+                buf = p.grad.detach().clone()
+                self._buffers[i] = buf
+            else:
+                buf.mul_(self.momentum).add_(p.grad, alpha=1)
+            p.add_(buf, alpha=-self.lr)
+
+
 def train_local(
     model: nn.Module,
     model_state: Sequence[NDArray[np.generic]] | None,
@@ -184,7 +227,7 @@ def train_local(
     x = torch.from_numpy(np.ascontiguousarray(data.x))
     y = torch.from_numpy(np.ascontiguousarray(data.y))
     rng = np.random.default_rng([seed, round_index, 1])
-    opt = torch.optim.SGD(local.parameters(), lr=lr, momentum=0.9)
+    opt = MomentumSGD(local.parameters(), lr=lr, momentum=0.9)
     loss_fn = nn.CrossEntropyLoss()
     steps = processed = 0
     last_epoch_loss = 0.0
@@ -199,7 +242,7 @@ def train_local(
                 if on_batch is not None:
                     on_batch(batch)
                 bt = torch.from_numpy(batch)
-                opt.zero_grad(set_to_none=True)
+                opt.zero_grad()
                 loss = loss_fn(local(x[bt]), y[bt])
                 loss.backward()
                 opt.step()

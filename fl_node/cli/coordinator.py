@@ -41,7 +41,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = cmds.add_parser("check", help="validate consortium.toml and print its summary")
     p.add_argument("--config", type=Path, required=True, help="the consortium.toml")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="also ask every silo daemon's /health and compare account, s, chain id and "
+        "contract with the consortium and the chain (exit 3 naming each mismatch)",
+    )
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds per daemon (--live)")
     p.set_defaults(func=_check)
+
+    p = cmds.add_parser(
+        "status", help="the round's phase, deposits, reports and deadlines (state dir + chain)"
+    )
+    p.add_argument("--config", type=Path, required=True, help="the consortium.toml")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    p.set_defaults(func=_status)
 
     p = cmds.add_parser(
         "init",
@@ -69,6 +83,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="docker-compose variant: service host names, deployment runtime, /credentials",
     )
+    p.add_argument(
+        "--contract",
+        choices=("deployment-file", "predicted"),
+        default="deployment-file",
+        help="how the silos learn the contract: from the coordinator's deployment.json (default)"
+        " or the address of the operator's first deployment on a fresh chain",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="overwrite existing configs that differ (edited)"
+    )
     p.set_defaults(func=_init)
 
     p = cmds.add_parser(
@@ -84,6 +108,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--keep", action="store_true", help="leave existing files in place (idempotent start-up)"
+    )
+    p.add_argument(
+        "--per-silo",
+        type=Path,
+        metavar="DIR",
+        help="give each silo only its own files: DIR/silo-N/keys/supernode-N (moved out of "
+        "--out, which keeps the .pub) and DIR/silo-N/tls/ca.crt",
     )
     p.set_defaults(func=_credentials)
 
@@ -133,6 +164,8 @@ def _check(args: argparse.Namespace) -> int:
     import dataclasses
 
     config = _load(args.config)
+    if args.live:
+        return _check_live(config, args)
     for spec in (config.operator, config.coordinator_key):
         if spec is not None:
             from fl_node.daemon import ConfigFileError
@@ -172,8 +205,54 @@ def _check(args: argparse.Namespace) -> int:
     return int(ExitCode.OK)
 
 
+def _chain_error(exc: Exception) -> UserError:
+    return UserError(f"chain: {exc}", ExitCode.CHAIN)
+
+
+def _check_live(config: Any, args: argparse.Namespace) -> int:
+    from fl_node.coordinator import preflight
+    from settlement import ChainUnavailable
+
+    try:
+        report = preflight(config, timeout=args.timeout)
+    except ChainUnavailable as exc:
+        raise _chain_error(exc) from None
+    if args.format == "json":
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        c = report.contract
+        print(f"chain     {report.rpc_url} (chain id {report.chain_id})")
+        print(f"contract  {c.address or '-'} ({c.source})")
+        for s in report.silos:
+            h = s.health or {}
+            state = "ok" if s.ok else "FAIL"
+            print(f"{state:4} {s.name:12} {s.endpoint} {h.get('address', '-')} s={h.get('s', '-')}")
+    if report.ok:
+        return int(ExitCode.OK)
+    raise UserError(
+        "the daemons disagree with the consortium:\n  " + "\n  ".join(report.problems),
+        ExitCode.CONFIG,
+    )
+
+
+def _status(args: argparse.Namespace) -> int:
+    from fl_node.coordinator import round_status, status_lines
+    from settlement import ChainUnavailable
+
+    config = _load(args.config)
+    try:
+        status = round_status(config)
+    except ChainUnavailable as exc:
+        raise _chain_error(exc) from None
+    if args.format == "json":
+        print(json.dumps(status, indent=2, default=str))
+    else:
+        print("\n".join(status_lines(status)))
+    return int(ExitCode.OK)
+
+
 def _init(args: argparse.Namespace) -> int:
-    from fl_node.coordinator import ScaffoldOptions, scaffold
+    from fl_node.coordinator import ScaffoldConflict, ScaffoldOptions, next_steps, scaffold
 
     try:
         options = ScaffoldOptions(
@@ -187,15 +266,24 @@ def _init(args: argparse.Namespace) -> int:
             runtime=args.runtime,
             superlink_port=args.superlink_port,
             supernode_base_port=args.supernode_base_port,
+            contract=args.contract,
         )
-        for path in scaffold(args.out, options):
+        for path in scaffold(args.out, options, force=args.force):
             print(path)
+    except ScaffoldConflict as exc:
+        raise UserError(str(exc), ExitCode.CONFIG) from None
     except ValueError as exc:
         raise UserError(str(exc), ExitCode.USAGE) from None
+    print("\nnext steps:")
+    for i, step in enumerate(next_steps(args.out, options), 1):
+        print(f"  {i}. {step}")
     return int(ExitCode.OK)
 
 
 def _credentials(args: argparse.Namespace) -> int:
+    import os
+    import shutil
+
     from fl_node.flower.deploy import generate_node_key_pair, generate_tls_files
 
     if args.silos < 0:
@@ -210,10 +298,22 @@ def _credentials(args: argparse.Namespace) -> int:
         tls = generate_tls_files(tls_dir, hosts=hosts)
         written += [tls.ca_cert, tls.server_cert, tls.server_key]
     for i in range(1, args.silos + 1):
-        if args.keep and (out / "keys" / f"supernode-{i}").is_file():
+        silo = None if args.per_silo is None else Path(args.per_silo) / f"silo-{i}"
+        private = (out if silo is None else silo) / "keys" / f"supernode-{i}"
+        if args.keep and private.is_file() and (out / "keys" / f"supernode-{i}.pub").is_file():
             continue
         pair = generate_node_key_pair(out / "keys", f"supernode-{i}")
         written += [pair.private_key, pair.public_key]
+        if silo is not None:
+            private.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(pair.private_key, private)  # the coordinator keeps only the .pub
+            written[-2] = private
+    if args.per_silo is not None:
+        for i in range(1, args.silos + 1):
+            ca = Path(args.per_silo) / f"silo-{i}" / "tls" / "ca.crt"
+            ca.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(tls_dir / "ca.crt", ca)
+            written.append(ca)
     for path in written:
         print(path)
     return int(ExitCode.OK)

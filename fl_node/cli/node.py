@@ -34,6 +34,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--once", action="store_true", help="one pass over the chain, no HTTP agent, then exit"
     )
     p.add_argument("--quiet", action="store_true", help="log actions to the state dir only")
+    p.add_argument(
+        "--log-format",
+        choices=("auto", "human", "json"),
+        default="auto",
+        help="stderr lines: human-readable or JSON (default auto: human on a terminal, else JSON;"
+        " <state dir>/actions.jsonl is always JSON)",
+    )
     p.set_defaults(func=_run)
 
     p = cmds.add_parser(
@@ -89,6 +96,7 @@ def _run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     daemon = _daemon(config, args.quiet)
+    daemon.log.format = args.log_format
     started.append(daemon)
     if stop_requested:
         return int(ExitCode.OK)
@@ -104,16 +112,27 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from fl_node.daemon import ConfigFileError
+    from fl_node.data import DataError
+    from fl_node.flower import SiloConfigError, load_silo
+
     config = _load(args.config)
-    daemon = _daemon(config, quiet=True)
+    # no NodeDaemon: checking a config must work while its daemon runs (and holds the state dir)
+    try:
+        account = config.key.load()
+        s = len(load_silo({**config.data.node_config(), "silo-name": config.name}).data)
+    except ConfigFileError as exc:
+        raise UserError(str(exc), ExitCode.CONFIG) from None
+    except (DataError, SiloConfigError) as exc:
+        raise UserError(f"node.toml: [data]: {exc}", ExitCode.DATA) from None
     info = {
         "name": config.name,
-        "address": daemon.account.address,
+        "address": account.address,
         "key": config.key.describe(),
-        "s": daemon.s,
+        "s": s,
         "data": config.data.node_config(),
         "rpc_url": config.chain.rpc_url,
-        "contract": config.chain.contract,
+        "contract": config.chain.contract_source(),
         "max_bond_wei": config.chain.max_bond_wei,
         "agent": f"http://{config.agent.host}:{config.agent.port}",
         "state_dir": str(config.state_dir),
@@ -135,7 +154,7 @@ def _check(args: argparse.Namespace) -> int:
             print(f"{key:15} {value}")
         print(
             f"\nconsortium.toml entry:\n[[silos]]\nname = {json.dumps(config.name)}\n"
-            f'account = "{daemon.account.address}"\ns = {daemon.s}\n'
+            f'account = "{account.address}"\ns = {s}\n'
             f"F_max = {config.cost.F[-1]}\n"
         )
     return int(ExitCode.OK)
@@ -149,7 +168,7 @@ def _status(args: argparse.Namespace) -> int:
         raise UserError(
             f"node.toml: [state].dir = {config.state_dir} does not exist yet; the daemon has not run"
         )
-    records = [r.__dict__ for r in StateDir(config.state_dir).rounds()]
+    records = [r.__dict__ for r in StateDir(config.state_dir, exclusive=False).rounds()]
     if args.format == "json":
         print(json.dumps(records, indent=2))
         return int(ExitCode.OK)

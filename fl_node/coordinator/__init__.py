@@ -25,8 +25,22 @@ from fl_node.coordinator._config import (
 )
 from fl_node.coordinator._deployment import FlowerDeployment, superlink_argv
 from fl_node.coordinator._inprocess import InProcessSilo
+from fl_node.coordinator._preflight import (
+    ExpectedContract,
+    PreflightReport,
+    SiloCheck,
+    expected_contract,
+    preflight,
+)
 from fl_node.coordinator._round import Coordinator, CoordinatorError
-from fl_node.coordinator._scaffold import ScaffoldOptions, first_deployment_address, scaffold
+from fl_node.coordinator._scaffold import (
+    ScaffoldConflict,
+    ScaffoldOptions,
+    first_deployment_address,
+    next_steps,
+    scaffold,
+)
+from fl_node.coordinator._status import round_status, status_lines
 from fl_node.coordinator._training import (
     TrainingError,
     TrainingOutcome,
@@ -43,22 +57,31 @@ __all__ = [
     "Coordinator",
     "CoordinatorError",
     "DeploymentSettings",
+    "ExpectedContract",
     "FLSettings",
     "FlowerDeployment",
     "HttpResponder",
     "InProcessSilo",
+    "PreflightReport",
     "RoundSettings",
+    "ScaffoldConflict",
     "ScaffoldOptions",
+    "SiloCheck",
     "SiloEntry",
     "SiloLink",
     "TrainingError",
     "TrainingOutcome",
     "coordinator_run_config",
+    "expected_contract",
     "first_deployment_address",
     "load_consortium_config",
+    "next_steps",
     "parse_consortium_config",
+    "preflight",
+    "round_status",
     "scaffold",
     "silo_node_config",
+    "status_lines",
     "superlink_argv",
     "train_embedded",
 ]

@@ -2,11 +2,18 @@
 
 Parameters are drawn like the demo's (:func:`fl_node.consortium.make_demo_consortium`: interior
 equilibrium, basis-point rho), each silo's ``s`` is the size of its bundled-data partition, keys
-are anvil dev accounts (operator 0, coordinator 1, silo N = account N + 1) and the silos' contract
-address is where the operator's first deployment lands on a fresh chain
-(:func:`first_deployment_address`), which the coordinator makes when ``[chain].contract`` is
-absent. ``compose=True`` writes the docker-compose variant (service host names, the deployment
-runtime with TLS and SuperNode authentication, credentials under ``/credentials``).
+are anvil dev accounts (operator 0, coordinator 1, silo N = account N + 1). The coordinator
+deploys the contract when ``[chain].contract`` is absent; the silos learn its address from the
+deployment file the coordinator writes (``[chain].deployment_file`` =
+``<coordinator state_dir>/deployment.json``, ``contract="deployment-file"``, what
+``fedsettle coordinator init`` writes), or are given the address the operator's first deployment
+lands at on a fresh chain (``contract="predicted"``, :func:`first_deployment_address`; wrong on a
+reused chain). ``compose=True`` writes the docker-compose variant (service host names, the
+deployment runtime with TLS and SuperNode authentication, credentials under ``/credentials``,
+the coordinator's state volume mounted read-only at ``/coordinator`` in the silos).
+
+:func:`scaffold` refuses to overwrite a file whose content differs from what it would write (an
+edited config) unless ``force=True``; :func:`next_steps` lists the commands that follow.
 """
 
 from __future__ import annotations
@@ -16,8 +23,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
-__all__ = ["ScaffoldOptions", "first_deployment_address", "scaffold"]
+__all__ = [
+    "ScaffoldConflict",
+    "ScaffoldOptions",
+    "first_deployment_address",
+    "next_steps",
+    "scaffold",
+]
+
+
+class ScaffoldConflict(FileExistsError):
+    """A file :func:`scaffold` would write exists with other (edited) content."""
 
 
 def first_deployment_address(deployer: str, nonce: int = 0) -> str:
@@ -44,7 +62,9 @@ class ScaffoldOptions:
     superlink_port: int = 9092
     supernode_base_port: int = 9094
     credentials: str = "credentials"  # directory of `fedsettle coordinator credentials`
-    poll_interval_s: float = 0.3
+    poll_interval_s: float = 0.3  # the coordinator's waits
+    node_poll_interval_s: float = 2.0  # the daemons' chain polls (fits small machines)
+    contract: str = "predicted"  # or "deployment-file": how the silos learn the contract
     join_timeout_s: float = 60.0
     report_timeout_s: float = 60.0
 
@@ -69,13 +89,22 @@ def _document(header: str, tables: Sequence[tuple[str, dict[str, Any]]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def scaffold(out: str | Path, options: ScaffoldOptions = ScaffoldOptions()) -> list[Path]:
+def scaffold(
+    out: str | Path, options: ScaffoldOptions = ScaffoldOptions(), *, force: bool = False
+) -> list[Path]:
     """Write ``consortium.toml`` and ``node-1.toml`` .. ``node-N.toml`` into ``out``.
 
     Returns
     -------
     list of Path
         The files written, consortium first.
+
+    Raises
+    ------
+    ScaffoldConflict
+        If a file exists with other content and ``force`` is false (nothing is written).
+    ValueError
+        For impossible options.
     """
     from fl_node.consortium import make_demo_consortium
     from fl_node.flower import load_silo
@@ -83,8 +112,9 @@ def scaffold(out: str | Path, options: ScaffoldOptions = ScaffoldOptions()) -> l
 
     if options.silos < 2:
         raise ValueError(f"silos={options.silos}: a consortium needs at least two silos")
+    if options.contract not in ("predicted", "deployment-file"):
+        raise ValueError(f"contract={options.contract!r}: use 'predicted' or 'deployment-file'")
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     n = options.silos
     names = [f"silo-{i}" for i in range(1, n + 1)]
     data = [
@@ -121,6 +151,16 @@ def scaffold(out: str | Path, options: ScaffoldOptions = ScaffoldOptions()) -> l
     link = options.superlink_port
     # containers start slower than local processes and need no sub-second polling
     poll = max(options.poll_interval_s, 1.0) if compose else options.poll_interval_s
+    node_poll = max(options.node_poll_interval_s, 1.0) if compose else options.node_poll_interval_s
+    coordinator_state = "/var/lib/fedsettle/state" if compose else "state/coordinator"
+    contract_field: dict[str, str] = {"contract": contract}
+    if options.contract == "deployment-file":
+        # in compose the silos mount the coordinator's state volume read-only at /coordinator
+        contract_field = {
+            "deployment_file": "/coordinator/state/deployment.json"
+            if compose
+            else f"{coordinator_state}/deployment.json"
+        }
     join_timeout = max(options.join_timeout_s, 300.0) if compose else options.join_timeout_s
     report_timeout = max(options.report_timeout_s, 300.0) if compose else options.report_timeout_s
 
@@ -129,7 +169,7 @@ def scaffold(out: str | Path, options: ScaffoldOptions = ScaffoldOptions()) -> l
             return f"http://silo-{i + 1}:{options.base_port}"
         return f"http://127.0.0.1:{options.base_port + i}"
 
-    written = []
+    documents: list[tuple[Path, str]] = []
     for i, (org, d) in enumerate(zip(demo.orgs, data, strict=True)):
         account = dev_account(i + 2)
         tables: list[tuple[str, dict[str, Any]]] = [
@@ -138,9 +178,9 @@ def scaffold(out: str | Path, options: ScaffoldOptions = ScaffoldOptions()) -> l
                 "[chain]",
                 {
                     "rpc_url": rpc,
-                    "contract": contract,
+                    **contract_field,
                     "max_bond_wei": str(10 * 10**18),
-                    "poll_interval_s": poll,
+                    "poll_interval_s": node_poll,
                 },
             ),
             ("[key]", {"dev_account": i + 2}),
@@ -168,15 +208,16 @@ def scaffold(out: str | Path, options: ScaffoldOptions = ScaffoldOptions()) -> l
                 )
             )
         path = out / f"node-{i + 1}.toml"
-        path.write_text(
-            _document(
-                f"{org.name}'s node daemon (fedsettle node run --config {path.name}).\n"
-                f"Account: anvil dev account {i + 2} ({account.address}); [cost] is private.",
-                tables,
-            ),
-            encoding="utf-8",
+        documents.append(
+            (
+                path,
+                _document(
+                    f"{org.name}'s node daemon (fedsettle node run --config {path.name}).\n"
+                    f"Account: anvil dev account {i + 2} ({account.address}); [cost] is private.",
+                    tables,
+                ),
+            )
         )
-        written.append(path)
 
     t = demo.terms
     consortium: list[tuple[str, dict[str, Any]]] = [
@@ -185,7 +226,7 @@ def scaffold(out: str | Path, options: ScaffoldOptions = ScaffoldOptions()) -> l
         (
             "[coordinator]",
             {
-                "state_dir": "/var/lib/fedsettle/state" if compose else "state/coordinator",
+                "state_dir": coordinator_state,
                 "attest": True,
             },
         ),
@@ -262,15 +303,57 @@ def scaffold(out: str | Path, options: ScaffoldOptions = ScaffoldOptions()) -> l
         ]
     else:
         consortium.append(("[runtime]", {"mode": "embedded"}))
-    path = out / "consortium.toml"
-    path.write_text(
-        _document(
-            "The consortium's coordinator (fedsettle coordinator run --config consortium.toml).\n"
-            "No [chain].contract: the coordinator deploys FedSettle on first start (operator = "
-            "anvil dev account 0;\n"
-            f"on a fresh anvil it lands at {contract}, the address in every node-N.toml).",
-            consortium,
-        ),
-        encoding="utf-8",
+    if options.contract == "deployment-file" and compose:
+        where = (
+            f"the silos read its address from {coordinator_state}/deployment.json: the\n"
+            "coordinator's state volume, mounted read-only at /coordinator in the silos"
+        )
+    elif options.contract == "deployment-file":
+        where = f"the silos read its address from {coordinator_state}/deployment.json"
+    else:
+        where = f"on a fresh anvil it lands at {contract}, the address in every node-N.toml"
+    consortium_doc = _document(
+        "The consortium's coordinator (fedsettle coordinator run --config consortium.toml).\n"
+        "No [chain].contract: the coordinator deploys FedSettle on first start (operator = "
+        "anvil dev account 0;\n"
+        f"{where}).",
+        consortium,
     )
-    return [path, *written]
+    documents.insert(0, (out / "consortium.toml", consortium_doc))
+    edited = [p for p, text in documents if p.exists() and p.read_text(encoding="utf-8") != text]
+    if edited and not force:
+        raise ScaffoldConflict(
+            f"{', '.join(str(p) for p in edited)} already exist(s) with other content (edited "
+            "configs?); pass --force to overwrite, or choose another --out"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    for p, text in documents:
+        p.write_text(text, encoding="utf-8")
+    return [p for p, _ in documents]
+
+
+def next_steps(out: str | Path, options: ScaffoldOptions = ScaffoldOptions()) -> list[str]:
+    """The commands that bring up what :func:`scaffold` wrote into ``out``, in order."""
+    out = Path(out)
+    port = urlparse(options.rpc_url).port or 8545
+    if options.compose:
+        return [
+            "docker compose build",
+            "docker compose up --exit-code-from coordinator   # returns when the round settled",
+        ]
+    steps = [f"fedsettle devnet --port {port} --state {out / 'chain-state.json'}   # the chain"]
+    if options.runtime == "deployment":
+        steps.append(
+            f"fedsettle coordinator credentials --out {out / options.credentials} "
+            f"--silos {options.silos}   # TLS + SuperNode keys"
+        )
+    steps += [
+        f"fedsettle node run --config {out / f'node-{i}.toml'}   # silo-{i}, its own terminal"
+        for i in range(1, options.silos + 1)
+    ]
+    steps += [
+        f"fedsettle coordinator check --live --config {out / 'consortium.toml'}   # pre-flight",
+        f"fedsettle coordinator run --config {out / 'consortium.toml'} --devnet",
+        f"fedsettle coordinator status --config {out / 'consortium.toml'}",
+    ]
+    return steps

@@ -19,7 +19,7 @@ from fl_node.daemon._daemon import NodeDaemon
 from fl_node.daemon._http import AgentHTTPServer
 from fl_node.daemon._keys import KeySpec, read_key_spec
 from fl_node.daemon._service import AgentRequestError, AgentService, find_slot
-from fl_node.daemon._state import ActionLog, RoundRecord, StateDir
+from fl_node.daemon._state import ActionLog, RoundRecord, StateDir, StateDirInUse
 from fl_node.daemon._supervisor import SupernodeSupervisor, supernode_argv
 from fl_node.daemon._toml import ConfigFileError, Table, read_toml
 from fl_node.daemon._wire import (
@@ -48,6 +48,7 @@ __all__ = [
     "NodeDaemon",
     "RoundRecord",
     "StateDir",
+    "StateDirInUse",
     "SupernodeSettings",
     "SupernodeSupervisor",
     "Table",

@@ -7,7 +7,8 @@ Example (every table; relative paths are relative to the file)::
 
     [chain]
     rpc_url = "http://127.0.0.1:8545"     # JSON-RPC URL of the chain
-    contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+    contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3"   # the FedSettle address, or:
+    # deployment_file = "state/coordinator/deployment.json"  # the coordinator's record of it
     max_bond_wei = "1000000000000000000"  # never deposit more than this (integer or string)
     max_lock_s = 86400                    # optional: never deposit into a round whose report
                                           #   deadline (after which anyone settles) is more
@@ -72,14 +73,20 @@ __all__ = [
 _RPC_HINT = "the JSON-RPC URL of the chain, e.g. http://127.0.0.1:8545"
 _CONTRACT_HINT = (
     "the FedSettle contract address the coordinator deployed (0x + 40 hex digits; the "
-    "coordinator prints it and writes it to its state dir's deployment.json)"
+    "coordinator prints it and writes it to its state dir's deployment.json), or instead "
+    'deployment_file = "<coordinator state_dir>/deployment.json"'
 )
+_DEPLOYMENT_HINT = "the coordinator's <state_dir>/deployment.json (read for contract_address)"
 
 
 @dataclass(frozen=True)
 class ChainSettings:
+    """``[chain]``. The contract is ``contract``, or the ``contract_address`` the coordinator
+    wrote to ``deployment_file`` (its ``<state_dir>/deployment.json``), read when the daemon
+    connects: until the file exists the daemon waits, as for a chain that is not up yet."""
+
     rpc_url: str
-    contract: str
+    contract: str | None
     max_bond_wei: int
     max_lock_s: int = 86_400
     poll_interval_s: float = 2.0
@@ -87,6 +94,41 @@ class ChainSettings:
     rpc_timeout_s: float = 30.0
     start_block: int = 0
     log_chunk_blocks: int = 5000
+    deployment_file: Path | None = None
+
+    def contract_source(self) -> str:
+        """The address, or where it will be read from (for logs and errors)."""
+        return self.contract or f"the contract_address in {self.deployment_file}"
+
+    def resolve_contract(self) -> str:
+        """The contract address (``contract``, else read from ``deployment_file``).
+
+        Raises
+        ------
+        LookupError
+            If the deployment file does not exist yet or holds no valid address.
+        """
+        if self.contract is not None:
+            return self.contract
+        import json
+
+        from eth_utils import is_address, to_checksum_address
+
+        path = self.deployment_file
+        try:
+            address = json.loads(Path(str(path)).read_text(encoding="utf-8"))["contract_address"]
+        except FileNotFoundError:
+            raise LookupError(
+                f"[chain].deployment_file = {str(path)!r} does not exist yet: the coordinator "
+                "writes it when it deploys the contract (fedsettle coordinator run)"
+            ) from None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise LookupError(
+                f"[chain].deployment_file = {str(path)!r} holds no contract_address ({exc!r})"
+            ) from None
+        if not isinstance(address, str) or not is_address(address):
+            raise LookupError(f"[chain].deployment_file: {address!r} is not an address")
+        return str(to_checksum_address(address))
 
 
 @dataclass(frozen=True)
@@ -210,6 +252,7 @@ def _chain(t: Table) -> ChainSettings:
         (
             "rpc_url",
             "contract",
+            "deployment_file",
             "max_bond_wei",
             "max_lock_s",
             "poll_interval_s",
@@ -217,9 +260,13 @@ def _chain(t: Table) -> ChainSettings:
             "rpc_timeout_s",
         )
     )
+    if t.has("contract") and t.has("deployment_file"):
+        raise t.error("deployment_file", "is given together with contract", "keep one of them")
+    from_file = t.has("deployment_file") and not t.has("contract")
     return ChainSettings(
         rpc_url=t.url("rpc_url", _RPC_HINT),
-        contract=t.address("contract", _CONTRACT_HINT),
+        contract=None if from_file else t.address("contract", _CONTRACT_HINT),
+        deployment_file=t.path("deployment_file", _DEPLOYMENT_HINT) if from_file else None,
         max_bond_wei=t.wei(
             "max_bond_wei",
             'the most wei this silo may deposit as its bond, e.g. "1000000000000000000" (1 ETH)',

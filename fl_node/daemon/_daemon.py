@@ -109,7 +109,7 @@ class NodeDaemon:
             key=cfg.key.describe(),
             s=self.s,
             rpc_url=cfg.chain.rpc_url,
-            contract=cfg.chain.contract,
+            contract=cfg.chain.contract_source(),
             once=once,
         )
         if once:
@@ -117,7 +117,7 @@ class NodeDaemon:
                 from settlement import ChainUnavailable
 
                 raise ChainUnavailable(
-                    f"no FedSettle contract reachable at {cfg.chain.contract} via "
+                    f"no FedSettle contract reachable at {cfg.chain.contract_source()} via "
                     f"{cfg.chain.rpc_url}; check [chain].rpc_url and [chain].contract"
                 )
             self.tick()
@@ -161,13 +161,14 @@ class NodeDaemon:
 
         cfg = self.config.chain
         try:
+            contract = cfg.resolve_contract()
             backend = RpcBackend(cfg.rpc_url, timeout=cfg.rpc_timeout_s)
-            code = backend.web3().eth.get_code(cast(Any, cfg.contract))
+            code = backend.web3().eth.get_code(cast(Any, contract))
             if not code:
-                raise LookupError(f"no contract code at {cfg.contract} yet")
-            client = SettlementClient.at(backend, cfg.contract, self.account)
+                raise LookupError(f"no contract code at {contract} yet")
+            client = SettlementClient.at(backend, contract, self.account)
             reader = SettlementClient.at(
-                RpcBackend(cfg.rpc_url, timeout=cfg.rpc_timeout_s), cfg.contract
+                RpcBackend(cfg.rpc_url, timeout=cfg.rpc_timeout_s), contract
             )
             chain_id = client.chain_id
             genesis = bytes(backend.web3().eth.get_block(0)["hash"])
@@ -178,9 +179,10 @@ class NodeDaemon:
             return False
         self._check_state_belongs_to(client.address, chain_id, genesis)
         self.client = client
+        self.service.contract = client.address
         self.service.reader = reader
         self._chain_down_logged = False
-        self.log("chain-connected", chain_id=chain_id, contract=cfg.contract)
+        self.log("chain-connected", chain_id=chain_id, contract=client.address)
         return True
 
     def _check_state_belongs_to(self, contract: str, chain_id: int, genesis: bytes) -> None:

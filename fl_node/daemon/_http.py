@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,6 +87,19 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], service: AgentService) -> None:
         super().__init__(address, _Handler)
         self.service = service
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """One action line instead of socketserver's traceback on stderr.
+
+        A client that hangs up mid-request (a coordinator killed or timed out) is routine: its
+        connection error is logged as ``agent-client-gone``; anything else as ``agent-error``.
+        """
+        exc = sys.exc_info()[1]
+        peer = f"{client_address[0]}:{client_address[1]}" if client_address else "?"
+        if isinstance(exc, ConnectionError | TimeoutError):
+            self.service.log("agent-client-gone", client=peer, error=repr(exc))
+        else:
+            self.service.log("agent-error", client=peer, error=repr(exc))
 
 
 class AgentHTTPServer:

@@ -9,6 +9,7 @@ exactly one thread signs.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -90,7 +91,7 @@ class AgentService:
         address: str,
         s: float,
         cost: CostSettings,
-        contract: str,
+        contract: str | None,
         state: StateDir,
         log: ActionLog,
         wake: Callable[[], None] = lambda: None,
@@ -161,13 +162,24 @@ class AgentService:
 
     # --------------------------------------------------------------- handlers
     def health(self) -> dict[str, Any]:
+        """Who this silo is and what it watches: the coordinator's pre-flight check compares
+        ``name``, ``address``, ``s``, ``contract`` and ``chain_id`` with the consortium."""
+        reader = self.reader
+        chain_id = None
+        if reader is not None:
+            try:
+                chain_id = int(reader.chain_id)
+            except Exception:  # the chain went away since: health still answers
+                chain_id = None
         return {
             "status": "ok",
             "name": self.name,
             "address": self.address,
             "contract": self.contract,
             "s": self.s,
-            "chain": self.reader is not None,
+            "chain": reader is not None,
+            "chain_id": chain_id,
+            "pid": os.getpid(),
             "rounds": [r.round_id for r in self.state.rounds()],
         }
 
@@ -188,6 +200,10 @@ class AgentService:
         active = body.get("active", list(terms.names))
         if not isinstance(active, list) or not all(isinstance(a, str) for a in active):
             raise AgentRequestError(400, "active must be a list of silo names")
+        if self.contract is None:
+            raise AgentRequestError(
+                503, "the daemon has not read its contract address yet (see its log); retry"
+            )
         if str(body.get("contract", "")).lower() != self.contract.lower():
             raise AgentRequestError(
                 409,

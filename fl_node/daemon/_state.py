@@ -11,21 +11,86 @@ Layout::
     cursor.json          {"block": N}: OrgRegistered events are scanned from N+1
     rounds/<id>.json     RoundRecord of each round this silo holds a slot in
     agent.json           the agent's actual host and port (useful with port = 0)
+    lock                 the pid of the process using the dir (held with ``flock`` while it runs)
+
+One process per state dir: a second daemon (or coordinator) on the same dir is refused with
+:class:`StateDirInUse` naming the holder's pid, since both would act on the same records. The
+lock is the kernel's (``fcntl.flock``), so it goes away with its process, even after SIGKILL.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
-__all__ = ["ActionLog", "RoundRecord", "StateDir"]
+from fl_node.daemon._toml import ConfigFileError
+
+__all__ = ["ActionLog", "RoundRecord", "StateDir", "StateDirInUse", "human_line"]
+
+
+class StateDirInUse(ConfigFileError):
+    """Another process holds the state dir's lock; the message names its pid."""
+
+
+class _DirLock:
+    """An exclusive ``flock`` on ``<dir>/lock``, released when the last user in this process
+    drops it (the StateDirs of one process share one lock)."""
+
+    _held: ClassVar[weakref.WeakValueDictionary[Path, _DirLock]] = weakref.WeakValueDictionary()
+    _guard = threading.Lock()
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StateDirInUse(_in_use_message(path)) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "since": round(time.time(), 3)}).encode())
+        self._fd = fd
+
+    @classmethod
+    def acquire(cls, directory: Path) -> _DirLock:
+        path = (directory / "lock").resolve()
+        with cls._guard:
+            lock = cls._held.get(path)
+            if lock is None:
+                lock = cls(path)
+                cls._held[path] = lock
+            return lock
+
+    def __del__(self) -> None:
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)  # closing the last descriptor releases the flock
+
+
+def _in_use_message(path: Path) -> str:
+    from fl_node.flower._processes import command_line
+
+    try:
+        pid = int(json.loads(path.read_text(encoding="utf-8"))["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        holder = "another process"
+    else:
+        command = command_line(pid)
+        holder = f"pid {pid}" + (f" ({command[:160]})" if command else "")
+    return (
+        f"the state dir {path.parent} is in use by {holder}; run one instance per state dir: "
+        "stop that one, or give this one its own ([state].dir in node.toml, "
+        "[coordinator].state_dir in consortium.toml)"
+    )
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -59,12 +124,21 @@ class RoundRecord:
 
 
 class StateDir:
-    """Thread-safe access to the files of a daemon's state dir (see the module docstring)."""
+    """Thread-safe access to the files of a daemon's state dir (see the module docstring).
 
-    def __init__(self, path: Path) -> None:
+    Parameters
+    ----------
+    path : Path
+    exclusive : bool
+        Take the dir's lock (default): raise :class:`StateDirInUse` if another process holds
+        it. ``False`` for read-only users such as ``fedsettle node status``.
+    """
+
+    def __init__(self, path: Path, *, exclusive: bool = True) -> None:
         self.path = Path(path)
         self.rounds_dir = self.path / "rounds"
         self.rounds_dir.mkdir(parents=True, exist_ok=True)
+        self._dir_lock = _DirLock.acquire(self.path) if exclusive else None
         #: held while reading-modifying-writing a record; the HTTP threads and the loop share it
         self.lock = threading.RLock()
 
@@ -116,14 +190,33 @@ class StateDir:
 
 
 class ActionLog:
-    """Appends one JSON line per action to ``actions.jsonl`` and echoes it to ``stream``."""
+    """Appends one JSON line per action to ``actions.jsonl`` and echoes it to ``stream``.
 
-    def __init__(self, path: Path, *, name: str, stream: IO[str] | None = sys.stderr) -> None:
+    The file always holds JSON lines. The echo is :attr:`format`: ``"json"`` (the same line),
+    ``"human"`` (``12:00:01 silo-1 deposited round_id=1 amount_wei=...``) or ``"auto"`` (the
+    default: human on a terminal, JSON otherwise, e.g. under docker or a process manager).
+    """
+
+    FORMATS = ("auto", "human", "json")
+
+    def __init__(
+        self, path: Path, *, name: str, stream: IO[str] | None = sys.stderr, format: str = "auto"
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.stream = stream
+        self.format = format
         self._lock = threading.Lock()
+
+    def _echo_human(self) -> bool:
+        if self.format == "auto":
+            isatty = getattr(self.stream, "isatty", None)
+            try:
+                return bool(isatty and isatty())
+            except ValueError:  # a closed stream
+                return False
+        return self.format == "human"
 
     def __call__(self, event: str, **data: Any) -> None:
         entry = {"time": round(time.time(), 3), "by": self.name, "event": event, **data}
@@ -133,7 +226,7 @@ class ActionLog:
                 fh.write(line + "\n")
             if self.stream is not None:
                 try:
-                    self.stream.write(line + "\n")
+                    self.stream.write((human_line(entry) if self._echo_human() else line) + "\n")
                     self.stream.flush()
                 except (OSError, ValueError):
                     pass  # a closed stderr must not stop the daemon
@@ -143,3 +236,19 @@ class ActionLog:
         if not self.path.is_file():
             return []
         return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines()]
+
+
+def human_line(entry: dict[str, Any]) -> str:
+    """One action as ``HH:MM:SS by event key=value ...`` (long values cut at 120 characters)."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(float(entry.get("time", 0))))
+    parts = [stamp, str(entry.get("by", "")), str(entry.get("event", ""))]
+    for key, value in entry.items():
+        if key in ("time", "by", "event"):
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, default=str)
+        if len(text) > 120:
+            text = text[:117] + "..."
+        if isinstance(value, str) and (" " in text or not text):
+            text = json.dumps(text)
+        parts.append(f"{key}={text}")
+    return " ".join(parts)

@@ -1,7 +1,10 @@
 """Supervise the silo's ``flower-supernode``: start it, restart it when it dies, stop it on exit.
 
 The SuperNode runs in its own session (process group), so stopping it also stops the ClientApp
-processes it spawned. Its node config (data settings, silo name, chain address) is written to
+processes it spawned; it dies with the daemon (parent-death signal), and a restarted daemon first
+kills the group its pid file ``<state>/supernode/supernode.pid`` names, so a SIGKILLed daemon
+leaves no SuperNode holding the port. A port taken by anything else fails the start loudly
+(:class:`~fl_node.flower._processes.PortInUse`, naming the holder). Its node config (data settings, silo name, chain address) is written to
 ``<state>/supernode/node-config.toml`` from the daemon's own config, so the SuperNode trains on
 exactly the data whose size the daemon reports on chain.
 """
@@ -12,7 +15,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Mapping
@@ -22,6 +24,7 @@ from typing import Any
 from fl_node.daemon._config import SupernodeSettings
 from fl_node.daemon._state import ActionLog
 from fl_node.daemon._toml import ConfigFileError
+from fl_node.flower._processes import ManagedProcess, PortInUse, flower_env, start_process
 
 __all__ = ["SupernodeSupervisor", "supernode_argv"]
 
@@ -90,19 +93,10 @@ class SupernodeSupervisor:
             encoding="utf-8",
         )
         self.log_path = self.workdir / "supernode.log"
-        self.env = dict(os.environ)
-        self.env.update(
-            {
-                "FLWR_HOME": str(self.workdir / "flwr-home"),
-                "FLWR_TELEMETRY_ENABLED": "0",
-                "FLWR_DISABLE_UPDATE_CHECK": "1",
-                "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1",
-                # the SuperNode starts flwr-clientapp by name: this venv's bin comes first
-                "PATH": str(bin_dir) + os.pathsep + os.environ.get("PATH", ""),
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
-        self._proc: subprocess.Popen[bytes] | None = None
+        # private FLWR_HOME, no telemetry or installs, this venv's bin first on PATH (the
+        # SuperNode starts flwr-clientapp by name), its SuperExec polling for runs every 0.2 s
+        self.env = flower_env(self.workdir / "flwr-home")
+        self._proc: ManagedProcess | None = None
         self._died_at: float | None = None
         self.restarts = 0
 
@@ -115,7 +109,7 @@ class SupernodeSupervisor:
         return None if self._proc is None else self._proc.pid
 
     def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self._proc is not None and self._proc.alive()
 
     def check_files(self) -> None:
         """Raise :class:`ConfigFileError` naming the field of a missing certificate or key."""
@@ -130,33 +124,39 @@ class SupernodeSupervisor:
                 )
 
     def start(self) -> None:
-        """Start the SuperNode (no-op while it runs)."""
+        """Start the SuperNode (no-op while it runs).
+
+        Raises
+        ------
+        ConfigFileError
+            If a certificate or key file is missing.
+        PortInUse
+            If ``[supernode].port`` is taken (after reaping a previous daemon's SuperNode).
+        """
         if self.alive():
             return
         self.check_files()
-        with self.log_path.open("ab") as out:
-            self._proc = subprocess.Popen(
-                self.argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-                cwd=self.workdir,
-                start_new_session=True,
-            )
+        self._proc = start_process(
+            "flower-supernode",
+            self.argv,
+            env=self.env,
+            log_path=self.log_path,
+            cwd=self.workdir,
+            port_hint="change [supernode].port in node.toml",
+        )
         self._died_at = None
         self.log("supernode-started", pid=self._proc.pid, argv=self.argv, log=str(self.log_path))
 
     def check(self) -> None:
         """Restart the SuperNode if it exited (after ``restart_delay_s``, at most
         ``max_restarts`` times)."""
-        if self._proc is None or self._proc.poll() is None:
+        if self._proc is None or self._proc.alive():
             return
         now = time.monotonic()
         if self._died_at is None:
             self._died_at = now
             self.log(
-                "supernode-exited", pid=self._proc.pid, code=self._proc.returncode,
+                "supernode-exited", pid=self._proc.pid, code=self._proc.popen.returncode,
                 restarts=self.restarts,
             )  # fmt: skip
         if self.restarts >= self.settings.max_restarts:
@@ -164,9 +164,13 @@ class SupernodeSupervisor:
         if now - self._died_at >= self.settings.restart_delay_s:
             self._sweep(self._proc)  # leftovers of the dead SuperNode's group
             self.restarts += 1
-            self.start()
+            try:
+                self.start()
+            except PortInUse as exc:  # counted as a restart; tried again after the delay
+                self._died_at = now
+                self.log("supernode-port-in-use", error=str(exc), restarts=self.restarts)
 
-    def _sweep(self, proc: subprocess.Popen[bytes]) -> None:
+    def _sweep(self, proc: ManagedProcess) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
 
@@ -175,14 +179,6 @@ class SupernodeSupervisor:
         proc = self._proc
         if proc is None:
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-        self._sweep(proc)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=grace)
-        self.log("supernode-stopped", pid=proc.pid, code=proc.returncode)
+        proc.stop(grace=grace)
+        self.log("supernode-stopped", pid=proc.pid, code=proc.popen.returncode)
         self._proc = None

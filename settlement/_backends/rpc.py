@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from settlement._backends.base import DEFAULT_RPC_TIMEOUT, ChainBackend
+from settlement._backends.base import DEFAULT_RPC_RETRY_S, DEFAULT_RPC_TIMEOUT, ChainBackend
 from settlement._errors import ChainUnavailable
 
 
@@ -15,17 +15,28 @@ class RpcBackend(ChainBackend):
         The node's HTTP JSON-RPC URL, e.g. ``http://127.0.0.1:8545``.
     timeout : float
         Seconds per request.
+    retry_s : float
+        Seconds transient failures are retried (with backoff) before
+        :class:`ChainUnavailable`; 0 fails at the first error.
     check : bool
         Probe ``eth_chainId`` now and raise :class:`ChainUnavailable` if the node does not answer.
     """
 
-    def __init__(self, url: str, *, timeout: float = DEFAULT_RPC_TIMEOUT, check: bool = True):
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = DEFAULT_RPC_TIMEOUT,
+        retry_s: float = DEFAULT_RPC_RETRY_S,
+        check: bool = True,
+    ):
         if not url.startswith(("http://", "https://")):
             raise ChainUnavailable(
                 f"rpc url {url!r} must start with http:// or https:// (e.g. http://127.0.0.1:8545)"
             )
         self._url = url
         self.rpc_timeout = timeout
+        self.rpc_retry_s = retry_s
         if check:
             self.check()
 

@@ -150,7 +150,16 @@ def test_image_pins_cpu_torch_and_the_toolchain() -> None:
     assert {"package.json", "package-lock.json"} <= {src for src, _ in copied()}
     assert "ENV PATH=/app/node_modules/.bin:$PATH" in dockerfile()
     lock = json.loads((REPO / "package-lock.json").read_text())
-    assert lock["packages"]["node_modules/@foundry-rs/anvil"]["bin"]["anvil"]
+    anvil = lock["packages"]["node_modules/@foundry-rs/anvil"]
+    assert anvil["bin"]["anvil"]
+    # every platform binary anvil may pull in is locked (npm ci refuses a lock missing one), so
+    # the image builds on arm64 hosts too
+    for name, version in anvil["optionalDependencies"].items():
+        entry = lock["packages"][f"node_modules/{name}"]
+        assert entry["version"] == version and entry["optional"] and entry["integrity"]
+    platforms = {(e["os"][0], e["cpu"][0]) for k, e in lock["packages"].items()
+                 if k.startswith("node_modules/@foundry-rs/anvil-")}  # fmt: skip
+    assert {("linux", "x64"), ("linux", "arm64")} <= platforms
 
 
 # --------------------------------------------------------------------------- commands
@@ -183,6 +192,10 @@ def test_anvil_command_uses_real_flags_and_starts(tmp_path: Path) -> None:
     command = service("anvil")["command"]
     binary = find_anvil()
     assert command[0] == "anvil" and binary.name == "anvil"
+    # mainnet's per-tx gas cap; the chain on disk every few seconds, so a SIGKILL keeps it
+    assert "--enable-tx-gas-limit" in command
+    assert option(command, "--state").startswith("/var/lib/fedsettle/")
+    assert 1 <= int(option(command, "--state-interval")) <= 10
     text = help_text(str(binary))
     for flag in flags(command):
         assert re.search(rf"\s{re.escape(flag)}[\s,=<]", text), f"anvil has no {flag}"
@@ -250,11 +263,20 @@ def _host_port(url: str) -> tuple[str, int]:
     return parsed.hostname, parsed.port
 
 
+def test_published_ports_are_bound_to_loopback() -> None:
+    # the dev keys are public: nothing is reachable from other machines by default
+    published = {n: s.get("ports", []) for n, s in compose()["services"].items()}
+    assert {n for n, p in published.items() if p} == {"anvil", "coordinator", "auditor"}
+    for name, ports in published.items():
+        for spec in ports:
+            assert str(spec).startswith("127.0.0.1:"), f"{name} publishes {spec} on every interface"
+
+
 def test_every_chain_client_reaches_the_anvil_service() -> None:
     anvil = service("anvil")
     port = int(option(anvil["command"], "--port"))
     assert option(anvil["command"], "--host") == "0.0.0.0"
-    assert f"{port}:{port}" in anvil["ports"]
+    assert f"127.0.0.1:{port}:{port}" in anvil["ports"]
     rpcs = [consortium().rpc_url, option(service("auditor")["command"], "--rpc")]
     rpcs += [node(n).chain.rpc_url for n in SILOS]
     assert {_host_port(url) for url in rpcs} == {("anvil", port)}
@@ -262,13 +284,26 @@ def test_every_chain_client_reaches_the_anvil_service() -> None:
         assert "anvil" in service(name)["depends_on"], name
 
 
-def test_contract_address_is_the_coordinators_first_deployment() -> None:
+def test_silos_read_the_contract_the_coordinator_deployed() -> None:
     config = consortium()
-    assert config.contract is None  # the coordinator deploys ...
+    assert config.contract is None  # the coordinator deploys, and records it in its state dir
+    deployment = config.state_dir / "deployment.json"
+    (volume, inside), *_ = (
+        (v, str(deployment)[len(t) :])
+        for t, v in volume_mounts("coordinator").items()
+        if str(deployment).startswith(t + "/")
+    )
+    for name in SILOS:
+        chain = node(name).chain
+        assert chain.contract is None and chain.deployment_file is not None
+        # the silo mounts the coordinator's state volume read-only and reads that very file
+        (target,) = [t for t, v in volume_mounts(name).items() if v == volume]
+        assert str(chain.deployment_file) == target + inside
+        assert f"{volume}:{target}:ro" in service(name)["volumes"]
+        assert "coordinator" in service(name)["depends_on"]
+    # the auditor names the address of the operator's first deployment on the fresh chain
     assert config.operator.dev_account is not None
     expected = first_deployment_address(dev_account(config.operator.dev_account).address)
-    # ... where the silos and the auditor expect it on a fresh chain
-    assert {node(n).chain.contract for n in SILOS} == {expected}
     assert option(service("auditor")["command"], "--contract") == expected
 
 
@@ -297,7 +332,7 @@ def test_silo_names_accounts_endpoints_and_data_agree_with_the_consortium() -> N
 def test_supernodes_dial_the_coordinators_superlink() -> None:
     deployment = consortium().deployment
     assert deployment is not None
-    assert f"{deployment.port}:{deployment.port}" in service("coordinator")["ports"]
+    assert f"127.0.0.1:{deployment.port}:{deployment.port}" in service("coordinator")["ports"]
     hosts = option(service("credentials")["command"], "--hosts").split(",")
     for name in SILOS:
         settings = node(name).supernode
@@ -328,37 +363,60 @@ def test_each_service_state_lives_in_its_own_declared_volume() -> None:
     assert any(coordinator_state.startswith(t + "/") for t in volume_mounts("coordinator")), (
         coordinator_state
     )
-    assert used["credentials"] == ["credentials", "coordinator", *SILOS]
+    # one credentials volume per silo: a silo sees its own private key, no other
+    assert used["credentials"] == ["credentials", "coordinator"]
+    for name in SILOS:
+        assert used[f"{name}-credentials"] == ["credentials", name]
     for name in ("coordinator", *SILOS):
-        assert any(
-            spec.endswith(":ro") and spec.startswith("credentials:")
-            for spec in service(name)["volumes"]
-        ), f"{name} must mount the credentials read-only"
+        volume = "credentials" if name == "coordinator" else f"{name}-credentials"
+        assert f"{volume}:/credentials:ro" in service(name)["volumes"], (
+            f"{name} must mount its credentials read-only"
+        )
+
+
+def _generated(tmp_path: Path, name: str, path: Path | None) -> Path:
+    """Where the credentials service, run with its paths under ``tmp_path``, wrote the file
+    ``name`` sees at ``path`` (through the volume both mount)."""
+    assert path is not None
+    (target, volume), *_ = (
+        (t, v) for t, v in volume_mounts(name).items() if str(path).startswith(t + "/")
+    )
+    (source,) = [t for t, v in volume_mounts("credentials").items() if v == volume]
+    return tmp_path / source.lstrip("/") / str(path)[len(target) + 1 :]
 
 
 def test_credential_paths_are_what_the_credentials_service_writes(tmp_path: Path) -> None:
     command = service("credentials")["command"]
-    target = option(command, "--out")
     argv = [str(BIN / "fedsettle"), *command[1:]]
-    argv[argv.index("--out") + 1] = str(tmp_path)
+    for flag in ("--out", "--per-silo"):
+        argv[argv.index(flag) + 1] = str(tmp_path / option(command, flag).lstrip("/"))
     subprocess.run(argv, check=True, capture_output=True, timeout=120)
     config = consortium()
     assert config.deployment is not None
     referenced = [
-        config.deployment.root_certificates,
-        config.deployment.ssl_certfile,
-        config.deployment.ssl_keyfile,
-        *(s.supernode_public_key for s in config.silos),
+        ("coordinator", config.deployment.root_certificates),
+        ("coordinator", config.deployment.ssl_certfile),
+        ("coordinator", config.deployment.ssl_keyfile),
+        *(("coordinator", s.supernode_public_key) for s in config.silos),
     ]
     for name in SILOS:
         settings = node(name).supernode
         assert settings is not None
-        referenced += [settings.root_certificates, settings.auth_private_key]
-    for path in referenced:
-        assert path is not None and str(path).startswith(target + "/"), path
-        generated = tmp_path / str(path)[len(target) + 1 :]
-        assert generated.is_file(), f"{path} is not produced by the credentials service"
-    # each silo's private key pairs with the public key the coordinator registers
+        referenced += [(name, settings.root_certificates), (name, settings.auth_private_key)]
+    for name, path in referenced:
+        assert _generated(tmp_path, name, path).is_file(), (
+            f"{name}: {path} is not produced by the credentials service"
+        )
+    # each silo's private key pairs with the public key the coordinator registers, and the
+    # coordinator's volume holds no silo's private key
+    from cryptography.hazmat.primitives import serialization
+
     for silo in config.silos:
-        private = node(silo.name).supernode.auth_private_key  # type: ignore[union-attr]
-        assert f"{private}.pub" == str(silo.supernode_public_key)
+        private = _generated(tmp_path, silo.name, node(silo.name).supernode.auth_private_key)  # type: ignore[union-attr]
+        public = _generated(tmp_path, "coordinator", silo.supernode_public_key)
+        key = serialization.load_ssh_private_key(private.read_bytes(), password=None)
+        derived = key.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
+        assert public.read_bytes().split()[:2] == derived.split()[:2]
+        assert not public.with_suffix("").exists()
