@@ -69,7 +69,6 @@ def round_status(config: ConsortiumConfig) -> dict[str, Any]:
         deadlines={
             "deposit": cfg.deposit_deadline - now,
             "report": cfg.report_deadline - now,
-            "settle": cfg.settle_deadline - now,
         },
         silos=[
             {

@@ -165,4 +165,4 @@ def test_status_reads_the_round_from_the_state_dir_and_the_chain(
     assert [s["name"] for s in status["silos"]] == ["silo-1", "silo-2", "silo-3"]
     assert not any(s["joined"] for s in status["silos"])
     deadlines = status["deadlines"]
-    assert 0 < deadlines["deposit"] < deadlines["report"] < deadlines["settle"]
+    assert 0 < deadlines["deposit"] < deadlines["report"]
