@@ -1,0 +1,104 @@
+"""Real (tiny) personalized training through the market: accounting, free-riders, attackers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from fl_node.market import (
+    MarketParams,
+    MarketRun,
+    Setup,
+    SiloSet,
+    market_round,
+    prox_center,
+    run_baseline,
+    upload,
+)
+from solver.market import import_weights
+
+
+def test_payments_balance_every_round_and_accumulate_in_the_ledger(
+    free_rider_run: MarketRun,
+) -> None:
+    run = free_rider_run
+    assert run.ledger.rounds == len(run.rounds) == 3  # round 0 is local training
+    for r in run.rounds:
+        scale = 1 + np.abs(r.payments).sum()
+        assert abs(r.budget_balance) <= 1e-12 * scale
+        assert all(r.ir_importer) and all(r.ir_exporter)
+    total = sum(r.net_payment for r in run.rounds)
+    np.testing.assert_allclose(run.ledger.net_payment, total, rtol=0, atol=1e-12)
+    assert abs(math.fsum(run.ledger.net_payment)) <= 1e-12 * (1 + np.abs(total).sum())
+    assert run.ledger.edges.sum() > 0
+
+
+def test_free_rider_has_no_direction_and_is_never_imported_or_paid(
+    free_rider_run: MarketRun,
+) -> None:
+    for r in free_rider_run.rounds:
+        np.testing.assert_array_equal(np.delete(r.distance[0], 0), 1.0)
+        assert all(0 not in row for row in r.graph)
+        np.testing.assert_array_equal(r.payments[:, 0], 0.0)
+
+
+def test_sign_flipper_is_far_from_its_cluster_and_not_imported(
+    free_rider_run: MarketRun, tiny_silos: SiloSet
+) -> None:
+    mates = [i for i, s in enumerate(tiny_silos.silos) if s.group == tiny_silos.silos[3].group]
+    for r in free_rider_run.rounds:
+        assert all(r.distance[3, j] > 1.0 for j in mates if j != 3)
+        assert all(3 not in row for row in r.graph)
+    assert free_rider_run.ledger.payments[:, 3].sum() == 0.0
+
+
+def test_honest_silos_learn(free_rider_run: MarketRun) -> None:
+    hist = free_rider_run.accuracy.history
+    honest = [i for i in range(9) if i not in (0, 3)]
+    assert np.mean([hist[-1][i] for i in honest]) > np.mean([hist[0][i] for i in honest])
+
+
+def test_market_round_sends_prox_centers_to_importers_only(tiny_setup: Setup) -> None:
+    rng = np.random.default_rng(0)
+    t0 = tiny_setup.theta0
+    # three directions: silos in the same label group move alike
+    base = [rng.normal(size=t0.shape) for _ in range(3)]
+    thetas = [t0 + base[s.group] + 0.1 * rng.normal(size=t0.shape) for s in tiny_setup.silos]
+    params = MarketParams()
+    market = params.draw([s.name for s in tiny_setup.silos], tiny_setup.sizes, seed=1)
+    step = market_round(market, thetas, t0, params.eta)
+    assert any(step.result.graph)
+    w = import_weights(market, step.result.graph)
+    for i, row in enumerate(step.result.graph):
+        if row:
+            c = step.centers[i]
+            assert c is not None
+            np.testing.assert_array_equal(c, prox_center(i, thetas, t0, w[i], params.eta))
+            np.testing.assert_allclose(w[i, list(row)], market.N[list(row)] / market.N[i])
+            groups = {tiny_setup.silos[j].group for j in row}
+            assert groups == {tiny_setup.silos[i].group}  # imports its own cluster only
+        else:
+            assert step.centers[i] is None
+
+
+def test_baselines_run_on_the_same_setup(tiny_setup: Setup) -> None:
+    short = Setup(tiny_setup.silos, tiny_setup.model, tiny_setup.theta0, 2, tiny_setup.hp)
+    for name in ("local", "fedavg", "ditto", "pfedgraph"):
+        res = run_baseline(name, short)
+        assert len(res.history) == 2 and len(res.final) == 9
+        assert all(0.0 <= a <= 1.0 for a in res.final)
+    fedavg = run_baseline("fedavg", short)
+    assert len({tuple(t[:5]) for t in fedavg.thetas}) == 1  # one global model
+    with pytest.raises(ValueError, match="unknown baseline"):
+        run_baseline("fedfomo", short)
+
+
+def test_upload_behaviours(tiny_setup: Setup) -> None:
+    trained, received = np.array([3.0, 1.0]), np.array([1.0, 1.0])
+    np.testing.assert_array_equal(upload("honest", trained, received), trained)
+    np.testing.assert_array_equal(upload("free_rider", trained, received), received)
+    np.testing.assert_array_equal(upload("sign_flip", trained, received), [-1.0, 1.0])
+    with pytest.raises(ValueError, match="unknown behaviour"):
+        Setup(tiny_setup.silos, tiny_setup.model, tiny_setup.theta0, 1, behaviours=("lazy",) * 9)
