@@ -49,6 +49,7 @@ __all__ = [
     "join",
     "open_round",
     "payout",
+    "pushed_terms",
     "report",
     "round_terms",
     "settle",
@@ -125,6 +126,29 @@ def accepted_terms(
     """What a silo compares the on-chain round with before depositing (deadlines: ``max_lock``)."""
     config, orgs, rho = round_terms(
         terms, sizes, max_levels, accounts, units=units, coordinator=coordinator, token=token
+    )
+    return AcceptedTerms(config=config, orgs=orgs, rho=rho)
+
+
+def pushed_terms(
+    client: SettlementClient, round_id: int, terms: ConsortiumTerms, units: ChainUnits
+) -> AcceptedTerms:
+    """The terms a silo received from the coordinator, for :func:`join`'s check of the round.
+
+    The numbers (gamma, lambda, D_min, scales, rho) come from the pushed ``terms`` and
+    ``units``; the slots, coordinator and token from the round itself (the silo checks its own
+    slot separately, and the pushed terms do not carry the others' sizes).
+    """
+    cfg = client.round_config(round_id)
+    orgs = [OrgSpec(p.account, p.x_max, p.f_max, p.base) for p in client.profiles(round_id)]
+    config, _, rho = round_terms(
+        terms,
+        [o.x_max / units.x_scale for o in orgs],
+        [o.f_max / units.f_scale for o in orgs],
+        [o.account for o in orgs],
+        units=units,
+        coordinator=cfg.coordinator,
+        token=cfg.token,
     )
     return AcceptedTerms(config=config, orgs=orgs, rho=rho)
 

@@ -6,7 +6,7 @@ orchestration ``fedsettle coordinator run`` uses) with in-process silos
 non-IID shares of a bundled dataset, draws the chosen mechanism's consortium (public terms and
 each silo's private parameters), and lets the coordinator deploy the settlement contract, open
 the round, collect the deposits, run the strategy phase, train (the Flower round loop over the
-in-process transport), attest the reports, settle and let every silo withdraw. It then writes the
+in-process transport), submit the coordinator's report table, settle and let every silo withdraw. It then writes the
 report, the deployment record and anvil's state dump, so the round can be reopened and audited.
 """
 
@@ -139,7 +139,6 @@ def _config(
         round=RoundSettings(
             deposit_window_s=3600,
             report_window_s=3600,
-            settle_window_s=3600,
             join_timeout_s=30.0,
             report_timeout_s=30.0,
             poll_interval_s=0.05,
@@ -199,8 +198,15 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         config = _config(
             opts, chain.rpc_url, [k.address for k in silo_keys], names, sizes, consortium
         )
+        # every silo checks the opened round against the terms it accepted before it deposits
+        expected = mechanism.accepted_terms(
+            config, coordinator=_coordinator.address if opts.attest else None
+        )
+        max_lock = config.round.deposit_window_s + config.round.report_window_s + 600
         links = {
-            name: InProcessSilo(name, i, key, consortium.private[i], mechanism)
+            name: InProcessSilo(
+                name, i, key, consortium.private[i], mechanism, expected=expected, max_lock=max_lock
+            )
             for i, (name, key) in enumerate(zip(names, silo_keys, strict=True))
         }
         coordinator = Coordinator(

@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for data split and parameters")
     p.add_argument("--alpha", type=float, default=0.5, help="Dirichlet non-IID concentration")
     p.add_argument(
-        "--no-attest", action="store_true", help="do not require coordinator attestations"
+        "--no-attest",
+        action="store_true",
+        help="no coordinator: each silo reports its own assignment",
     )
     p.set_defaults(func=run)
 

@@ -33,9 +33,8 @@ Example (relative paths are relative to the file)::
     unit_wei = "1000000000000000000"     # wei per unit of game payoff
 
     [round]                              # optional
-    deposit_window_s = 600               # chain-time windows of the round's phases
-    report_window_s = 600
-    settle_window_s = 3600
+    deposit_window_s = 600               # chain-time windows of the round's phases (<= 30 days;
+    report_window_s = 600                #   after the report deadline anyone may settle)
     join_timeout_s = 120                 # wall-clock wait for deposits / reports before the
     report_timeout_s = 120               #   coordinator waits out (or, --devnet, warps past)
                                          #   the chain deadline
@@ -111,7 +110,6 @@ class SiloEntry:
 class RoundSettings:
     deposit_window_s: int = 600
     report_window_s: int = 600
-    settle_window_s: int = 3600
     join_timeout_s: float = 120.0
     report_timeout_s: float = 120.0
     http_timeout_s: float = 10.0
@@ -355,7 +353,6 @@ def _round(t: Table | None) -> RoundSettings:
     return RoundSettings(
         deposit_window_s=t.integer("deposit_window_s", "chain seconds", default=d.deposit_window_s, min=1),
         report_window_s=t.integer("report_window_s", "chain seconds", default=d.report_window_s, min=1),
-        settle_window_s=t.integer("settle_window_s", "chain seconds", default=d.settle_window_s, min=1),
         join_timeout_s=t.number("join_timeout_s", "seconds", default=d.join_timeout_s, above=0.0),
         report_timeout_s=t.number("report_timeout_s", "seconds", default=d.report_timeout_s, above=0.0),
         http_timeout_s=t.number("http_timeout_s", "seconds", default=d.http_timeout_s, above=0.0),

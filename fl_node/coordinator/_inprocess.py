@@ -1,11 +1,12 @@
 """In-process silos: the :class:`~fl_node.coordinator.SiloLink` of the embedded runtime.
 
 An :class:`InProcessSilo` plays the part a node daemon plays in the distributed runtime, in the
-coordinator's process: it deposits its bond when the round opens, answers the strategy phase
-with its own agent (built by the round's mechanism from its private parameters and the pushed
-terms), checks its assignment against its own last answer and reports it, and withdraws once
-the round settled (or was abandoned: its deposit back). Every chain write goes through
-:mod:`fl_node.chain_steps`.
+coordinator's process: it checks the round against the terms it accepted (``expected``) and
+deposits its bond when the round opens, answers the strategy phase with its own agent (built by
+the round's mechanism from its private parameters and the pushed terms), checks its assignment
+against its own last answer (and self-reports it in rounds without a coordinator; otherwise the
+coordinator submits the table), and withdraws once the round settled (or was abandoned: its
+deposit back). Every chain write goes through :mod:`fl_node.chain_steps`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from eth_account.signers.local import LocalAccount
 from fl_node.chain_steps import join, report, withdraw
 from fl_node.coordinator._agents import AgentRejected
 from fl_node.mechanisms import Mechanism
+from settlement import AcceptedTerms
 
 __all__ = ["InProcessSilo"]
 
@@ -38,12 +40,27 @@ class InProcessSilo:
     private : object
         Its private parameters, in the form the mechanism's agent takes.
     mechanism : Mechanism
+    expected : AcceptedTerms, optional
+        The terms this silo accepted: every on-chain parameter is compared with them before it
+        deposits.
+    max_lock : int, optional
+        Longest lock of its deposit it accepts, seconds.
     """
 
     def __init__(
-        self, name: str, index: int, account: LocalAccount, private: Any, mechanism: Mechanism[Any]
+        self,
+        name: str,
+        index: int,
+        account: LocalAccount,
+        private: Any,
+        mechanism: Mechanism[Any],
+        *,
+        expected: AcceptedTerms | None = None,
+        max_lock: int | None = None,
     ) -> None:
         self._name = name
+        self.expected = expected
+        self.max_lock = max_lock
         self.index = index
         self.account = account
         self.private = private
@@ -73,7 +90,16 @@ class InProcessSilo:
         self._client = client
         self._round = round_id
         self._agent = self._last = None
-        self._keep(join(client, round_id, self.index, self.account))
+        self._keep(
+            join(
+                client,
+                round_id,
+                self.index,
+                self.account,
+                expected=self.expected,
+                max_lock=self.max_lock,
+            )
+        )
 
     def push_terms(self, document: dict[str, Any]) -> dict[str, Any]:
         self._check_round(document.get("round_id"))
@@ -100,9 +126,9 @@ class InProcessSilo:
                     409, f"assigned {key}={value!r} differs from this silo's own answer {mine!r}"
                 )
         x, f = int(document["x_onchain"]), int(document["f_onchain"])
-        attestation = bytes.fromhex(str(document.get("attestation", ""))[2:])
         assert self._round is not None
-        self._keep(report(self._client, self._round, self.index, self.account, x, f, attestation))
+        if not self._client.round_config(self._round).attested:  # else the coordinator's table
+            self._keep(report(self._client, self._round, self.index, self.account, x, f))
         return {"accepted": True, "x": x, "f": f}
 
     def round_closed(self, client: Any, round_id: int) -> None:

@@ -12,21 +12,25 @@ Steps (each named in errors and in the action log ``<state_dir>/actions.jsonl``)
 ``connect``   reach the chain, load the operator and coordinator keys;
 ``contract``  attach to ``[chain].contract``, or to the contract this coordinator deployed
               before (``<state_dir>/deployment.json``), or deploy one;
-``open``      open a round with the consortium's silos and public terms (``paramsDigest`` =
-              sha256 of the terms), or resume the unfinished round of a previous run;
-``deposits``  tell every silo link the round opened; wait until every silo joined or the
-              deposit deadline passed (``--devnet``: warp chain time past it after
-              ``join_timeout_s``); with fewer than two joined, abandon the round;
+``open``      open a round with the consortium's silos and public terms (the contract computes
+              ``paramsDigest`` from the round's numbers), or resume the unfinished round of a
+              previous run;
+``deposits``  push the terms to every silo (each checks every on-chain parameter and its lock
+              limit before it deposits) and tell every silo link the round opened; wait until
+              every silo joined or the deposit deadline passed (``--devnet``: warp chain time
+              past it after ``join_timeout_s``); with fewer than two joined, abandon the round;
 ``strategy``  push the terms to the joined silos' agents (``POST /terms``) and run the
               mechanism's strategy phase (``POST /best-response``); silos that do not answer
               are dropped and the phase reruns without them;
 ``training``  FL rounds with the mechanism's training plan (TradeFL: d, f and x-weighted
               FedAvg) on the embedded or the deployment runtime;
-``assign``    send every silo that completed training its strategy and on-chain report with an
-              EIP-712 attestation (``POST /assignment``); the silo reports it itself;
-``reports``   wait until the assigned silos reported or the report deadline passed
-              (``--devnet``: warp);
-``settle``    ``payoffCalculate``; write the result JSON.
+``assign``    send every silo that completed training its strategy and on-chain report
+              (``POST /assignment``); with a coordinator key the coordinator then submits the
+              whole report table in one transaction (one valid report per slot); without one,
+              each silo self-reports its assignment;
+``reports``   wait until reports closed (the table closes them at once) or the report deadline
+              passed (``--devnet``: warp); a silo without a report is settled at its minimum;
+``settle``    ``payoffCalculate`` until settled; write the result JSON.
 
 After ``settle`` (or ``abandon``) every silo link is told the round closed.
 """
@@ -312,11 +316,7 @@ class Coordinator:
             self.client,
             cfg,
             coordinator=None if self.coordinator_key is None else self.coordinator_key.address,
-            windows=(
-                cfg.round.deposit_window_s,
-                cfg.round.report_window_s,
-                cfg.round.settle_window_s,
-            ),
+            windows=(cfg.round.deposit_window_s, cfg.round.report_window_s),
         )
         self._save_state(round_id=rid, training=None, strategies=None, strategy_phase=None)
         bonds = {s.name: int(self.client.required_bond(rid, s.index)) for s in cfg.silos}
@@ -336,7 +336,24 @@ class Coordinator:
 
         give_up = time.monotonic() + self.config.round.join_timeout_s
         told = False
+        # silos check the round against these terms before they deposit: offer them (again, to
+        # a daemon not yet connected) until each accepted
+        offer = {
+            "round_id": rid,
+            "contract": self.client.address,
+            "chain_id": self.client.chain_id,
+            "mechanism": self.mechanism.name,
+            **self.mechanism.terms_document(self.config),
+            "active": [s.name for s in self.config.silos],
+        }
+        unoffered = list(self.config.silos)
         while True:
+            for silo in list(unoffered):
+                try:
+                    self.agents[silo.name].push_terms(offer)
+                    unoffered.remove(silo)
+                except (AgentUnavailable, AgentRejected):
+                    pass
             state = self.client.round_state(rid)
             if state.joined_count == state.n or self.client.phase_of(rid) != Phase.DEPOSIT:
                 break
@@ -431,7 +448,10 @@ class Coordinator:
     def _assign(
         self, rid: int, strategies: dict[str, Any], completed: list[str]
     ) -> list[SiloEntry]:
+        from fl_node.chain_steps import submit_table
+
         assigned = []
+        rows: dict[int, tuple[int, int]] = {}
         for silo in self.config.silos:
             if silo.name not in completed or silo.name not in strategies:
                 continue
@@ -440,18 +460,12 @@ class Coordinator:
                 continue
             st = strategies[silo.name]
             x, f = self.mechanism.onchain_report(self.client, rid, silo, st)
-            att = b""
-            if self.coordinator_key is not None:
-                att = self.client.sign_contribution(
-                    self.coordinator_key, rid, silo.index, silo.account, x, f
-                )
             doc = {
                 "round_id": rid,
                 "index": silo.index,
                 **self.mechanism.assignment_fields(st),
                 "x_onchain": x,
                 "f_onchain": f,
-                "attestation": "0x" + att.hex() if att else "",
             }
             try:
                 self.agents[silo.name].send_assignment(doc)
@@ -459,7 +473,13 @@ class Coordinator:
                 self._note("assignment-refused", silo=silo.name, error=str(exc))
                 continue
             self._note("assigned", silo=silo.name, index=silo.index, x=x, f=f)
+            rows[silo.index] = (x, f)
             assigned.append(silo)
+        if self.coordinator_key is not None:
+            receipt = submit_table(self.client, rid, rows, self.coordinator_key)
+            if receipt is not None:
+                self.receipts.append(receipt)
+                self._note("table-submitted", round_id=rid, reports=len(rows), tx=receipt.tx_hash)
         return assigned
 
     def _wait_reports(self, rid: int, assigned: list[SiloEntry]) -> None:

@@ -210,7 +210,6 @@ def scaffold(out: str | Path, options: ScaffoldOptions = ScaffoldOptions()) -> l
             {
                 "deposit_window_s": 600,
                 "report_window_s": 600,
-                "settle_window_s": 3600,
                 "join_timeout_s": join_timeout,
                 "report_timeout_s": report_timeout,
                 "poll_interval_s": poll,

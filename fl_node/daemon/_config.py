@@ -9,10 +9,13 @@ Example (every table; relative paths are relative to the file)::
     rpc_url = "http://127.0.0.1:8545"     # JSON-RPC URL of the chain
     contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
     max_bond_wei = "1000000000000000000"  # never deposit more than this (integer or string)
+    max_lock_s = 86400                    # optional: never deposit into a round whose report
+                                          #   deadline (after which anyone settles) is more
+                                          #   than this many seconds away
     poll_interval_s = 2.0                 # optional
     start_block = 0                       # optional: scan events from the deployment block
     settle_when_due = true                # optional: call payoffCalculate after the report
-                                          #   deadline if nobody did (and abandon a stuck round)
+                                          #   deadline if nobody did
 
     [key]                                 # see fl_node.daemon._keys
     dev_account = 2                       # or keystore = "..." + password_env = "..."
@@ -78,6 +81,7 @@ class ChainSettings:
     rpc_url: str
     contract: str
     max_bond_wei: int
+    max_lock_s: int = 86_400
     poll_interval_s: float = 2.0
     settle_when_due: bool = True
     rpc_timeout_s: float = 30.0
@@ -207,6 +211,7 @@ def _chain(t: Table) -> ChainSettings:
             "rpc_url",
             "contract",
             "max_bond_wei",
+            "max_lock_s",
             "poll_interval_s",
             "settle_when_due",
             "rpc_timeout_s",
@@ -219,12 +224,18 @@ def _chain(t: Table) -> ChainSettings:
             "max_bond_wei",
             'the most wei this silo may deposit as its bond, e.g. "1000000000000000000" (1 ETH)',
         ),
+        max_lock_s=t.integer(
+            "max_lock_s",
+            "the longest a deposit may stay locked, seconds (e.g. 86400)",
+            default=86_400,
+            min=1,
+        ),
         poll_interval_s=t.number(
             "poll_interval_s", "seconds between chain polls, e.g. 2.0", default=2.0, above=0.0
         ),
         settle_when_due=t.flag(
             "settle_when_due",
-            "true to settle (or abandon) a round nobody settled in time, else false",
+            "true to settle a round nobody settled after its report deadline, else false",
             default=True,
         ),
         rpc_timeout_s=t.number(

@@ -26,7 +26,7 @@ from typing import Any, cast
 
 from fl_node.daemon._config import NodeConfig
 from fl_node.daemon._http import AgentHTTPServer
-from fl_node.daemon._service import AgentService
+from fl_node.daemon._service import AgentService, slot_bond
 from fl_node.daemon._state import ActionLog, RoundRecord, StateDir
 from fl_node.daemon._supervisor import SupernodeSupervisor
 from fl_node.daemon._toml import ConfigFileError
@@ -80,6 +80,7 @@ class NodeDaemon:
         self.http: AgentHTTPServer | None = None
         self.supervisor: SupernodeSupervisor | None = None
         self._phases: dict[int, str] = {}
+        self._waiting_terms: set[int] = set()
         self._waiting_logged = False
         self._chain_down_logged = False
 
@@ -264,22 +265,24 @@ class NodeDaemon:
             if self.state.load_round(rid) is None:
                 with self.state.lock:
                     if self.state.load_round(rid) is None:
+                        index = int(event.args["index"])
                         self.state.save_round(
                             RoundRecord(
                                 round_id=rid,
-                                index=int(event.args["index"]),
-                                bond_wei=int(event.args["bond"]),
+                                index=index,
+                                bond_wei=slot_bond(self.client, rid, index),
                             )
                         )
+                known = self.state.load_round(rid)
                 self.log(
                     "round-discovered",
                     round_id=rid,
                     index=int(event.args["index"]),
-                    bond_wei=int(event.args["bond"]),
+                    bond_wei=None if known is None else known.bond_wei,
                 )
 
     def _advance(self, record: RoundRecord) -> None:
-        from fl_node.chain_steps import join, report, settle, withdraw
+        from fl_node.chain_steps import report, settle, withdraw
         from settlement import ContractError, Phase, TransactionFailed
 
         client, rid, idx = self.client, record.round_id, record.index
@@ -292,29 +295,23 @@ class NodeDaemon:
         try:
             if phase == Phase.DEPOSIT and not profile.joined:
                 step = "deposit"
-                self._deposit(record, profile, join)
+                self._deposit(record, profile)
             elif phase == Phase.REPORT and profile.joined and not profile.reported:
-                if record.assignment is not None:
+                # with a coordinator, its table reports for every silo: nothing to send here
+                a = record.assignment
+                if a is not None and not a.get("by_table", False):
                     step = "report"
-                    a = record.assignment
-                    att = a["attestation"]
                     receipt = report(
-                        client, rid, idx, self.account, int(a["x_onchain"]), int(a["f_onchain"]),
-                        bytes.fromhex(att[2:]) if att else b"",
-                    )  # fmt: skip
+                        client, rid, idx, self.account, int(a["x_onchain"]), int(a["f_onchain"])
+                    )
                     if receipt is not None:
                         self.log(
                             "reported", round_id=rid, index=idx, x=a["x_onchain"],
                             f=a["f_onchain"], tx=receipt.tx_hash, gas=receipt.gas_used,
                         )  # fmt: skip
             elif phase == Phase.CALCULATE and self.config.chain.settle_when_due:
-                cfg = client.round_config(rid)
-                now = client.chain_time()
-                if now > cfg.settle_deadline:
-                    step = "abandon"
-                    receipt = client.round_abandon(rid, sender=self.account)
-                    self.log("abandoned", round_id=rid, tx=receipt.tx_hash)
-                elif now > cfg.report_deadline:
+                # once reports close anyone may settle, at any time; nobody can abandon
+                if client.chain_time() > client.round_config(rid).report_deadline:
                     step = "settle"
                     receipt = settle(client, rid, self.account)
                     if receipt is not None:
@@ -340,18 +337,34 @@ class NodeDaemon:
             # a deadline passed); the next pass re-reads it
             self.log("step-rejected", round_id=rid, step=step, error=str(exc))
 
-    def _deposit(self, record: RoundRecord, profile: Any, join: Any) -> None:
+    def _deposit(self, record: RoundRecord, profile: Any) -> None:
+        from fl_node.chain_steps import join, pushed_terms
+        from fl_node.daemon._wire import terms_from_json, units_from_json
+        from settlement import LockTooLong, TermsMismatch
+
         rid, idx = record.round_id, record.index
         limit = self.config.chain.max_bond_wei
         if record.declined:
             return
+        if record.terms is None:
+            # the silo pays only into a round it checked against terms it accepted
+            if rid not in self._waiting_terms:
+                self._waiting_terms.add(rid)
+                self.log("waiting-terms", round_id=rid, index=idx)
+            return
         if int(profile.bond) > limit:
-            reason = (
+            self._decline(
+                record,
                 f"the bond {int(profile.bond)} wei exceeds [chain].max_bond_wei = {limit}; raise "
-                "it to join rounds like this one"
+                "it to join rounds like this one",
             )
-            self.state.update_round(rid, lambda r: setattr(r, "declined", reason))
-            self.log("declined", round_id=rid, index=idx, reason=reason)
+            return
+        terms = terms_from_json(record.terms["terms"])
+        units = units_from_json(record.terms["units"])
+        try:
+            expected = pushed_terms(self.client, rid, terms, units)
+        except TermsMismatch as exc:
+            self._decline(record, str(exc))
             return
         balance = int(self.client.w3.eth.get_balance(self.account.address))
         if balance <= int(profile.bond):
@@ -359,13 +372,28 @@ class NodeDaemon:
                 "insufficient-funds", round_id=rid, balance_wei=balance, bond_wei=int(profile.bond)
             )
             return
-        receipt = join(self.client, rid, idx, self.account)
+        try:
+            receipt = join(
+                self.client,
+                rid,
+                idx,
+                self.account,
+                expected=expected,
+                max_lock=self.config.chain.max_lock_s,
+            )
+        except (TermsMismatch, LockTooLong) as exc:
+            self._decline(record, str(exc))
+            return
         if receipt is not None:
             amount = sum(int(e.args["amount"]) for e in receipt.events_named("DepositSubmitted"))
             self.log(
                 "deposited", round_id=rid, index=idx, amount_wei=amount, tx=receipt.tx_hash,
                 gas=receipt.gas_used,
             )  # fmt: skip
+
+    def _decline(self, record: RoundRecord, reason: str) -> None:
+        self.state.update_round(record.round_id, lambda r: setattr(r, "declined", reason))
+        self.log("declined", round_id=record.round_id, index=record.index, reason=reason)
 
     def _finish(self, record: RoundRecord, phase: Any) -> None:
         rid, idx = record.round_id, record.index

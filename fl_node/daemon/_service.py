@@ -2,7 +2,9 @@
 
 Pure request handling over the chain (read-only) and the state dir; the HTTP layer
 (:mod:`fl_node.daemon._http`) only routes and encodes. Transactions are never sent from here:
-an accepted assignment is stored and the daemon's loop reports it, so exactly one thread signs.
+accepted terms and assignments are stored and the daemon's loop deposits (after checking every
+on-chain parameter against the accepted terms) and, in rounds without a coordinator, reports, so
+exactly one thread signs.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from fl_node.agent import SiloAgent, Strategy
-from fl_node.chain_steps import params_digest, to_report
+from fl_node.chain_steps import pushed_terms, to_report
 from fl_node.daemon._config import CostSettings
 from fl_node.daemon._state import ActionLog, RoundRecord, StateDir
 from fl_node.daemon._wire import (
@@ -22,6 +24,7 @@ from fl_node.daemon._wire import (
     terms_from_json,
     units_from_json,
 )
+from settlement import TermsMismatch, check_round
 
 __all__ = ["AgentRequestError", "AgentService", "find_slot"]
 
@@ -42,11 +45,22 @@ def _close(a: float, b: float, rtol: float = MATCH_RTOL) -> bool:
     return abs(a - b) <= rtol * max(1.0, abs(a), abs(b))
 
 
+def slot_bond(client: Any, round_id: int, index: int) -> int:
+    """The slot's required bond, or 0 while the round's rho is still being uploaded."""
+    from settlement import RhoIncomplete
+
+    try:
+        return int(client.required_bond(round_id, index))
+    except RhoIncomplete:
+        return 0
+
+
 def find_slot(client: Any, round_id: int, address: str) -> tuple[int, int] | None:
     """``(index, bond_wei)`` of ``address``'s slot in ``round_id`` (from OrgRegistered), or None."""
     for event in client.events("OrgRegistered", round_id=round_id):
         if str(event.args["account"]).lower() == address.lower():
-            return int(event.args["index"]), int(event.args["bond"])
+            index = int(event.args["index"])
+            return index, slot_bond(client, round_id, index)
     return None
 
 
@@ -184,14 +198,14 @@ class AgentService:
             chain = self._chain()
             record = self._record(rid)
             cfg = chain.round_config(rid)
-            if params_digest(terms, units) != bytes(cfg.params_digest):
+            try:
+                check_round(chain, rid, pushed_terms(chain, rid, terms, units), index=record.index)
+            except TermsMismatch as exc:
                 raise AgentRequestError(
                     409,
-                    f"round {rid}: the pushed terms do not hash to the round's on-chain "
-                    "paramsDigest; the coordinator must push the terms it opened the round with",
-                )
-            if (units.x_scale, units.f_scale) != (cfg.x_scale, cfg.f_scale):
-                raise AgentRequestError(409, f"round {rid}: units disagree with the round's scales")
+                    f"round {rid}: the pushed terms do not match the round on chain ({exc}); the "
+                    "coordinator must push the terms it opened the round with",
+                ) from None
             if record.index >= len(terms.names) or terms.names[record.index] != self.name:
                 raise AgentRequestError(
                     409,
@@ -279,13 +293,6 @@ class AgentService:
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise AgentRequestError(400, f"{key} must be a non-negative integer, got {value!r}")
             fields[key] = value
-        att_hex = body.get("attestation", "")
-        if not isinstance(att_hex, str) or (att_hex and not att_hex.startswith("0x")):
-            raise AgentRequestError(400, "attestation must be a 0x-prefixed hex string (or empty)")
-        try:
-            attestation = bytes.fromhex(att_hex[2:]) if att_hex else b""
-        except ValueError:
-            raise AgentRequestError(400, "attestation is not valid hex") from None
         with self._lock:
             record = self.state.load_round(rid)
             if record is None or record.terms is None or not record.answers:
@@ -315,21 +322,9 @@ class AgentService:
                     f"f={fields['f_onchain']}) does not encode this silo's strategy "
                     f"(x={x_own}, f={f_own})",
                 )
-            cfg = chain.round_config(rid)
-            if cfg.attested:
-                signer = _recover(
-                    chain.local_contribution_digest(
-                        rid, record.index, self.address, fields["x_onchain"], fields["f_onchain"]
-                    ),
-                    attestation,
-                )
-                if signer is None or signer.lower() != str(cfg.coordinator).lower():
-                    raise AgentRequestError(
-                        409,
-                        f"round {rid}: the attestation recovers to {signer}, not the round's "
-                        f"coordinator {cfg.coordinator}",
-                    )
-            doc = {**fields, "attestation": att_hex, "time": time.time()}
+            # with a coordinator, the coordinator's table reports it; else the daemon's loop does
+            by_table = chain.round_config(rid).attested
+            doc = {**fields, "by_table": by_table, "time": time.time()}
             old = record.assignment
             if old is not None and any(old.get(k) != doc[k] for k in ("x_onchain", "f_onchain")):
                 if chain.profile_record(rid, record.index).reported:
@@ -342,18 +337,7 @@ class AgentService:
             index=record.index,
             x_onchain=fields["x_onchain"],
             f_onchain=fields["f_onchain"],
-            attested=bool(attestation),
+            by_table=by_table,
         )
         self.wake()
         return {"accepted": True, "x": fields["x_onchain"], "f": fields["f_onchain"]}
-
-
-def _recover(digest: bytes, signature: bytes) -> str | None:
-    from eth_account import Account
-
-    if len(signature) != 65:
-        return None
-    try:
-        return str(Account._recover_hash(digest, signature=signature))
-    except Exception:  # a malformed signature recovers to nobody
-        return None

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from fl_node.coordinator import ConsortiumConfig, SiloEntry
     from fl_node.flower import Assignment
     from fl_node.strategy_phase import Responder, StrategyPhaseResult
-    from settlement import SettlementClient
+    from settlement import AcceptedTerms, SettlementClient
 
 __all__ = ["EmbeddedConsortium", "Mechanism", "SiloAgentLike", "UnknownMechanism"]
 
@@ -85,9 +85,13 @@ class Mechanism(Protocol[S]):
         config: ConsortiumConfig,
         *,
         coordinator: str | None,
-        windows: tuple[int, int, int],
+        windows: tuple[int, int],
     ) -> int:
         """Open a round for ``config``'s silos and terms (through :mod:`fl_node.chain_steps`)."""
+        ...
+
+    def accepted_terms(self, config: ConsortiumConfig, *, coordinator: str | None) -> AcceptedTerms:
+        """What a silo that accepted ``config`` compares the on-chain round with before paying."""
         ...
 
     def terms_document(self, config: ConsortiumConfig) -> dict[str, Any]:

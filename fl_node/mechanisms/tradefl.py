@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from fl_node.coordinator import ConsortiumConfig, SiloEntry
     from fl_node.flower import Assignment
     from fl_node.strategy_phase import Responder, StrategyPhaseResult
-    from settlement import SettlementClient
+    from settlement import AcceptedTerms, SettlementClient
 
 __all__ = ["TradeFL"]
 
@@ -37,7 +37,7 @@ class TradeFL:
         config: ConsortiumConfig,
         *,
         coordinator: str | None,
-        windows: tuple[int, int, int],
+        windows: tuple[int, int],
     ) -> int:
         from fl_node.chain_steps import open_round
 
@@ -50,6 +50,18 @@ class TradeFL:
             units=config.units,
             coordinator=coordinator,
             windows=windows,
+        )
+
+    def accepted_terms(self, config: ConsortiumConfig, *, coordinator: str | None) -> AcceptedTerms:
+        from fl_node.chain_steps import accepted_terms
+
+        return accepted_terms(
+            config.terms,
+            [s.s for s in config.silos],
+            [s.F_max for s in config.silos],
+            [s.account for s in config.silos],
+            units=config.units,
+            coordinator=coordinator,
         )
 
     def terms_document(self, config: ConsortiumConfig) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import pytest
 from daemon_helpers import DaemonProcess, actions, free_port_block, wait_for
 
 from fl_node.agent import SiloAgent, Strategy
-from fl_node.chain_steps import join, open_round, report, settle, to_report
+from fl_node.chain_steps import join, open_round, settle, submit_table, to_report
 from fl_node.coordinator import (
     AgentClient,
     AgentUnavailable,
@@ -61,7 +61,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield World(chain, client, consortium, nodes, paths[1:], root / "logs")
 
 
-def _open(world: World) -> int:
+def _open(world: World, others: tuple[int, ...] = (1, 2)) -> int:
     c = world.consortium
     rid = open_round(
         world.client,
@@ -72,7 +72,7 @@ def _open(world: World) -> int:
         units=c.units,
         coordinator=dev_account(1).address,
     )
-    for index in (1, 2):  # the silos the test plays join at once
+    for index in others:  # the silos the test plays join at once
         join(world.client, rid, index, dev_account(index + 2))
     return rid
 
@@ -100,9 +100,9 @@ def _http(world: World) -> AgentClient:
     return http
 
 
-def _coordinate(world: World, rid: int, http: AgentClient) -> None:
-    """Push terms, run the strategy phase (silo-1 over HTTP), report for silos 2-3, assign 1."""
-    c, client, key = world.consortium, world.client, dev_account(1)
+def _push_terms(world: World, rid: int, http: AgentClient) -> None:
+    """The terms silo-1 checks the round against before it deposits."""
+    c, client = world.consortium, world.client
     http.push_terms(
         {
             "round_id": rid,
@@ -113,20 +113,25 @@ def _coordinate(world: World, rid: int, http: AgentClient) -> None:
             "active": list(c.terms.names),
         }
     )
+
+
+def _coordinate(world: World, rid: int, http: AgentClient) -> None:
+    """Run the strategy phase (silo-1 over HTTP), assign silo-1, submit the one report table."""
+    c, client, key = world.consortium, world.client, dev_account(1)
     responders: list[Responder] = [HttpResponder(http, rid), _agent(world, 1), _agent(world, 2)]
     start = [Strategy(s.name, c.terms.D_min, s.F_max, c.terms.D_min * s.s) for s in c.silos]
     phase = run_strategy_phase(responders, start)
     assert phase.converged and not phase.dropped
+    rows = {}
     for silo, strategy in zip(c.silos, phase.strategies, strict=True):
         x, f = to_report(strategy, silo.s, client, rid, silo.index)
-        att = client.sign_contribution(key, rid, silo.index, silo.account, x, f)
+        rows[silo.index] = (x, f)
         if silo.index == 0:
             doc = {"round_id": rid, "index": 0, "d": strategy.d, "f": strategy.f,
-                   "x": strategy.x, "x_onchain": x, "f_onchain": f,
-                   "attestation": "0x" + att.hex()}  # fmt: skip
+                   "x": strategy.x, "x_onchain": x, "f_onchain": f}  # fmt: skip
             assert http.send_assignment(doc)["accepted"]
-        else:
-            report(client, rid, silo.index, dev_account(silo.index + 2), x, f, att)
+    # the coordinator reports for every silo: a restarted daemon cannot miss its report
+    assert submit_table(client, rid, rows, key) is not None
 
 
 def test_restarts_never_deposit_twice_nor_lose_the_payout(world: World) -> None:
@@ -136,12 +141,13 @@ def test_restarts_never_deposit_twice_nor_lose_the_payout(world: World) -> None:
     rid = _open(world)
 
     first = DaemonProcess(world.node_paths[0], world.logs, "--quiet")
+    _push_terms(world, rid, _http(world))  # it deposits only after checking the round
     wait_for(lambda: client.profile_record(rid, 0).joined, 90, "the daemon's deposit")
     first.kill()  # mid-round: joined, nothing reported yet
 
     second = DaemonProcess(world.node_paths[0], world.logs, "--quiet")
     _coordinate(world, rid, _http(world))
-    wait_for(lambda: client.profile_record(rid, 0).reported, 60, "the daemon's report")
+    assert client.profile_record(rid, 0).reported  # by the coordinator's table
     second.kill()  # mid-round again: reported, not settled
 
     settle(client, rid)
@@ -168,11 +174,12 @@ def test_restarts_never_deposit_twice_nor_lose_the_payout(world: World) -> None:
     assert len(payouts) == 1
     assert int(payouts[0].args["amount"]) == int(profile.deposited) + int(profile.payoff)
     assert int(profile.payoff) != 0
-    # deposit, report, withdraw: not one transaction more (not even a reverted one)
-    assert client.w3.eth.get_transaction_count(silo1) - nonce_before == 3
+    # deposit and withdraw: not one transaction more (not even a reverted one); no report
+    assert client.w3.eth.get_transaction_count(silo1) - nonce_before == 2
     log = [a for a in actions(state) if a.get("round_id") == rid]
-    for event in ("deposited", "reported", "withdrew", "round-finished"):
+    for event in ("deposited", "withdrew", "round-finished"):
         assert [a["event"] for a in log].count(event) == 1, event
+    assert "reported" not in [a["event"] for a in log]
     withdrew = next(a for a in log if a["event"] == "withdrew")
     assert withdrew["amount_wei"] == int(payouts[0].args["amount"])
 
@@ -180,11 +187,12 @@ def test_restarts_never_deposit_twice_nor_lose_the_payout(world: World) -> None:
 def test_a_deposit_in_flight_at_the_kill_is_awaited_not_repeated(world: World) -> None:
     client, state, w3 = world.client, world.nodes[0].state_dir, world.client.w3
     silo1 = dev_account(2).address
-    rid = _open(world)
+    rid = _open(world, others=(1,))  # slot 2 stays out: deposits stay open
     nonce_before = w3.eth.get_transaction_count(silo1)
     w3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
     try:
         first = DaemonProcess(world.node_paths[0], world.logs, "--quiet")
+        _push_terms(world, rid, _http(world))
         wait_for(
             lambda: w3.eth.get_transaction_count(silo1, "pending") > nonce_before,
             90,
@@ -209,7 +217,8 @@ def test_a_deposit_in_flight_at_the_kill_is_awaited_not_repeated(world: World) -
         60,
         "the daemon to resume after the transaction was mined",
     )
-    # the operator abandons the round: the daemon must pull its whole deposit back
+    # the operator abandons the round while deposits are open (it may do so only then): the
+    # daemon must pull its whole deposit back
     client.round_abandon(rid)
     wait_for(lambda: client.profile_record(rid, 0).withdrawn, 60, "the refund")
     assert second.terminate() == 0
