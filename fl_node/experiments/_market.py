@@ -27,20 +27,19 @@ from fl_node.market import (
     LocalTraining,
     MarketParams,
     MarketRun,
+    MerkleTree,
     Setup,
     Silo,
     SiloSet,
-    build_silos,
-    model_vector,
-    run_baseline,
-    run_market,
-)
-from fl_node.market._commitment import (
-    MerkleTree,
     accepted_size,
+    build_silos,
     challenge_indices,
     detection_probability,
     honest_responder,
+    leaf_hash,
+    model_vector,
+    run_baseline,
+    run_market,
     verify_openings,
 )
 from fl_node.models import build_model
@@ -146,6 +145,11 @@ def _accuracy_runs(opts: MarketOptions, silos: SiloSet) -> tuple[dict[str, Any],
     return out, run
 
 
+def _mean_distance(run: MarketRun, b: int, js: list[int]) -> float:
+    """Mean over rounds and over silos ``js`` of the distance d_bj."""
+    return float(np.mean([r.distance[b, js] for r in run.rounds]))
+
+
 def _robustness(opts: MarketOptions, silos: SiloSet, clean: MarketRun) -> dict[str, Any]:
     """Two free-riders, then two sign-flip attackers (in different label groups)."""
     market = opts.params.draw(_names(silos), silos.sizes, silos.seed)
@@ -160,8 +164,32 @@ def _robustness(opts: MarketOptions, silos: SiloSet, clean: MarketRun) -> dict[s
         fedavg = run_baseline("fedavg", setup)
         honest = setup.honest
         edges = run.ledger.edges
+        groups = [s.group for s in silos.silos]
+        mates = [[j for j in honest if groups[j] == groups[b]] for b in bad]
+        others = [[j for j in honest if groups[j] != groups[b]] for b in bad]
+
         out[kind] = {
             "attackers": bad,
+            "distance_own_group": [
+                _mean_distance(run, b, js) for b, js in zip(bad, mates, strict=True)
+            ],
+            "distance_other_groups": [
+                _mean_distance(run, b, js) for b, js in zip(bad, others, strict=True)
+            ],
+            "honest_distance_other_groups": float(
+                np.mean(
+                    [
+                        r.distance[i, j]
+                        for r in run.rounds
+                        for i in honest
+                        for j in honest
+                        if groups[i] != groups[j]
+                    ]
+                )
+            ),
+            "imported_by_own_group": [
+                int(edges[js, b].sum()) for b, js in zip(bad, mates, strict=True)
+            ],
             "imported_by_others": [int(edges[:, b].sum()) for b in bad],
             "imports": [int(edges[b].sum()) for b in bad],
             "received": [float(-run.ledger.net_payment[b]) for b in bad],
@@ -204,8 +232,6 @@ def _bound_size(silo: Silo, reported: float, k: int, seed: int, n_classes: int) 
 
 def _phantom_catch(silo: Silo, k: int, seed: int, n_classes: int) -> dict[str, Any]:
     """A x2 liar padding its commitment with leaves it cannot open: caught at join?"""
-    from fl_node.market._commitment import leaf_hash
-
     n = len(silo.train)
     real = [leaf_hash(silo.train.x[i], int(silo.train.y[i])) for i in range(n)]
     fake = [np.random.default_rng([seed, i]).bytes(32) for i in range(n)]

@@ -6,7 +6,10 @@ Distances and prox centers: :func:`distance_matrix`, :func:`cosine_distance`,
 Local solver: :func:`train_prox`, :class:`LocalTraining`, :func:`accuracy`.
 Market rounds: :func:`market_round`, :func:`run_market`, :class:`MarketParams`.
 Baselines: :func:`run_baseline`, :data:`BASELINES`, :class:`Setup`.
-Size binding: :mod:`fl_node.market._commitment` (see :func:`commit`, :func:`challenge`).
+Size binding (Merkle commitment to the samples, challenges, accepted N): :class:`MerkleTree`,
+:class:`Commitment`, :class:`Opening`, :func:`challenge_indices`, :func:`verify_openings`,
+:func:`honest_responder`, :func:`accepted_size`, :func:`detection_probability`,
+:func:`challenges_needed`, :func:`leaf_hash`, :func:`verify_path`.
 """
 
 from fl_node.market._baselines import (
@@ -18,6 +21,20 @@ from fl_node.market._baselines import (
     project_simplex,
     run_baseline,
     upload,
+)
+from fl_node.market._commitment import (
+    ChallengeResult,
+    Commitment,
+    MerkleTree,
+    Opening,
+    accepted_size,
+    challenge_indices,
+    challenges_needed,
+    detection_probability,
+    honest_responder,
+    leaf_hash,
+    verify_openings,
+    verify_path,
 )
 from fl_node.market._distance import (
     cosine_distance,
@@ -37,20 +54,30 @@ __all__ = [
     "LABEL_CLUSTERS",
     "SILO_SPLITS",
     "BaselineParams",
+    "ChallengeResult",
+    "Commitment",
     "LocalTraining",
     "MarketParams",
     "MarketRun",
     "MarketStep",
+    "MerkleTree",
     "MethodResult",
+    "Opening",
     "Setup",
     "Silo",
     "SiloSet",
+    "accepted_size",
     "accuracy",
     "build_silos",
+    "challenge_indices",
+    "challenges_needed",
     "cosine_distance",
     "cosine_distance_grad",
+    "detection_probability",
     "distance_matrix",
     "flatten",
+    "honest_responder",
+    "leaf_hash",
     "market_round",
     "model_vector",
     "project_simplex",
@@ -60,4 +87,6 @@ __all__ = [
     "train_prox",
     "unflatten",
     "upload",
+    "verify_openings",
+    "verify_path",
 ]

@@ -171,10 +171,10 @@ def _pfedgraph(s: Setup, p: BaselineParams) -> MethodResult:
     """Each silo starts every round from its aggregate sum_j a_ij theta_j, with
     a_i = argmin over the simplex of ||a - q||^2 + alpha sum_j a_j d_ij = proj(q - alpha d_i / 2),
     q the data shares and d the same cosine distance of updates as the market."""
-    thetas = [s.theta0.copy() for _ in range(s.m)]
     q = s.sizes / s.sizes.sum()
     hist = []
-    start = list(thetas)
+    start = [s.theta0.copy() for _ in range(s.m)]
+    trained = start
     for r in range(s.rounds):
         trained = [s.train(i, r, start[i]) for i in range(s.m)]
         thetas = [upload(s.behaviours[i], trained[i], start[i]) for i in range(s.m)]
@@ -184,7 +184,7 @@ def _pfedgraph(s: Setup, p: BaselineParams) -> MethodResult:
             _average(thetas, project_simplex(q - 0.5 * p.alpha_graph * d[i]) + 1e-12)
             for i in range(s.m)
         ]
-    return MethodResult("pfedgraph", hist, thetas)
+    return MethodResult("pfedgraph", hist, trained)
 
 
 BASELINES: dict[str, Callable[[Setup, BaselineParams], MethodResult]] = {

@@ -7,8 +7,9 @@ import hashlib
 import numpy as np
 import pytest
 
-from fl_node.market._commitment import (
+from fl_node.market import (
     ChallengeResult,
+    Commitment,
     MerkleTree,
     Opening,
     accepted_size,
@@ -39,8 +40,6 @@ def test_every_leaf_proof_verifies_and_a_tampered_one_does_not(n: int) -> None:
         if n > 1:
             assert not verify_path(c, (k + 1) % n, tree.leaf(k), tree.path(k))
     # the commitment binds the count: the same top hash under another n does not verify
-    from fl_node.market._commitment import Commitment
-
     assert not verify_path(Commitment(c.root, n + 1), 0, tree.leaf(0), tree.path(0))
 
 

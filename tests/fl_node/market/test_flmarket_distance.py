@@ -11,6 +11,7 @@ from fl_node.market import (
     cosine_distance_grad,
     distance_matrix,
     flatten,
+    project_simplex,
     prox_center,
     unflatten,
 )
@@ -82,3 +83,11 @@ def test_flatten_roundtrip() -> None:
     )
     with pytest.raises(ValueError, match="10 entries"):
         unflatten(np.zeros(3), arrays)
+
+
+def test_project_simplex() -> None:
+    np.testing.assert_allclose(project_simplex([0.2, 0.3, 0.5]), [0.2, 0.3, 0.5])
+    np.testing.assert_allclose(project_simplex([2.0, 0.0, -1.0]), [1.0, 0.0, 0.0])
+    p = project_simplex(np.random.default_rng(0).normal(size=7))
+    assert p.min() >= 0 and p.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(project_simplex([0.5, 0.5, 0.5]), [1 / 3] * 3)
