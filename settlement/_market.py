@@ -10,12 +10,14 @@ distances; the contract computes the payments from it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from settlement._digests import payoff_digest
 from settlement._errors import ConfigError
 from settlement._fixedpoint import WAD, to_scaled, to_wad
-from settlement._types import ZERO_ADDRESS, OrgSpec, RoundConfig
+from settlement._outcome import RoundOutcome
+from settlement._types import ZERO_ADDRESS, OrgSpec, RoundConfig, Wei
 from settlement.rules._market import MarketGraph, MarketTable, bonds, settle_round
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "market_bonds",
     "market_config",
     "market_orgs",
+    "market_outcome",
     "market_payoffs",
     "market_table_of",
     "pack_market_table",
@@ -151,3 +154,25 @@ def market_payoffs(table: MarketTable, graphs: Sequence[MarketGraph]) -> list[in
         _, p = settle_round(table, g)
         total = [a + b for a, b in zip(total, p, strict=True)]
     return total
+
+
+def market_outcome(
+    config: RoundConfig,
+    orgs: Sequence[OrgSpec],
+    deposits: Mapping[int, int],
+    table: bytes | None,
+) -> RoundOutcome:
+    """The outcome the contract must produce for a market round, from its on-chain inputs:
+    the config, the slots, the deposits and the coordinator's table (None if never submitted:
+    nobody trades). Scores are N_i for depositors, 0 otherwise."""
+    market = market_table_of(config, orgs)
+    n = len(orgs)
+    pay = market_payoffs(market, unpack_market_table(n, table)) if table else [0] * n
+    scores = [o.base if i in deposits else 0 for i, o in enumerate(orgs)]
+    return RoundOutcome(
+        bonds=[Wei(b) for b in bonds(market, config.d_min_wad)],
+        scores=scores,
+        payoffs=[Wei(p) for p in pay],
+        payouts=[Wei(deposits[i] + pay[i]) if i in deposits else Wei(0) for i in range(n)],
+        digest=payoff_digest([o.account for o in orgs], scores, pay),
+    )
