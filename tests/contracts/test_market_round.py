@@ -221,3 +221,8 @@ def test_a_graph_may_not_name_a_slot_that_did_not_deposit(
         client.market_table_submit(
             round_id, [MarketGraph.from_rows([[2], [], []], d)], sender=dev_account(1)
         )
+    # the coordinator stays silent: after the report deadline anyone settles, nobody traded
+    warp_to(client.w3, client.round_config(round_id).report_deadline + 1)
+    _settle_and_pay(client, round_id, accounts)
+    p = client.profiles(round_id)
+    assert [q.payoff for q in p] == [0, 0, 0] and p[0].withdrawn and p[1].withdrawn
