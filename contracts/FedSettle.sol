@@ -11,6 +11,8 @@ import {DataStore} from "./lib/DataStore.sol";
 import {OrgTable} from "./lib/OrgTable.sol";
 import {Pairwise} from "./lib/Pairwise.sol";
 import {RhoTriangle} from "./lib/RhoTriangle.sol";
+import {MarketEngine} from "./rules/MarketEngine.sol";
+import {MarketSession} from "./rules/MarketSession.sol";
 import {Rules} from "./rules/Rules.sol";
 import {Terms} from "./rules/Terms.sol";
 
@@ -106,6 +108,8 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
 
     /// @inheritdoc IFedSettle
     address public immutable operator;
+    /// Mechanism 3's arithmetic, deployed by the constructor (see rules/MarketEngine.sol).
+    MarketEngine public immutable marketEngine;
     /// @inheritdoc IFedSettle
     uint256 public roundCount;
     /// @inheritdoc IFedSettle
@@ -115,6 +119,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
 
     constructor() {
         operator = msg.sender;
+        marketEngine = new MarketEngine();
     }
 
     // ------------------------------------------------------------------ open
@@ -146,7 +151,8 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
             if (sMax > maxScore) maxScore = sMax;
             OrgTable.put(ptr, i, o.account, o.xMax, o.fMax, o.base);
         }
-        _checkOverflow(t, n, maxScore);
+        if (t.mechanismId == Rules.MARKET) MarketSession.checkBonds(marketEngine, t, orgs, PAYOFF_LIMIT);
+        else _checkOverflow(t, n, maxScore);
         address dup = _firstDuplicate(orgs);
         if (dup != address(0)) revert DuplicateAccount(dup);
 
@@ -351,6 +357,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         if (msg.sender != coordinator) revert WrongCaller(coordinator, msg.sender);
         if (r.reportTable != address(0)) revert TableAlreadySubmitted();
         _requirePhase(r, Phase.Report);
+        if (r.mechanismId == Rules.MARKET) return _marketTableSubmit(r, roundId, table);
         uint256 n = r.n;
         if (table.length != 16 * n) revert TableLength(16 * n, table.length);
         Terms memory t = _terms(r);
@@ -369,6 +376,42 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         r.reportTable = data;
         r.reportedCount = reports;
         emit ReportTableSubmitted(roundId, msg.sender, data, reports);
+    }
+
+    /// @dev Mechanism 3: the table carries every FL round's graph (MarketSession); it is decoded
+    ///  and checked (TableLength, InvalidParameter("rounds"), the MarketRule graph errors), then
+    ///  every slot a graph names must be a depositor (NotJoined). reportedCount = the slots named.
+    function _marketTableSubmit(Round storage r, uint256 roundId, bytes calldata table) private {
+        uint256 n = r.n;
+        bool[] memory named = marketEngine.named(table, n, r.dMinWad);
+        uint32 reports = 0;
+        for (uint256 i; i < n; ++i) {
+            if (!named[i]) continue;
+            if (r.orgs[i].flags & JOINED == 0) revert NotJoined(i);
+            ++reports;
+        }
+        address data = DataStore.write(table);
+        r.reportTable = data;
+        r.reportedCount = reports;
+        emit ReportTableSubmitted(roundId, msg.sender, data, reports);
+    }
+
+    /// @dev Mechanism 3: every slot's payoff from the stored table (all zero without a table).
+    function _marketPayoffs(Round storage r, Terms memory t, bytes memory rows, uint256 n)
+        private
+        view
+        returns (int256[] memory)
+    {
+        address data = r.reportTable;
+        if (data == address(0)) return new int256[](n);
+        uint256 size = data.code.length - 1;
+        bytes memory raw = new bytes(size);
+        uint256 dest;
+        assembly ("memory-safe") {
+            dest := add(raw, 0x20)
+        }
+        DataStore.copy(data, 0, size, dest);
+        return marketEngine.payoffs(MarketSession.table(t, rows, n), raw, t.dMinWad);
     }
 
     function _tableRow(bytes calldata table, uint256 i) private pure returns (uint64 x, uint64 f) {
@@ -414,7 +457,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         Terms memory t = _terms(r);
         bytes memory rows = OrgTable.load(r.orgTable, n);
         uint256[] memory scores = _scores(r, t, rows, n);
-        bytes memory tri = RhoTriangle.load(r.rhoChunks, RhoTriangle.size(n));
+        int256[] memory payoffs = _payoffs(r, t, rows, scores, start, end);
         bytes32 digest = r.payoffDigest;
         for (uint256 i = start; i < end; ++i) {
             address account = OrgTable.rowAt(rows, i).account;
@@ -423,7 +466,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
             if (s == Pairwise.INACTIVE) {
                 s = 0;
             } else {
-                payoff = Rules.payoff(t, tri, n, i, scores);
+                payoff = payoffs[i];
                 // |payoff| < 2^119 (checked at open): fits the slot's int128
                 r.orgs[i].payoff = int128(payoff);
                 emit PayoffCalculated(roundId, i, account, s, payoff);
@@ -438,6 +481,25 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         }
     }
 
+    /// @dev R_i for the depositors among slots [start, end) (Rules.payoff; mechanism 3: every
+    ///  slot's payoff from the table).
+    function _payoffs(
+        Round storage r,
+        Terms memory t,
+        bytes memory rows,
+        uint256[] memory scores,
+        uint256 start,
+        uint256 end
+    ) private view returns (int256[] memory out) {
+        uint256 n = r.n;
+        if (t.mechanismId == Rules.MARKET) return _marketPayoffs(r, t, rows, n);
+        out = new int256[](n);
+        bytes memory tri = RhoTriangle.load(r.rhoChunks, RhoTriangle.size(n));
+        for (uint256 i = start; i < end; ++i) {
+            if (scores[i] != Pairwise.INACTIVE) out[i] = Rules.payoff(t, tri, n, i, scores);
+        }
+    }
+
     /// @dev The score every slot is settled at: its report, a silent depositor's minimum report,
     ///  Pairwise.INACTIVE for a slot that never deposited.
     function _scores(Round storage r, Terms memory t, bytes memory rows, uint256 n)
@@ -448,7 +510,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         scores = new uint256[](n);
         address table = r.reportTable;
         bytes memory reports;
-        if (table != address(0)) {
+        if (table != address(0) && t.mechanismId != Rules.MARKET) {
             reports = new bytes(16 * n + 16);
             uint256 dest;
             assembly ("memory-safe") {
@@ -591,7 +653,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         prof.joined = flags & JOINED != 0;
         prof.withdrawn = flags & WITHDRAWN != 0;
         bytes memory reports;
-        if (r.reportTable != address(0)) {
+        if (r.reportTable != address(0) && r.mechanismId != Rules.MARKET) {
             reports = new bytes(48);
             uint256 dest;
             assembly ("memory-safe") {
@@ -673,6 +735,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         if (r.rhoBytes != total) revert RhoIncomplete(r.rhoBytes, total);
         Terms memory t = _terms(r);
         bytes memory rows = OrgTable.load(r.orgTable, n);
+        if (t.mechanismId == Rules.MARKET) return MarketSession.bond(marketEngine, t, rows, n, index);
         uint256[] memory sMax = new uint256[](n);
         for (uint256 j; j < n; ++j) {
             sMax[j] = Rules.maxScore(t, OrgTable.rowAt(rows, j));

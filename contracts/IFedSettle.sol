@@ -22,7 +22,12 @@ pragma solidity 0.8.37;
 ///   2 cogen:    score_i = base_i * xScale * WAD + lambdaWad * x_i  (base_i = D_i, the slot's real
 ///               sample count; lambdaWad = q, the quality weight of a synthetic sample),
 ///               scoreUnit = xScale * WAD, minimum report (0, 0)
-///   3 market:   not implemented here (UnsupportedMechanism)
+///   3 market:   the model-sharing market (rules/MarketRule.sol via rules/MarketSession.sol):
+///               gammaWad = wei per unit of utility, lambdaWad = lambda_pay, dMinWad = the FL
+///               rounds the bonds cover; slot base = N_i, xMax = K_i xScale, fMax = c_i fScale;
+///               score_i = N_i. The coordinator's table carries every FL round's graph and edge
+///               distances; the contract computes r_ij and the payoffs from it (no pair weights:
+///               rho is all zeros); bond_i = MarketRule.bond, the importer's worst case.
 ///  Both pairwise rules pay, for every ordered pair of depositors (i, j),
 ///      t_ij = trunc(gammaWad * w_ij * (score_i - score_j) / (BPS * WAD * scoreUnit))
 ///  and R_i = sum_j t_ij. Truncation toward zero is odd, so t_ji = -t_ij and sum_i R_i = 0
@@ -45,7 +50,7 @@ interface IFedSettle {
     // ------------------------------------------------------------------ types
     /// Round parameters fixed at open.
     struct RoundConfig {
-        uint8 mechanismId; // 1 = TradeFL, 2 = cogen (synthetic-data generation)
+        uint8 mechanismId; // 1 = TradeFL, 2 = cogen (synthetic-data generation), 3 = market
         address token; // ERC-20 the round settles in; address(0) = ETH
         address coordinator; // if non-zero, only this account submits the report table
         uint256 gammaWad; // wei (token units) per unit of score difference; cogen: kappa
@@ -156,6 +161,12 @@ interface IFedSettle {
     error AlreadyWithdrawn(uint256 index);
     error NothingToWithdraw(uint256 index);
     error TransferFailed(address to, uint256 amount);
+    // mechanism 3: a bad graph in the table (raised by MarketRule.checkGraph inside MarketEngine)
+    error MarketLengthMismatch(uint256 expected, uint256 got);
+    error MarketRowStart(uint256 index);
+    error MarketBadExporter(uint256 importer, uint256 exporter);
+    error MarketDuplicateEdge(uint256 importer, uint256 exporter);
+    error MarketDistanceOutOfRange(uint256 importer, uint256 exporter, uint256 distWad);
 
     // ------------------------------------------------------------------ entry points
     /// Opens a round (contract operator only): validates config and orgs, stores the org table as
@@ -187,6 +198,8 @@ interface IFedSettle {
 
     /// The coordinator submits the whole assignment table once: n rows of (uint64 x, uint64 f)
     /// big-endian (16 bytes per slot); a row (0, 0) means "no report" (settled at the minimum).
+    /// Mechanism 3: the table is uint16 R then R graphs (MarketSession: rowStart as n + 1 uint16,
+    /// then per edge uint16 exporter, uint64 distWad); a slot named in no graph trades nothing.
     function contributionTableSubmit(uint256 roundId, bytes calldata table) external;
 
     /// Computes the payoffs of the next `maxOrgs` slots (0 = all remaining); anyone, phase

@@ -53,6 +53,11 @@ from settlement._errors import (
     KeystoreError,
     KeystoreNotFound,
     LockTooLong,
+    MarketBadExporter,
+    MarketDistanceOutOfRange,
+    MarketDuplicateEdge,
+    MarketLengthMismatch,
+    MarketRowStart,
     NoCoordinator,
     NothingToWithdraw,
     NotJoined,
@@ -107,6 +112,17 @@ from settlement._keys import (
     save_keystore,
 )
 from settlement._logs import LogPager
+from settlement._market import (
+    MECHANISM_MARKET,
+    market_bonds,
+    market_config,
+    market_orgs,
+    market_outcome,
+    market_payoffs,
+    market_table_of,
+    pack_market_table,
+    unpack_market_table,
+)
 from settlement._outcome import RoundOutcome, compute_outcome
 from settlement._rules import F_MIN, SUPPORTED_MECHANISMS, Rule
 from settlement._terms import AcceptedTerms, check_round
@@ -134,6 +150,7 @@ __all__ = [
     "MAINNET_TX_GAS_CAP",
     "MAX_PHASE_SPAN",
     "MECHANISM_COGEN",
+    "MECHANISM_MARKET",
     "MECHANISM_TRADEFL",
     "RHO_CHUNK",
     "SUPPORTED_MECHANISMS",
@@ -165,6 +182,11 @@ __all__ = [
     "KeystoreNotFound",
     "LockTooLong",
     "LogPager",
+    "MarketBadExporter",
+    "MarketDistanceOutOfRange",
+    "MarketDuplicateEdge",
+    "MarketLengthMismatch",
+    "MarketRowStart",
     "NoCoordinator",
     "NonceManager",
     "NotJoined",
@@ -221,8 +243,15 @@ __all__ = [
     "increase_time",
     "load_artifact",
     "load_keystore",
+    "market_bonds",
+    "market_config",
+    "market_orgs",
+    "market_outcome",
+    "market_payoffs",
+    "market_table_of",
     "mine",
     "orgs_hash",
+    "pack_market_table",
     "pack_report_table",
     "pack_rho",
     "params_digest",
@@ -240,6 +269,7 @@ __all__ = [
     "to_scaled",
     "to_wad",
     "triangle_size",
+    "unpack_market_table",
     "unpack_rho",
     "warp_to",
 ]

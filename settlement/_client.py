@@ -18,6 +18,7 @@ from settlement._devnet import chain_time
 from settlement._errors import ConfigError, ErrorDecoder, _abi_type
 from settlement._fixedpoint import Real, pack_rho, rho_chunks
 from settlement._logs import LogPager
+from settlement._market import pack_market_table
 from settlement._token import TokenClient
 from settlement._transact import EventRecord, NonceManager, Receipt, Transactor
 from settlement._types import (
@@ -32,6 +33,7 @@ from settlement._types import (
     Wei,
     to_address,
 )
+from settlement.rules._market import MarketGraph
 
 
 @dataclass(frozen=True)
@@ -353,6 +355,29 @@ class SettlementClient:
         return self._send(
             "contributionTableSubmit", [round_id, pack_report_table(n, reports)], sender
         )
+
+    def market_round_open(
+        self, config: RoundConfig, orgs: Sequence[OrgSpec], *, sender: LocalAccount | None = None
+    ) -> OpenedRound:
+        """Open a market round (mechanism 3): the weight triangle is unused and sent as zeros."""
+        n = len(orgs)
+        return self.round_open(config, orgs, bytes(n * (n - 1)), sender=sender)
+
+    def market_table_submit(
+        self, round_id: int, graphs: Sequence[MarketGraph], *, sender: LocalAccount | None = None
+    ) -> Receipt:
+        """The coordinator submits a market round's one table: every FL round's graph."""
+        n = self.round_state(round_id).n
+        return self._send(
+            "contributionTableSubmit", [round_id, pack_market_table(n, graphs)], sender
+        )
+
+    def market_table(self, round_id: int) -> bytes | None:
+        """The market table stored by the contract (None before it is submitted)."""
+        events = self.events("ReportTableSubmitted", round_id=round_id)
+        if not events:
+            return None
+        return bytes(self.w3.eth.get_code(cast(Any, events[0].args["data"])))[1:]
 
     def payoff_calculate(
         self, round_id: int, max_orgs: int = 0, *, sender: LocalAccount | None = None

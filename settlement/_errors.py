@@ -284,7 +284,32 @@ class TableAlreadySubmitted(ContractError):
 
 
 class TableLength(ContractError):
-    template = "the report table has {actual} bytes but must have {expected} (16 per slot)"
+    template = (
+        "the report table has {actual} bytes but must have {expected} (16 per slot; market "
+        "rounds: the length the table's graphs imply)"
+    )
+
+
+class MarketLengthMismatch(ContractError):
+    template = "a market graph has {got} entries where {expected} are needed"
+
+
+class MarketRowStart(ContractError):
+    template = (
+        "a market graph's rowStart[{index}] breaks the shape (0 first, non-decreasing, edges last)"
+    )
+
+
+class MarketBadExporter(ContractError):
+    template = "a market graph has importer {importer} import {exporter} (not another slot)"
+
+
+class MarketDuplicateEdge(ContractError):
+    template = "a market graph has importer {importer} import {exporter} twice"
+
+
+class MarketDistanceOutOfRange(ContractError):
+    template = "a market graph's distance d[{importer}][{exporter}] = {dist_wad} is above 2e18"
 
 
 class CannotAbandon(ContractError):
@@ -352,6 +377,11 @@ _BUILTIN: dict[str, type[ContractError]] = {
         NoCoordinator,
         TableAlreadySubmitted,
         TableLength,
+        MarketLengthMismatch,
+        MarketRowStart,
+        MarketBadExporter,
+        MarketDuplicateEdge,
+        MarketDistanceOutOfRange,
         CannotAbandon,
         AlreadyWithdrawn,
         NothingToWithdraw,

@@ -5,6 +5,7 @@ import {IFedSettle} from "../IFedSettle.sol";
 import {OrgTable} from "../lib/OrgTable.sol";
 import {Pairwise} from "../lib/Pairwise.sol";
 import {CogenRule} from "./CogenRule.sol";
+import {MarketSession} from "./MarketSession.sol";
 import {Terms} from "./Terms.sol";
 import {TradeFLRule} from "./TradeFLRule.sol";
 
@@ -19,23 +20,28 @@ import {TradeFLRule} from "./TradeFLRule.sol";
 ///  - checkReport(Terms, row, x, f) -> (bad, min, max) and score(Terms, row, x, f);
 ///  - bond(i) and payoff(i) from the weight triangle and the scores, with
 ///    sum_i payoff(i) == 0 exactly and payoff(i) >= -bond(i) for every admissible report set.
-///  Mechanism 3 (model-sharing market, contracts/rules/MarketRule.sol) is one more `if` branch in
-///  each function below; until then it is UnsupportedMechanism.
+///  Mechanism 3 (model-sharing market, contracts/rules/MarketRule.sol through MarketSession.sol)
+///  is one more `if` branch in checkConfig, checkOrg and score (its score is N_i, its minimum
+///  report (0, 0)); its bond and payoffs need the whole org table and the coordinator's table, so
+///  the core calls MarketSession for those directly.
 library Rules {
     uint8 internal constant TRADEFL = 1;
     uint8 internal constant COGEN = 2;
+    uint8 internal constant MARKET = 3;
     uint256 internal constant BPS = 10_000;
     uint256 internal constant WAD = 1e18;
 
     function checkConfig(IFedSettle.RoundConfig calldata c) internal pure {
         if (c.mechanismId == TRADEFL) return TradeFLRule.checkConfig(c);
         if (c.mechanismId == COGEN) return CogenRule.checkConfig(c);
+        if (c.mechanismId == MARKET) return MarketSession.checkConfig(c);
         revert IFedSettle.UnsupportedMechanism(c.mechanismId);
     }
 
     /// @notice Slot's maximum score; `bad` names a field (1 xMax, 2 fMax, 3 base, 4 lambdaWad).
     function checkOrg(Terms memory t, uint64 xMax, uint64 fMax, uint64 base) internal pure returns (uint256, uint8) {
         if (t.mechanismId == TRADEFL) return TradeFLRule.checkOrg(t, xMax, fMax, base);
+        if (t.mechanismId == MARKET) return MarketSession.checkOrg(base);
         return CogenRule.checkOrg(t, xMax, fMax, base);
     }
 
@@ -61,6 +67,7 @@ library Rules {
 
     function score(Terms memory t, OrgTable.Row memory row, uint64 x, uint64 f) internal pure returns (uint256) {
         if (t.mechanismId == TRADEFL) return TradeFLRule.score(t, x, f);
+        if (t.mechanismId == MARKET) return row.base;
         return CogenRule.score(t, row.base, x);
     }
 

@@ -15,6 +15,7 @@ real scores ``s_i = D_i + q x_i`` of every depositor (a silent one at ``x_i = 0`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from settlement._fixedpoint import BPS, WAD
+from settlement._market import market_outcome, market_table_of, unpack_market_table
 from settlement._outcome import RoundOutcome, compute_outcome
 from settlement._types import OrgSpec, RoundConfig
 from settlement.audit._solver import real_payoffs
@@ -43,6 +45,9 @@ class RoundInputs:
         Slots that joined and what they deposited.
     reports : mapping index -> (x, f)
         Slots that reported, with their reported values.
+    market_table : bytes or None
+        Mechanism 3: the coordinator's table (the code of the data contract named by
+        ``ReportTableSubmitted``), None if never submitted.
     """
 
     config: RoundConfig
@@ -50,6 +55,7 @@ class RoundInputs:
     rho_bps: Sequence[Sequence[int]]
     deposits: Mapping[int, int]
     reports: Mapping[int, tuple[int, int]]
+    market_table: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -154,8 +160,57 @@ class SyntheticGeneration:
         }
 
 
+class MarketPayments:
+    """Mechanism 3: every FL round's edge payments from the attested graphs (spec section 3).
+
+    Exact: the integer mirror of MarketRule (``settlement.rules``). Reference: the same formula
+    in floating point, r_ij = max(0, [G_i(S_i) - G_i(S_i without j)] - lambda d_ij N_j / N_i)
+    times the wei per unit, from the real K_i = kWad / 1e18 and d_ij = distWad / 1e18.
+    """
+
+    mechanism_id = 3
+    name = "model-sharing market"
+
+    def recompute(self, inputs: RoundInputs) -> Recomputation:
+        c, orgs, n = inputs.config, inputs.orgs, len(inputs.orgs)
+        outcome = market_outcome(c, orgs, inputs.deposits, inputs.market_table)
+        graphs = unpack_market_table(n, inputs.market_table) if inputs.market_table else []
+        table = market_table_of(c, orgs)
+        lam, unit = table.lambda_wad / 1e18, table.unit_wei
+        reference = [0.0] * n
+        edges = 0
+        for g in graphs:
+            for i, row in enumerate(g.rows()):
+                k, ni = table.k_wad[i] / 1e18, table.n[i]
+                total = ni + sum(table.n[j] for j in row)
+                for e in range(g.row_start[i], g.row_start[i + 1]):
+                    j, nj = g.exporters[e], table.n[g.exporters[e]]
+                    marg = math.sqrt(k / (total - nj)) - math.sqrt(k / total)
+                    r = max(0.0, marg - lam * (g.dist_wad[e] / 1e18) * nj / ni) * unit
+                    reference[j] += r
+                    reference[i] -= r
+                    edges += 1
+        # per edge under 2 wei + 2 unit / 1e18 of truncation (MarketRule's notice), plus float error
+        largest = max((abs(int(v)) for v in outcome.payoffs), default=0)
+        tolerance = edges * (2 + 2 * unit / 1e18) + 1e-9 * largest + 1e-6
+        return Recomputation(outcome=outcome, reference=reference, tolerance_wei=tolerance)
+
+    def parameters(self, inputs: RoundInputs) -> dict[str, Any]:
+        c = inputs.config
+        return {
+            "unit_wei": str(c.gamma_wad),
+            "lambda_pay": c.lambda_wad / WAD,
+            "fl_rounds_covered": c.d_min_wad,
+            "N": [o.base for o in inputs.orgs],
+        }
+
+
 #: mechanism id -> its recomputation (ids without an entry are reported as not checked)
-MECHANISMS: dict[int, Mechanism] = {1: Redistribution(), 2: SyntheticGeneration()}
+MECHANISMS: dict[int, Mechanism] = {
+    1: Redistribution(),
+    2: SyntheticGeneration(),
+    3: MarketPayments(),
+}
 
 
 def mechanism_for(mechanism_id: int) -> Mechanism | None:
