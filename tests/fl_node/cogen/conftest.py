@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cogen_helpers import TrainedSilo
+from flcogen_helpers import TrainedSilo
 
 from fl_node.cogen import CVAEGenerator, GMMGenerator
 from fl_node.data import DataSplit, partition

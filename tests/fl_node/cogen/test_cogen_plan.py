@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cogen_helpers import TrainedSilo
+from flcogen_helpers import TrainedSilo
 
 from fl_node.aggregation import weighted_average
 from fl_node.cogen import (
