@@ -108,10 +108,9 @@ class MarketRound:
         """JSON-ready summary; infinite thresholds are written as strings ``"inf"``/``"-inf"``,
         the diagonal as ``None``."""
         names = self.market.names
-
         threshold: list[list[float | str | None]] = self.threshold.tolist()
         for i, j in np.argwhere(~np.isfinite(self.threshold)).tolist():
-            v = threshold[i][j]
+            v = float(self.threshold[i, j])
             threshold[i][j] = None if math.isnan(v) else ("inf" if v > 0 else "-inf")
         return {
             "mechanism": "market",
