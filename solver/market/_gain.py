@@ -93,16 +93,15 @@ def _root(a: FloatArray, hi: FloatArray, sk: FloatArray, rhs: FloatArray) -> Flo
     bracket of ``POLISH_RTOL`` around the estimate, checked on the float predicate (entries where
     it does not hold keep the full bracket), is bisected to two adjacent floats.
     """
-    q = np.log(rhs / sk)
-    z = np.log(hi - a)
+    q = rhs / sk
+    x = hi - a
     for _ in range(NEWTON_STEPS):
-        x = np.exp(z)
         sx, sy = np.sqrt(x), np.sqrt(x + a)
-        logh = np.log(a) - np.log(sx) - np.log(sy) - np.log(sx + sy)
         r = sx / sy
-        z = z - (logh - q) / (-0.5 * (1.0 + r * r + r))
+        # z = log x moves by -(log h - log q) / slope, slope = -(1 + r + r^2) / 2
+        x = x * np.exp(2.0 * np.log(a / (sx * sy * (sx + sy) * q)) / (1.0 + r * (1.0 + r)))
     with np.errstate(over="ignore", invalid="ignore"):
-        est = a + np.exp(z)
+        est = a + x
         lo = np.maximum(a, est * (1.0 - POLISH_RTOL))
         up = np.minimum(hi, est * (1.0 + POLISH_RTOL))
         ok = np.isfinite(est) & (lo < up)
