@@ -83,7 +83,7 @@ def read_distance(
 
     raw = load_matrix(value, field=field, n=n, base_dir=base_dir or Path.cwd())
     try:
-        return check_distance(raw.tolist(), n, field)
+        return check_distance(raw, n, field)
     except GameError as exc:
         raise _as_config_error(exc, exc.field) from None
 

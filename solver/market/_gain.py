@@ -21,6 +21,10 @@ FloatArray = NDArray[np.float64]
 #: bisection step cap: above the ~2,100 halvings that pinch any positive float interval to two
 #: adjacent floats (in practice about 55 for these brackets)
 BISECTION_STEPS = 2_200
+#: Newton steps on the log-log form (quadratic convergence from the bracket's upper end)
+NEWTON_STEPS = 5
+#: relative half-width of the checked bracket around the Newton estimate (about 45 floats)
+POLISH_RTOL = 1e-14
 
 
 def inv_sqrt_diff(x: ArrayLike, y: ArrayLike, delta: ArrayLike) -> FloatArray:
@@ -52,8 +56,9 @@ def thresholds(market: Market, distance: ArrayLike) -> FloatArray:
     - the diagonal is ``nan`` (an org never imports itself).
 
     The bracket is [N_j, N_j + (sqrt(K_i) N_j / (2 rhs))^(2/3)]: by the mean-value theorem the left
-    side is at most sqrt(K_i) N_j / (2 (T - N_j)^(3/2)), which equals rhs at the upper end. Bisection
-    runs until the interval is two adjacent floats; the midpoint is returned.
+    side is at most sqrt(K_i) N_j / (2 (T - N_j)^(3/2)), which equals rhs at the upper end. A
+    vectorized Newton estimate narrows it (see :func:`_root`), then bisection runs until the
+    interval is two adjacent floats; the midpoint is returned.
     """
     m = market.n
     d = check_distance(distance, m)
@@ -70,15 +75,46 @@ def thresholds(market: Market, distance: ArrayLike) -> FloatArray:
         hi = a + (sk * a / (2.0 * np.where(solve, rhs, 1.0))) ** (2.0 / 3.0)
     T[solve & ~np.isfinite(hi)] = np.inf  # price below float resolution: always worth it
     solve &= np.isfinite(hi)
-    T[solve] = _bisect(a[solve], hi[solve], sk[solve], rhs[solve])
+    T[solve] = _root(a[solve], hi[solve], sk[solve], rhs[solve])
     T[np.eye(m, dtype=bool)] = np.nan
     return T
 
 
-def _bisect(lo: FloatArray, hi: FloatArray, sk: FloatArray, rhs: FloatArray) -> FloatArray:
-    """Root of sk (1/sqrt(T - a) - 1/sqrt(T)) = rhs in (lo, hi] per entry, with a = lo; each
-    entry leaves the active set once its interval is two adjacent floats."""
-    a = lo
+def _above(T: FloatArray, a: FloatArray, sk: FloatArray, rhs: FloatArray) -> NDArray[np.bool_]:
+    """Whether the marginal gain at total data T exceeds the price (T lies left of the root)."""
+    return np.asarray(sk * inv_sqrt_diff(T - a, T, a) > rhs)
+
+
+def _root(a: FloatArray, hi: FloatArray, sk: FloatArray, rhs: FloatArray) -> FloatArray:
+    """Root of sk (1/sqrt(T - a) - 1/sqrt(T)) = rhs in (a, hi] per entry.
+
+    Newton's method on log h(x) = log(1/sqrt(x) - 1/sqrt(x + a)) against log(x), x = T - a, whose
+    slope lies in (-3/2, -1/2] (smooth in both regimes), from the bracket's upper end; then a
+    bracket of ``POLISH_RTOL`` around the estimate, checked on the float predicate (entries where
+    it does not hold keep the full bracket), is bisected to two adjacent floats.
+    """
+    q = rhs / sk
+    x = hi - a
+    for _ in range(NEWTON_STEPS):
+        sx, sy = np.sqrt(x), np.sqrt(x + a)
+        r = sx / sy
+        # z = log x moves by -(log h - log q) / slope, slope = -(1 + r + r^2) / 2
+        x = x * np.exp(2.0 * np.log(a / (sx * sy * (sx + sy) * q)) / (1.0 + r * (1.0 + r)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        est = a + x
+        lo = np.maximum(a, est * (1.0 - POLISH_RTOL))
+        up = np.minimum(hi, est * (1.0 + POLISH_RTOL))
+        ok = np.isfinite(est) & (lo < up)
+        ok &= (lo == a) | _above(np.where(ok, lo, hi), a, sk, rhs)
+        ok &= (up == hi) | ~_above(np.where(ok, up, hi), a, sk, rhs)
+    return _bisect(a, np.where(ok, lo, a), np.where(ok, up, hi), sk, rhs)
+
+
+def _bisect(
+    a: FloatArray, lo: FloatArray, hi: FloatArray, sk: FloatArray, rhs: FloatArray
+) -> FloatArray:
+    """Bisect each (lo, hi] with the root of sk (1/sqrt(T - a) - 1/sqrt(T)) = rhs; each entry
+    leaves the active set once its interval is two adjacent floats."""
     lo, hi = lo.copy(), hi.copy()
     active = np.arange(lo.size)
     for _ in range(BISECTION_STEPS):
@@ -87,7 +123,7 @@ def _bisect(lo: FloatArray, hi: FloatArray, sk: FloatArray, rhs: FloatArray) -> 
         active, mid = active[open_], mid[open_]
         if active.size == 0:
             break
-        above = sk[active] * inv_sqrt_diff(mid - a[active], mid, a[active]) > rhs[active]
+        above = _above(mid, a[active], sk[active], rhs[active])
         lo[active[above]] = mid[above]
         hi[active[~above]] = mid[~above]
     return 0.5 * (lo + hi)

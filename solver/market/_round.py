@@ -108,12 +108,10 @@ class MarketRound:
         """JSON-ready summary; infinite thresholds are written as strings ``"inf"``/``"-inf"``,
         the diagonal as ``None``."""
         names = self.market.names
-
-        def thr(v: float) -> float | str | None:
-            if math.isnan(v):
-                return None
-            return float(v) if math.isfinite(v) else ("inf" if v > 0 else "-inf")
-
+        threshold: list[list[float | str | None]] = self.threshold.tolist()
+        for i, j in np.argwhere(~np.isfinite(self.threshold)).tolist():
+            v = float(self.threshold[i, j])
+            threshold[i][j] = None if math.isnan(v) else ("inf" if v > 0 else "-inf")
         return {
             "mechanism": "market",
             "names": list(names),
@@ -128,7 +126,7 @@ class MarketRound:
             "ir_importer": [bool(v) for v in self.ir_importer],
             "ir_exporter": [bool(v) for v in self.ir_exporter],
             "budget_balance": self.budget_balance,
-            "threshold": [[thr(v) for v in row] for row in self.threshold],
+            "threshold": threshold,
         }
 
 
@@ -154,9 +152,7 @@ def evaluate_round(
     scale = 1.0 + np.abs(g) + np.abs(r).sum(axis=1) + np.abs(r).sum(axis=0) + cost
     tol = IR_RTOL * scale
     ir_imp = g - r.sum(axis=1) >= -tol
-    ir_exp = np.array(
-        [bool(np.all(r[a[:, i], i] >= market.c[i] - tol[i])) for i in range(market.n)]
-    )
+    ir_exp = np.all(~a | (r >= (market.c - tol)[None, :]), axis=0)
     T = np.asarray(threshold, dtype=float)
     for arr in (r, p, g, cost, u, T, ir_imp, ir_exp):
         arr.setflags(write=False)
