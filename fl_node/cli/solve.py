@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,13 @@ def run(args: argparse.Namespace) -> int:
             error = {"code": int(exc.code), "kind": exc.code.name.lower(), "message": str(exc)}
             print(json.dumps({"success": False, "error": error}, indent=2))
         raise
-    print(json.dumps(out, indent=2, allow_nan=False) if args.format == "json" else text)
+    if args.format == "json":
+        # Indented for a person at a terminal; compact for pipes and files, where json's C
+        # encoder is about 4x faster (a 1,000-org market result is tens of MB).
+        indent = 2 if sys.stdout.isatty() else None
+        print(json.dumps(out, indent=indent, allow_nan=False))
+    else:
+        print(text)
     return int(ExitCode.OK if ok else ExitCode.SOLVER)
 
 
