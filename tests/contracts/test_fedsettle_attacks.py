@@ -84,7 +84,7 @@ def test_bad_config_rejected(rounds, client, operator) -> None:
             InvalidParameter,
             {"field": "deadlines"},
         ),
-        (dataclasses.replace(r.config, mechanism_id=3), UnsupportedMechanism, {"mechanism_id": 3}),
+        (dataclasses.replace(r.config, mechanism_id=4), UnsupportedMechanism, {"mechanism_id": 4}),
         (dataclasses.replace(r.config, mechanism_id=0), UnsupportedMechanism, {"mechanism_id": 0}),
         (
             dataclasses.replace(r.config, token=r.orgs[0].account),
