@@ -51,6 +51,8 @@ contract MarketEngine {
         MarketRule.Graph[] memory gs = decode(table, m, maxRounds);
         total = new int256[](m);
         for (uint256 k; k < gs.length; ++k) {
+            // The per-edge payments (first return) are for auditors; the core needs the net payoffs.
+            // slither-disable-next-line unused-return
             (, int256[] memory p) = MarketRule.settleRound(tab, gs[k]);
             for (uint256 i; i < m; ++i) {
                 total[i] += p[i];

@@ -129,7 +129,7 @@ library MarketRule {
     ///  it, so the first non-decreasing step stops at floor(sqrt x). z + x/z < 2^129: no overflow.
     function isqrt(uint256 x) internal pure returns (uint256 z) {
         if (x == 0) return 0;
-        uint256 e;
+        uint256 e = 0;
         uint256 t = x;
         if (t >= 1 << 128) { t >>= 128; e += 128; }
         if (t >= 1 << 64) { t >>= 64; e += 64; }
@@ -259,7 +259,7 @@ library MarketRule {
         returns (uint256)
     {
         uint256 m = n.length;
-        uint256 all;
+        uint256 all = 0;
         for (uint256 j; j < m; ++j) {
             all += n[j];
         }
@@ -274,7 +274,7 @@ library MarketRule {
     {
         uint256 m = n.length;
         if (kWad.length != m) revert MarketLengthMismatch(m, kWad.length);
-        uint256 all;
+        uint256 all = 0;
         for (uint256 j; j < m; ++j) {
             all += n[j];
         }
@@ -291,6 +291,9 @@ library MarketRule {
     {
         if (k == 0) return 0; // h = 0: a pure seller's imports cost exactly nothing
         uint256 b = sqrtInvWad(k, ni) - sqrtInvWad(k, all) + (m - 1);
+        // Floored once per FL round on purpose: each round's payments are floored the same way, and
+        // the settlement mirror (settlement.rules.bond) computes exactly this value.
+        // slither-disable-next-line divide-before-multiply
         return rounds * (unitWei * b / WAD);
     }
 }

@@ -52,7 +52,7 @@ library MarketSession {
             kWad[i] = uint256(orgs[i].xMax) * WAD / t.xScale;
         }
         uint256[] memory b = engine.bonds(n, kWad, t.gammaWad, t.dMinWad);
-        uint256 total;
+        uint256 total = 0;
         for (uint256 i; i < m; ++i) {
             total += b[i];
         }
