@@ -46,6 +46,8 @@ Progress = Callable[[str], None]
 
 #: wei per 1.0 unit of market utility in the demo round
 UNIT_WEI = 10**16
+#: K_i goes on chain with 6 decimals (``x_scale``), c_i too (``f_scale``, the default)
+K_SCALE = 10**6
 #: width of the hidden layer of the silos' MLP
 HIDDEN = 32
 ETH = 10**18
@@ -179,12 +181,14 @@ def _chain_round(
             lambda_pay=params.lambda_pay,
             unit_wei=UNIT_WEI,
             rounds=opts.rounds,
+            x_scale=K_SCALE,
         )
         orgs = market_orgs(
             [k.address for k in silo_keys],
             [int(v) for v in market.N],
             [float(v) for v in market.c],
             [float(v) for v in market.K],
+            x_scale=K_SCALE,
         )
         opened = client.market_round_open(config, orgs)
         round_id = int(opened.round_id)
@@ -333,6 +337,7 @@ def _result(
         "market": {
             "split": split,
             "unit_wei": UNIT_WEI,
+            "k_scale_onchain": K_SCALE,
             "hidden": HIDDEN,
             "priced_rounds": len(rounds),
             **asdict(params),
