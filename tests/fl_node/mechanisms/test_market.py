@@ -38,7 +38,9 @@ def test_the_market_is_a_demo_flow_not_a_coordinator_mechanism() -> None:
 def test_demo_options_accept_the_market_and_its_split_alpha() -> None:
     opts = DemoOptions(mechanism="market", orgs=4, rounds=2)
     assert opts.dirichlet_alpha == MarketDemo.demo_alpha
-    with pytest.raises(ValueError, match="'markt'; registered mechanisms: cogen, tradefl; demo only: market"):
+    with pytest.raises(
+        ValueError, match="'markt'; registered mechanisms: cogen, tradefl; demo only: market"
+    ):
         DemoOptions(mechanism="markt")
 
 
