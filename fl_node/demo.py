@@ -63,6 +63,8 @@ class DemoOptions:
             except UnknownMechanism as exc:  # a ValueError; add the demo-only flows
                 flows = sorted(set(demo_mechanism_names()) - set(mechanism_names()))
                 raise UnknownMechanism(f"{exc}; demo only: {', '.join(flows)}") from None
+        else:
+            mechanism.check_options(self)
         if self.alpha is None:
             object.__setattr__(self, "alpha", float(getattr(mechanism, "demo_alpha", 0.5)))
         if not self.dirichlet_alpha > 0:

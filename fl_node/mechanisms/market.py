@@ -5,8 +5,8 @@ recomputed every FL round), so the seam's :class:`fl_node.coordinator.Coordinato
 fit; :class:`MarketDemo` is registered as a *demo flow* (``fl_node.mechanisms.demo_flow``) and
 :func:`fl_node.demo.run_demo` hands the whole run to :meth:`MarketDemo.run_demo`:
 
-1. silos with their own train/test splits (:func:`fl_node.market.build_silos`: label clusters
-   for a multiple of 3 silos, else a Dirichlet split) and their N_i, c_i, K_i
+1. silos with their own train/test splits (:func:`fl_node.market.build_silos`: digits' label
+   clusters for a multiple of 3 silos, else a Dirichlet split) and their N_i, c_i, K_i
    (:meth:`fl_node.market.MarketParams.draw`);
 2. a spawned anvil: deploy, open a market round with one slot per silo
    (:func:`settlement.market_config`, :func:`settlement.market_orgs`), every silo checks the
@@ -87,6 +87,14 @@ class MarketDemo:
         """Columns and plots of ``report.md`` (:class:`fl_node.report.ReportView`)."""
         return _report_view()
 
+    def check_options(self, opts: DemoOptions) -> None:
+        """Reject demo options the market cannot run (a ValueError naming the option)."""
+        if not opts.attest:
+            raise ValueError(
+                "--no-attest: the market's table of graphs is submitted by the coordinator; "
+                "run the market demo without --no-attest"
+            )
+
     def run_demo(self, opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         """Run the market demo and write its outputs into ``opts.out``; return the report."""
         import torch
@@ -104,7 +112,8 @@ class MarketDemo:
         out = Path(opts.out)
         out.mkdir(parents=True, exist_ok=True)
         n = opts.orgs
-        split = "clusters" if n % 3 == 0 else "dirichlet"
+        # the label clusters are digits' (three groups of labels); otherwise a Dirichlet split
+        split = "clusters" if opts.dataset == "digits" and n % 3 == 0 else "dirichlet"
         silos = build_silos(
             split, n, seed=opts.seed, alpha=opts.dirichlet_alpha, dataset=opts.dataset
         )

@@ -140,3 +140,13 @@ def test_the_chain_state_reopens_and_payoffs_equal_the_mirror(demo_out: Path, re
         )
         assert audited.recompute(inputs).outcome.payoffs == mirror.payoffs
         assert "0x" + bytes(state.payoff_digest).hex() == report["payoff_digest"]
+
+
+def test_the_market_without_a_coordinator_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*ARGS, "--no-attest", "--out", str(tmp_path / "out")]) == 2
+    assert "--no-attest: the market's table of graphs is submitted by the coordinator" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "out").exists()

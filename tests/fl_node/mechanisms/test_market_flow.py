@@ -42,6 +42,8 @@ def test_demo_options_accept_the_market_and_its_split_alpha() -> None:
         ValueError, match="'markt'; registered mechanisms: cogen, tradefl; demo only: market"
     ):
         DemoOptions(mechanism="markt")
+    with pytest.raises(ValueError, match=r"--no-attest: the market's table .* by the coordinator"):
+        DemoOptions(mechanism="market", attest=False)
 
 
 def test_distances_become_truncated_wad_in_the_contracts_range() -> None:
