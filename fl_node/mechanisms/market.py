@@ -135,8 +135,7 @@ class MarketDemo:
             f"c and K drawn (lambda_pay {params.lambda_pay})"
         )
         mark("data")
-        chain_doc = _chain_round(opts, market, setup, params, progress, mark)
-        run, local, chain = chain_doc
+        run, local, chain = _chain_round(opts, market, setup, params, progress, mark)
         mark("report")
         result = _result(opts, market, params, run, local, chain, marks, silos.split)
         (out / "report.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
@@ -342,6 +341,7 @@ def _result(
         "gas": chain["gas"],
         "round_id": chain["round_id"],
         "timings_s": marks,
+        # from the start of the run to the report's numbers (settled round; plots not included)
         "wall_time_s": marks["report"],
         "market": {
             "split": split,
