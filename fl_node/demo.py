@@ -20,7 +20,15 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from fl_node.mechanisms import DEFAULT_MECHANISM, EmbeddedConsortium, get_mechanism
+from fl_node.mechanisms import (
+    DEFAULT_MECHANISM,
+    EmbeddedConsortium,
+    UnknownMechanism,
+    demo_flow,
+    demo_mechanism_names,
+    get_mechanism,
+    mechanism_names,
+)
 
 __all__ = ["DemoOptions", "run_demo"]
 
@@ -48,7 +56,15 @@ class DemoOptions:
             raise ValueError(f"--rounds {self.rounds}: must be between 1 and 100 FL rounds")
         if not 1 <= self.epochs <= 20:
             raise ValueError(f"--epochs {self.epochs}: must be between 1 and 20 local epochs")
-        mechanism = get_mechanism(self.mechanism)  # UnknownMechanism (a ValueError) lists names
+        mechanism: Any = demo_flow(self.mechanism)
+        if mechanism is None:
+            try:
+                mechanism = get_mechanism(self.mechanism)
+            except UnknownMechanism as exc:  # a ValueError; add the demo-only flows
+                flows = sorted(set(demo_mechanism_names()) - set(mechanism_names()))
+                raise UnknownMechanism(f"{exc}; demo only: {', '.join(flows)}") from None
+        else:
+            mechanism.check_options(self)
         if self.alpha is None:
             object.__setattr__(self, "alpha", float(getattr(mechanism, "demo_alpha", 0.5)))
         if not self.dirichlet_alpha > 0:
@@ -175,6 +191,9 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
     fl_node.coordinator.CoordinatorError
         If a step of the round fails (its cause is the original error).
     """
+    flow = demo_flow(opts.mechanism)
+    if flow is not None:  # a mechanism without a strategy phase runs its own round flow
+        return flow.run_demo(opts, progress)
     import torch
 
     from fl_node.coordinator import Coordinator, InProcessSilo

@@ -125,9 +125,10 @@ TRADEFL_VIEW = ReportView(
 
 
 def _view(result: dict[str, Any]) -> ReportView:
-    from fl_node.mechanisms import get_mechanism
+    from fl_node.mechanisms import demo_flow, get_mechanism
 
-    view = getattr(get_mechanism(str(result.get("mechanism", "tradefl"))), "report_view", None)
+    name = str(result.get("mechanism", "tradefl"))
+    view = getattr(demo_flow(name) or get_mechanism(name), "report_view", None)
     return view if isinstance(view, ReportView) else TRADEFL_VIEW
 
 
@@ -140,16 +141,17 @@ def write_human_report(out: Path, result: dict[str, Any]) -> Path:
 
     view = _view(result)
     plots = view.plots(out, result, plt)
-    eq = result["equilibrium"]
-    phase_seconds = float(result["strategy_phase"]["seconds"])
-    lines = [
-        f"# fedsettle demo round {result['round_id']}",
-        "",
-        view.accuracy_line(result),
-        f"- Strategy phase: converged={eq['converged']} in {eq['sweeps']} sweeps "
-        f"({eq['queries']} best-response queries, {phase_seconds * 1e3:.1f} ms); Nash "
-        f"equilibrium: {eq['is_nash']}; potential {eq['potential']:.6g}; social welfare "
-        f"{eq['social_welfare']:.6g}",
+    lines = [f"# fedsettle demo round {result['round_id']}", "", view.accuracy_line(result)]
+    if "strategy_phase" in result:  # the market has none
+        eq = result["equilibrium"]
+        phase_seconds = float(result["strategy_phase"]["seconds"])
+        lines.append(
+            f"- Strategy phase: converged={eq['converged']} in {eq['sweeps']} sweeps "
+            f"({eq['queries']} best-response queries, {phase_seconds * 1e3:.1f} ms); Nash "
+            f"equilibrium: {eq['is_nash']}; potential {eq['potential']:.6g}; social welfare "
+            f"{eq['social_welfare']:.6g}"
+        )
+    lines += [
         f"- Budget balance on chain: sum R_i = {result['sum_R_wei']} wei; deposits "
         f"{result['sum_deposits_wei']} wei = payouts {result['sum_payouts_wei']} wei",
         f"- Gas used by the round: {result['gas']['total']:,}",

@@ -15,6 +15,8 @@ One module per package, plus its tests; no edits across the tree:
 3. ``fl_node/mechanisms/<name>.py``: a class implementing :class:`Mechanism` (terms, strategy
    phase, silo agent, training plan, on-chain report, result and report rows), registered
    below in ``_REGISTRY`` under its name.
+   A mechanism without a strategy phase (the market) registers a demo flow in ``_DEMO_FLOWS``
+   instead: ``fedsettle demo`` hands it the whole run (:func:`demo_flow`).
 4. ``tests/fl_node/mechanisms/test_<name>.py``: its protocol methods, and one embedded round
    (``fl_node.demo.run_demo`` with ``mechanism=<name>``) that settles with exact budget balance.
 """
@@ -25,16 +27,20 @@ from typing import Any
 
 from fl_node.mechanisms.base import EmbeddedConsortium, Mechanism, SiloAgentLike, UnknownMechanism
 from fl_node.mechanisms.cogen import Cogen
+from fl_node.mechanisms.market import MarketDemo
 from fl_node.mechanisms.tradefl import TradeFL
 
 __all__ = [
     "DEFAULT_MECHANISM",
     "Cogen",
     "EmbeddedConsortium",
+    "MarketDemo",
     "Mechanism",
     "SiloAgentLike",
     "TradeFL",
     "UnknownMechanism",
+    "demo_flow",
+    "demo_mechanism_names",
     "get_mechanism",
     "mechanism_names",
 ]
@@ -43,6 +49,20 @@ __all__ = [
 DEFAULT_MECHANISM = "tradefl"
 
 _REGISTRY: dict[str, Mechanism[Any]] = {TradeFL.name: TradeFL(), Cogen.name: Cogen()}
+
+#: mechanisms without a strategy phase, whose ``fedsettle demo`` is their own round flow
+#: (``run_demo(opts, progress)``); not run by the coordinator, so not in :func:`mechanism_names`
+_DEMO_FLOWS: dict[str, MarketDemo] = {MarketDemo.name: MarketDemo()}
+
+
+def demo_mechanism_names() -> list[str]:
+    """Every name ``fedsettle demo --mechanism`` accepts, sorted."""
+    return sorted([*_REGISTRY, *_DEMO_FLOWS])
+
+
+def demo_flow(name: str) -> MarketDemo | None:
+    """The demo flow registered as ``name`` (None: a coordinator mechanism or unknown)."""
+    return _DEMO_FLOWS.get(name)
 
 
 def mechanism_names() -> list[str]:
