@@ -280,6 +280,9 @@ class Indexer:
         for d in decoded:
             if blocks[d.block_number][0] != d.block_hash:
                 raise _ChainMoved
+            if d.name == "RhoAppended":  # the chunk lives in its data contract's code
+                code = bytes(self.w3.eth.get_code(d.row["data"], block_identifier=d.block_number))
+                d.row["code"] = "0x" + code[1:].hex()  # after the leading STOP byte
         if self._canonical_hash(hi) != end_hash:
             raise _ChainMoved
         with _db.transaction(self.conn):

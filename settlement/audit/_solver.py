@@ -27,7 +27,7 @@ def real_payoffs(
     Parameters
     ----------
     scores : sequence of int or None
-        Exact on-chain scores; None for a slot that did not report (``R_i = 0``).
+        Exact on-chain scores; None for a slot that never deposited (``R_i = 0``).
     rho_bps : matrix of int
         Competition matrix in basis points.
     gamma_wad, x_scale, f_scale : int
