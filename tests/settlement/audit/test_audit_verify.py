@@ -204,9 +204,7 @@ def test_params_digest_is_recomputed_from_the_round_numbers(
     assert "recomputed" in v.checks["params_digest_match"].reason
 
 
-def test_silent_depositors_are_settled_at_their_minimum(
-    db_copy: Path, scenario: Scenario
-) -> None:
+def test_silent_depositors_are_settled_at_their_minimum(db_copy: Path, scenario: Scenario) -> None:
     rid = scenario.rounds["missing"]
     v = _verify(db_copy, rid)
     check = v.checks["silent_at_minimum"]
