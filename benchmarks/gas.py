@@ -1,16 +1,16 @@
 """Gas cost of a full FedSettle round per number of organizations n, under mainnet's tx gas cap.
 
 Spawns anvil with ``--enable-tx-gas-limit`` (16,777,216 gas per transaction), deploys FedSettle
-and, for each n, runs a worst-case round: every org joins and reports, every rho entry off the
-diagonal is non-zero (the pair loops skip zero entries), and every report carries the coordinator's
-EIP-712 attestation (the contract then runs ecrecover per report). It then searches the largest n whose
-``roundOpen`` and ``payoffCalculate`` both fit the cap: doubling then bisection on the estimated
-``roundOpen`` gas, then a real round at the candidate (stepping down while ``payoffCalculate``
-does not fit).
+and, for each n, runs a worst-case round: every org deposits, the coordinator submits every
+org's report in one table, every weight off the diagonal is non-zero (the pair loops skip zero
+entries). Settlement (``payoffCalculate``) and the push payouts (``payoutBatch``) run in the
+largest chunks whose estimate stays under 90% of the cap. Every transaction is counted; who
+pays is reported separately (operator: open and rho chunks; silos: deposits; coordinator: the
+table; anyone: settlement and payouts).
 
 Prints a JSON list, one object per n, and writes it to ``benchmarks/results/gas.json``.
 
-Usage: ``python benchmarks/gas.py [--ns 2,10,50,100] [--no-search]``
+Usage: ``python benchmarks/gas.py [--ns 2,10,50,100,500]``
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from settlement import (
     MAINNET_TX_GAS_CAP,
     AnvilBackend,
     OrgSpec,
+    Phase,
+    Receipt,
     SettlementClient,
     TransactionFailed,
     dev_account,
@@ -40,8 +42,8 @@ from settlement import (
 
 RESULTS = Path(__file__).resolve().parent / "results" / "gas.json"
 
-#: FedSettle's hard cap on slots per round (MAX_ORGS: its org table must fit one contract's code)
-MAX_ORGS = 511
+#: chunks are sized so a transaction's estimate stays under this share of the cap
+HEADROOM = 0.9
 
 
 class Bench:
@@ -62,150 +64,92 @@ class Bench:
             self.accounts.append(account)
         return self.accounts[:n]
 
-    def inputs(self, n: int, seed: int) -> tuple[Any, list[OrgSpec], bytes]:
-        rng = random.Random(seed)
+    def _chunk(self, fn: str, n: int, *head: int) -> int:
+        """The largest chunk (halving from n) whose estimated gas fits HEADROOM * cap."""
+        chunk = n
+        while chunk > 1:
+            try:
+                gas = self.client.estimate_gas(fn, *head, chunk, sender=self.operator)
+                if gas <= HEADROOM * MAINNET_TX_GAS_CAP:
+                    return chunk
+            except TransactionFailed:
+                pass
+            chunk //= 2
+        return 1
+
+    def run_round(self, n: int) -> dict[str, Any]:
+        client, rng = self.client, random.Random(n)
+        accounts = self.accounts_for(n)
         rho = [[0] * n for _ in range(n)]
         for i in range(n):
             for j in range(i + 1, n):
                 rho[i][j] = rho[j][i] = rng.randint(1, 10_000)
-        orgs = [OrgSpec(a.address, 10_000, 16) for a in self.accounts_for(n)]
-        config = self.client.round_config_from_reals(
+        orgs = [OrgSpec(a.address, 10_000, 16) for a in accounts]
+        config = client.round_config_from_reals(
             gamma=10**9,
             lambda_="2.5",
             d_min="0.1",
             deposit_window=86_400,
             coordinator=self.coordinator.address,
         )
-        return config, orgs, pack_rho(rho)
-
-    def open_gas(self, n: int) -> int | None:
-        """Estimated roundOpen gas at n, or None if the node refuses it (above the block limit)."""
-        config, orgs, rho = self.inputs(n, seed=n)
-        try:
-            return self.client.estimate_gas(
-                "roundOpen", config.to_abi(), [o.to_abi() for o in orgs], rho
-            )
-        except TransactionFailed:
-            return None
-
-    def open_fits(self, n: int) -> bool:
-        gas = self.open_gas(n)
-        return gas is not None and gas <= MAINNET_TX_GAS_CAP
-
-    def run_round(self, n: int) -> dict[str, Any]:
-        """A full worst-case round at n; raises TransactionFailed if a transaction hits the cap."""
-        client, rng = self.client, random.Random(n)
-        config, orgs, rho = self.inputs(n, seed=n)
-        accounts = self.accounts_for(n)
         started = time.perf_counter()
-        opened = client.round_open(config, orgs, rho)
+        opened = client.round_open(config, orgs, pack_rho(rho))
         rid = opened.round_id
-        bonds = [p.bond for p in client.profiles(rid)]
-        deposits = [
-            client.deposit_submit(rid, i, bonds[i], sender=a) for i, a in enumerate(accounts)
-        ]
-        reports = []
-        for i, a in enumerate(accounts):
-            x, f = rng.randint(1_000, 10_000), rng.randint(1, 16)
-            attestation = client.sign_contribution(self.coordinator, rid, i, a.address, x, f)
-            reports.append(client.contribution_submit(rid, i, x, f, attestation, sender=a))
-        calculate = client.payoff_calculate(rid, rho)
-        transfers = [client.payoff_transfer(rid, i, sender=a) for i, a in enumerate(accounts)]
-        receipts = [opened.receipt, *deposits, *reports, calculate, *transfers]
-        total = sum(r.gas_used for r in receipts)
+        deposits = [client.deposit_submit(rid, i, sender=a) for i, a in enumerate(accounts)]
+        table = {i: (rng.randint(1_000, 10_000), rng.randint(1, 16)) for i in range(n)}
+        report = client.contribution_table_submit(rid, table, sender=self.coordinator)
+        settle_chunk = self._chunk("payoffCalculate", n, rid)
+        settles: list[Receipt] = []
+        while client.phase_of(rid) == Phase.CALCULATE:
+            settles.append(client.payoff_calculate(rid, settle_chunk))
+        pay_chunk = n
+        while pay_chunk > 1:
+            try:
+                gas = client.estimate_gas("payoutBatch", rid, 0, pay_chunk, sender=self.operator)
+                if gas <= HEADROOM * MAINNET_TX_GAS_CAP:
+                    break
+            except TransactionFailed:
+                pass
+            pay_chunk //= 2
+        payouts = [client.payout_batch(rid, s, pay_chunk) for s in range(0, n, pay_chunk)]
+        state = client.round_state(rid)
+        assert state.total_withdrawn == state.total_deposits, "budget balance broken"
+        assert sum(p.payoff for p in client.profiles(rid)) == 0
+
+        def total(receipts: list[Receipt]) -> int:
+            return sum(r.gas_used for r in receipts)
+
+        everything = [*opened.receipts, *deposits, report, *settles, *payouts]
+        paid_by = {
+            "operator": total(list(opened.receipts)),
+            "silos": total(deposits),
+            "coordinator": report.gas_used,
+            "anyone": total(settles) + total(payouts),
+        }
         return {
             "n": n,
             "roundOpen": opened.receipt.gas_used,
+            "rhoAppend": [r.gas_used for r in opened.appends],
             "depositSubmit_max": max(r.gas_used for r in deposits),
-            "contributionSubmit_max": max(r.gas_used for r in reports),
-            "payoffCalculate": calculate.gas_used,
-            "payoffTransfer_max": max(r.gas_used for r in transfers),
-            "max_tx_gas": max(r.gas_used for r in receipts),
-            "total_gas": total,
-            "gas_per_org": round(total / n),
-            "transactions": len(receipts),
+            "contributionTableSubmit": report.gas_used,
+            "payoffCalculate": [r.gas_used for r in settles],
+            "payoffCalculate_chunk": settle_chunk,
+            "payoutBatch": [r.gas_used for r in payouts],
+            "payoutBatch_chunk": pay_chunk,
+            "max_tx_gas": max(r.gas_used for r in everything),
+            "total_gas": total(everything),
+            "gas_per_org": round(total(everything) / n),
+            "gas_per_org_by_payer": {k: round(v / n) for k, v in paid_by.items()},
+            "transactions": len(everything),
             "tx_gas_cap": MAINNET_TX_GAS_CAP,
-            "attested_reports": True,
-            "largest_fitting": False,
+            "fits_cap": max(r.gas_used for r in everything) <= MAINNET_TX_GAS_CAP,
             "seconds": round(time.perf_counter() - started, 2),
         }
-
-    def largest_open_n(self, limit: int) -> int:
-        """Largest n whose roundOpen fits the cap: doubling, then bisection on the estimate."""
-        lo, hi = 2, 4
-        while hi <= limit and self.open_fits(hi):
-            lo, hi = hi, hi * 2
-        hi = min(hi, limit + 1)
-        while hi - lo > 1:  # invariant: open_fits(lo) and not open_fits(hi)
-            mid = (lo + hi) // 2
-            if self.open_fits(mid):
-                lo = mid
-            else:
-                hi = mid
-        return lo
-
-    def largest_n(self, limit: int, measured: list[dict[str, Any]]) -> dict[str, Any]:
-        """The largest n whose whole round fits the cap, with that round's numbers.
-
-        payoffCalculate may bind before roundOpen does. Its gas is a quadratic in n (one loop
-        iteration per pair of reporters), so a fit through the measured rounds predicts where it
-        crosses the cap; real rounds then confirm the candidate and that one more org fails.
-        """
-        n = self.largest_open_n(limit)
-        binding = "roundOpen"
-        predicted = _quadratic_crossing(
-            [(r["n"], r["payoffCalculate"]) for r in measured], MAINNET_TX_GAS_CAP
-        )
-        if predicted is not None and predicted < n:
-            n, binding = predicted, "payoffCalculate"
-        row: dict[str, Any] | None = None
-        while row is None:
-            try:
-                row = self.run_round(n)
-            except TransactionFailed as exc:
-                print(f"n={n}: {exc}; trying n={n - 1}", file=sys.stderr)
-                n, binding = n - 1, "payoffCalculate"
-        if binding == "payoffCalculate":  # confirm the next size really fails
-            try:
-                self.run_round(n + 1)
-            except TransactionFailed:
-                pass
-            else:
-                print(f"n={n + 1} fits after all; search again upward", file=sys.stderr)
-                return self.largest_n(limit, [*measured, row])
-        row["binding"] = binding
-        row["largest_fitting"] = True
-        row["roundOpen_estimate_at_n_plus_1"] = self.open_gas(n + 1)
-        return row
-
-
-def _quadratic_crossing(points: list[tuple[int, int]], cap: int) -> int | None:
-    """Largest n with a + b n + c n^2 <= cap for the quadratic through the last three points."""
-    if len(points) < 3:
-        return None
-    (x1, y1), (x2, y2), (x3, y3) = sorted(points)[-3:]
-
-    # Lagrange form, evaluated by scanning n upward from the last measured size
-    def f(x: float) -> float:
-        return (
-            y1 * (x - x2) * (x - x3) / ((x1 - x2) * (x1 - x3))
-            + y2 * (x - x1) * (x - x3) / ((x2 - x1) * (x2 - x3))
-            + y3 * (x - x1) * (x - x2) / ((x3 - x1) * (x3 - x2))
-        )
-
-    n = x3
-    if f(n) > cap:
-        return None
-    while f(n + 1) <= cap and n < MAX_ORGS:
-        n += 1
-    return n
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ns", default="2,10,50,100", help="comma-separated sizes to run")
-    parser.add_argument("--no-search", action="store_true", help="skip the largest-n search")
-    parser.add_argument("--limit", type=int, default=MAX_ORGS, help="upper bound of the search")
+    parser.add_argument("--ns", default="2,10,50,100,500", help="comma-separated sizes to run")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
@@ -215,15 +159,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         deploy_gas = bench.client.deploy_receipt.gas_used if bench.client.deploy_receipt else None
         print(f"deploy: {deploy_gas} gas", file=sys.stderr)
         for n in (int(v) for v in args.ns.split(",") if v):
-            results.append(bench.run_round(n))
+            results.append({**bench.run_round(n), "deploy_gas": deploy_gas})
             print(json.dumps(results[-1]), file=sys.stderr)
-        if not args.no_search:
-            row = bench.largest_n(args.limit, results)
-            results = [r for r in results if r["n"] != row["n"]] + [row]
-            results.sort(key=lambda r: r["n"])
-            print(json.dumps(row), file=sys.stderr)
-    for row in results:
-        row["deploy_gas"] = deploy_gas
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

@@ -29,7 +29,7 @@ from proc_helpers import free_port_block, wait_for
 
 from fl_node.coordinator import load_consortium_config
 from fl_node.daemon import load_node_config
-from settlement import AnvilBackend, Phase, SettlementClient
+from settlement import AnvilBackend, OrgSpec, Phase, Rule, SettlementClient
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -294,34 +294,40 @@ def test_the_survivors_withdrew_deposit_plus_payoff_once(run: Run) -> None:
             if a.get("round_id") == rid
         ]
         events = [a["event"] for a in log]
-        for event in ("deposited", "assignment-accepted", "reported", "withdrew"):
+        for event in ("deposited", "assignment-accepted", "withdrew"):
             assert events.count(event) == 1, (silo["name"], event)
+        assert "reported" not in events  # the coordinator's one table reported for it
 
 
-def test_the_killed_silo_gets_exactly_its_deposit_back_once(run: Run) -> None:
+def test_the_killed_silo_is_settled_at_its_minimum_once(run: Run) -> None:
     result, client = run.result, run.client
     rid = result["round_id"]
     assert [p.returncode for p in run.rejoin] == [0, 0], run.rejoin[0].stderr[-3000:]
     silo = _silo(result, KILLED)
-    assert silo["joined"] and not silo["reported"] and silo["R_wei"] == 0
+    assert silo["joined"] and not silo["reported"]
     profile = client.profile_record(rid, silo["index"])
     assert profile.joined and not profile.reported and profile.withdrawn
-    assert int(profile.payoff) == 0 and int(profile.deposited) == int(profile.bond) > 0
+    assert int(profile.deposited) == int(profile.bond) > 0
+    # silence never pays: it is settled at its minimum report, never at R = 0 by default
+    rule = Rule(client.round_config(rid))
+    spec = OrgSpec(profile.account, profile.x_max, profile.f_max, profile.base)
+    assert profile.score == rule.min_score(spec) and silo["R_wei"] == int(profile.payoff)
+    due = int(profile.deposited) + int(profile.payoff)
     paid = [
         int(e.args["amount"])
         for e in client.events("PayoffTransferred", round_id=rid)
         if int(e.args["index"]) == silo["index"]
     ]
-    assert paid == [int(profile.deposited)]
+    assert paid == [due]
     log = [
         a for a in _jsonl(run.node_states[KILLED - 1] / "actions.jsonl") if a.get("round_id") == rid
     ]
     events = [a["event"] for a in log]
     assert events.count("deposited") == 1 and "reported" not in events
     withdrew = [a for a in log if a["event"] == "withdrew"]
-    assert len(withdrew) == 1 and withdrew[0]["amount_wei"] == int(profile.deposited)
+    assert len(withdrew) == 1 and withdrew[0]["amount_wei"] == due
     finished = [a for a in log if a["event"] == "round-finished"]
-    assert finished and finished[-1]["withdrawn_wei"] == int(profile.deposited)
+    assert finished and finished[-1]["withdrawn_wei"] == due
     # every wei deposited into the round went back out
     state = client.round_state(rid)
     assert int(state.total_withdrawn) == int(state.total_deposits)

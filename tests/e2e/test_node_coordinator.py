@@ -109,7 +109,7 @@ def test_the_round_settles_budget_balanced(run: Run) -> None:
     )
 
 
-def test_each_daemon_deposited_reported_and_withdrew_once(run: Run) -> None:
+def test_each_daemon_checked_deposited_and_withdrew_once(run: Run) -> None:
     result, client = run.result, run.client
     rid = result["round_id"]
     transfers = client.events("PayoffTransferred", round_id=rid)
@@ -122,10 +122,18 @@ def test_each_daemon_deposited_reported_and_withdrew_once(run: Run) -> None:
         assert silo["payout_due_wei"] == int(paid[0].args["amount"])
         log = [a for a in _actions(state_dir) if a.get("round_id") == rid]
         events = [a["event"] for a in log]
-        for event in ("deposited", "terms-accepted", "assignment-accepted", "reported", "withdrew"):
+        for event in ("deposited", "assignment-accepted", "withdrew"):
             assert events.count(event) == 1, (silo["name"], event)
-        reported = next(a for a in log if a["event"] == "reported")
-        assert (reported["x"], reported["f"]) == (silo["x_onchain"], silo["f_onchain"])
+        # it checked the round against the pushed terms before it paid
+        assert events.index("terms-accepted") < events.index("deposited")
+        # the coordinator's one table reported for it: the daemon sends no report
+        assert "reported" not in events
+        (report,) = [
+            e
+            for e in client.events("ContributionSubmitted", round_id=rid)
+            if int(e.args["index"]) == silo["index"]
+        ]
+        assert (report.args["x"], report.args["f"]) == (silo["x_onchain"], silo["f_onchain"])
 
 
 def test_the_reports_are_the_attested_strategy_phase_outcome(run: Run) -> None:
