@@ -430,13 +430,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         _emit(_csv(headers, rows))
     else:
         verdict = {"verified": "VERIFIED", "failed": "FAILED", "not_verified": "NOT VERIFIED"}
+        eth = int(result.token, 16) == 0
+        unit = "wei" if eth else "token units"
         lines = [
             f"round {result.round_id} ({result.phase}, block {result.as_of_block}): "
             f"{verdict[result.status]}",
             f"  {result.summary}",
-            f"  budget balance   {result.budget_balance_wei} wei",
-            f"  deposits         {result.total_deposits_wei} wei, withdrawn "
-            f"{result.total_withdrawn_wei} wei, still owed {result.expected_outstanding_wei} wei",
+            f"  asset            {'ETH (amounts in wei)' if eth else result.token + ' (units)'}",
+            f"  budget balance   {result.budget_balance_wei} {unit}",
+            f"  deposits         {result.total_deposits_wei} {unit}, withdrawn "
+            f"{result.total_withdrawn_wei} {unit}, still owed {result.expected_outstanding_wei} "
+            f"{unit}",
             f"  bonds free       {'yes' if result.all_bonds_withdrawable_or_withdrawn else 'no'}"
             f" (stuck: {result.funds_stuck_wei} wei)",
             "  checks",

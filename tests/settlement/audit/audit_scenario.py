@@ -10,9 +10,12 @@ Rounds, in order (each finished before the next opens, so time warps do not inte
    than two depositors); the depositor withdraws.
 5. ``attested``: the coordinator submits the report table (slot 1 left empty: silent), non-trivial
    scales; settled; nobody withdraws.
-6. ``open``: still in the report phase (2 deposits, 1 report): deposits locked.
+6. ``open``: still in the report phase (2 deposits, 1 report): deposits locked (opened last,
+   so that no later time warp closes its reports).
 7. ``token``: an ERC-20 (TestToken) round, silos approve and deposit through
    ``fl_node.chain_steps.join``; settled; paid by push.
+8. ``cogen``: mechanism 2 (score D + q x, bases D on the slots), slot 2 silent (settled at
+   x = 0); settled; paid by push.
 
 The v2 steps go through ``fl_node.chain_steps`` (join, report, submit_table, settle, payout,
 withdraw) on top of :class:`settlement.SettlementClient`.
@@ -28,6 +31,7 @@ from eth_utils import keccak
 
 from fl_node import chain_steps as steps
 from settlement import (
+    MECHANISM_COGEN,
     ZERO_ADDRESS,
     AnvilBackend,
     OrgSpec,
@@ -165,14 +169,6 @@ def build(chain: AnvilBackend) -> Scenario:
     steps.settle(client, r)
     sc.rounds["attested"] = r
 
-    # 6. still open: in the report phase, deposits locked
-    r, cfg = open_round(3)
-    steps.join(client, r, 0, orgs[0])
-    steps.join(client, r, 1, orgs[1])
-    warp_to(w3, cfg.deposit_deadline + 1)
-    steps.report(client, r, 0, orgs[0], 40, 1)
-    sc.rounds["open"] = r
-
     # 7. settled in an ERC-20: approve + deposit, self-reports, push payouts
     r, cfg = open_round(3, gamma=10**6, token=token.address)
     for i in range(3):
@@ -182,4 +178,31 @@ def build(chain: AnvilBackend) -> Scenario:
     steps.settle(client, r)
     steps.payout(client, r)
     sc.rounds["token"] = r
+
+    # 8. cogen: public bases D_i, reports x only (f = 0), slot 2 silent
+    cfg = client.round_config_from_reals(
+        gamma=10**13, lambda_="0.75", d_min=0, mechanism_id=MECHANISM_COGEN
+    )
+    specs = [
+        OrgSpec(to_address(orgs[i].address), x_max=xm, f_max=0, base=d)
+        for i, (xm, d) in enumerate([(286, 143), (214, 107), (1194, 597)])
+    ]
+    r = client.round_open(cfg, specs, rho(3)).round_id
+    for i in range(3):
+        steps.join(client, r, i, orgs[i])
+    steps.report(client, r, 0, orgs[0], 120, 0)
+    steps.report(client, r, 1, orgs[1], 214, 0)
+    warp_to(w3, cfg.report_deadline + 1)
+    steps.settle(client, r)
+    steps.payout(client, r)
+    sc.rounds["cogen"] = r
+
+    # 6 (played last: later rounds warp time). still open: in the report phase, deposits locked
+    r, cfg = open_round(3)
+    steps.join(client, r, 0, orgs[0])
+    steps.join(client, r, 1, orgs[1])
+    warp_to(w3, cfg.deposit_deadline + 1)
+    steps.report(client, r, 0, orgs[0], 40, 1)
+    sc.rounds["open"] = r
+
     return sc

@@ -50,12 +50,14 @@ def test_round_phases_cover_every_outcome(api: TestClient, scenario: Scenario) -
         "attested": "Settled",
         "open": "Report",
         "token": "Settled",
+        "cogen": "Settled",
     }
     assert scenario.client.phase_of(scenario.rounds["open"]) == Phase.REPORT
 
 
 @pytest.mark.parametrize(
-    "name", ["settled", "missing", "abandoned_op", "abandoned_late", "attested", "open", "token"]
+    "name",
+    ["settled", "missing", "abandoned_op", "abandoned_late", "attested", "open", "token", "cogen"],
 )
 def test_round_detail_and_orgs_match_views(api: TestClient, scenario: Scenario, name: str) -> None:
     client = scenario.client
@@ -82,9 +84,15 @@ def test_round_detail_and_orgs_match_views(api: TestClient, scenario: Scenario, 
     state = client.round_state(rid)
     assert c["params_digest"] == "0x" + state.params_digest.hex()
     assert detail["rho_bps"] == unpack_rho(client.round_rho(rid), state.n)
-    # TradeFL's parameters in its own terms
-    assert c["parameters"]["lambda"] == config.lambda_wad / 10**18
-    assert c["parameters"]["d_min"] == config.d_min_wad / 10**18
+    # the mechanism's parameters in its own terms
+    if name == "cogen":
+        bases = [p.base for p in client.profiles(rid)]
+        assert c["parameters"]["D"] == bases == [143, 107, 597]
+        assert c["parameters"]["q"] == 0.75
+        assert c["parameters"]["kappa_wei_per_score"] == str(config.gamma_wad / 10**18)
+    else:
+        assert c["parameters"]["lambda"] == config.lambda_wad / 10**18
+        assert c["parameters"]["d_min"] == config.d_min_wad / 10**18
 
     orgs = api.get(f"/rounds/{rid}/orgs").json()
     assert orgs["total"] == client.round_state(rid).n
@@ -249,3 +257,16 @@ def test_dashboard_and_openapi_are_served(api: TestClient) -> None:
     assert "/docs" not in api.get("/").text
     status = api.get("/status").json()
     assert status["indexed_block"] == status["head_block"]
+
+
+def test_cogen_round_verifies_against_the_node(api: TestClient, scenario: Scenario) -> None:
+    rid = scenario.rounds["cogen"]
+    v = api.get(f"/rounds/{rid}/verify").json()
+    assert v["status"] == "verified", v["summary"]
+    assert v["mechanism"] == "synthetic-data generation (cogen)"
+    assert v["parameters"]["D"] == [143, 107, 597]
+    # the silent slot is settled at x = 0: its score is its base D alone
+    silent = scenario.client.profile_record(rid, 2)
+    assert not silent.reported and silent.score == 597 * 10**18
+    assert v["orgs"][2]["score_expected"] == silent.score
+    assert v["checks"]["silent_at_minimum"]["status"] == "passed"

@@ -61,8 +61,9 @@ def test_state_file_rounds_verify_and_export(
         "Abandoned",
         "Abandoned",
         "Settled",
-        "Report",
         "Settled",
+        "Settled",
+        "Report",
     ]
     assert [r["total_deposits_wei"] for r in rounds] == [
         scenario.client.round_state(r["round_id"]).total_deposits for r in rounds
@@ -85,6 +86,8 @@ def test_state_file_rounds_verify_and_export(
     state_digest = scenario.client.round_state(token_round).params_digest.hex()
     assert code == ExitCode.OK and f"units of token {scenario.token.address}" in out
     assert f"params digest    0x{state_digest}" in out and "lambda 0.5" in out
+    code, out, _ = _run(capsys, "verify", str(token_round), "--db", db, "--format", "table")
+    assert f"asset            {scenario.token.address} (units)" in out and "token units" in out
 
     target = tmp_path / "round.csv"
     code, _, err = _run(
@@ -209,7 +212,7 @@ def test_serve_starts_with_one_command_and_stops_cleanly(
             line = proc.stderr.readline() if proc.stderr else ""
             assert line, f"serve exited early with {proc.poll()}: {banner}"
             banner += line
-        assert "7 round(s) indexed" in banner
+        assert "8 round(s) indexed" in banner
         children = subprocess.run(
             ["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True
         ).stdout.split()
