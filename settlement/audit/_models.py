@@ -164,7 +164,7 @@ class OrgRecord(BaseModel):
         "it never deposited"
     )
     contribution_real: float = Field(description="c_i = score / (xScale fScale 1e18)")
-    payoff_wei: int = Field(description=f"R_i {_WEI} (0 until settled, 0 for non-reporters)")
+    payoff_wei: int = Field(description=f"R_i {_WEI} (0 until settled, 0 if it never deposited)")
     payoff_pending: bool = Field(
         description="the round is not settled yet: payoff_wei is not a result, R_i is pending"
     )

@@ -22,7 +22,7 @@ def real_payoffs(
     x_scale: int,
     f_scale: int,
 ) -> list[float]:
-    """``R_i = sum_j gamma rho_ij (c_i - c_j)`` in wei over the reporters, in float64.
+    """``R_i = sum_j gamma rho_ij (c_i - c_j)`` in wei over the depositors, in float64.
 
     Parameters
     ----------
