@@ -365,19 +365,21 @@ def _cmd_round(args: argparse.Namespace) -> int:
         _json({"round": round_, "orgs": orgs})
         return ExitCode.OK
     c = round_["config"]
+    unit = "wei" if int(c["token"], 16) == 0 else f"units of token {c['token']}"
+    params = ", ".join(f"{k} {v}" for k, v in c["parameters"].items())
     lines = [
         f"round {round_['round_id']}: {round_['phase']} (as of block {round_['as_of_block']})",
         f"  operator         {round_['operator']}",
-        f"  gamma            {c['gamma_real']} wei/score ({c['gamma_wad']} WAD)",
-        f"  lambda, d_min    {c['lambda_real']}, {c['d_min_real']}",
+        f"  mechanism        {c['mechanism_id']}: {params}",
+        f"  asset            {'ETH' if unit == 'wei' else c['token']}",
         f"  scales x, f      {c['x_scale']}, {c['f_scale']}",
-        f"  deadlines        deposit {c['deposit_deadline']}, report {c['report_deadline']}, "
-        f"settle {c['settle_deadline']}",
+        f"  deadlines        deposit {c['deposit_deadline']}, report {c['report_deadline']}",
         f"  slots            {round_['n']} ({round_['joined_count']} joined, "
         f"{round_['reported_count']} reported)",
-        f"  deposits         {round_['total_deposits_wei']} wei",
-        f"  withdrawn        {round_['total_withdrawn_wei']} wei",
+        f"  deposits         {round_['total_deposits_wei']} {unit}",
+        f"  withdrawn        {round_['total_withdrawn_wei']} {unit}",
         f"  rho hash         {round_['rho_hash']}",
+        f"  params digest    {c['params_digest']}",
         f"  payoff digest    {round_['payoff_digest']}",
         "",
         _table(_ORG_HEADERS, [[o[k] for k in _ORG_HEADERS] for o in orgs]),
@@ -428,13 +430,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         _emit(_csv(headers, rows))
     else:
         verdict = {"verified": "VERIFIED", "failed": "FAILED", "not_verified": "NOT VERIFIED"}
+        eth = int(result.token, 16) == 0
+        unit = "wei" if eth else "token units"
         lines = [
             f"round {result.round_id} ({result.phase}, block {result.as_of_block}): "
             f"{verdict[result.status]}",
             f"  {result.summary}",
-            f"  budget balance   {result.budget_balance_wei} wei",
-            f"  deposits         {result.total_deposits_wei} wei, withdrawn "
-            f"{result.total_withdrawn_wei} wei, still owed {result.expected_outstanding_wei} wei",
+            f"  asset            {'ETH (amounts in wei)' if eth else result.token + ' (units)'}",
+            f"  budget balance   {result.budget_balance_wei} {unit}",
+            f"  deposits         {result.total_deposits_wei} {unit}, withdrawn "
+            f"{result.total_withdrawn_wei} {unit}, still owed {result.expected_outstanding_wei} "
+            f"{unit}",
             f"  bonds free       {'yes' if result.all_bonds_withdrawable_or_withdrawn else 'no'}"
             f" (stuck: {result.funds_stuck_wei} wei)",
             "  checks",

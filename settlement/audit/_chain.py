@@ -15,7 +15,7 @@ from eth_utils import to_checksum_address
 from web3 import Web3
 from web3.types import BlockIdentifier
 
-from settlement._types import Profile, RoundState
+from settlement._types import ZERO_ADDRESS, Profile, RoundState
 from settlement.audit._events import load_abi
 
 
@@ -56,9 +56,10 @@ class ChainReader:
         raw = self._c.functions.profileRecord(round_id, index).call(block_identifier=block)
         return Profile.from_abi(raw)
 
-    def liabilities(self, block: BlockIdentifier = "latest") -> int:
-        """``liabilities()``: wei owed to depositors over all rounds."""
-        return int(self._c.functions.liabilities().call(block_identifier=block))
+    def liabilities(self, block: BlockIdentifier = "latest", token: str = ZERO_ADDRESS) -> int:
+        """``liabilities(token)``: owed to depositors over all rounds, in ETH (default) or a token."""
+        fn = self._c.functions.liabilities(to_checksum_address(token))
+        return int(fn.call(block_identifier=block))
 
     def balance(self, block: BlockIdentifier = "latest") -> int:
         """The contract's ether balance in wei."""

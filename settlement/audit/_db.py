@@ -17,18 +17,22 @@ from urllib.parse import quote
 
 from settlement.audit._errors import IndexMismatch
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: tables that hold one row per contract event, all with the same block columns
 EVENT_TABLES = (
     "rounds",
     "orgs",
+    "rho_chunks",
+    "ready",
     "deposits",
     "contributions",
+    "report_tables",
     "payoffs",
     "settlements",
     "abandonments",
     "withdrawals",
+    "deferrals",
 )
 
 _BLOCK_COLUMNS = """
@@ -66,11 +70,25 @@ CREATE TABLE IF NOT EXISTS rounds (
     f_scale          INTEGER NOT NULL,
     deposit_deadline INTEGER NOT NULL,
     report_deadline  INTEGER NOT NULL,
-    settle_deadline  INTEGER NOT NULL,
     coordinator      TEXT    NOT NULL,
-    params_digest    TEXT    NOT NULL,
-    rho              TEXT    NOT NULL,  -- hex of the packed bytes, as emitted
-    rho_hash         TEXT    NOT NULL,  -- keccak256(rho), computed at indexing
+    token            TEXT    NOT NULL,  -- the ERC-20 the round settles in (0x00..00: ETH)
+    n                INTEGER NOT NULL,
+    {_BLOCK_COLUMNS}
+);
+-- one row per RhoAppended: the chunk's data contract and its code (the chunk's bytes)
+CREATE TABLE IF NOT EXISTS rho_chunks (
+    round_id  INTEGER NOT NULL,
+    chunk     INTEGER NOT NULL,
+    data      TEXT    NOT NULL,
+    rho_bytes INTEGER NOT NULL,  -- bytes uploaded so far, as emitted
+    code      TEXT    NOT NULL,  -- hex of the chunk, read from the data contract's code
+    {_BLOCK_COLUMNS}
+);
+-- RoundReady: the weight triangle is complete; the contract's digests
+CREATE TABLE IF NOT EXISTS ready (
+    round_id      INTEGER PRIMARY KEY,
+    rho_hash      TEXT    NOT NULL,
+    params_digest TEXT    NOT NULL,
     {_BLOCK_COLUMNS}
 );
 CREATE TABLE IF NOT EXISTS orgs (
@@ -79,7 +97,7 @@ CREATE TABLE IF NOT EXISTS orgs (
     account  TEXT    NOT NULL,
     x_max    INTEGER NOT NULL,
     f_max    INTEGER NOT NULL,
-    bond_wei TEXT    NOT NULL,
+    base     INTEGER NOT NULL,
     {_BLOCK_COLUMNS},
     PRIMARY KEY (round_id, idx)
 );
@@ -88,6 +106,7 @@ CREATE TABLE IF NOT EXISTS deposits (
     idx        INTEGER NOT NULL,
     account    TEXT    NOT NULL,
     amount_wei TEXT    NOT NULL,
+    bond_wei   TEXT    NOT NULL,  -- the bond the contract required at this deposit
     {_BLOCK_COLUMNS}
 );
 CREATE TABLE IF NOT EXISTS contributions (
@@ -97,6 +116,14 @@ CREATE TABLE IF NOT EXISTS contributions (
     x        INTEGER NOT NULL,
     f        INTEGER NOT NULL,
     score    TEXT    NOT NULL,
+    {_BLOCK_COLUMNS}
+);
+-- ReportTableSubmitted: the coordinator's one table (its ContributionSubmitted rows are above)
+CREATE TABLE IF NOT EXISTS report_tables (
+    round_id    INTEGER PRIMARY KEY,
+    coordinator TEXT    NOT NULL,
+    data        TEXT    NOT NULL,
+    reports     INTEGER NOT NULL,
     {_BLOCK_COLUMNS}
 );
 CREATE TABLE IF NOT EXISTS payoffs (
@@ -110,7 +137,7 @@ CREATE TABLE IF NOT EXISTS payoffs (
 CREATE TABLE IF NOT EXISTS settlements (
     round_id      INTEGER PRIMARY KEY,
     caller        TEXT    NOT NULL,
-    reporters     INTEGER NOT NULL,
+    depositors    INTEGER NOT NULL,
     payoff_digest TEXT    NOT NULL,
     {_BLOCK_COLUMNS}
 );
@@ -127,6 +154,15 @@ CREATE TABLE IF NOT EXISTS withdrawals (
     amount_wei TEXT    NOT NULL,
     {_BLOCK_COLUMNS}
 );
+-- PayoffDeferred: a push payout the recipient refused (it pulls later)
+CREATE TABLE IF NOT EXISTS deferrals (
+    round_id   INTEGER NOT NULL,
+    idx        INTEGER NOT NULL,
+    account    TEXT    NOT NULL,
+    amount_wei TEXT    NOT NULL,
+    {_BLOCK_COLUMNS}
+);
+CREATE INDEX IF NOT EXISTS rho_chunks_round    ON rho_chunks (round_id, chunk);
 CREATE INDEX IF NOT EXISTS deposits_round      ON deposits (round_id, idx);
 CREATE INDEX IF NOT EXISTS contributions_round ON contributions (round_id, idx);
 CREATE INDEX IF NOT EXISTS payoffs_round       ON payoffs (round_id, idx);

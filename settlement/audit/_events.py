@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from web3 import Web3
 
 from settlement._artifacts import load_artifact
@@ -23,16 +23,22 @@ from settlement.audit._errors import IndexerError
 EVENT_TABLE = {
     "RoundOpened": "rounds",
     "OrgRegistered": "orgs",
+    "RhoAppended": "rho_chunks",
+    "RoundReady": "ready",
     "DepositSubmitted": "deposits",
     "ContributionSubmitted": "contributions",
+    "ReportTableSubmitted": "report_tables",
     "PayoffCalculated": "payoffs",
     "RoundSettled": "settlements",
     "RoundAbandoned": "abandonments",
     "PayoffTransferred": "withdrawals",
+    "PayoffDeferred": "deferrals",
 }
 
 _CONFIG_FIELDS = (
     "mechanismId",
+    "token",
+    "coordinator",
     "gammaWad",
     "lambdaWad",
     "dMinWad",
@@ -40,9 +46,6 @@ _CONFIG_FIELDS = (
     "fScale",
     "depositDeadline",
     "reportDeadline",
-    "settleDeadline",
-    "coordinator",
-    "paramsDigest",
 )
 
 
@@ -114,7 +117,6 @@ def _config(value: Any) -> dict[str, Any]:
 def _row(name: str, a: Mapping[str, Any]) -> dict[str, Any]:
     if name == "RoundOpened":
         c = _config(a["config"])
-        rho = bytes(a["rho"])
         return {
             "round_id": a["roundId"],
             "operator": to_checksum_address(a["operator"]),
@@ -126,11 +128,9 @@ def _row(name: str, a: Mapping[str, Any]) -> dict[str, Any]:
             "f_scale": int(c["fScale"]),
             "deposit_deadline": int(c["depositDeadline"]),
             "report_deadline": int(c["reportDeadline"]),
-            "settle_deadline": int(c["settleDeadline"]),
             "coordinator": to_checksum_address(c["coordinator"]),
-            "params_digest": _hex(c["paramsDigest"]),
-            "rho": "0x" + rho.hex(),
-            "rho_hash": "0x" + keccak(rho).hex(),
+            "token": to_checksum_address(c["token"]),
+            "n": int(a["n"]),
         }
     base = {"round_id": a["roundId"]}
     if "index" in a:
@@ -138,9 +138,28 @@ def _row(name: str, a: Mapping[str, Any]) -> dict[str, Any]:
     if "account" in a:
         base["account"] = to_checksum_address(a["account"])
     if name == "OrgRegistered":
-        return {**base, "x_max": a["xMax"], "f_max": a["fMax"], "bond_wei": str(a["bond"])}
-    if name == "DepositSubmitted" or name == "PayoffTransferred":
+        return {**base, "x_max": a["xMax"], "f_max": a["fMax"], "base": a["base"]}
+    if name == "RhoAppended":
+        # "code" (the chunk's bytes) is read from the data contract by the indexer
+        return {
+            **base,
+            "chunk": int(a["chunk"]),
+            "data": to_checksum_address(a["data"]),
+            "rho_bytes": int(a["rhoBytes"]),
+        }
+    if name == "RoundReady":
+        return {**base, "rho_hash": _hex(a["rhoHash"]), "params_digest": _hex(a["paramsDigest"])}
+    if name == "DepositSubmitted":
+        return {**base, "amount_wei": str(a["amount"]), "bond_wei": str(a["bond"])}
+    if name == "PayoffTransferred" or name == "PayoffDeferred":
         return {**base, "amount_wei": str(a["amount"])}
+    if name == "ReportTableSubmitted":
+        return {
+            **base,
+            "coordinator": to_checksum_address(a["coordinator"]),
+            "data": to_checksum_address(a["data"]),
+            "reports": int(a["reports"]),
+        }
     if name == "ContributionSubmitted":
         return {**base, "x": a["x"], "f": a["f"], "score": str(a["score"])}
     if name == "PayoffCalculated":
@@ -149,7 +168,7 @@ def _row(name: str, a: Mapping[str, Any]) -> dict[str, Any]:
         return {
             **base,
             "caller": to_checksum_address(a["caller"]),
-            "reporters": int(a["reporters"]),
+            "depositors": int(a["depositors"]),
             "payoff_digest": _hex(a["payoffDigest"]),
         }
     if name == "RoundAbandoned":

@@ -38,6 +38,7 @@ CSV_COLUMNS = (
     "deposited_wei",
     "x_max",
     "f_max",
+    "base",
     "x",
     "f",
     "score",
@@ -50,6 +51,7 @@ CSV_COLUMNS = (
     "withdrawn_wei",
     "owed_wei",
     "status",
+    "token",
     "chain_id",
     "contract_address",
     "block_number",
@@ -110,6 +112,7 @@ def round_csv(conn: sqlite3.Connection, round_id: int, *, chain: ChainReader | N
     checks = {c.index: c for c in _verify(data, chain).orgs}
     status = q.status(conn)
     where = {
+        "token": data.opened["token"],
         "chain_id": status.chain_id,
         "contract_address": status.contract_address,
         "block_number": status.indexed_block,

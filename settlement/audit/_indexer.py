@@ -280,6 +280,11 @@ class Indexer:
         for d in decoded:
             if blocks[d.block_number][0] != d.block_hash:
                 raise _ChainMoved
+            if d.name == "RhoAppended":
+                # the chunk is its data contract's code: immutable (a leading STOP byte, no
+                # SELFDESTRUCT), so it is read at the head (a reloaded state has no old states)
+                code = bytes(self.w3.eth.get_code(d.row["data"]))
+                d.row["code"] = "0x" + code[1:].hex()  # after the leading STOP byte
         if self._canonical_hash(hi) != end_hash:
             raise _ChainMoved
         with _db.transaction(self.conn):

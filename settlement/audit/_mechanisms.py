@@ -38,7 +38,7 @@ class RoundInputs:
     config : RoundConfig
         The round's parameters as opened.
     orgs : list of OrgSpec
-        The org slots (account, xMax, fMax), by index.
+        The org slots (account, xMax, fMax, base), by index.
     rho_bps : matrix of int
         Competition matrix in basis points.
     deposits : mapping index -> wei
@@ -93,7 +93,7 @@ class Mechanism(Protocol):
 
 
 class Redistribution:
-    """Mechanism 1: ``R_i = sum_j gamma rho_ij (c_i - c_j)`` over the reporters."""
+    """Mechanism 1 (TradeFL): ``R_i = sum_j gamma rho_ij (c_i - c_j)`` over the depositors."""
 
     mechanism_id = 1
     name = "contribution-based redistribution"
@@ -103,13 +103,14 @@ class Redistribution:
         outcome = compute_outcome(
             c, inputs.orgs, inputs.rho_bps, inputs.deposits, dict(inputs.reports)
         )
+        # every depositor is settled: at its report, a silent one at its minimum report
         scores = [
-            outcome.scores[i] if i in inputs.reports else None for i in range(len(inputs.orgs))
+            outcome.scores[i] if i in inputs.deposits else None for i in range(len(inputs.orgs))
         ]
         reference = real_payoffs(scores, inputs.rho_bps, c.gamma_wad, c.x_scale, c.f_scale)
-        # each of the (reporters - 1) pair terms is truncated once: < 1 wei each, plus float error
+        # each of the (depositors - 1) pair terms is truncated once: < 1 wei each, plus float error
         largest = max((abs(int(v)) for v in outcome.payoffs), default=0)
-        tolerance = max(len(inputs.reports) - 1, 0) + 1e-9 * largest + 1e-6
+        tolerance = max(len(inputs.deposits) - 1, 0) + 1e-9 * largest + 1e-6
         return Recomputation(outcome=outcome, reference=reference, tolerance_wei=tolerance)
 
     def parameters(self, inputs: RoundInputs) -> dict[str, Any]:

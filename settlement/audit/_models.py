@@ -9,7 +9,7 @@ OpenAPI schema is the API's reference.
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -26,7 +26,7 @@ PHASE_NAMES: tuple[PhaseName, ...] = (
 CheckStatus = Literal["passed", "failed", "not_checked"]
 VerificationStatus = Literal["verified", "failed", "not_verified"]
 
-_WEI = "in wei (a decimal string with ?amounts=string)"
+_WEI = "in wei, or token units in a token round (a decimal string with ?amounts=string)"
 _SCORE = "exact on-chain score xScale fScale 1e18 c_i (a decimal string with ?amounts=string)"
 _ROUND = "round id"
 _INDEX = "org slot index, 0 .. n-1"
@@ -72,7 +72,10 @@ class Status(BaseModel):
 class RoundConfigOut(BaseModel):
     """``IFedSettle.RoundConfig`` as opened, plus the real values for display."""
 
-    mechanism_id: int = Field(description="settlement mechanism (1: redistribution)")
+    mechanism_id: int = Field(description="settlement mechanism (1: TradeFL, 2: cogen)")
+    token: str = Field(
+        description="ERC-20 the round settles in (0x00..00: ETH); amounts in its units"
+    )
     gamma_wad: int = Field(description="gamma, wei per unit of score, times 1e18")
     lambda_wad: int = Field(description="lambda (weight of f in the score) times 1e18")
     d_min_wad: int = Field(description="D_min (least data fraction) times 1e18")
@@ -80,12 +83,17 @@ class RoundConfigOut(BaseModel):
     f_scale: int = Field(description="fixed-point scale of reported f")
     deposit_deadline: int = Field(description="deposits close after this unix time")
     report_deadline: int = Field(description="reports close after this unix time")
-    settle_deadline: int = Field(description="settle deadline, unix time")
-    coordinator: str = Field(description="address whose attestations are required (0 = none)")
-    params_digest: str = Field(description="digest of the round's terms, as opened")
+    coordinator: str = Field(description="address that submits the report table (0 = self-reports)")
+    params_digest: str | None = Field(
+        description="the contract's digest of every parameter (RoundReady); None until rho is complete"
+    )
     gamma_real: float = Field(description="gammaWad / 1e18 (wei per unit of contribution score)")
     lambda_real: float = Field(description="lambdaWad / 1e18")
     d_min_real: float = Field(description="dMinWad / 1e18")
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the round's numbers in its mechanism's own terms (Mechanism.parameters())",
+    )
 
 
 class RoundSummary(BaseModel):
@@ -99,12 +107,14 @@ class RoundSummary(BaseModel):
     reported_count: int = Field(description="slots that reported")
     total_deposits_wei: int = Field(description=f"sum of deposits {_WEI}")
     total_withdrawn_wei: int = Field(description=f"sum of withdrawals {_WEI}")
-    rho_hash: str = Field(description="keccak256 of the packed competition matrix")
+    rho_hash: str = Field(
+        description="chained hash of the weight triangle's chunks (0x00..00 until complete)"
+    )
     payoff_digest: str = Field(description="0x00..00 until settled, like roundState")
     operator: str = Field(description="address that opened the round")
     deposit_deadline: int = Field(description="deposits close after this unix time")
     report_deadline: int = Field(description="reports close after this unix time")
-    settle_deadline: int = Field(description="settle deadline, unix time")
+    token: str = Field(description="ERC-20 the round settles in (0x00..00: ETH)")
     opened: EventRef = Field(description="the RoundOpened event")
 
 
@@ -112,7 +122,7 @@ class Settlement(BaseModel):
     """The RoundSettled event."""
 
     caller: str = Field(description="address that settled the round")
-    reporters: int = Field(description="number of slots that reported")
+    depositors: int = Field(description="number of slots that deposited (and were settled)")
     payoff_digest: str = Field(description="digest of the payoff table")
     event: EventRef = Field(description="the RoundSettled event")
 
@@ -143,14 +153,18 @@ class OrgRecord(BaseModel):
     index: int = Field(description=_INDEX)
     account: str = Field(description=_ACCOUNT)
     bond_wei: int = Field(description=f"required bond (worst-case liability) {_WEI}")
+    base: int = Field(description="cogen: D_i, the slot's public real-sample count; TradeFL: 0")
     deposited_wei: int = Field(description=f"amount deposited {_WEI}")
     x_max: int = Field(description="largest x the slot may report")
     f_max: int = Field(description="largest f the slot may report")
     x: int = Field(description="reported x (0 if no report)")
     f: int = Field(description="reported f (0 if no report)")
-    score: int = Field(description=f"{_SCORE}; 0 if no report")
+    score: int = Field(
+        description=f"{_SCORE} the slot is settled at (a silent depositor: its minimum); 0 if "
+        "it never deposited"
+    )
     contribution_real: float = Field(description="c_i = score / (xScale fScale 1e18)")
-    payoff_wei: int = Field(description=f"R_i {_WEI} (0 until settled, 0 for non-reporters)")
+    payoff_wei: int = Field(description=f"R_i {_WEI} (0 until settled, 0 if it never deposited)")
     payoff_pending: bool = Field(
         description="the round is not settled yet: payoff_wei is not a result, R_i is pending"
     )
@@ -171,6 +185,7 @@ class DepositOut(BaseModel):
     index: int = Field(description=_INDEX)
     account: str = Field(description=_ACCOUNT)
     amount_wei: int = Field(description=f"amount deposited {_WEI}")
+    bond_wei: int = Field(description=f"bond the contract required at this deposit {_WEI}")
     event: EventRef = Field(description="where the event is")
 
 
@@ -332,7 +347,7 @@ class OrgCheck(BaseModel):
     account: str = Field(description=_ACCOUNT)
     joined: bool = Field(description="the slot deposited")
     reported: bool = Field(description="the slot reported")
-    bond_wei: int = Field(description=f"registered bond {_WEI}")
+    bond_wei: int = Field(description=f"bond required at deposit (or recomputed) {_WEI}")
     deposited_wei: int = Field(description=f"amount deposited {_WEI}")
     deposit_covers_bond: bool = Field(description="deposit >= bond (or the slot never joined)")
     score_recorded: int | None = Field(description="ContributionSubmitted.score, None if none")
@@ -370,6 +385,19 @@ class Verification(BaseModel):
     summary: str = Field(description="one line: the verdict and its main reason")
     checks: dict[str, Check] = Field(description="every check by name, each tri-state")
     mechanism: str | None = Field(description="the mechanism that recomputed the round")
+    token: str = Field(
+        default="0x0000000000000000000000000000000000000000",
+        description="ERC-20 the round settles in (0x00..00: ETH); amounts are in its units",
+    )
+    parameters: dict[str, Any] = Field(
+        default_factory=dict, description="the round's numbers in its mechanism's own terms"
+    )
+    params_digest_recorded: str | None = Field(
+        default=None, description="RoundReady paramsDigest, None until rho is complete"
+    )
+    params_digest_expected: str | None = Field(
+        default=None, description="paramsDigest recomputed from the round's numbers"
+    )
     problems: list[str] = Field(description="one message per failed comparison")
     notes: list[str] = Field(description="what was not checked, and why")
     budget_balance_wei: int = Field(description="sum of recorded payoffs; 0 when balanced")

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from settlement._errors import ConfigError
 from settlement._fixedpoint import WAD, unpack_rho
-from settlement._types import Phase
+from settlement._rules import Rule
+from settlement._types import ZERO_ADDRESS, OrgSpec, Phase, RoundConfig, to_address
 from settlement.audit import _db
 from settlement.audit._errors import UnknownOrgError, UnknownRoundError
 from settlement.audit._events import EVENT_TABLE
+from settlement.audit._mechanisms import RoundInputs, mechanism_for
 from settlement.audit._models import (
     PHASE_NAMES,
     Abandonment,
@@ -103,12 +106,14 @@ def phase_at(
     n: int,
     joined: int,
     reported: int,
+    table: bool | None = None,
 ) -> Phase:
     """The contract's ``_phase`` rule, evaluated at block timestamp ``now``.
 
     Terminal flags first; then Deposit while the deposit deadline has not passed and a slot is
-    still free, Report while the report deadline has not passed and a depositor has not
-    reported, else Calculate.
+    still free, Report while the report deadline has not passed and reports are not done (with
+    a coordinator, ``table`` is whether its table is in; without one, ``table`` is None and
+    reports are done once every depositor reported), else Calculate.
     """
     if settled:
         return Phase.SETTLED
@@ -116,14 +121,20 @@ def phase_at(
         return Phase.ABANDONED
     if now is None or (now <= deposit_deadline and joined < n):
         return Phase.DEPOSIT
-    if now <= report_deadline and reported < joined:
+    done = reported == joined if table is None else table
+    if now <= report_deadline and not done:
         return Phase.REPORT
     return Phase.CALCULATE
 
 
-def contribution_real(score: int, x_scale: int, f_scale: int) -> float:
-    """``c_i = score / (xScale fScale WAD)`` as a float (display only)."""
-    return float(Fraction(score, x_scale * f_scale * WAD))
+def contribution_real(score: int, x_scale: int, f_scale: int, mechanism_id: int = 1) -> float:
+    """The real contribution of a score, ``score / scoreUnit``, as a float (display only).
+
+    ``scoreUnit`` is ``xScale fScale WAD`` for TradeFL (``x + lambda f``) and ``xScale WAD`` for
+    cogen (``D + q x``).
+    """
+    unit = x_scale * f_scale * WAD if mechanism_id == 1 else x_scale * WAD
+    return float(Fraction(score, unit))
 
 
 @dataclass
@@ -133,14 +144,19 @@ class RoundData:
     round_id: int
     opened: sqlite3.Row
     orgs: list[sqlite3.Row]
+    rho_chunks: list[sqlite3.Row]
+    ready: sqlite3.Row | None
     deposits: list[sqlite3.Row]
     contributions: list[sqlite3.Row]
+    report_table: sqlite3.Row | None
     payoffs: list[sqlite3.Row]
     withdrawals: list[sqlite3.Row]
     settlement: sqlite3.Row | None
     abandonment: sqlite3.Row | None
     as_of_block: int
     as_of_timestamp: int | None
+    chain_id: int | None = None
+    contract: str | None = None
 
     @property
     def phase(self) -> Phase:
@@ -153,6 +169,7 @@ class RoundData:
             n=self.n,
             joined=len({int(r["idx"]) for r in self.deposits}),
             reported=len({int(r["idx"]) for r in self.contributions}),
+            table=None if not self.attested else self.report_table is not None,
         )
 
     @property
@@ -160,8 +177,56 @@ class RoundData:
         return len(self.orgs)
 
     @property
+    def attested(self) -> bool:
+        """Whether a coordinator submits the report table (else each org self-reports)."""
+        return int(self.opened["coordinator"], 16) != 0
+
+    @property
+    def rho(self) -> bytes:
+        """The weight triangle as uploaded so far (the chunks' data-contract code, in order)."""
+        chunks = sorted(self.rho_chunks, key=lambda r: int(r["chunk"]))
+        return b"".join(bytes.fromhex(r["code"][2:]) for r in chunks)
+
+    @property
+    def rho_complete(self) -> bool:
+        return len(self.rho) == self.n * (self.n - 1)
+
+    @property
     def rho_bps(self) -> list[list[int]]:
-        return unpack_rho(bytes.fromhex(self.opened["rho"][2:]))
+        """The full weight matrix in basis points (zeros until the triangle is complete)."""
+        if not self.rho_complete:
+            return [[0] * self.n for _ in range(self.n)]
+        return unpack_rho(self.rho, self.n)
+
+    def config(self) -> RoundConfig:
+        """The round's ``RoundConfig`` from the RoundOpened row (ConfigError if malformed)."""
+        o = self.opened
+        return RoundConfig(
+            gamma_wad=int(o["gamma_wad"]),
+            lambda_wad=int(o["lambda_wad"]),
+            d_min_wad=int(o["d_min_wad"]),
+            x_scale=int(o["x_scale"]),
+            f_scale=int(o["f_scale"]),
+            deposit_deadline=int(o["deposit_deadline"]),
+            report_deadline=int(o["report_deadline"]),
+            coordinator=o["coordinator"],
+            token=o["token"],
+            mechanism_id=int(o["mechanism_id"]),
+        )
+
+    def org_specs(self) -> list[OrgSpec]:
+        """The org slots as registered (OrgRegistered)."""
+        return [
+            OrgSpec(to_address(r["account"]), int(r["x_max"]), int(r["f_max"]), int(r["base"]))
+            for r in self.orgs
+        ]
+
+    def rule(self) -> Rule | None:
+        """The settlement mirror's rule of this round, None for a mechanism it does not know."""
+        try:
+            return Rule(self.config())
+        except ConfigError:
+            return None
 
     def by_index(self, rows: list[sqlite3.Row]) -> dict[int, list[sqlite3.Row]]:
         out: dict[int, list[sqlite3.Row]] = {}
@@ -188,7 +253,10 @@ def load_round(conn: sqlite3.Connection, round_id: int) -> RoundData:
         raise UnknownRoundError(round_id, round_count(conn))
     settled = _rows(conn, "settlements", round_id)
     abandoned = _rows(conn, "abandonments", round_id)
+    ready = _rows(conn, "ready", round_id)
+    table = _rows(conn, "report_tables", round_id)
     number, _, ts = indexed_head(conn)
+    chain_id = _db.get_meta(conn, "chain_id")
     return RoundData(
         round_id=round_id,
         opened=opened,
@@ -197,15 +265,49 @@ def load_round(conn: sqlite3.Connection, round_id: int) -> RoundData:
             "ORDER BY t.idx",
             (round_id,),
         ).fetchall(),
+        rho_chunks=_rows(conn, "rho_chunks", round_id),
+        ready=ready[0] if ready else None,
         deposits=_rows(conn, "deposits", round_id),
         contributions=_rows(conn, "contributions", round_id),
+        report_table=table[0] if table else None,
         payoffs=_rows(conn, "payoffs", round_id),
         withdrawals=_rows(conn, "withdrawals", round_id),
         settlement=settled[0] if settled else None,
         abandonment=abandoned[0] if abandoned else None,
         as_of_block=number,
         as_of_timestamp=ts,
+        chain_id=None if chain_id is None else int(chain_id),
+        contract=_db.get_meta(conn, "contract_address"),
     )
+
+
+def reports_of(data: RoundData) -> dict[int, tuple[int, int]]:
+    """``index -> (x, f)`` of every slot that reported (its first ContributionSubmitted)."""
+    return {
+        i: (int(r[0]["x"]), int(r[0]["f"])) for i, r in data.by_index(data.contributions).items()
+    }
+
+
+def round_inputs(data: RoundData) -> RoundInputs:
+    """What the chain logged as the round's inputs (ConfigError if the parameters are malformed)."""
+    return RoundInputs(
+        config=data.config(),
+        orgs=data.org_specs(),
+        rho_bps=data.rho_bps,
+        deposits={i: _sum(rows, "amount_wei") for i, rows in data.by_index(data.deposits).items()},
+        reports=reports_of(data),
+    )
+
+
+def mechanism_parameters(data: RoundData) -> dict[str, Any]:
+    """The round's numbers in its mechanism's terms (``Mechanism.parameters``); {} if unknown."""
+    mechanism = mechanism_for(int(data.opened["mechanism_id"]))
+    if mechanism is None:
+        return {}
+    try:
+        return mechanism.parameters(round_inputs(data))
+    except (ConfigError, ValueError):
+        return {}
 
 
 def _sum(rows: list[sqlite3.Row], column: str) -> int:
@@ -225,14 +327,14 @@ def summary(data: RoundData) -> RoundSummary:
         reported_count=len({int(r["idx"]) for r in data.contributions}),
         total_deposits_wei=_sum(data.deposits, "amount_wei"),
         total_withdrawn_wei=_sum(data.withdrawals, "amount_wei"),
-        rho_hash=o["rho_hash"],
+        rho_hash=data.ready["rho_hash"] if data.ready is not None else "0x" + "00" * 32,
         payoff_digest=(
             data.settlement["payoff_digest"] if data.settlement is not None else "0x" + "00" * 32
         ),
         operator=o["operator"],
         deposit_deadline=o["deposit_deadline"],
         report_deadline=o["report_deadline"],
-        settle_deadline=o["settle_deadline"],
+        token=o["token"],
         opened=_ref(o),
     )
 
@@ -240,11 +342,13 @@ def summary(data: RoundData) -> RoundSummary:
 def detail(data: RoundData) -> RoundDetail:
     """Parameters, phase, deadlines and terminal events of a loaded round."""
     o = data.opened
+    parameters = mechanism_parameters(data)
     s, a = data.settlement, data.abandonment
     return RoundDetail(
         **summary(data).model_dump(),
         config=RoundConfigOut(
             mechanism_id=o["mechanism_id"],
+            token=o["token"],
             gamma_wad=int(o["gamma_wad"]),
             lambda_wad=int(o["lambda_wad"]),
             d_min_wad=int(o["d_min_wad"]),
@@ -252,19 +356,19 @@ def detail(data: RoundData) -> RoundDetail:
             f_scale=o["f_scale"],
             deposit_deadline=o["deposit_deadline"],
             report_deadline=o["report_deadline"],
-            settle_deadline=o["settle_deadline"],
             coordinator=o["coordinator"],
-            params_digest=o["params_digest"],
+            params_digest=None if data.ready is None else data.ready["params_digest"],
             gamma_real=int(o["gamma_wad"]) / WAD,
             lambda_real=int(o["lambda_wad"]) / WAD,
             d_min_real=int(o["d_min_wad"]) / WAD,
+            parameters=parameters,
         ),
         rho_bps=data.rho_bps,
         settlement=None
         if s is None
         else Settlement(
             caller=s["caller"],
-            reporters=s["reporters"],
+            depositors=s["depositors"],
             payoff_digest=s["payoff_digest"],
             event=_ref(s),
         ),
@@ -297,12 +401,27 @@ def org_records(data: RoundData) -> list[OrgRecord]:
     withdrawals = data.by_index(data.withdrawals)
     phase = data.phase
     xs, fs = data.opened["x_scale"], data.opened["f_scale"]
+    mech = int(data.opened["mechanism_id"])
+    rule = data.rule()
+    specs = data.org_specs()
+    # the bond the contract required at deposit; for a slot that did not join, the mirror's
+    bonds = rule.bonds(specs, data.rho_bps) if rule is not None and data.rho_complete else None
     out = []
-    for org in data.orgs:
+    for org, spec in zip(data.orgs, specs, strict=True):
         i = int(org["idx"])
         deposited = _sum(deposits.get(i, []), "amount_wei")
+        drow = deposits.get(i, [])
+        bond = int(drow[0]["bond_wei"]) if drow else (bonds[i] if bonds is not None else 0)
         c = contributions.get(i, [])
-        score = int(c[0]["score"]) if c else 0
+        prow = payoffs.get(i, [])
+        if c:
+            score = int(c[0]["score"])
+        elif prow:
+            score = int(prow[0]["score"])
+        elif drow and rule is not None:
+            score = rule.min_score(spec)  # a silent depositor is settled at its minimum
+        else:
+            score = 0
         payoff = _sum(payoffs.get(i, []), "payoff_wei")
         withdrawn_wei = _sum(withdrawals.get(i, []), "amount_wei")
         withdrawn = bool(withdrawals.get(i))
@@ -311,14 +430,15 @@ def org_records(data: RoundData) -> list[OrgRecord]:
                 round_id=data.round_id,
                 index=i,
                 account=org["account"],
-                bond_wei=int(org["bond_wei"]),
+                bond_wei=bond,
+                base=int(org["base"]),
                 deposited_wei=deposited,
                 x_max=org["x_max"],
                 f_max=org["f_max"],
                 x=int(c[0]["x"]) if c else 0,
                 f=int(c[0]["f"]) if c else 0,
                 score=score,
-                contribution_real=contribution_real(score, xs, fs),
+                contribution_real=contribution_real(score, xs, fs, mech),
                 payoff_wei=payoff,
                 payoff_pending=phase not in (Phase.SETTLED, Phase.ABANDONED),
                 joined=bool(deposits.get(i)),
@@ -346,6 +466,7 @@ def deposits(data: RoundData) -> list[DepositOut]:
             index=r["idx"],
             account=r["account"],
             amount_wei=int(r["amount_wei"]),
+            bond_wei=int(r["bond_wei"]),
             event=_ref(r),
         )
         for r in data.deposits
@@ -362,7 +483,9 @@ def contributions(data: RoundData) -> list[ContributionOut]:
             x=r["x"],
             f=r["f"],
             score=int(r["score"]),
-            contribution_real=contribution_real(int(r["score"]), xs, fs),
+            contribution_real=contribution_real(
+                int(r["score"]), xs, fs, int(data.opened["mechanism_id"])
+            ),
             event=_ref(r),
         )
         for r in data.contributions
@@ -476,11 +599,20 @@ def balances(conn: sqlite3.Connection, account: str | None = None) -> Balances:
     return Balances(liabilities_wei=liabilities(conn), contract_balance_wei=None, accounts=accounts)
 
 
-def liabilities(conn: sqlite3.Connection) -> int:
-    """What the index says the contract owes: every deposit minus every withdrawal, in wei."""
-    total_dep = _sum(conn.execute("SELECT amount_wei FROM deposits").fetchall(), "amount_wei")
-    total_wd = _sum(conn.execute("SELECT amount_wei FROM withdrawals").fetchall(), "amount_wei")
-    return total_dep - total_wd
+def liabilities(conn: sqlite3.Connection, token: str = ZERO_ADDRESS) -> int:
+    """What the index says the contract owes in one asset (default ETH): deposits - withdrawals.
+
+    Only rounds settling in ``token`` count (the contract's ``liabilities(token)``).
+    """
+    out = 0
+    for table in ("deposits", "withdrawals"):
+        rows = conn.execute(
+            f"SELECT t.amount_wei FROM {table} t JOIN rounds r ON r.round_id = t.round_id "
+            "WHERE r.token = ?",
+            (to_address(token),),
+        ).fetchall()
+        out += _sum(rows, "amount_wei") * (1 if table == "deposits" else -1)
+    return out
 
 
 _EVENT_NAMES = {table: name for name, table in EVENT_TABLE.items()}

@@ -22,12 +22,12 @@ def real_payoffs(
     x_scale: int,
     f_scale: int,
 ) -> list[float]:
-    """``R_i = sum_j gamma rho_ij (c_i - c_j)`` in wei over the reporters, in float64.
+    """``R_i = sum_j gamma rho_ij (c_i - c_j)`` in wei over the depositors, in float64.
 
     Parameters
     ----------
     scores : sequence of int or None
-        Exact on-chain scores; None for a slot that did not report (``R_i = 0``).
+        Exact on-chain scores; None for a slot that never deposited (``R_i = 0``).
     rho_bps : matrix of int
         Competition matrix in basis points.
     gamma_wad, x_scale, f_scale : int

@@ -1,9 +1,13 @@
 """Recompute a round from its on-chain inputs and check every recorded outcome.
 
-Inputs are what the chain logged: the round's config and rho (``RoundOpened``), the org slots and
-bonds (``OrgRegistered``), deposits and reports (``DepositSubmitted``, ``ContributionSubmitted``).
-The round's mechanism (:mod:`settlement.audit._mechanisms`) recomputes the outcome; the recorded
-scores, payoffs, digest, withdrawals and budget are compared with it, and, when a node is
+Inputs are what the chain logged: the round's config (``RoundOpened``), the org slots
+(``OrgRegistered``), the weight triangle (``RhoAppended``: the chunks' data-contract code) and
+the contract's digests of them (``RoundReady``), deposits with the bond the contract required
+(``DepositSubmitted``) and reports (``ContributionSubmitted``, also emitted for each row of a
+coordinator's table). The contract's ``paramsDigest`` is recomputed from the round's numbers with
+:func:`settlement.params_digest`; the round's mechanism (:mod:`settlement.audit._mechanisms`)
+recomputes the outcome, with silent depositors settled at their minimum report; the recorded
+scores, bonds, payoffs, digest, withdrawals and budget are compared with it, and, when a node is
 reachable, the index with the contract's own views (``roundState``/``profileRecord`` at the
 indexed block).
 
@@ -16,15 +20,15 @@ check ran and passed; one failed check makes it ``failed``; anything else is ``n
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from typing import Any, Literal
 
-from eth_utils import keccak
-
-from settlement import _fixedpoint as fp
+from settlement._digests import params_digest, payoff_digest, rho_hash
 from settlement._errors import ConfigError, RhoError
-from settlement._types import OrgSpec, Phase, RoundConfig, to_address
+from settlement._fixedpoint import unpack_rho
+from settlement._types import Phase
 from settlement.audit._chain import ChainReader
-from settlement.audit._mechanisms import Recomputation, RoundInputs, mechanism_for
+from settlement.audit._mechanisms import Recomputation, mechanism_for
 from settlement.audit._models import (
     PHASE_NAMES,
     Check,
@@ -33,7 +37,14 @@ from settlement.audit._models import (
     Verification,
     VerificationStatus,
 )
-from settlement.audit._queries import RoundData, load_round, org_records, summary
+from settlement.audit._queries import (
+    RoundData,
+    load_round,
+    mechanism_parameters,
+    org_records,
+    round_inputs,
+    summary,
+)
 
 _TERMINAL = (Phase.SETTLED, Phase.ABANDONED)
 
@@ -97,32 +108,6 @@ def _bool(check: Check) -> bool | None:
     return None if check.status == "not_checked" else check.status == "passed"
 
 
-def _inputs(
-    data: RoundData, records: list[OrgRecord], rho: list[list[int]], reports: dict[int, Any]
-) -> RoundInputs:
-    o = data.opened
-    config = RoundConfig(
-        gamma_wad=int(o["gamma_wad"]),
-        lambda_wad=int(o["lambda_wad"]),
-        d_min_wad=int(o["d_min_wad"]),
-        x_scale=int(o["x_scale"]),
-        f_scale=int(o["f_scale"]),
-        deposit_deadline=int(o["deposit_deadline"]),
-        report_deadline=int(o["report_deadline"]),
-        settle_deadline=int(o["settle_deadline"]),
-        coordinator=o["coordinator"],
-        params_digest=bytes.fromhex(o["params_digest"][2:]),
-        mechanism_id=int(o["mechanism_id"]),
-    )
-    return RoundInputs(
-        config=config,
-        orgs=[OrgSpec(to_address(r.account), r.x_max, r.f_max) for r in records],
-        rho_bps=rho,
-        deposits={r.index: r.deposited_wei for r in records if r.joined},
-        reports=reports,
-    )
-
-
 def _verify(data: RoundData, chain: ChainReader | None) -> Verification:
     o = data.opened
     phase = data.phase
@@ -131,7 +116,6 @@ def _verify(data: RoundData, chain: ChainReader | None) -> Verification:
     pending = f"the round is in its {phase_name} phase: payoffs are computed at settlement"
     problems: list[str] = []
     checks: dict[str, Check] = {}
-    dmin = int(o["d_min_wad"])
     records = org_records(data)
     n = len(records)
 
@@ -140,24 +124,70 @@ def _verify(data: RoundData, chain: ChainReader | None) -> Verification:
         checks[name] = failed("; ".join(errors)) if errors else passed(ok_reason)
         return checks[name]
 
-    # -- rho: the bytes logged at open must be a valid n x n matrix and hash to rhoHash
-    rho_bytes = bytes.fromhex(o["rho"][2:])
+    # -- rho: the chunks' code must form a valid triangle whose chained hash is RoundReady's
     rho: list[list[int]] | None = None
-    errors: list[str] = []
-    try:
-        rho = fp.rho_to_bps(fp.unpack_rho(rho_bytes), unit="bps")
-        if len(rho) != n:
-            raise RhoError(f"rho is {len(rho)}x{len(rho)} but the round has {n} org slots")
-    except RhoError as exc:
-        rho = None
-        errors.append(f"rho: {exc}")
-    if "0x" + keccak(rho_bytes).hex() != o["rho_hash"]:
-        errors.append(f"rho: keccak256 of the logged rho != indexed rho_hash {o['rho_hash']}")
-    record("rho_valid", errors, f"{n}x{n} matrix, keccak256 matches rho_hash")
+    triangle = data.rho
+    ready = data.ready
+    if ready is None:
+        checks["rho_valid"] = not_checked(
+            f"the weight triangle is incomplete ({len(triangle)} of {n * (n - 1)} bytes): "
+            "no RoundReady, deposits are not open"
+        )
+    else:
+        errors: list[str] = []
+        try:
+            rho = unpack_rho(triangle, n)
+        except RhoError as exc:
+            errors.append(f"rho: {exc}")
+        recomputed_hash = "0x" + rho_hash(triangle).hex()
+        if recomputed_hash != ready["rho_hash"]:
+            errors.append(
+                f"rho: chained hash of the chunks {recomputed_hash} != RoundReady rhoHash "
+                f"{ready['rho_hash']}"
+            )
+        if errors:
+            rho = None
+        record("rho_valid", errors, f"{n}x{n} triangle, its chained hash matches RoundReady")
 
-    # -- reports: bounds
+    # -- paramsDigest: recomputed from the round's numbers with settlement's function
+    digest_params: str | None = None
+    if ready is None:
+        checks["params_digest_match"] = not_checked("no RoundReady: paramsDigest is not set yet")
+    elif data.chain_id is None or data.contract is None:
+        checks["params_digest_match"] = not_checked("the index has no chain id or contract")
+    else:
+        try:
+            digest_params = (
+                "0x"
+                + params_digest(
+                    chain_id=data.chain_id,
+                    contract=data.contract,
+                    round_id=data.round_id,
+                    config=data.config(),
+                    orgs=data.org_specs(),
+                    triangle=triangle,
+                ).hex()
+            )
+        except (ConfigError, ValueError) as exc:
+            record("params_digest_match", [f"params: malformed round parameters ({exc})"], "")
+        else:
+            record(
+                "params_digest_match",
+                []
+                if digest_params == ready["params_digest"]
+                else [
+                    f"params: RoundReady paramsDigest {ready['params_digest']} != recomputed "
+                    f"{digest_params} from the round's config, org table and rho"
+                ],
+                "RoundReady paramsDigest = recomputed from config, orgs and rho",
+            )
+
+    # -- reports: bounds of the round's rule
     contributions = data.by_index(data.contributions)
     payoff_rows = data.by_index(data.payoffs)
+    deposit_rows = data.by_index(data.deposits)
+    rule = data.rule()
+    specs = data.org_specs()
     reports: dict[int, tuple[int, int]] = {}
     errors = []
     for rec in records:
@@ -167,29 +197,38 @@ def _verify(data: RoundData, chain: ChainReader | None) -> Verification:
         if not rows:
             continue
         x, f = int(rows[0]["x"]), int(rows[0]["f"])
-        lo = fp.x_min(dmin, rec.x_max)
-        if not lo <= x <= rec.x_max or not fp.F_MIN <= f <= rec.f_max:
-            errors.append(
-                f"org {rec.index}: report x={x}, f={f} outside x in [{lo}, {rec.x_max}], "
-                f"f in [{fp.F_MIN}, {rec.f_max}]"
-            )
+        if rule is not None:
+            (x_lo, x_hi), (f_lo, f_hi) = rule.bounds(specs[rec.index])
+            if not x_lo <= x <= x_hi or not f_lo <= f <= f_hi:
+                errors.append(
+                    f"org {rec.index}: report x={x}, f={f} outside x in [{x_lo}, {x_hi}], "
+                    f"f in [{f_lo}, {f_hi}]"
+                )
         if not rec.joined:
             errors.append(f"org {rec.index}: reported without a deposit")
             continue
         reports[rec.index] = (x, f)
-    record("reports_in_bounds", errors, f"{len(reports)} report(s) within their slots' bounds")
+    if rule is None and not errors:
+        checks["reports_in_bounds"] = not_checked(
+            f"mechanism id {o['mechanism_id']} has no report bounds in this auditor"
+        )
+    else:
+        record("reports_in_bounds", errors, f"{len(reports)} report(s) within their slots' bounds")
 
     # -- the mechanism's recomputation of the round
     mechanism = mechanism_for(int(o["mechanism_id"]))
     recomputed: Recomputation | None = None
+    parameters: dict[str, Any] = {}
     why_not = ""
     if mechanism is None:
         why_not = f"mechanism id {o['mechanism_id']} has no recomputation in this auditor"
     elif rho is None:
-        why_not = "rho is invalid: the round cannot be recomputed"
+        why_not = "rho is incomplete or invalid: the round cannot be recomputed"
     else:
         try:
-            recomputed = mechanism.recompute(_inputs(data, records, rho, reports))
+            inputs = replace(round_inputs(data), rho_bps=rho, reports=reports)
+            recomputed = mechanism.recompute(inputs)
+            parameters = mechanism_parameters(data)
         except (ConfigError, ValueError) as exc:
             why_not = f"the indexed round parameters are malformed ({exc})"
             problems.append(f"config: {why_not}")
@@ -197,11 +236,14 @@ def _verify(data: RoundData, chain: ChainReader | None) -> Verification:
     outcome = None if recomputed is None else recomputed.outcome
 
     scores: list[int | None] = [None] * n
+    silent = [r.index for r in records if r.joined and r.index not in reports]
     if outcome is None:
         checks["scores_match"] = not_checked(why_not)
         checks["bonds_match"] = not_checked(why_not)
+        checks["silent_at_minimum"] = not_checked(why_not)
     else:
-        scores = [outcome.scores[r.index] if r.index in reports else None for r in records]
+        # the score each depositor is settled at: its report, a silent one's minimum
+        scores = [outcome.scores[r.index] if r.joined else None for r in records]
         errors = [
             f"org {rec.index}: reported score {contributions[rec.index][0]['score']} != "
             f"recomputed {outcome.scores[rec.index]}"
@@ -211,12 +253,47 @@ def _verify(data: RoundData, chain: ChainReader | None) -> Verification:
         ]
         record("scores_match", errors, f"{len(reports)} score(s) equal the recomputed ones")
         errors = [
-            f"org {rec.index}: registered bond {rec.bond_wei} wei != worst-case liability "
-            f"{outcome.bonds[rec.index]}"
-            for rec in records
-            if rec.bond_wei != outcome.bonds[rec.index]
+            f"org {i}: DepositSubmitted bond {row['bond_wei']} != worst-case liability "
+            f"{outcome.bonds[i]}"
+            for i, rows in deposit_rows.items()
+            for row in rows
+            if int(row["bond_wei"]) != outcome.bonds[i]
         ]
-        record("bonds_match", errors, f"{n} bond(s) equal the recomputed worst-case liability")
+        record(
+            "bonds_match",
+            errors,
+            f"{len(deposit_rows)} deposit bond(s) equal the recomputed worst-case liability",
+        )
+        # silence never pays: a depositor without a report is settled at its minimum report
+        errors = []
+        for i in silent:
+            if rule is None:
+                break
+            minimum = rule.min_score(specs[i])
+            prow = payoff_rows.get(i, [])
+            if prow and int(prow[0]["score"]) != minimum:
+                errors.append(
+                    f"org {i}: silent depositor settled at score {prow[0]['score']}, not its "
+                    f"minimum {minimum}"
+                )
+            if outcome.scores[i] != minimum:
+                errors.append(f"org {i}: recomputed score {outcome.scores[i]} != minimum {minimum}")
+        if rule is None:
+            checks["silent_at_minimum"] = not_checked(
+                f"mechanism id {o['mechanism_id']} has no minimum report in settlement's mirror"
+            )
+        elif errors or settled or not silent:
+            record(
+                "silent_at_minimum",
+                errors,
+                f"{len(silent)} silent depositor(s) settled at their minimum report",
+            )
+        elif abandoned:
+            checks["silent_at_minimum"] = not_checked(
+                "abandoned: nobody is settled", applicable=False
+            )
+        else:
+            checks["silent_at_minimum"] = not_checked(pending)
 
     # -- payoffs, per slot
     expected_pay: list[int | None]
@@ -395,7 +472,7 @@ def _verify(data: RoundData, chain: ChainReader | None) -> Verification:
             for r in records
         ]
         digest_of_events = (
-            "0x" + fp.payoff_digest([r.account for r in records], table_scores, table_pay).hex()
+            "0x" + payoff_digest([r.account for r in records], table_scores, table_pay).hex()
         )
         errors = []
         if digest_recorded != digest_expected:
@@ -445,6 +522,10 @@ def _verify(data: RoundData, chain: ChainReader | None) -> Verification:
         summary=summary_line,
         checks=checks,
         mechanism=None if mechanism is None else mechanism.name,
+        token=o["token"],
+        parameters=parameters,
+        params_digest_recorded=None if ready is None else ready["params_digest"],
+        params_digest_expected=digest_params,
         problems=problems,
         notes=notes,
         budget_balance_wei=budget,
@@ -471,10 +552,16 @@ def _compare_chain(data: RoundData, records: list[OrgRecord], chain: ChainReader
         ("n", mine.n, state.n),
         ("joined_count", mine.joined_count, state.joined_count),
         ("reported_count", mine.reported_count, state.reported_count),
+        ("rho_bytes", len(data.rho), state.rho_bytes),
         ("total_deposits", mine.total_deposits_wei, state.total_deposits),
         ("total_withdrawn", mine.total_withdrawn_wei, state.total_withdrawn),
         ("rho_hash", mine.rho_hash, "0x" + state.rho_hash.hex()),
         ("payoff_digest", mine.payoff_digest, "0x" + state.payoff_digest.hex()),
+        (
+            "params_digest",
+            None if data.ready is None else data.ready["params_digest"],
+            None if data.ready is None else "0x" + state.params_digest.hex(),
+        ),
         ("operator", mine.operator, state.operator),
     ]
     out += [
@@ -490,6 +577,7 @@ def _compare_chain(data: RoundData, records: list[OrgRecord], chain: ChainReader
             ("deposited", rec.deposited_wei, p.deposited),
             ("x_max", rec.x_max, p.x_max),
             ("f_max", rec.f_max, p.f_max),
+            ("base", rec.base, p.base),
             ("x", rec.x, p.x),
             ("f", rec.f, p.f),
             ("score", rec.score, p.score),

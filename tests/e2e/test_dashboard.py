@@ -33,6 +33,7 @@ from eth_utils import keccak
 from web3 import HTTPProvider, Web3
 from websockets.sync.client import ClientConnection, connect
 
+from fl_node import chain_steps as steps
 from settlement import (
     AnvilBackend,
     OrgSpec,
@@ -98,20 +99,20 @@ def _play(chain: AnvilBackend) -> Played:
     specs = [OrgSpec(to_address(a.address), 100 + 25 * i, 4 + i) for i, a in enumerate(orgs)]
     settled = client.round_open(cfg, specs, rho).round_id
     for i in range(4):  # slot 4 never joins
-        client.deposit_submit(settled, i, sender=orgs[i])
+        steps.join(client, settled, i, orgs[i])
     warp_to(w3, cfg.deposit_deadline + 1)
-    for i, (x, f) in enumerate([(30, 2), (120, 5), (80, 1)]):  # slot 3 never reports
-        client.contribution_submit(settled, i, x, f, sender=orgs[i])
+    for i, (x, f) in enumerate([(30, 2), (120, 5), (80, 1)]):  # slot 3 stays silent
+        steps.report(client, settled, i, orgs[i], x, f)
     warp_to(w3, cfg.report_deadline + 1)
-    client.payoff_calculate(settled)
-    client.payoff_transfer(settled, 1, sender=orgs[1])
+    steps.settle(client, settled, chunk=2)
+    steps.withdraw(client, settled, 1, orgs[1])
     cfg2 = client.round_config_from_reals(gamma=10**12, lambda_=0.5, d_min=0.1)
     abandoned = client.round_open(cfg2, specs[:2], [[0, 0.5], [0.5, 0]]).round_id
-    client.deposit_submit(abandoned, 0, sender=orgs[0])
+    steps.join(client, abandoned, 0, orgs[0])
     client.round_abandon(abandoned)
     # still open for deposits: one of two slots joined
     depositing = client.round_open(cfg2, specs[:2], [[0, 0.5], [0.5, 0]]).round_id
-    client.deposit_submit(depositing, 1, sender=orgs[1])
+    steps.join(client, depositing, 1, orgs[1])
     labels = {a.address: f"Hospital {'ABCDE'[i]}" for i, a in enumerate(orgs)}
     return Played(
         client=client, settled=settled, abandoned=abandoned, depositing=depositing, labels=labels
@@ -322,8 +323,15 @@ def test_round_page_shows_the_contract_numbers(
     assert browser.evaluate(f"{BANNER}.dataset.status") == "verified"
     assert browser.evaluate(f"{BANNER}.classList.contains('ok')") is True
     assert "budget balance 0 wei" in browser.evaluate(f"{BANNER}.textContent")
-    digest = "0x" + played.client.round_state(rid).payoff_digest.hex()
+    state = played.client.round_state(rid)
+    digest = "0x" + state.payoff_digest.hex()
     assert browser.evaluate("document.getElementById('payoff-digest').textContent") == digest
+    params = "0x" + state.params_digest.hex()
+    assert browser.evaluate("document.getElementById('params-digest').textContent") == params
+    # the mechanism's parameters in its own terms, and the asset
+    assert browser.evaluate("document.querySelector('[data-param=lambda]').textContent") == "0.75"
+    assert browser.evaluate("document.querySelector('[data-param=d_min]').textContent") == "0.2"
+    assert browser.evaluate("document.getElementById('round-token').textContent") == "ETH"
     # one point per reporter, two bars (deposit, payout) per depositor
     assert browser.evaluate("document.querySelectorAll('#plot-redistribution circle').length") == 3
     assert browser.evaluate("document.querySelectorAll('#plot-payouts rect').length") == 8

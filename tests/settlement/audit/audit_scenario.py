@@ -2,14 +2,23 @@
 
 Rounds, in order (each finished before the next opens, so time warps do not interfere):
 
-1. ``settled``: 4 orgs all deposit (one above its bond) and report; settled; 2 withdraw.
-2. ``missing``: 5 slots, 4 deposit, 2 report (two joined non-reporters, one never joins);
-   settled; every depositor withdraws.
+1. ``settled``: 4 orgs all deposit (one above its bond) and self-report; settled; 2 pull.
+2. ``missing``: 5 slots, 4 deposit, 2 report (two silent depositors, settled at their minimum;
+   one never joins); settled in chunks of 2 slots; every depositor is paid by one push batch.
 3. ``abandoned_op``: the operator abandons during the deposit phase (1 deposit, withdrawn).
-4. ``abandoned_late``: 3 deposit, 2 report, nobody settles; an org abandons after the settle
-   deadline; 1 withdraws.
-5. ``attested``: coordinator-attested reports, non-trivial scales; settled; nobody withdraws.
-6. ``open``: still in the report phase (2 deposits, 1 report): deposits locked.
+4. ``abandoned_late``: 1 of 3 slots deposits; once deposits close another org abandons (fewer
+   than two depositors); the depositor withdraws.
+5. ``attested``: the coordinator submits the report table (slot 1 left empty: silent), non-trivial
+   scales; settled; nobody withdraws.
+6. ``open``: still in the report phase (2 deposits, 1 report): deposits locked (opened last,
+   so that no later time warp closes its reports).
+7. ``token``: an ERC-20 (TestToken) round, silos approve and deposit through
+   ``fl_node.chain_steps.join``; settled; paid by push.
+8. ``cogen``: mechanism 2 (score D + q x, bases D on the slots), slot 2 silent (settled at
+   x = 0); settled; paid by push.
+
+The v2 steps go through ``fl_node.chain_steps`` (join, report, submit_table, settle, payout,
+withdraw) on top of :class:`settlement.SettlementClient`.
 """
 
 from __future__ import annotations
@@ -20,12 +29,15 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from fl_node import chain_steps as steps
 from settlement import (
+    MECHANISM_COGEN,
     ZERO_ADDRESS,
     AnvilBackend,
     OrgSpec,
     RoundConfig,
     SettlementClient,
+    TokenClient,
     dev_account,
     set_balance,
     to_address,
@@ -54,6 +66,7 @@ class Scenario:
     client: SettlementClient
     orgs: list[LocalAccount]
     coordinator: LocalAccount
+    token: TokenClient
     rounds: dict[str, int] = field(default_factory=dict)
 
 
@@ -69,7 +82,10 @@ def build(chain: AnvilBackend) -> Scenario:
     orgs = org_accounts(5)
     for a in orgs:
         set_balance(w3, a.address, 10**24)
-    sc = Scenario(chain=chain, client=client, orgs=orgs, coordinator=dev_account(1))
+    token = TokenClient.deploy(chain, dev_account(0), "TestToken", nonces=client.nonces)
+    for a in orgs[:3]:
+        token.mint(dev_account(0), a.address, 10**15)
+    sc = Scenario(chain=chain, client=client, orgs=orgs, coordinator=dev_account(1), token=token)
 
     def open_round(
         n: int,
@@ -80,6 +96,7 @@ def build(chain: AnvilBackend) -> Scenario:
         x_scale: int = 1,
         f_scale: int = 1,
         coordinator: str = ZERO_ADDRESS,
+        token: str = ZERO_ADDRESS,
         x_max: int = 100,
         f_max: int = 4,
     ) -> tuple[int, RoundConfig]:
@@ -90,55 +107,51 @@ def build(chain: AnvilBackend) -> Scenario:
             x_scale=x_scale,
             f_scale=f_scale,
             coordinator=coordinator,
+            token=token,
         )
         specs = [OrgSpec(to_address(orgs[i].address), x_max + 10 * i, f_max + i) for i in range(n)]
         return client.round_open(cfg, specs, rho(n)).round_id, cfg
 
-    # 1. settled, everyone reports, one deposit above the bond, two withdrawals
+    # 1. settled, everyone reports, one deposit above the bond, two pull withdrawals
     r, cfg = open_round(4)
     for i in range(4):
         extra = 12345 if i == 2 else 0
         client.deposit_submit(r, i, client.required_bond(r, i) + extra, sender=orgs[i])
     for i, (x, f) in enumerate([(20, 1), (110, 5), (60, 3), (90, 2)]):
-        client.contribution_submit(r, i, x, f, sender=orgs[i])
-    warp_to(w3, cfg.report_deadline + 1)
-    client.payoff_calculate(r)
+        steps.report(client, r, i, orgs[i], x, f)
+    steps.settle(client, r)
     for i in (0, 1):
-        client.payoff_transfer(r, i, sender=orgs[i])
+        steps.withdraw(client, r, i, orgs[i])
     sc.rounds["settled"] = r
 
-    # 2. missing reporters: slots 2 and 3 join but never report, slot 4 never joins
+    # 2. silent depositors: slots 2 and 3 join but never report, slot 4 never joins
     r, cfg = open_round(5, gamma=7 * 10**11, lambda_=1.25)
     for i in range(4):
-        client.deposit_submit(r, i, sender=orgs[i])
+        steps.join(client, r, i, orgs[i])
     warp_to(w3, cfg.deposit_deadline + 1)
-    client.contribution_submit(r, 0, 100, 4, sender=orgs[0])
-    client.contribution_submit(r, 1, 15, 1, sender=orgs[1])
+    steps.report(client, r, 0, orgs[0], 100, 4)
+    steps.report(client, r, 1, orgs[1], 15, 1)
     warp_to(w3, cfg.report_deadline + 1)
-    client.payoff_calculate(r)
-    for i in range(4):
-        client.payoff_transfer(r, i, sender=orgs[i])
+    steps.settle(client, r, orgs[4], chunk=2)
+    steps.payout(client, r, orgs[4])
     sc.rounds["missing"] = r
 
     # 3. abandoned by the operator while deposits are open
     r, cfg = open_round(3)
-    client.deposit_submit(r, 1, sender=orgs[1])
+    steps.join(client, r, 1, orgs[1])
     client.round_abandon(r)
-    client.payoff_transfer(r, 1, sender=orgs[1])
+    steps.withdraw(client, r, 1, orgs[1])
     sc.rounds["abandoned_op"] = r
 
-    # 4. nobody settles in time: anyone abandons after the settle deadline
+    # 4. deposits closed with one depositor: anyone abandons
     r, cfg = open_round(3)
-    for i in range(3):
-        client.deposit_submit(r, i, sender=orgs[i])
-    client.contribution_submit(r, 0, 50, 2, sender=orgs[0])
-    client.contribution_submit(r, 2, 120, 6, sender=orgs[2])
-    warp_to(w3, cfg.settle_deadline + 1)
+    steps.join(client, r, 0, orgs[0])
+    warp_to(w3, cfg.deposit_deadline + 1)
     client.round_abandon(r, sender=orgs[2])
-    client.payoff_transfer(r, 0, sender=orgs[0])
+    steps.withdraw(client, r, 0, orgs[0])
     sc.rounds["abandoned_late"] = r
 
-    # 5. attested reports with fixed-point scales
+    # 5. the coordinator's report table with fixed-point scales; slot 1 silent
     r, cfg = open_round(
         3,
         gamma=3_300_000_000,
@@ -151,19 +164,45 @@ def build(chain: AnvilBackend) -> Scenario:
         f_max=64,
     )
     for i in range(3):
-        client.deposit_submit(r, i, sender=orgs[i])
-    for i, (x, f) in enumerate([(25_000, 7), (61_234, 31), (100_000, 60)]):
-        att = client.sign_contribution(sc.coordinator, r, i, orgs[i].address, x, f)
-        client.contribution_submit(r, i, x, f, att, sender=orgs[i])
-    warp_to(w3, cfg.report_deadline + 1)
-    client.payoff_calculate(r)
+        steps.join(client, r, i, orgs[i])
+    steps.submit_table(client, r, {0: (25_000, 7), 2: (100_000, 60)}, sc.coordinator)
+    steps.settle(client, r)
     sc.rounds["attested"] = r
 
-    # 6. still open: in the report phase, deposits locked
+    # 7. settled in an ERC-20: approve + deposit, self-reports, push payouts
+    r, cfg = open_round(3, gamma=10**6, token=token.address)
+    for i in range(3):
+        steps.join(client, r, i, orgs[i])
+    for i, (x, f) in enumerate([(30, 2), (100, 1), (77, 5)]):
+        steps.report(client, r, i, orgs[i], x, f)
+    steps.settle(client, r)
+    steps.payout(client, r)
+    sc.rounds["token"] = r
+
+    # 8. cogen: public bases D_i, reports x only (f = 0), slot 2 silent
+    cfg = client.round_config_from_reals(
+        gamma=10**13, lambda_="0.75", d_min=0, mechanism_id=MECHANISM_COGEN
+    )
+    specs = [
+        OrgSpec(to_address(orgs[i].address), x_max=xm, f_max=0, base=d)
+        for i, (xm, d) in enumerate([(286, 143), (214, 107), (1194, 597)])
+    ]
+    r = client.round_open(cfg, specs, rho(3)).round_id
+    for i in range(3):
+        steps.join(client, r, i, orgs[i])
+    steps.report(client, r, 0, orgs[0], 120, 0)
+    steps.report(client, r, 1, orgs[1], 214, 0)
+    warp_to(w3, cfg.report_deadline + 1)
+    steps.settle(client, r)
+    steps.payout(client, r)
+    sc.rounds["cogen"] = r
+
+    # 6 (played last: later rounds warp time). still open: in the report phase, deposits locked
     r, cfg = open_round(3)
-    client.deposit_submit(r, 0, sender=orgs[0])
-    client.deposit_submit(r, 1, sender=orgs[1])
+    steps.join(client, r, 0, orgs[0])
+    steps.join(client, r, 1, orgs[1])
     warp_to(w3, cfg.deposit_deadline + 1)
-    client.contribution_submit(r, 0, 40, 1, sender=orgs[0])
+    steps.report(client, r, 0, orgs[0], 40, 1)
     sc.rounds["open"] = r
+
     return sc

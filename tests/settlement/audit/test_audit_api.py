@@ -9,7 +9,7 @@ import pytest
 from audit_scenario import Scenario
 from fastapi.testclient import TestClient
 
-from settlement import Phase
+from settlement import Phase, unpack_rho
 from settlement.audit import AuditService, create_app
 
 pytestmark = pytest.mark.chain
@@ -49,12 +49,15 @@ def test_round_phases_cover_every_outcome(api: TestClient, scenario: Scenario) -
         "abandoned_late": "Abandoned",
         "attested": "Settled",
         "open": "Report",
+        "token": "Settled",
+        "cogen": "Settled",
     }
     assert scenario.client.phase_of(scenario.rounds["open"]) == Phase.REPORT
 
 
 @pytest.mark.parametrize(
-    "name", ["settled", "missing", "abandoned_op", "abandoned_late", "attested", "open"]
+    "name",
+    ["settled", "missing", "abandoned_op", "abandoned_late", "attested", "open", "token", "cogen"],
 )
 def test_round_detail_and_orgs_match_views(api: TestClient, scenario: Scenario, name: str) -> None:
     client = scenario.client
@@ -69,14 +72,27 @@ def test_round_detail_and_orgs_match_views(api: TestClient, scenario: Scenario, 
         config.d_min_wad,
     )
     assert (c["x_scale"], c["f_scale"]) == (config.x_scale, config.f_scale)
-    assert (c["deposit_deadline"], c["report_deadline"], c["settle_deadline"]) == (
+    assert (c["deposit_deadline"], c["report_deadline"]) == (
         config.deposit_deadline,
         config.report_deadline,
-        config.settle_deadline,
     )
-    assert c["coordinator"] == config.coordinator
-    assert c["params_digest"] == "0x" + config.params_digest.hex()
-    assert len(detail["rho_bps"]) == detail["n"]
+    assert (c["coordinator"], c["token"], detail["token"]) == (
+        config.coordinator,
+        config.token,
+        config.token,
+    )
+    state = client.round_state(rid)
+    assert c["params_digest"] == "0x" + state.params_digest.hex()
+    assert detail["rho_bps"] == unpack_rho(client.round_rho(rid), state.n)
+    # the mechanism's parameters in its own terms
+    if name == "cogen":
+        bases = [p.base for p in client.profiles(rid)]
+        assert c["parameters"]["D"] == bases == [143, 107, 597]
+        assert c["parameters"]["q"] == 0.75
+        assert c["parameters"]["kappa_wei_per_score"] == str(config.gamma_wad / 10**18)
+    else:
+        assert c["parameters"]["lambda"] == config.lambda_wad / 10**18
+        assert c["parameters"]["d_min"] == config.d_min_wad / 10**18
 
     orgs = api.get(f"/rounds/{rid}/orgs").json()
     assert orgs["total"] == client.round_state(rid).n
@@ -86,6 +102,7 @@ def test_round_detail_and_orgs_match_views(api: TestClient, scenario: Scenario, 
         assert rec["bond_wei"] == p.bond
         assert rec["deposited_wei"] == p.deposited
         assert (rec["x_max"], rec["f_max"], rec["x"], rec["f"]) == (p.x_max, p.f_max, p.x, p.f)
+        assert rec["base"] == p.base
         assert rec["score"] == p.score
         assert rec["payoff_wei"] == p.payoff
         assert (rec["joined"], rec["reported"], rec["withdrawn"]) == (
@@ -105,10 +122,15 @@ def test_event_lists_match_the_records(api: TestClient, scenario: Scenario) -> N
     withdrawals = api.get(f"/rounds/{rid}/withdrawals").json()["items"]
     assert [d["index"] for d in deposits] == [0, 1, 2, 3]
     assert [c["index"] for c in contributions] == [0, 1]
-    # PayoffCalculated is emitted for every joined slot, non-reporters with 0
+    # PayoffCalculated is emitted for every joined slot; silent ones at their minimum score
     assert [p["index"] for p in payoffs] == [0, 1, 2, 3]
-    assert payoffs[2]["payoff_wei"] == payoffs[3]["payoff_wei"] == 0
+    for p in payoffs[2:]:
+        assert p["score"] == scenario.client.profile_record(rid, p["index"]).score > 0
+        assert p["payoff_wei"] == scenario.client.profile_record(rid, p["index"]).payoff
     assert sum(p["payoff_wei"] for p in payoffs) == 0
+    assert [d["bond_wei"] for d in deposits] == [
+        scenario.client.required_bond(rid, i) for i in range(4)
+    ]
     for w in withdrawals:
         p = scenario.client.profile_record(rid, w["index"])
         assert w["amount_wei"] == p.deposited + p.payoff
@@ -235,3 +257,16 @@ def test_dashboard_and_openapi_are_served(api: TestClient) -> None:
     assert "/docs" not in api.get("/").text
     status = api.get("/status").json()
     assert status["indexed_block"] == status["head_block"]
+
+
+def test_cogen_round_verifies_against_the_node(api: TestClient, scenario: Scenario) -> None:
+    rid = scenario.rounds["cogen"]
+    v = api.get(f"/rounds/{rid}/verify").json()
+    assert v["status"] == "verified", v["summary"]
+    assert v["mechanism"] == "synthetic-data generation (cogen)"
+    assert v["parameters"]["D"] == [143, 107, 597]
+    # the silent slot is settled at x = 0: its score is its base D alone
+    silent = scenario.client.profile_record(rid, 2)
+    assert not silent.reported and silent.score == 597 * 10**18
+    assert v["orgs"][2]["score_expected"] == silent.score
+    assert v["checks"]["silent_at_minimum"]["status"] == "passed"

@@ -61,6 +61,8 @@ def test_state_file_rounds_verify_and_export(
         "Abandoned",
         "Abandoned",
         "Settled",
+        "Settled",
+        "Settled",
         "Report",
     ]
     assert [r["total_deposits_wei"] for r in rounds] == [
@@ -79,12 +81,21 @@ def test_state_file_rounds_verify_and_export(
     payoff = scenario.client.profile_record(rid, 0).payoff
     assert f"round {rid}: Settled" in out and str(payoff) in out
 
+    token_round = scenario.rounds["token"]
+    code, out, _ = _run(capsys, "round", str(token_round), "--db", db)
+    state_digest = scenario.client.round_state(token_round).params_digest.hex()
+    assert code == ExitCode.OK and f"units of token {scenario.token.address}" in out
+    assert f"params digest    0x{state_digest}" in out and "lambda 0.5" in out
+    code, out, _ = _run(capsys, "verify", str(token_round), "--db", db, "--format", "table")
+    assert f"asset            {scenario.token.address} (units)" in out and "token units" in out
+
     target = tmp_path / "round.csv"
     code, _, err = _run(
         capsys, "export", str(rid), "--db", db, "--format", "csv", "-o", str(target)
     )
     assert code == ExitCode.OK and "wrote" in err
     rows = list(csv.DictReader(target.open()))
+    assert {r["token"] for r in rows} == {"0x0000000000000000000000000000000000000000"}
     assert [int(r["payoff_wei"]) for r in rows] == [
         scenario.client.profile_record(rid, i).payoff for i in range(5)
     ]
@@ -201,7 +212,7 @@ def test_serve_starts_with_one_command_and_stops_cleanly(
             line = proc.stderr.readline() if proc.stderr else ""
             assert line, f"serve exited early with {proc.poll()}: {banner}"
             banner += line
-        assert "6 round(s) indexed" in banner
+        assert "8 round(s) indexed" in banner
         children = subprocess.run(
             ["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True
         ).stdout.split()

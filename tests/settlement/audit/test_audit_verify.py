@@ -80,6 +80,17 @@ def test_an_unknown_mechanism_is_not_checked(db_copy: Path, scenario: Scenario) 
     rid = scenario.rounds["settled"]
     _tamper(db_copy, "UPDATE rounds SET mechanism_id = 9 WHERE round_id = ?", rid)
     v = _verify(db_copy, rid)
+    # the contract's paramsDigest covers the mechanism id: the altered index is caught
+    assert v.checks["params_digest_match"].status == "failed"
+    # a round really opened with mechanism 9 would carry its own digest
+    _tamper(
+        db_copy,
+        "UPDATE ready SET params_digest = ? WHERE round_id = ?",
+        v.params_digest_expected,
+        rid,
+    )
+    v = _verify(db_copy, rid)
+    assert v.checks["params_digest_match"].status == "passed"
     assert v.mechanism is None
     for name in ("scores_match", "bonds_match", "payoffs_match", "digest_match"):
         assert v.checks[name].status == "not_checked", name
@@ -158,14 +169,85 @@ def test_inflated_withdrawal_is_flagged(db_copy: Path, scenario: Scenario) -> No
 
 
 def test_forged_rho_is_flagged(db_copy: Path, scenario: Scenario) -> None:
+    """A chunk whose bytes differ from the data contract's: the chained hash != RoundReady's."""
     rid = scenario.rounds["settled"]
     with sqlite3.connect(db_copy) as conn:
-        rho = conn.execute("SELECT rho FROM rounds WHERE round_id = ?", (rid,)).fetchone()[0]
-    forged = rho[:6] + ("0000" if rho[6:10] != "0000" else "0001") + rho[10:]
-    _tamper(db_copy, "UPDATE rounds SET rho = ? WHERE round_id = ?", forged, rid)
+        code = conn.execute("SELECT code FROM rho_chunks WHERE round_id = ?", (rid,)).fetchone()[0]
+    forged = code[:2] + ("0000" if code[2:6] != "0000" else "0001") + code[6:]
+    _tamper(db_copy, "UPDATE rho_chunks SET code = ? WHERE round_id = ?", forged, rid)
     v = _verify(db_copy, rid)
     assert v.status == "failed"
     assert v.checks["rho_valid"].status == "failed"
+    assert "RoundReady rhoHash" in v.checks["rho_valid"].reason
+    # the digest over the forged triangle no longer matches the contract's either
+    assert v.checks["params_digest_match"].status == "failed"
+
+
+def test_params_digest_is_recomputed_from_the_round_numbers(
+    db_copy: Path, scenario: Scenario
+) -> None:
+    rid = scenario.rounds["attested"]
+    v = _verify(db_copy, rid)
+    assert v.checks["params_digest_match"].status == "passed"
+    state = scenario.client.round_state(rid)
+    assert v.params_digest_recorded == v.params_digest_expected == "0x" + state.params_digest.hex()
+    # an index that claims another lambda than the round was opened with
+    _tamper(
+        db_copy,
+        "UPDATE rounds SET lambda_wad = CAST(CAST(lambda_wad AS INTEGER) + 1 AS TEXT) "
+        "WHERE round_id = ?",
+        rid,
+    )
+    v = _verify(db_copy, rid)
+    assert v.status == "failed"
+    assert v.checks["params_digest_match"].status == "failed"
+    assert "recomputed" in v.checks["params_digest_match"].reason
+
+
+def test_silent_depositors_are_settled_at_their_minimum(db_copy: Path, scenario: Scenario) -> None:
+    rid = scenario.rounds["missing"]
+    v = _verify(db_copy, rid)
+    check = v.checks["silent_at_minimum"]
+    assert check.status == "passed" and "2 silent depositor(s)" in check.reason
+    for i in (2, 3):
+        p = scenario.client.profile_record(rid, i)
+        assert not p.reported and p.joined
+        assert v.orgs[i].score_expected == p.score > 0  # TradeFL's minimum score is positive
+    # a silent depositor settled above its minimum would profit from silence
+    with sqlite3.connect(db_copy) as conn:  # scores pass 2**63: add in Python
+        where = "WHERE round_id = ? AND idx = 3"
+        score = int(conn.execute(f"SELECT score FROM payoffs {where}", (rid,)).fetchone()[0])
+    _tamper(db_copy, f"UPDATE payoffs SET score = ? {where}", str(score + 1), rid)
+    v = _verify(db_copy, rid)
+    assert v.checks["silent_at_minimum"].status == "failed"
+    assert "org 3: silent depositor settled at score" in v.checks["silent_at_minimum"].reason
+
+
+def test_forged_deposit_bond_is_flagged(db_copy: Path, scenario: Scenario) -> None:
+    rid = scenario.rounds["token"]
+    _tamper(
+        db_copy,
+        "UPDATE deposits SET bond_wei = CAST(CAST(bond_wei AS INTEGER) - 1 AS TEXT) "
+        "WHERE round_id = ? AND idx = 1",
+        rid,
+    )
+    v = _verify(db_copy, rid)
+    assert v.status == "failed"
+    assert v.checks["bonds_match"].status == "failed"
+    assert "org 1: DepositSubmitted bond" in v.checks["bonds_match"].reason
+
+
+def test_deposit_below_bond_is_flagged(db_copy: Path, scenario: Scenario) -> None:
+    rid = scenario.rounds["settled"]
+    _tamper(
+        db_copy,
+        "UPDATE deposits SET amount_wei = CAST(CAST(bond_wei AS INTEGER) - 1 AS TEXT) "
+        "WHERE round_id = ? AND idx = 0",
+        rid,
+    )
+    v = _verify(db_copy, rid)
+    assert v.checks["deposits_cover_bonds"].status == "failed"
+    assert not v.orgs[0].deposit_covers_bond
 
 
 def test_deleted_payoff_event_is_flagged(db_copy: Path, scenario: Scenario) -> None:
