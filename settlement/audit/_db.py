@@ -124,6 +124,7 @@ CREATE TABLE IF NOT EXISTS report_tables (
     coordinator TEXT    NOT NULL,
     data        TEXT    NOT NULL,
     reports     INTEGER NOT NULL,
+    code        TEXT,   -- the table bytes (its data contract's code after the STOP byte)
     {_BLOCK_COLUMNS}
 );
 CREATE TABLE IF NOT EXISTS payoffs (

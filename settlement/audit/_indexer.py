@@ -280,9 +280,10 @@ class Indexer:
         for d in decoded:
             if blocks[d.block_number][0] != d.block_hash:
                 raise _ChainMoved
-            if d.name == "RhoAppended":
-                # the chunk is its data contract's code: immutable (a leading STOP byte, no
-                # SELFDESTRUCT), so it is read at the head (a reloaded state has no old states)
+            if d.name in ("RhoAppended", "ReportTableSubmitted"):
+                # a weight chunk or the report table is its data contract's code: immutable (a
+                # leading STOP byte, no SELFDESTRUCT), so it is read at the head (a reloaded
+                # state has no old states)
                 code = bytes(self.w3.eth.get_code(d.row["data"]))
                 d.row["code"] = "0x" + code[1:].hex()  # after the leading STOP byte
         if self._canonical_hash(hi) != end_hash:

@@ -296,7 +296,16 @@ def round_inputs(data: RoundData) -> RoundInputs:
         rho_bps=data.rho_bps,
         deposits={i: _sum(rows, "amount_wei") for i, rows in data.by_index(data.deposits).items()},
         reports=reports_of(data),
+        market_table=_market_table(data),
     )
+
+
+def _market_table(data: RoundData) -> bytes | None:
+    """A market round's table bytes as indexed from ``ReportTableSubmitted`` (None otherwise)."""
+    row = data.report_table
+    if int(data.opened["mechanism_id"]) != 3 or row is None or row["code"] is None:
+        return None
+    return bytes.fromhex(str(row["code"])[2:])
 
 
 def mechanism_parameters(data: RoundData) -> dict[str, Any]:
@@ -324,7 +333,11 @@ def summary(data: RoundData) -> RoundSummary:
         phase_id=int(phase),
         n=data.n,
         joined_count=len({int(r["idx"]) for r in data.deposits}),
-        reported_count=len({int(r["idx"]) for r in data.contributions}),
+        reported_count=(
+            int(data.report_table["reports"])
+            if data.report_table is not None and int(data.opened["mechanism_id"]) == 3
+            else len({int(r["idx"]) for r in data.contributions})
+        ),
         total_deposits_wei=_sum(data.deposits, "amount_wei"),
         total_withdrawn_wei=_sum(data.withdrawals, "amount_wei"),
         rho_hash=data.ready["rho_hash"] if data.ready is not None else "0x" + "00" * 32,

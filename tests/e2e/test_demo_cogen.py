@@ -100,3 +100,16 @@ def test_the_chain_state_reopens_and_the_auditor_recomputes_mechanism_2(
         assert out.outcome.payoffs == [int(p.payoff) for p in profiles]
         assert out.outcome.digest == client.round_state(rid).payoff_digest
         assert "0x" + bytes(out.outcome.digest).hex() == report["payoff_digest"]
+
+
+def test_audit_verify_passes_on_the_saved_cogen_chain_state(
+    demo_out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`fedsettle audit verify` on the cogen demo's saved chain: mechanism 2 recomputed, verified."""
+    capsys.readouterr()
+    code = main(
+        ["audit", "verify", "1", "--state", str(demo_out / "chain-state.json"), "--format", "json"]
+    )
+    body = json.loads(capsys.readouterr().out)
+    assert code == 0, body
+    assert body["status"] == "verified" and body["checks"]["payoffs_match"]["status"] == "passed"

@@ -150,3 +150,18 @@ def test_the_market_without_a_coordinator_is_refused(
         capsys.readouterr().err
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_audit_verify_passes_on_the_saved_chain_state(
+    demo_out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`fedsettle audit verify` re-runs the market rule from the indexed table: verified, exit 0."""
+    capsys.readouterr()
+    code = main(
+        ["audit", "verify", "1", "--state", str(demo_out / "chain-state.json"), "--format", "json"]
+    )
+    body = json.loads(capsys.readouterr().out)
+    assert code == 0, body
+    assert body["status"] == "verified"
+    assert body["checks"]["payoffs_match"]["status"] == "passed"
+    assert body["checks"]["reports_in_bounds"]["applicable"] is False
