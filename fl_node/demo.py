@@ -16,7 +16,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from fl_node.mechanisms import (
     mechanism_names,
 )
 
-__all__ = ["DemoOptions", "run_demo"]
+__all__ = ["DEMO_TOKEN", "DemoOptions", "DemoToken", "run_demo"]
 
 Progress = Callable[[str], None]
 
@@ -48,6 +48,8 @@ class DemoOptions:
     lr: float = 0.05
     attest: bool = True
     mechanism: str = DEFAULT_MECHANISM
+    #: settle in a test stablecoin deployed on the spawned anvil (see :data:`DEMO_TOKEN`)
+    token: bool = False
 
     def __post_init__(self) -> None:
         if not 2 <= self.orgs <= 50:
@@ -65,6 +67,11 @@ class DemoOptions:
                 raise UnknownMechanism(f"{exc}; demo only: {', '.join(flows)}") from None
         else:
             mechanism.check_options(self)
+            if self.token:
+                raise ValueError(
+                    f"--token: the {self.mechanism} demo settles in ETH only; drop --token or "
+                    "use --mechanism tradefl or cogen"
+                )
         if self.alpha is None:
             object.__setattr__(self, "alpha", float(getattr(mechanism, "demo_alpha", 0.5)))
         if not self.dirichlet_alpha > 0:
@@ -74,6 +81,23 @@ class DemoOptions:
     def dirichlet_alpha(self) -> float:
         assert self.alpha is not None  # resolved in __post_init__
         return float(self.alpha)
+
+
+@dataclass(frozen=True)
+class DemoToken:
+    """The test stablecoin of ``fedsettle demo --token`` (contracts/test/TestToken.sol).
+
+    One unit of game payoff is ``unit`` token units (1,000 tUSD), every silo is minted
+    ``grant`` before the round, and the report states amounts in tUSD.
+    """
+
+    symbol: str = "tUSD"
+    decimals: int = 6
+    unit: int = 1000 * 10**6
+    grant: int = 1_000_000 * 10**6
+
+
+DEMO_TOKEN = DemoToken()
 
 
 @dataclass
@@ -130,6 +154,7 @@ def _config(
     names: list[str],
     sizes: list[int],
     consortium: EmbeddedConsortium,
+    token: str | None = None,
 ) -> Any:
     """The consortium.toml the demo would have written: dev keys, in-process silos."""
     from fl_node.coordinator import ConsortiumConfig, FLSettings, RoundSettings, SiloEntry
@@ -178,6 +203,7 @@ def _config(
         ),
         mode="embedded",
         mechanism=opts.mechanism,
+        token=token,
     )
 
 
@@ -229,8 +255,19 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
     state_file = out / "chain-state.json"
     with AnvilBackend(accounts=n + 2, dump_state=state_file, tx_gas_limit=True) as chain:
         _operator, _coordinator, *silo_keys = dev_accounts(n + 2)
+        token = _deploy_token(chain, _operator, silo_keys, progress) if opts.token else None
+        if token is not None:
+            consortium = replace(
+                consortium, units=replace(consortium.units, unit_wei=DEMO_TOKEN.unit)
+            )
         config = _config(
-            opts, chain.rpc_url, [k.address for k in silo_keys], names, sizes, consortium
+            opts,
+            chain.rpc_url,
+            [k.address for k in silo_keys],
+            names,
+            sizes,
+            consortium,
+            token=None if token is None else str(token.address),
         )
         # every silo checks the opened round against the terms it accepted before it deposits
         expected = mechanism.accepted_terms(
@@ -264,6 +301,7 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         rpc = {"url": chain.rpc_url, "note": "anvil spawned by the demo; reopen with --state"}
         receipts = [*coordinator.receipts, *(r for link in links.values() for r in link.receipts)]
         gas = {"total": sum(int(r.gas_used) for r in receipts)}
+        asset = _asset(token, [k.address for k in silo_keys], client)
 
     comparison = _comparison(mechanism, config, coordinator.strategies, progress)
     if comparison is not None:
@@ -312,6 +350,7 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         },
         "strategy_phase": phase_doc,
         "gas": gas,
+        "asset": asset,
         "payoff_digest": "0x" + bytes(state.payoff_digest).hex(),
         "round_id": round_id,
         "timings_s": timer.marks,
@@ -341,6 +380,36 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         f"{timer.marks['report']:.1f} s; outputs in {out}/"
     )
     return result
+
+
+def _deploy_token(chain: Any, operator: Any, silo_keys: list[Any], progress: Progress) -> Any:
+    """Deploy the demo's TestToken and mint every silo its grant."""
+    from settlement import TokenClient
+
+    token = TokenClient.deploy(chain, operator)
+    for key in silo_keys:
+        token.mint(operator, key.address, DEMO_TOKEN.grant)
+    progress(
+        f"[chain] test stablecoin {DEMO_TOKEN.symbol} at {token.address} ({DEMO_TOKEN.decimals} "
+        f"decimals); {DEMO_TOKEN.grant / 10**DEMO_TOKEN.decimals:,.0f} {DEMO_TOKEN.symbol} minted "
+        f"to each silo; 1 payoff unit = {DEMO_TOKEN.unit / 10**DEMO_TOKEN.decimals:,.0f} "
+        f"{DEMO_TOKEN.symbol}"
+    )
+    return token
+
+
+def _asset(token: Any, silos: list[str], client: Any) -> dict[str, Any]:
+    """The settlement asset of the report; for a token, each silo's balance after the round."""
+    if token is None:
+        return {"symbol": "ETH", "decimals": 18, "token": None}
+    return {
+        "symbol": DEMO_TOKEN.symbol,
+        "decimals": DEMO_TOKEN.decimals,
+        "token": str(token.address),
+        "granted": DEMO_TOKEN.grant,
+        "balances_after": [int(token.balance_of(a)) for a in silos],
+        "contract_balance_after": int(token.balance_of(client.address)),
+    }
 
 
 def _comparison(

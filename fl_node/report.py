@@ -13,9 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TRADEFL_VIEW", "ReportView", "bar_plot", "write_human_report"]
+__all__ = ["TRADEFL_VIEW", "ReportView", "bar_plot", "result_asset", "write_human_report"]
 
-ETH = 10**18
+_ETH = {"symbol": "ETH", "decimals": 18, "token": None}
+
+
+def result_asset(result: dict[str, Any]) -> dict[str, Any]:
+    """The round's settlement asset (symbol, decimals, token address or None for ETH)."""
+    return dict(result.get("asset") or _ETH)
+
 
 Row = dict[str, Any]
 
@@ -89,9 +95,9 @@ def _tradefl_plots(out: Path, result: dict[str, Any], plt: Any) -> list[str]:
             out,
             "payoffs.png",
             names,
-            [o["R_wei"] / ETH for o in orgs],
+            [o["R_wei"] / 10 ** result_asset(result)["decimals"] for o in orgs],
             signed="yes",
-            ylabel="R_i (ETH)",
+            ylabel=f"R_i ({result_asset(result)['symbol']})",
             title="On-chain redistribution (sums to zero)",
         ),
     ]
@@ -132,6 +138,13 @@ def _view(result: dict[str, Any]) -> ReportView:
     return view if isinstance(view, ReportView) else TRADEFL_VIEW
 
 
+def _header(header: str, asset: dict[str, Any]) -> str:
+    """A column header in the round's base unit (wei, or the token's smallest unit)."""
+    return (
+        header if asset["token"] is None else header.replace("(wei)", f"({asset['symbol']} units)")
+    )
+
+
 def write_human_report(out: Path, result: dict[str, Any]) -> Path:
     """Write ``report.md`` (and its plots) into ``out`` from the demo's report; return its path."""
     import matplotlib
@@ -151,13 +164,22 @@ def write_human_report(out: Path, result: dict[str, Any]) -> Path:
             f"equilibrium: {eq['is_nash']}; potential {eq['potential']:.6g}; social welfare "
             f"{eq['social_welfare']:.6g}"
         )
+    asset = result_asset(result)
+    unit = (
+        "wei"
+        if asset["token"] is None
+        else f"{asset['symbol']} base units (10^-{asset['decimals']})"
+    )
     lines += [
-        f"- Budget balance on chain: sum R_i = {result['sum_R_wei']} wei; deposits "
-        f"{result['sum_deposits_wei']} wei = payouts {result['sum_payouts_wei']} wei",
+        f"- Settled in {asset['symbol']}"
+        + ("" if asset["token"] is None else f" (ERC-20 at `{asset['token']}`)")
+        + f"; amounts below in {unit}",
+        f"- Budget balance on chain: sum R_i = {result['sum_R_wei']}; deposits "
+        f"{result['sum_deposits_wei']} = payouts {result['sum_payouts_wei']}",
         f"- Gas used by the round: {result['gas']['total']:,}",
         f"- Payoff digest: `{result['payoff_digest']}`",
         "",
-        "| " + " | ".join(h for h, _ in view.columns) + " |",
+        "| " + " | ".join(_header(h, asset) for h, _ in view.columns) + " |",
         "|" + "---|" * len(view.columns),
     ]
     for o in result["orgs"]:

@@ -46,6 +46,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="no coordinator: each silo reports its own assignment",
     )
+    p.add_argument(
+        "--token",
+        action="store_true",
+        help=(
+            "settle in a test stablecoin (tUSD, 6 decimals) deployed on the spawned anvil: "
+            "1 payoff unit = 1,000 tUSD, every silo minted 1,000,000 tUSD"
+        ),
+    )
     p.set_defaults(func=run)
 
 
@@ -63,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
             epochs=args.epochs,
             attest=not args.no_attest,
             mechanism=args.mechanism,
+            token=args.token,
         )
     except ValueError as exc:
         raise UserError(str(exc), ExitCode.USAGE) from None

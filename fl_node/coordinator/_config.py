@@ -6,6 +6,8 @@ Example (relative paths are relative to the file)::
     rpc_url = "http://127.0.0.1:8545"
     # contract = "0x..."                 # attach to this FedSettle; absent: deploy one (once:
                                          #   the address is kept in the state dir)
+    # token = "0x..."                    # settle in this ERC-20 (e.g. a stablecoin); absent:
+                                         #   ETH. Bonds, deposits and payoffs are token units
     [chain.operator]                     # opens rounds (and deploys)
     dev_account = 0                      # or keystore = "..." + password_env = "..."
 
@@ -166,6 +168,8 @@ class ConsortiumConfig:
     deployment: DeploymentSettings | None = None
     rpc_timeout_s: float = 30.0
     mechanism: str = DEFAULT_MECHANISM
+    #: ERC-20 the round settles in; None: ETH
+    token: str | None = None
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -195,7 +199,7 @@ def parse_consortium_config(root: Table) -> ConsortiumConfig:
     """Validate a parsed ``consortium.toml`` root table."""
     root.check_keys(("chain", "coordinator", "terms", "units", "round", "silos", "fl", "runtime"))
     chain = _req(root, "chain", "rpc_url and an [chain.operator] key")
-    chain.check_keys(("rpc_url", "contract", "operator", "rpc_timeout_s"))
+    chain.check_keys(("rpc_url", "contract", "operator", "rpc_timeout_s", "token"))
     coord = _req(root, "coordinator", 'state_dir = "state/coordinator"')
     coord.check_keys(("state_dir", "result", "attest", "key", "mechanism"))
     names = mechanism_names()
@@ -244,6 +248,9 @@ def parse_consortium_config(root: Table) -> ConsortiumConfig:
         deployment=deployment,
         rpc_timeout_s=chain.number("rpc_timeout_s", "seconds, e.g. 30", default=30.0, above=0.0),
         mechanism=mechanism,
+        token=chain.address(
+            "token", "the ERC-20 contract the round settles in (or remove it for ETH)", default=None
+        ),
     )
 
 

@@ -10,6 +10,9 @@ Example (every table; relative paths are relative to the file)::
     contract = "0x5FbDB2315678afecb367f032d93F642f64180aa3"   # the FedSettle address, or:
     # deployment_file = "state/coordinator/deployment.json"  # the coordinator's record of it
     max_bond_wei = "1000000000000000000"  # never deposit more than this (integer or string)
+    # token = "0x..."                     # optional: the ERC-20 this silo settles in (absent:
+                                          #   ETH); rounds in another asset are declined, and
+                                          #   max_bond_wei is then in the token's base units
     max_lock_s = 86400                    # optional: never deposit into a round whose report
                                           #   deadline (after which anyone settles) is more
                                           #   than this many seconds away
@@ -95,6 +98,8 @@ class ChainSettings:
     start_block: int = 0
     log_chunk_blocks: int = 5000
     deployment_file: Path | None = None
+    #: the ERC-20 this silo settles in; None: ETH
+    token: str | None = None
 
     def contract_source(self) -> str:
         """The address, or where it will be read from (for logs and errors)."""
@@ -258,6 +263,7 @@ def _chain(t: Table) -> ChainSettings:
             "poll_interval_s",
             "settle_when_due",
             "rpc_timeout_s",
+            "token",
         )
     )
     if t.has("contract") and t.has("deployment_file"):
@@ -270,6 +276,9 @@ def _chain(t: Table) -> ChainSettings:
         max_bond_wei=t.wei(
             "max_bond_wei",
             'the most wei this silo may deposit as its bond, e.g. "1000000000000000000" (1 ETH)',
+        ),
+        token=t.address(
+            "token", "the ERC-20 address this silo settles in (or remove it for ETH)", default=None
         ),
         max_lock_s=t.integer(
             "max_lock_s",

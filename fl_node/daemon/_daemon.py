@@ -368,8 +368,13 @@ class NodeDaemon:
         except TermsMismatch as exc:
             self._decline(record, str(exc))
             return
-        balance = int(self.client.w3.eth.get_balance(self.account.address))
-        if balance <= int(profile.bond):
+        asset = self._asset_mismatch(rid)
+        if asset is not None:
+            self._decline(record, asset)
+            return
+        balance = self._balance(rid)
+        # ETH pays the bond and the gas; a token pays the bond only
+        if balance < int(profile.bond) + (self.config.chain.token is None):
             self.log(
                 "insufficient-funds", round_id=rid, balance_wei=balance, bond_wei=int(profile.bond)
             )
@@ -392,6 +397,26 @@ class NodeDaemon:
                 "deposited", round_id=rid, index=idx, amount_wei=amount, tx=receipt.tx_hash,
                 gas=receipt.gas_used,
             )  # fmt: skip
+
+    def _asset_mismatch(self, rid: int) -> str | None:
+        """Why the round's settlement asset is not the one this silo settles in, or None."""
+        from settlement import ZERO_ADDRESS
+
+        mine = (self.config.chain.token or ZERO_ADDRESS).lower()
+        theirs = str(self.client.round_config(rid).token).lower()
+        if theirs == mine:
+            return None
+        name = lambda a: "ETH" if a == ZERO_ADDRESS.lower() else f"token {a}"  # noqa: E731
+        return (
+            f"the round settles in {name(theirs)}, this silo in {name(mine)} ([chain].token); "
+            "set [chain].token to join rounds in that asset"
+        )
+
+    def _balance(self, rid: int) -> int:
+        """What the silo holds of the round's asset (ETH: its balance, which also pays gas)."""
+        if self.config.chain.token is None:
+            return int(self.client.w3.eth.get_balance(self.account.address))
+        return int(self.client.token(rid).balance_of(self.account.address))
 
     def _decline(self, record: RoundRecord, reason: str) -> None:
         self.state.update_round(record.round_id, lambda r: setattr(r, "declined", reason))

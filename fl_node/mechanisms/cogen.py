@@ -354,6 +354,7 @@ class Cogen:
             deposit_window=windows[0],
             report_window=windows[1],
             coordinator=coordinator or ZERO_ADDRESS,
+            token=config.token or ZERO_ADDRESS,
             mechanism_id=MECHANISM_COGEN,
         )
         orgs = [
@@ -597,7 +598,7 @@ def _accuracy_line(result: dict[str, Any]) -> str:
 
 
 def _plots(out: Path, result: dict[str, Any], plt: Any) -> list[str]:
-    from fl_node.report import ETH, bar_plot
+    from fl_node.report import bar_plot, result_asset
 
     orgs = result["orgs"]
     names = [o["name"] for o in orgs]
@@ -630,9 +631,9 @@ def _plots(out: Path, result: dict[str, Any], plt: Any) -> list[str]:
         out,
         "payoffs.png",
         names,
-        [o["R_wei"] / ETH for o in orgs],
+        [o["R_wei"] / 10 ** result_asset(result)["decimals"] for o in orgs],
         signed="yes",
-        ylabel="R_i (ETH)",
+        ylabel=f"R_i ({result_asset(result)['symbol']})",
         title="On-chain redistribution over s = D + q x (sums to zero)",
     )
     return ["generation.png", "accuracy.png", payoffs]

@@ -50,6 +50,7 @@ class TradeFL:
             units=config.units,
             coordinator=coordinator,
             windows=windows,
+            token=config.token,
         )
 
     def accepted_terms(self, config: ConsortiumConfig, *, coordinator: str | None) -> AcceptedTerms:
@@ -62,6 +63,7 @@ class TradeFL:
             [s.account for s in config.silos],
             units=config.units,
             coordinator=coordinator,
+            token=config.token,
         )
 
     def terms_document(self, config: ConsortiumConfig) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from settlement.audit._mechanisms import (
     mechanism_for,
 )
 from settlement.audit._models import (
+    AssetInfo,
     Check,
     DeploymentInfo,
     DeploymentReport,
@@ -52,6 +53,7 @@ from settlement.audit._models import (
     RoundDetail,
     RoundSummary,
     Solvency,
+    TokenSolvency,
     Verification,
 )
 from settlement.audit._queries import (
@@ -68,6 +70,7 @@ from settlement.audit._verify import verdict, verify_round
 
 __all__ = [
     "MECHANISMS",
+    "AssetInfo",
     "AuditError",
     "AuditService",
     "ChainReader",
@@ -89,6 +92,7 @@ __all__ = [
     "Solvency",
     "StateFileError",
     "SyncResult",
+    "TokenSolvency",
     "UnknownOrgError",
     "UnknownRoundError",
     "Verification",

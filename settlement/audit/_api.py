@@ -221,7 +221,9 @@ def create_app(service: AuditService) -> FastAPI:
     @app.get("/rounds/{round_id}", response_model=RoundDetail, tags=["rounds"], responses=_NO_ROUND)
     def get_round(conn: Conn, round_id: RoundId, amounts: Amounts = "number") -> Any:
         """Parameters, phase, deadlines, rho and the settlement/abandonment of one round."""
-        return _out(q.detail(q.load_round(conn, round_id)), amounts)
+        detail = q.detail(q.load_round(conn, round_id))
+        detail.asset = service.asset(detail.config.token)
+        return _out(detail, amounts)
 
     @app.get(
         "/rounds/{round_id}/orgs",
@@ -370,6 +372,7 @@ def create_app(service: AuditService) -> FastAPI:
         out.accounts = out.accounts[start : start + per_page]
         for a in out.accounts:
             a.label = service.labels.get(a.account)
+            a.asset = service.asset(a.token)
         if service.chain is not None:
             out.solvency = solvency(conn, service.chain)
             out.contract_balance_wei = out.solvency.contract_balance_wei
@@ -381,8 +384,20 @@ def create_app(service: AuditService) -> FastAPI:
         tags=["balances"],
         responses={404: _error("the account has no deposit in any indexed round"), **_INVALID},
     )
-    def get_account(conn: Conn, address: Address, amounts: Amounts = "number") -> Any:
-        """One account's slots and money across rounds (its history)."""
+    def get_account(
+        conn: Conn,
+        address: Address,
+        amounts: Amounts = "number",
+        token: Annotated[
+            str | None,
+            Query(
+                description="the asset (ERC-20 address, or 0x00..00 for ether); default: the "
+                "account's first asset, ether if it has any",
+                pattern="^0x[0-9a-fA-F]{40}$",
+            ),
+        ] = None,
+    ) -> Any:
+        """One account's slots and money in one asset across rounds (its history)."""
         if address != address.lower() and address[2:] != address[2:].upper():
             if not is_checksum_address(address):
                 raise HTTPException(
@@ -396,8 +411,21 @@ def create_app(service: AuditService) -> FastAPI:
             raise HTTPException(
                 status_code=404, detail=f"account {account} has no deposit in any indexed round"
             )
-        found[0].label = service.labels.get(account)
-        return _out(found[0], amounts)
+        assets = [a.token for a in found]
+        if token is not None:
+            want = token.lower()
+            found = [a for a in found if a.token.lower() == want]
+            if not found:
+                raise HTTPException(
+                    status_code=404,
+                    detail=f"account {account} has no deposit in token {token}; its assets: "
+                    + ", ".join(assets),
+                )
+        out = found[0]
+        out.label = service.labels.get(account)
+        out.asset = service.asset(out.token)
+        out.other_assets = [t for t in assets if t != out.token]
+        return _out(out, amounts)
 
     return app
 

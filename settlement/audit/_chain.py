@@ -19,6 +19,24 @@ from settlement._types import ZERO_ADDRESS, Profile, RoundState
 from settlement.audit._events import load_abi
 
 
+def _view(name: str, inputs: list[str], output: str) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "name": name,
+        "stateMutability": "view",
+        "inputs": [{"name": f"a{i}", "type": t} for i, t in enumerate(inputs)],
+        "outputs": [{"name": "", "type": output}],
+    }
+
+
+#: the ERC-20 views the auditor reads (symbol and decimals are optional in ERC-20)
+_ERC20_ABI = [
+    _view("balanceOf", ["address"], "uint256"),
+    _view("symbol", [], "string"),
+    _view("decimals", [], "uint8"),
+]
+
+
 class ChainReader:
     """The settlement contract's view functions at a chosen block.
 
@@ -64,6 +82,25 @@ class ChainReader:
     def balance(self, block: BlockIdentifier = "latest") -> int:
         """The contract's ether balance in wei."""
         return int(self.w3.eth.get_balance(self.address, block_identifier=block))
+
+    def token_balance(self, token: str, block: BlockIdentifier = "latest") -> int:
+        """The contract's balance of an ERC-20 ``token`` (``balanceOf(contract)``)."""
+        erc20 = self.w3.eth.contract(address=to_checksum_address(token), abi=_ERC20_ABI)
+        return int(erc20.functions.balanceOf(self.address).call(block_identifier=block))
+
+    def token_info(self, token: str) -> tuple[str | None, int | None]:
+        """``(symbol, decimals)`` of an ERC-20; None for what the token does not answer."""
+        erc20 = self.w3.eth.contract(address=to_checksum_address(token), abi=_ERC20_ABI)
+        out: list[Any] = []
+        for fn in ("symbol", "decimals"):
+            try:
+                out.append(getattr(erc20.functions, fn)().call())
+            except Exception:  # optional in ERC-20; a node error also leaves it unknown
+                out.append(None)
+        symbol, decimals = out
+        return (None if symbol is None else str(symbol)), (
+            None if decimals is None else int(decimals)
+        )
 
     def code(self, block: BlockIdentifier = "latest") -> bytes:
         """The contract's runtime code."""

@@ -4,8 +4,9 @@
   the bytes of every immutable reference masked on both sides (immutables are written into the
   code at deployment). An artifact without ``immutableReferences`` is compared as one with no
   immutables.
-- :func:`solvency`: the contract's ether balance against ``liabilities()`` and against what the
-  index says is owed; a surplus (ether forced in) and a shortfall are both flagged.
+- :func:`solvency`: the contract's ether balance, and its balance of every ERC-20 an indexed round
+  settles in, against ``liabilities(asset)`` and against what the index says is owed; a surplus
+  (ether forced in, tokens sent without a deposit) and a shortfall are both flagged.
 - :func:`deployment_info`: chain id, contract, genesis, deployment block, the block a report is
   as of, the code hash, the auditor's version and the time.
 """
@@ -26,8 +27,8 @@ from settlement._artifacts import load_artifact
 from settlement.audit import _db
 from settlement.audit._chain import ChainReader
 from settlement.audit._errors import IndexerError
-from settlement.audit._models import Check, DeploymentInfo, Solvency
-from settlement.audit._queries import indexed_head, liabilities
+from settlement.audit._models import Check, DeploymentInfo, Solvency, TokenSolvency
+from settlement.audit._queries import indexed_head, liabilities, round_tokens
 from settlement.audit._verify import failed, not_checked, passed
 
 DEFAULT_ARTIFACT = "settlement/artifacts/FedSettle.json"
@@ -124,11 +125,63 @@ def code_check(
     return compare_code(onchain, expected, spans), code_hash
 
 
+def _asset_errors(unit: str, balance: int, owed: int, owed_index: int) -> list[str]:
+    """What is wrong with one asset's balance vs liabilities vs the index (empty: solvent)."""
+    errors = []
+    if balance > owed:
+        errors.append(
+            f"surplus of {balance - owed} {unit}: the contract holds {balance} {unit} but owes "
+            f"{owed} (sent in without a deposit; no one can withdraw it)"
+        )
+    elif balance < owed:
+        errors.append(
+            f"shortfall of {owed - balance} {unit}: the contract holds {balance} {unit} but "
+            f"owes {owed}; depositors cannot all be paid"
+        )
+    if owed_index != owed:
+        errors.append(
+            f"the index says {owed_index} {unit} is owed, liabilities() says {owed}: the index "
+            "is incomplete or was altered"
+        )
+    return errors
+
+
+def _token_solvency(
+    conn: sqlite3.Connection, chain: ChainReader | None, token: str, block: BlockIdentifier
+) -> TokenSolvency:
+    out = TokenSolvency(
+        token=token,
+        check=not_checked("no node configured: the contract's token balance was not read"),
+        contract_balance=None,
+        liabilities=None,
+        index_liabilities=liabilities(conn, token),
+        surplus=None,
+    )
+    if chain is None:
+        return out
+    try:
+        balance, owed = chain.token_balance(token, block), chain.liabilities(block, token)
+    except Exception as exc:
+        out.check = not_checked(f"the node did not answer ({type(exc).__name__}: {exc})")
+        return out
+    out.contract_balance, out.liabilities, out.surplus = balance, owed, balance - owed
+    unit = f"units of token {token}"
+    errors = _asset_errors(unit, balance, owed, out.index_liabilities)
+    out.check = (
+        failed("; ".join(errors))
+        if errors
+        else passed(f"balanceOf = liabilities({token}) = index liabilities = {owed}")
+    )
+    return out
+
+
 def solvency(conn: sqlite3.Connection, chain: ChainReader | None) -> Solvency:
-    """The contract's balance vs ``liabilities()`` vs the index, at the indexed block."""
+    """Every settlement asset's balance vs ``liabilities(asset)`` vs the index, at the indexed
+    block: ether in the top-level fields, each ERC-20 an indexed round settles in in ``tokens``."""
     number, _, _ = indexed_head(conn)
     block: BlockIdentifier = number if number >= 0 else "latest"
     owed_index = liabilities(conn)
+    tokens = [_token_solvency(conn, chain, t, block) for t in round_tokens(conn)]
     out = Solvency(
         check=not_checked("no node configured: the contract's balance was not read"),
         as_of_block=number,
@@ -136,6 +189,7 @@ def solvency(conn: sqlite3.Connection, chain: ChainReader | None) -> Solvency:
         liabilities_wei=None,
         index_liabilities_wei=owed_index,
         surplus_wei=None,
+        tokens=tokens,
     )
     if chain is None:
         return out
@@ -145,27 +199,18 @@ def solvency(conn: sqlite3.Connection, chain: ChainReader | None) -> Solvency:
         out.check = not_checked(f"the node did not answer ({type(exc).__name__}: {exc})")
         return out
     out.contract_balance_wei, out.liabilities_wei, out.surplus_wei = balance, owed, balance - owed
-    errors = []
-    if balance > owed:
-        errors.append(
-            f"surplus of {balance - owed} wei: the contract holds {balance} wei but owes "
-            f"{owed} (ether forced in without a deposit; no one can withdraw it)"
-        )
-    elif balance < owed:
-        errors.append(
-            f"shortfall of {owed - balance} wei: the contract holds {balance} wei but owes "
-            f"{owed}; depositors cannot all be paid"
-        )
-    if owed_index != owed:
-        errors.append(
-            f"the index says {owed_index} wei is owed, liabilities() says {owed}: the index "
-            "is incomplete or was altered"
-        )
-    out.check = (
-        failed("; ".join(errors))
-        if errors
-        else passed(f"balance = liabilities() = index liabilities = {owed} wei")
+    errors = _asset_errors("wei", balance, owed, owed_index)
+    errors += [t.check.reason for t in tokens if t.check.status == "failed"]
+    unchecked = [t.check.reason for t in tokens if t.check.status == "not_checked"]
+    summary = f"ETH: balance = liabilities() = index liabilities = {owed} wei" + "".join(
+        f"; token {t.token}: {t.liabilities}" for t in tokens
     )
+    if errors:
+        out.check = failed("; ".join(errors))
+    elif unchecked:
+        out.check = not_checked("; ".join(unchecked))
+    else:
+        out.check = passed(summary)
     return out
 
 

@@ -13,6 +13,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+from settlement._types import ZERO_ADDRESS
+
 PhaseName = Literal["None", "Deposit", "Report", "Calculate", "Settled", "Abandoned"]
 PHASE_NAMES: tuple[PhaseName, ...] = (
     "None",
@@ -135,6 +137,16 @@ class Abandonment(BaseModel):
     event: EventRef = Field(description="the RoundAbandoned event")
 
 
+class AssetInfo(BaseModel):
+    """The asset a round settles in, for display: every amount is in its base units."""
+
+    token: str = Field(description="the ERC-20 address; 0x00..00 for ether")
+    symbol: str | None = Field(description="ETH, or the token's symbol() (null if unknown)")
+    decimals: int | None = Field(
+        description="18 for ether, or the token's decimals() (null if unknown: show base units)"
+    )
+
+
 class RoundDetail(RoundSummary):
     """Everything about one round: parameters, phase as of the indexed head, rho."""
 
@@ -144,6 +156,9 @@ class RoundDetail(RoundSummary):
     abandonment: Abandonment | None = Field(description="the RoundAbandoned event, if any")
     as_of_block: int = Field(description="phase is evaluated at this indexed block")
     as_of_timestamp: int | None = Field(description="timestamp of as_of_block")
+    asset: AssetInfo | None = Field(
+        default=None, description="the settlement asset (symbol and decimals read from the node)"
+    )
 
 
 class OrgRecord(BaseModel):
@@ -247,9 +262,13 @@ class AccountRound(BaseModel):
 
 
 class AccountBalance(BaseModel):
-    """An account's money across rounds."""
+    """An account's money in one asset across the rounds settling in it (one entry per account
+    and asset: amounts in different assets are never added)."""
 
     account: str = Field(description="checksummed address")
+    token: str = Field(
+        default=ZERO_ADDRESS, description="the asset: an ERC-20 address, 0x00..00 for ether"
+    )
     label: str | None = Field(
         default=None, description="display name of the account, if configured"
     )
@@ -258,6 +277,11 @@ class AccountBalance(BaseModel):
     withdrawn_wei: int = Field(description=f"sum of withdrawals {_WEI}")
     owed_wei: int = Field(description="deposits + payoffs not yet withdrawn")
     rounds: list[AccountRound] = Field(description="one entry per slot the account holds")
+    asset: AssetInfo | None = Field(default=None, description="symbol and decimals of ``token``")
+    other_assets: list[str] = Field(
+        default_factory=list,
+        description="/accounts only: the account's other assets (ask again with ?token=)",
+    )
 
 
 class Check(BaseModel):
@@ -272,8 +296,30 @@ class Check(BaseModel):
     )
 
 
+class TokenSolvency(BaseModel):
+    """One ERC-20's balance held by the contract against what it owes in that token."""
+
+    token: str = Field(description="the ERC-20 address (a round settling in it was indexed)")
+    check: Check = Field(
+        description="passed when balanceOf(contract) == liabilities(token) == index liabilities"
+    )
+    contract_balance: int | None = Field(description="balanceOf(contract), token base units")
+    liabilities: int | None = Field(description="the contract's liabilities(token), base units")
+    index_liabilities: int = Field(
+        description="deposits minus withdrawals of the indexed rounds in this token, base units"
+    )
+    surplus: int | None = Field(
+        description="balance - liabilities(token): > 0 surplus (tokens sent without a deposit), "
+        "< 0 shortfall"
+    )
+
+
 class Solvency(BaseModel):
-    """The contract's ether balance against what it owes (contract-wide, not per round)."""
+    """The contract's balances against what it owes (contract-wide, not per round).
+
+    The top-level fields are ether; ``tokens`` has one entry per ERC-20 that an indexed round
+    settles in, and ``check`` fails when any asset fails.
+    """
 
     check: Check = Field(description="passed when balance == liabilities() == index liabilities")
     as_of_block: int = Field(description="block the balance and views were read at")
@@ -285,6 +331,9 @@ class Solvency(BaseModel):
     surplus_wei: int | None = Field(
         description=f"balance - liabilities() {_WEI}: > 0 surplus (e.g. forced ether), "
         "< 0 shortfall"
+    )
+    tokens: list[TokenSolvency] = Field(
+        default_factory=list, description="per ERC-20 settlement asset, in the order first used"
     )
 
 

@@ -567,7 +567,7 @@ def balances(conn: sqlite3.Connection, account: str | None = None) -> Balances:
     account : str, optional
         Checksummed address to restrict to (an unknown account yields an empty list).
     """
-    by_account: dict[str, list[AccountRound]] = {}
+    by_account: dict[tuple[str, str], list[AccountRound]] = {}
     if account is None:
         ids = round_ids(conn)
     else:
@@ -581,12 +581,13 @@ def balances(conn: sqlite3.Connection, account: str | None = None) -> Balances:
     for rid in ids:
         data = load_round(conn, rid)
         phase = data.phase
+        token = to_address(data.config().token)
         for rec in org_records(data):
             if account is not None and rec.account != account:
                 continue
             if not rec.joined:
                 continue
-            by_account.setdefault(rec.account, []).append(
+            by_account.setdefault((rec.account, token), []).append(
                 AccountRound(
                     round_id=rid,
                     index=rec.index,
@@ -601,15 +602,30 @@ def balances(conn: sqlite3.Connection, account: str | None = None) -> Balances:
     accounts = [
         AccountBalance(
             account=acct,
+            token=token,
             deposited_wei=sum(r.deposited_wei for r in rounds),
             payoff_wei=sum(r.payoff_wei for r in rounds),
             withdrawn_wei=sum(r.withdrawn_wei for r in rounds),
             owed_wei=sum(r.owed_wei for r in rounds),
             rounds=rounds,
         )
-        for acct, rounds in sorted(by_account.items())
+        for (acct, token), rounds in sorted(by_account.items(), key=lambda kv: _asset_key(*kv[0]))
     ]
     return Balances(liabilities_wei=liabilities(conn), contract_balance_wei=None, accounts=accounts)
+
+
+def _asset_key(account: str, token: str) -> tuple[str, bool, str]:
+    """Accounts in address order, each with its ether entry before its token entries."""
+    return account, token != ZERO_ADDRESS, token
+
+
+def round_tokens(conn: sqlite3.Connection) -> list[str]:
+    """Every ERC-20 an indexed round settles in, in the order first used (ETH excluded)."""
+    rows = conn.execute(
+        "SELECT token FROM rounds WHERE token != ? GROUP BY token ORDER BY MIN(round_id)",
+        (ZERO_ADDRESS,),
+    ).fetchall()
+    return [str(row[0]) for row in rows]
 
 
 def liabilities(conn: sqlite3.Connection, token: str = ZERO_ADDRESS) -> int:

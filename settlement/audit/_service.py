@@ -16,6 +16,7 @@ from web3 import Web3
 from settlement.audit import _db
 from settlement.audit._chain import ChainReader
 from settlement.audit._indexer import Indexer, SyncResult
+from settlement.audit._models import AssetInfo
 
 log = logging.getLogger("settlement.audit")
 
@@ -92,6 +93,19 @@ class AuditService:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._assets: dict[str, AssetInfo] = {}
+
+    def asset(self, token: str) -> AssetInfo:
+        """The settlement asset ``token`` (ETH for the zero address); token metadata is read
+        from the node once and cached (unknown without a node)."""
+        if int(token, 16) == 0:
+            return AssetInfo(token=token, symbol="ETH", decimals=18)
+        if token not in self._assets:
+            if self.chain is None:
+                return AssetInfo(token=token, symbol=None, decimals=None)
+            symbol, decimals = self.chain.token_info(token)
+            self._assets[token] = AssetInfo(token=token, symbol=symbol, decimals=decimals)
+        return self._assets[token]
 
     # ------------------------------------------------------------------ indexing
     def sync(self) -> SyncResult | None:

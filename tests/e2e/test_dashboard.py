@@ -38,6 +38,7 @@ from settlement import (
     AnvilBackend,
     OrgSpec,
     SettlementClient,
+    TokenClient,
     dev_account,
     set_balance,
     to_address,
@@ -78,6 +79,8 @@ class Played:
     abandoned: int
     depositing: int
     labels: dict[str, str]
+    token_round: int = 0
+    token: str = ""
     service: AuditService | None = None
     db: Path | None = None
 
@@ -110,12 +113,32 @@ def _play(chain: AnvilBackend) -> Played:
     abandoned = client.round_open(cfg2, specs[:2], [[0, 0.5], [0.5, 0]]).round_id
     steps.join(client, abandoned, 0, orgs[0])
     client.round_abandon(abandoned)
+    # settled in a 6-decimal stablecoin by two of the same accounts
+    usd = TokenClient.deploy(chain, dev_account(0))
+    for a in orgs[:2]:
+        usd.mint(dev_account(0), a.address, 10**12)
+    cfg3 = client.round_config_from_reals(gamma=10**7, lambda_=0.5, d_min=0.1, token=usd.address)
+    token_round = client.round_open(cfg3, specs[:2], [[0, 0.5], [0.5, 0]]).round_id
+    for i in range(2):
+        steps.join(client, token_round, i, orgs[i])
+    warp_to(w3, cfg3.deposit_deadline + 1)
+    for i, (x, f) in enumerate([(40, 3), (110, 5)]):
+        steps.report(client, token_round, i, orgs[i], x, f)
+    warp_to(w3, cfg3.report_deadline + 1)
+    steps.settle(client, token_round)
+    cfg4 = client.round_config_from_reals(gamma=10**12, lambda_=0.5, d_min=0.1)
     # still open for deposits: one of two slots joined
-    depositing = client.round_open(cfg2, specs[:2], [[0, 0.5], [0.5, 0]]).round_id
+    depositing = client.round_open(cfg4, specs[:2], [[0, 0.5], [0.5, 0]]).round_id
     steps.join(client, depositing, 1, orgs[1])
     labels = {a.address: f"Hospital {'ABCDE'[i]}" for i, a in enumerate(orgs)}
     return Played(
-        client=client, settled=settled, abandoned=abandoned, depositing=depositing, labels=labels
+        client=client,
+        settled=settled,
+        abandoned=abandoned,
+        depositing=depositing,
+        labels=labels,
+        token_round=token_round,
+        token=str(usd.address),
     )
 
 
@@ -341,22 +364,55 @@ def test_round_page_shows_the_contract_numbers(
     assert browser.console_errors() == []
 
 
+def test_a_token_round_shows_amounts_in_the_token_units(
+    live: tuple[str, Played], browser: Browser
+) -> None:
+    """tUSD has 6 decimals: amounts are shown in tUSD (base units on hover), never as ETH."""
+    base, played = live
+    rid = played.token_round
+    browser.open(f"{base}/#/rounds/{rid}")
+    assert browser.evaluate("document.body.dataset.loaded") == "true"
+    assert browser.evaluate("document.getElementById('round-token').textContent").startswith(
+        f"tUSD {played.token} (6 decimals"
+    )
+    rows = json.loads(browser.evaluate(ROW_CELLS))
+    assert sum(int(r["payoff_wei"]) for r in rows) == 0
+    cell = "document.querySelector('#payoff-table [data-field=deposited_wei]')"
+    deposit = played.client.profile_record(rid, 0).deposited
+    assert browser.evaluate(f"{cell}.title") == f"{deposit} base units"
+    whole, frac = divmod(deposit, 10**6)
+    assert browser.evaluate(f"{cell}.textContent") == f"{whole}.{frac:06d}"
+    headers = browser.evaluate("document.querySelector('#payoff-table thead').textContent")
+    assert "deposit (tUSD)" in headers and "ETH" not in headers
+    assert browser.evaluate(f"{BANNER}.dataset.status") == "verified"
+    assert "budget balance 0 tUSD base units" in browser.evaluate(f"{BANNER}.textContent")
+    # the org page of an account with both assets links its token history
+    org = played.client.profile_record(rid, 0).account
+    browser.open(f"{base}/#/orgs/{org}")
+    assert "ETH" in browser.evaluate("document.getElementById('org-totals').textContent")
+    assert played.token in browser.evaluate("document.getElementById('org-assets').textContent")
+    browser.open(f"{base}/#/orgs/{org}/{played.token}")
+    assert "tUSD" in browser.evaluate("document.getElementById('org-totals').textContent")
+    assert browser.evaluate("document.querySelectorAll('#org-table tbody tr').length") == 1
+    assert browser.console_errors() == []
+
+
 def test_rounds_list_loads_and_verifies(
     live: tuple[str, Played], browser: Browser, tmp_path: Path
 ) -> None:
     base, played = live
     browser.open(f"{base}/")
     rows = browser.evaluate("document.querySelectorAll('#rounds-table tbody tr').length")
-    assert rows == played.client.round_count() == 3
+    assert rows == played.client.round_count() == 4
     phases = browser.evaluate(
         "[...document.querySelectorAll('#rounds-table [data-field=phase]')].map(e => e.textContent)"
     )
-    assert phases == ["Settled", "Abandoned", "Deposit"]
+    assert phases == ["Settled", "Abandoned", "Settled", "Deposit"]
     deposits = browser.evaluate(
         "[...document.querySelectorAll('#rounds-table [data-field=total_deposits_wei]')]"
         ".map(e => e.dataset.wei)"
     )
-    rounds = (played.settled, played.abandoned, played.depositing)
+    rounds = (played.settled, played.abandoned, played.token_round, played.depositing)
     assert [int(d) for d in deposits] == [
         played.client.round_state(r).total_deposits for r in rounds
     ]
@@ -365,14 +421,19 @@ def test_rounds_list_loads_and_verifies(
         "[...document.querySelectorAll('#rounds-table [data-field=verify]')]"
         ".map(e => e.textContent).join('|')"
     )
-    browser.wait_for(f"{badges} === 'verified|verified|not verified'")
+    browser.wait_for(f"{badges} === 'verified|verified|verified|not verified'")
     browser.wait_for("document.getElementById('status').textContent.includes('indexed block')")
     shot = tmp_path / "dashboard-rounds.png"
     browser.screenshot(shot)
     _keep(shot)
     browser.open(f"{base}/#/balances")
-    assert browser.evaluate("document.querySelectorAll('#balances-table tbody tr').length") == 4
+    # one row per account and asset: 4 accounts in ETH, 2 of them also in the token
+    assert browser.evaluate("document.querySelectorAll('#balances-table tbody tr').length") == 6
+    assets = "[...document.querySelectorAll('#balances-table [data-field=asset]')].map(e => e.textContent)"
+    assert sorted(browser.evaluate(assets)) == ["ETH"] * 4 + ["tUSD"] * 2
     assert browser.evaluate("document.getElementById('solvency').dataset.status") == "passed"
+    token_check = f"document.getElementById('solvency-{played.token}').dataset.status"
+    assert browser.evaluate(token_check) == "passed"
     # the code check shows what the API found (the artifact decides: match or mismatch)
     service = played.service
     assert service is not None and service.chain is not None

@@ -1,7 +1,9 @@
 // fedsettle auditor dashboard: plain JS, no dependencies. Reads the read-only audit API.
 "use strict";
 
-const WEI_PER_ETH = 10n ** 18n;
+const ETHER = { token: null, symbol: "ETH", decimals: 18 };
+// The asset the current page's amounts are in (a round page: its token's symbol and decimals).
+let ASSET = ETHER;
 const SVG_NS = "http://www.w3.org/2000/svg";
 const COLORS = { c: "#2f5fb3", pos: "#2f8f5b", neg: "#c2453b", dep: "#9aa8c4", pay: "#2f5fb3" };
 
@@ -31,16 +33,31 @@ function fmtWei(v) { return big(v).toString(); }
 
 function fmtEth(v, digits = 6) {
   const w = big(v);
+  if (ASSET.decimals === null || ASSET.decimals === undefined) return w.toString();
   const neg = w < 0n;
   const a = neg ? -w : w;
-  const whole = a / WEI_PER_ETH;
-  const frac = (a % WEI_PER_ETH).toString().padStart(18, "0").slice(0, digits);
-  return `${neg ? "-" : ""}${whole.toString()}.${frac}`;
+  const scale = 10n ** BigInt(ASSET.decimals);
+  const whole = a / scale;
+  const places = Math.min(digits, ASSET.decimals);
+  const frac = (a % scale).toString().padStart(ASSET.decimals, "0").slice(0, places);
+  return `${neg ? "-" : ""}${whole.toString()}${places ? "." + frac : ""}`;
+}
+
+function isEther() { return !ASSET.token || /^0x0+$/.test(ASSET.token); }
+
+// The current asset's display name ("ETH", "tUSD", or "token units" when unknown).
+function sym() {
+  if (ASSET.decimals === null || ASSET.decimals === undefined) return "token units";
+  return ASSET.symbol || "token";
 }
 
 
 // The display unit for a set of wei amounts: ETH, gwei or wei, whichever keeps numbers readable.
 function unitFor(values) {
+  if (!isEther()) {
+    return ASSET.decimals === null || ASSET.decimals === undefined
+      ? { name: "token units", div: 1 } : { name: sym(), div: 10 ** ASSET.decimals };
+  }
   const maxAbs = Math.max(0, ...values.map((v) => Math.abs(Number(big(v)))));
   if (maxAbs >= 1e15) return { name: "ETH", div: 1e18 };
   if (maxAbs >= 1e6) return { name: "gwei", div: 1e9 };
@@ -51,7 +68,8 @@ function unitFor(values) {
 function amount(v, attrs = {}) {
   const w = big(v);
   const cls = `num mono ${attrs.signed ? (w > 0n ? "pos" : w < 0n ? "neg" : "") : ""}`;
-  return h("td", { class: cls, title: `${w.toString()} wei`, "data-wei": w.toString(),
+  const base = isEther() ? "wei" : "base units";
+  return h("td", { class: cls, title: `${w.toString()} ${base}`, "data-wei": w.toString(),
     "data-field": attrs.field }, `${fmtEth(w)}`);
 }
 
@@ -273,7 +291,7 @@ function verifyBanner(ver) {
   const attrs = (cls) => ({ class: `banner ${cls}`, id: "verify-banner", "data-status": ver.status });
   if (ver.status === "verified") {
     return h("div", attrs("ok"),
-      `Verified: every check ran and passed; budget balance ${fmtWei(ver.budget_balance_wei)} wei.`,
+      `Verified: every check ran and passed; budget balance ${fmtWei(ver.budget_balance_wei)} ${isEther() ? "wei" : sym() + " base units"}.`,
       checkList(ver.checks));
   }
   if (ver.status === "failed") {
@@ -289,7 +307,7 @@ function eventsTable(lists) {
     .sort((a, b) => a.e.event.block_number - b.e.event.block_number || a.e.event.log_index - b.e.event.log_index);
   return h("div", { class: "scroll" }, h("table", { id: "events-table" },
     h("thead", {}, h("tr", {}, h("th", {}, "event"), h("th", {}, "org"),
-      h("th", { class: "num" }, "amount (ETH)"), h("th", {}, "transaction"), h("th", {}, "time"))),
+      h("th", { class: "num" }, `amount (${sym()})`), h("th", {}, "transaction"), h("th", {}, "time"))),
     h("tbody", {}, rows.map(({ kind, e, field }) => h("tr", { "data-kind": kind },
       h("td", {}, kind), h("td", {}, orgLink(e.account)),
       field ? amount(e[field], { signed: field === "payoff_wei" }) : h("td", { class: "num" }, "–"),
@@ -303,10 +321,11 @@ async function viewRound(id) {
     api(`/rounds/${id}/payoffs?per_page=1000`), api(`/rounds/${id}/withdrawals?per_page=1000`),
   ]);
   document.title = `Round ${id} · fedsettle auditor`;
+  ASSET = round.asset || ETHER;
   const c = round.config;
   const settled = round.phase === "Settled";
   const checks = new Map(ver.orgs.map((o) => [o.index, o]));
-  const ethDd = (v, id2) => h("dd", { title: `${fmtWei(v)} wei`, "data-wei": fmtWei(v), id: id2 }, `${fmtEth(v)} ETH`);
+  const ethDd = (v, id2) => h("dd", { title: `${fmtWei(v)} wei`, "data-wei": fmtWei(v), id: id2 }, `${fmtEth(v)} ${sym()}`);
   const params = h("dl", { class: "params" },
     h("dt", {}, "phase"), h("dd", { id: "round-phase" }, round.phase),
     h("dt", {}, "operator"), h("dd", { class: "mono" }, round.operator),
@@ -314,7 +333,7 @@ async function viewRound(id) {
     ...Object.entries(c.parameters || {}).flatMap(([k, v]) => [
       h("dt", {}, k), h("dd", { "data-param": k }, Array.isArray(v) ? v.join(", ") : `${v}`)]),
     h("dt", {}, "asset"), h("dd", { class: "mono", id: "round-token" },
-      /^0x0+$/.test(c.token) ? "ETH" : `token ${c.token} (amounts in token units)`),
+      /^0x0+$/.test(c.token) ? "ETH" : `${ASSET.symbol || "token"} ${c.token} (${ASSET.decimals ?? "unknown"} decimals; base units on hover)`),
     h("dt", {}, "scales x / f"), h("dd", {}, `${c.x_scale} / ${c.f_scale}`),
     h("dt", {}, "deposit deadline"), h("dd", {}, fmtTime(c.deposit_deadline)),
     h("dt", {}, "report deadline"), h("dd", {}, fmtTime(c.report_deadline)),
@@ -353,10 +372,10 @@ async function viewRound(id) {
     h("thead", {}, h("tr", {},
       h("th", { class: "num" }, "#"), h("th", {}, "org"), h("th", {}, "slot"),
       h("th", { class: "num" }, "x"), h("th", { class: "num" }, "f"),
-      h("th", { class: "num" }, "c_i"), h("th", { class: "num" }, "bond (ETH)"),
-      h("th", { class: "num" }, "deposit (ETH)"), h("th", { class: "num" }, "R_i on-chain (ETH)"),
-      h("th", { class: "num" }, "R_i recomputed (ETH)"), h("th", {}, "match"),
-      h("th", { class: "num" }, "withdrawn (ETH)"), h("th", { class: "num" }, "owed (ETH)"),
+      h("th", { class: "num" }, "c_i"), h("th", { class: "num" }, `bond (${sym()})`),
+      h("th", { class: "num" }, `deposit (${sym()})`), h("th", { class: "num" }, `R_i on-chain (${sym()})`),
+      h("th", { class: "num" }, `R_i recomputed (${sym()})`), h("th", {}, "match"),
+      h("th", { class: "num" }, `withdrawn (${sym()})`), h("th", { class: "num" }, `owed (${sym()})`),
       h("th", {}, "status"))),
     h("tbody", {}, rows)));
 
@@ -403,8 +422,9 @@ async function viewRound(id) {
       ["payoff", pays.items, "payoff_wei"], ["withdrawal", wds.items, "amount_wei"]]));
 }
 
-async function viewOrg(address) {
-  const a = await api(`/accounts/${address}`);
+async function viewOrg(address, token) {
+  const a = await api(`/accounts/${address}${token ? `?token=${token}` : ""}`);
+  ASSET = a.asset || ETHER;
   const name = a.label || a.account;
   document.title = `${name} · fedsettle auditor`;
   const rows = a.rounds.map((r) => h("tr", { "data-round": r.round_id },
@@ -419,12 +439,14 @@ async function viewOrg(address) {
     h("p", {}, h("a", { href: "#/balances" }, "← balances")),
     h("h1", { id: "org-name" }, name),
     h("p", { class: "mono" }, a.account),
-    h("p", {}, `Deposited ${fmtEth(a.deposited_wei)} ETH · settled payoffs ${fmtEth(a.payoff_wei)} ETH · `
-      + `withdrawn ${fmtEth(a.withdrawn_wei)} ETH · still owed ${fmtEth(a.owed_wei)} ETH`),
+    h("p", { id: "org-totals" }, `Deposited ${fmtEth(a.deposited_wei)} ${sym()} · settled payoffs ${fmtEth(a.payoff_wei)} ${sym()} · `
+      + `withdrawn ${fmtEth(a.withdrawn_wei)} ${sym()} · still owed ${fmtEth(a.owed_wei)} ${sym()}`),
+    a.other_assets.length ? h("p", { id: "org-assets" }, "Also settles in: ",
+      ...a.other_assets.map((t) => h("a", { href: `#/orgs/${a.account}/${t}`, class: "mono" }, `${t} `))) : "",
     h("div", { class: "scroll" }, h("table", { id: "org-table" },
       h("thead", {}, h("tr", {}, h("th", {}, "round"), h("th", { class: "num" }, "slot"), h("th", {}, "phase"),
-        h("th", { class: "num" }, "deposit (ETH)"), h("th", { class: "num" }, "R_i (ETH)"),
-        h("th", { class: "num" }, "withdrawn (ETH)"), h("th", { class: "num" }, "owed (ETH)"))),
+        h("th", { class: "num" }, `deposit (${sym()})`), h("th", { class: "num" }, `R_i (${sym()})`),
+        h("th", { class: "num" }, `withdrawn (${sym()})`), h("th", { class: "num" }, `owed (${sym()})`))),
       h("tbody", {}, rows))));
 }
 
@@ -460,19 +482,28 @@ async function viewBalances() {
   const [b, dep] = await Promise.all([api("/balances?per_page=1000"), api("/deployment")]);
   document.title = "Balances · fedsettle auditor";
   const d = dep.deployment;
-  const rows = b.accounts.map((a) => h("tr", {},
-    h("td", { "data-field": "account" }, orgLink(a.account)),
-    amount(a.deposited_wei, { field: "deposited_wei" }),
-    amount(a.payoff_wei, { field: "payoff_wei", signed: true }),
-    amount(a.withdrawn_wei, { field: "withdrawn_wei" }),
-    amount(a.owed_wei, { field: "owed_wei" }),
-    h("td", {}, a.rounds.map((r) => r.round_id).join(", "))));
+  // one row per account and asset, each in its own asset's units
+  const rows = b.accounts.map((a) => {
+    ASSET = a.asset || ETHER;
+    const row = h("tr", { "data-token": a.token },
+      h("td", { "data-field": "account" }, orgLink(a.account)),
+      h("td", { "data-field": "asset" }, sym()),
+      amount(a.deposited_wei, { field: "deposited_wei" }),
+      amount(a.payoff_wei, { field: "payoff_wei", signed: true }),
+      amount(a.withdrawn_wei, { field: "withdrawn_wei" }),
+      amount(a.owed_wei, { field: "owed_wei" }),
+      h("td", {}, a.rounds.map((r) => r.round_id).join(", ")));
+    ASSET = ETHER;
+    return row;
+  });
+  const tokenLines = dep.solvency.tokens.map((t) => checkLine(`solvency-${t.token}`, `Solvency (token ${t.token})`, t.check));
   show(
     h("h1", {}, "Balances"),
-    h("p", {}, `Owed to depositors (index): ${fmtEth(b.liabilities_wei)} ETH`,
+    h("p", {}, `Owed to depositors in ETH (index): ${fmtEth(b.liabilities_wei)} ETH`,
       b.contract_balance_wei === null || b.contract_balance_wei === undefined ? ""
         : ` · contract balance: ${fmtEth(b.contract_balance_wei)} ETH`),
     checkLine("solvency", "Solvency", dep.solvency.check),
+    ...tokenLines,
     h("h2", {}, "Deployment"),
     h("dl", { class: "params card" },
       h("dt", {}, "chain id"), h("dd", {}, String(d.chain_id)),
@@ -485,9 +516,9 @@ async function viewBalances() {
     checkLine("code-check", "Code vs artifact", d.code),
     h("h2", {}, "Accounts"),
     h("div", { class: "scroll" }, h("table", { id: "balances-table" },
-      h("thead", {}, h("tr", {}, h("th", {}, "org"), h("th", { class: "num" }, "deposited (ETH)"),
-        h("th", { class: "num" }, "settled payoffs (ETH)"), h("th", { class: "num" }, "withdrawn (ETH)"),
-        h("th", { class: "num" }, "owed (ETH)"), h("th", {}, "rounds"))),
+      h("thead", {}, h("tr", {}, h("th", {}, "org"), h("th", {}, "asset"), h("th", { class: "num" }, "deposited"),
+        h("th", { class: "num" }, "settled payoffs"), h("th", { class: "num" }, "withdrawn"),
+        h("th", { class: "num" }, "owed"), h("th", {}, "rounds"))),
       h("tbody", {}, rows))));
 }
 
@@ -506,13 +537,14 @@ async function refreshStatus() {
 async function route() {
   const hash = location.hash || "#/";
   const m = hash.match(/^#\/rounds\/(\d+)$/);
-  const org = hash.match(/^#\/orgs\/(0x[0-9a-fA-F]{40})$/);
+  const org = hash.match(/^#\/orgs\/(0x[0-9a-fA-F]{40})(?:\/(0x[0-9a-fA-F]{40}))?$/);
   const tx = hash.match(/^#\/tx\/(0x[0-9a-fA-F]{64})$/);
   const block = hash.match(/^#\/blocks\/(\d+)$/);
   try {
     await statusLoaded;
+    ASSET = ETHER;
     if (m) await viewRound(m[1]);
-    else if (org) await viewOrg(org[1]);
+    else if (org) await viewOrg(org[1], org[2]);
     else if (tx) await viewEvents("tx", tx[1]);
     else if (block) await viewEvents("block", block[1]);
     else if (hash === "#/balances") await viewBalances();

@@ -105,6 +105,21 @@ def test_valid_node_config_loads_with_paths_relative_to_the_file(tmp_path: Path)
     assert config.supernode is None
 
 
+USD = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+
+
+def test_a_token_is_read_from_both_configs(tmp_path: Path) -> None:
+    """``[chain].token``: the asset the consortium settles in and the one a silo accepts."""
+    node = load_node_config(_write(tmp_path, NODE))
+    consortium = load_consortium_config(_write(tmp_path, CONSORTIUM, "consortium.toml"))
+    assert node.chain.token is None and consortium.token is None  # ETH
+    line = 'max_bond_wei = "1000000000000000000"'
+    node = load_node_config(_write(tmp_path, _replace(NODE, line, f'{line}\ntoken = "{USD}"')))
+    assert node.chain.token == USD
+    text = _replace(CONSORTIUM, "[chain.operator]", f'token = "{USD.lower()}"\n[chain.operator]')
+    assert load_consortium_config(_write(tmp_path, text, "consortium.toml")).token == USD
+
+
 NODE_ERRORS = [
     # (old, new, the field named, a word of the fix)
     ('rpc_url = "http://127.0.0.1:8545"\n', "", "[chain].rpc_url is missing", "JSON-RPC URL"),
@@ -129,6 +144,12 @@ NODE_ERRORS = [
     ("port = 8601", "port = 70000", "[agent].port", "65535"),
     ("port = 8601", "prot = 8601", "[agent].prot is not a known field", "did you mean port"),
     ('[silo]\nname = "silo-1"\n', "", "[silo] is missing", "name"),
+    (
+        'max_bond_wei = "1000000000000000000"',
+        'max_bond_wei = "1000000000000000000"\ntoken = "USDC"',
+        "[chain].token",
+        "ERC-20",
+    ),
     ('dir = "state/silo-1"', "", "[state].dir is missing", "directory"),
 ]
 
@@ -245,6 +266,7 @@ CONSORTIUM_ERRORS = [
         "address",
     ),
     ("[chain.operator]\ndev_account = 0\n", "", "[chain.operator] is missing", "dev_account"),
+    ("[chain.operator]", 'token = "0x12"\n[chain.operator]', "[chain].token", "ERC-20"),
     ("[coordinator.key]\ndev_account = 1\n", "", "[coordinator.key] is missing", "keystore"),
     (
         'state_dir = "state/coordinator"',

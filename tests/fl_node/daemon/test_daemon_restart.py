@@ -30,7 +30,7 @@ from fl_node.coordinator import (
 )
 from fl_node.daemon import NodeConfig, load_node_config, terms_to_json, units_to_json
 from fl_node.strategy_phase import Responder, run_strategy_phase
-from settlement import AnvilBackend, Phase, SettlementClient, dev_account
+from settlement import AnvilBackend, Phase, SettlementClient, TokenClient, dev_account
 from solver import Org
 
 pytestmark = pytest.mark.chain
@@ -61,7 +61,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         yield World(chain, client, consortium, nodes, paths[1:], root / "logs")
 
 
-def _open(world: World, others: tuple[int, ...] = (1, 2)) -> int:
+def _open(world: World, others: tuple[int, ...] = (1, 2), token: str | None = None) -> int:
     c = world.consortium
     rid = open_round(
         world.client,
@@ -71,6 +71,7 @@ def _open(world: World, others: tuple[int, ...] = (1, 2)) -> int:
         [s.account for s in c.silos],
         units=c.units,
         coordinator=dev_account(1).address,
+        token=token,
     )
     for index in others:  # the silos the test plays join at once
         join(world.client, rid, index, dev_account(index + 2))
@@ -227,3 +228,29 @@ def test_a_deposit_in_flight_at_the_kill_is_awaited_not_repeated(world: World) -
     assert len(deposits) == 1 and len(refunds) == 1
     assert int(refunds[0].args["amount"]) == int(deposits[0].args["amount"])
     assert w3.eth.get_transaction_count(silo1) - nonce_before == 2  # one deposit, one refund
+
+
+def test_a_round_in_an_asset_the_silo_did_not_accept_is_declined(world: World) -> None:
+    """An operator cannot move a silo's bond into another asset: the daemon settles in ETH
+    (no ``[chain].token``), the round names a token, and the silo declines without paying."""
+    client, state = world.client, world.nodes[0].state_dir
+    usd = TokenClient.deploy(world.chain, dev_account(0), nonces=client.nonces)
+    for index in (0, 1, 2):
+        usd.mint(dev_account(0), dev_account(index + 2).address, 10**30)
+    rid = _open(world, others=(1,), token=str(usd.address))
+    seen = len(actions(state))
+    daemon = DaemonProcess(world.node_paths[0], world.logs, "--quiet")
+    _push_terms(world, rid, _http(world))
+    wait_for(
+        lambda: any(a["event"] == "declined" for a in actions(state)[seen:]),
+        90,
+        "the daemon to decline the token round",
+    )
+    assert daemon.terminate() == 0
+    declined = next(a for a in actions(state)[seen:] if a["event"] == "declined")
+    assert declined["round_id"] == rid
+    assert f"settles in token {str(usd.address).lower()}, this silo in ETH" in declined["reason"]
+    assert "[chain].token" in declined["reason"]
+    assert not client.profile_record(rid, 0).joined
+    assert usd.allowance(dev_account(2).address, client.address) == 0  # nothing approved
+    client.round_abandon(rid)

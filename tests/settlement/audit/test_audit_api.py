@@ -9,7 +9,7 @@ import pytest
 from audit_scenario import Scenario
 from fastapi.testclient import TestClient
 
-from settlement import Phase, unpack_rho
+from settlement import ZERO_ADDRESS, Phase, unpack_rho
 from settlement.audit import AuditService, create_app
 
 pytestmark = pytest.mark.chain
@@ -146,13 +146,24 @@ def test_balances_match_liabilities_and_contract_balance(
     body = api.get("/balances").json()
     assert body["liabilities_wei"] == client.liabilities()
     assert body["contract_balance_wei"] == client.balance()
-    assert sum(a["owed_wei"] for a in body["accounts"]) == client.liabilities()
+    token = scenario.token.address
+    by_asset: dict[str, int] = {}
+    for a in body["accounts"]:  # one entry per account and asset: never added across assets
+        by_asset[a["token"]] = by_asset.get(a["token"], 0) + a["owed_wei"]
+    assert by_asset == {ZERO_ADDRESS: client.liabilities(), token: client.liabilities(token)}
     account = scenario.orgs[0].address
     one = api.get(f"/accounts/{account.lower()}").json()
-    assert one["account"] == account
-    rounds_of_org0 = {r["round_id"] for r in one["rounds"]}
-    expected = {rid for rid in scenario.rounds.values() if client.profile_record(rid, 0).joined}
-    assert rounds_of_org0 == expected
+    assert one["account"] == account and one["token"] == ZERO_ADDRESS
+    assert one["asset"]["symbol"] == "ETH" and one["other_assets"] == [token]
+    joined = {rid for rid in scenario.rounds.values() if client.profile_record(rid, 0).joined}
+    in_token = {rid for rid in joined if client.round_config(rid).token == token}
+    assert in_token == {scenario.rounds["token"]}
+    assert {r["round_id"] for r in one["rounds"]} == joined - in_token
+    mine = api.get(f"/accounts/{account}?token={token}").json()
+    assert {r["round_id"] for r in mine["rounds"]} == in_token
+    assert mine["asset"] == {"token": token, "symbol": "tUSD", "decimals": 6}
+    missing = api.get(f"/accounts/{account}?token=0x{'11' * 20}")
+    assert missing.status_code == 404 and token in missing.json()["message"]
 
 
 def test_verify_passes_on_every_honest_round(api: TestClient, scenario: Scenario) -> None:

@@ -102,6 +102,37 @@ def test_forced_ether_and_a_shortfall_are_both_flagged(
     assert main(["audit", "deployment", "--db", str(forked.db_path)]) == 8  # no node: not checked
 
 
+def test_tokens_sent_without_a_deposit_are_flagged_per_token(
+    forked: AuditService, scenario: Scenario
+) -> None:
+    """Solvency covers every ERC-20 a round settles in, not only ether."""
+    client, token = scenario.client, scenario.token
+    forked.sync()
+    with forked.reader() as conn:
+        honest = solvency(conn, forked.chain)
+    assert honest.check.status == "passed", honest.check.reason
+    [entry] = honest.tokens
+    assert entry.token == token.address and entry.check.status == "passed"
+    owed = client.liabilities(token.address)
+    assert entry.contract_balance == entry.liabilities == entry.index_liabilities == owed
+    # a plain transfer: the contract holds 5 more units than any depositor can claim
+    token.transfer(scenario.orgs[0], client.address, 5)
+    mine(scenario.chain.web3())
+    forked.sync()
+    with forked.reader() as conn:
+        surplus = solvency(conn, forked.chain)
+    [entry] = surplus.tokens
+    assert entry.check.status == "failed" and entry.surplus == 5
+    assert surplus.check.status == "failed"
+    assert f"surplus of 5 units of token {token.address}" in surplus.check.reason
+    assert surplus.surplus_wei == 0  # ether itself is still exact
+    api = TestClient(create_app(forked))
+    body = api.get("/deployment").json()["solvency"]
+    assert body["tokens"][0]["check"]["status"] == "failed"
+    detail = api.get(f"/rounds/{scenario.rounds['token']}").json()
+    assert detail["asset"] == {"token": token.address, "symbol": "tUSD", "decimals": 6}
+
+
 def _compiled_immutables() -> dict[str, Any]:
     """``immutableReferences`` of FedSettle from the project's own solc-js (not the artifact)."""
     spec = importlib.util.spec_from_file_location("cc", ROOT / "scripts" / "compile_contracts.py")
