@@ -36,6 +36,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--out", type=Path, help="result JSON path (default: [coordinator].result)")
     p.add_argument("--quiet", action="store_true", help="log actions to the state dir only")
+    p.add_argument(
+        "--log-format",
+        choices=("auto", "human", "json"),
+        default="auto",
+        help="stderr lines: human-readable or JSON (default auto: human on a terminal, else JSON;"
+        " <state dir>/actions.jsonl is always JSON)",
+    )
     p.set_defaults(func=_run)
 
     p = cmds.add_parser("check", help="validate consortium.toml and print its summary")
@@ -145,9 +152,11 @@ def _run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        result = Coordinator(
+        coordinator = Coordinator(
             config, devnet=args.devnet, log_stream=None if args.quiet else "stderr"
-        ).run()
+        )
+        coordinator.log.format = args.log_format
+        result = coordinator.run()
     except ConfigFileError as exc:
         raise UserError(str(exc), ExitCode.CONFIG) from None
     except CoordinatorError as exc:

@@ -171,15 +171,19 @@ class FlowerDeployment:
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=self.env, cwd=self.workdir,
             )  # fmt: skip
-            try:
-                proc.wait(timeout=self.settings.run_timeout_s)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-                raise TrainingError(
-                    f"the Flower run did not finish within [runtime.deployment].run_timeout_s = "
-                    f"{self.settings.run_timeout_s}; see {log_path}"
-                ) from None
+            follower = _RoundFollower(out / "progress.jsonl", self.progress)
+            deadline = time.monotonic() + self.settings.run_timeout_s
+            while proc.poll() is None:  # each FL round is logged as the ServerApp ends it
+                follower.poll()
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    proc.wait()
+                    raise TrainingError(
+                        "the Flower run did not finish within [runtime.deployment]."
+                        f"run_timeout_s = {self.settings.run_timeout_s}; see {log_path}"
+                    )
+                time.sleep(0.5)
+            follower.poll()
         result = out / "result.json"
         if not result.is_file():
             raise TrainingError(
@@ -189,10 +193,8 @@ class FlowerDeployment:
         summary = json.loads(result.read_text(encoding="utf-8"))
         names = {int(n): ident["name"] for n, ident in summary["identities"].items()}
         history = summary["history"]
-        for record in history["rounds"]:
-            self.progress(
-                "fl-round", round=record["round"], accuracy=record["accuracy"], loss=record["loss"]
-            )
+        for record in history["rounds"]:  # any round the progress file did not show
+            follower.emit(record)
         return TrainingOutcome(
             completed=[names[int(n)] for n in history["completed"] if int(n) in names],
             dropped={names.get(int(n), str(n)): why for n, why in summary["dropped"].items()},
@@ -207,3 +209,37 @@ class FlowerDeployment:
         if self.superlink is not None:
             self.superlink.stop()
             self.superlink = None
+
+
+class _RoundFollower:
+    """Follows the ServerApp's ``progress.jsonl`` and reports each FL round once, as it ends."""
+
+    def __init__(self, path: Path, progress: Any) -> None:
+        self.path = path
+        self.progress = progress
+        self.offset = 0
+        self.seen: set[int] = set()
+
+    def poll(self) -> None:
+        """Report the rounds that ended since the last poll (complete lines only)."""
+        if not self.path.is_file():
+            return
+        with self.path.open("rb") as fh:
+            fh.seek(self.offset)
+            chunk = fh.read()
+        end = chunk.rfind(b"\n") + 1
+        self.offset += end
+        for line in chunk[:end].splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if event.get("event") == "round-end":
+                self.emit(event)
+
+    def emit(self, record: Mapping[str, Any]) -> None:
+        rnd = int(record["round"])
+        if rnd in self.seen:
+            return
+        self.seen.add(rnd)
+        self.progress("fl-round", round=rnd, accuracy=record["accuracy"], loss=record["loss"])

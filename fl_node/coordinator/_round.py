@@ -60,6 +60,20 @@ from fl_node.mechanisms import get_mechanism
 __all__ = ["Coordinator", "CoordinatorError"]
 
 
+#: seconds between two "waiting for N of M ..." lines of one wait
+PROGRESS_INTERVAL_S = 5.0
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``9 min 5 s``, ``2 h 3 min``."""
+    s = int(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {s % 3600 // 60} min"
+
+
 class CoordinatorError(RuntimeError):
     """A step of the round failed; the message starts with ``step <name>:``."""
 
@@ -129,6 +143,8 @@ class Coordinator:
         self.deployment: Any = None
 
     # ----------------------------------------------------------------- helpers
+    _next_progress = 0.0
+
     def _note(self, event: str, **data: Any) -> None:
         self.log(event, **data)
         if self.on_event is not None:
@@ -323,6 +339,24 @@ class Coordinator:
         self._note("round-opened", round_id=rid, bonds_wei=bonds, attested=cfg.attest)
         return rid
 
+    def _progress_due(self) -> bool:
+        """True once per PROGRESS_INTERVAL_S (the cadence of the waiting lines)."""
+        now = time.monotonic()
+        if now < self._next_progress:
+            return False
+        self._next_progress = now + PROGRESS_INTERVAL_S
+        return True
+
+    def _waiting(self, what: str, have: int, need: int, deadline: int, **data: Any) -> None:
+        """``waiting for N of M <what>, deadline in ...`` (the deadline in chain time)."""
+        left = deadline - self.client.chain_time()
+        when = f"in {_duration(left)}" if left > 0 else f"passed {_duration(-left)} ago"
+        self._note(
+            f"waiting-{what}",
+            message=f"waiting for {need - have} of {need} {what}, deadline {when}",
+            have=have, need=need, deadline_in_s=left, **data,
+        )  # fmt: skip
+
     def _warp_past(self, deadline: int, what: str) -> None:
         from settlement import increase_time
 
@@ -347,6 +381,7 @@ class Coordinator:
             "active": [s.name for s in self.config.silos],
         }
         unoffered = list(self.config.silos)
+        deadline = self.client.round_config(rid).deposit_deadline
         while True:
             for silo in list(unoffered):
                 try:
@@ -357,6 +392,11 @@ class Coordinator:
             state = self.client.round_state(rid)
             if state.joined_count == state.n or self.client.phase_of(rid) != Phase.DEPOSIT:
                 break
+            if self._progress_due():
+                profiles = self.client.profiles(rid)
+                missing = [s.name for s in self.config.silos if not profiles[s.index].joined]
+                self._waiting("deposits", state.joined_count, state.n, deadline,
+                              round_id=rid, missing=missing)  # fmt: skip
             if time.monotonic() > give_up:
                 if self.devnet:
                     self._warp_past(self.client.round_config(rid).deposit_deadline, "deposits")
@@ -490,6 +530,10 @@ class Coordinator:
         while self.client.phase_of(rid) == Phase.REPORT:
             profiles = self.client.profiles(rid)
             missing = [s.name for s in assigned if not profiles[s.index].reported]
+            if missing and self._progress_due():
+                deadline = self.client.round_config(rid).report_deadline
+                self._waiting("reports", len(assigned) - len(missing), len(assigned), deadline,
+                              round_id=rid, missing=missing)  # fmt: skip
             # the phase only ends early when every joined silo reported; otherwise the
             # deadline closes it
             if not missing or time.monotonic() > give_up:

@@ -242,8 +242,10 @@ def human_line(entry: dict[str, Any]) -> str:
     """One action as ``HH:MM:SS by event key=value ...`` (long values cut at 120 characters)."""
     stamp = time.strftime("%H:%M:%S", time.localtime(float(entry.get("time", 0))))
     parts = [stamp, str(entry.get("by", "")), str(entry.get("event", ""))]
+    if "message" in entry:  # a sentence for people; its numbers follow as key=value
+        parts.append(f"{entry['message']}:")
     for key, value in entry.items():
-        if key in ("time", "by", "event"):
+        if key in ("time", "by", "event", "message"):
             continue
         text = value if isinstance(value, str) else json.dumps(value, default=str)
         if len(text) > 120:

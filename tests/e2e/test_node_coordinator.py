@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -42,6 +43,7 @@ class Run:
     client: SettlementClient
     node_states: list[Path]
     seconds: float
+    stderr: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +71,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         try:
             coordinator = subprocess.run(
                 [FEDSETTLE, "coordinator", "run", "--config", str(cfg / "consortium.toml"),
-                 "--devnet", "--out", str(root / "result.json")],
+                 "--devnet", "--out", str(root / "result.json"), "--log-format", "human"],
                 capture_output=True, text=True, timeout=300, env=env,
             )  # fmt: skip
             assert coordinator.returncode == 0, coordinator.stderr[-3000:]
@@ -82,7 +84,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                 proc.send_signal(signal.SIGTERM)
             codes = [proc.wait(timeout=60) for proc in daemons]
             assert codes == [0, 0, 0]
-            yield Run(result, client, [n.state_dir for n in nodes], seconds)
+            yield Run(result, client, [n.state_dir for n in nodes], seconds, coordinator.stderr)
         finally:
             for proc in daemons:
                 if proc.poll() is None:
@@ -141,3 +143,12 @@ def test_the_reports_are_the_attested_strategy_phase_outcome(run: Run) -> None:
     for silo, entry in zip(result["silos"], config.silos, strict=True):
         assert silo["d"] == final[silo["name"]]["d"]
         assert abs(silo["x_onchain"] - silo["d"] * entry.s * config.units.x_scale) <= 1
+
+
+def test_the_coordinator_logs_human_lines_as_it_goes(run: Run) -> None:
+    """``--log-format human``: one ``HH:MM:SS coordinator event key=value`` line per action, the
+    FL round among them; the state dir's actions.jsonl stays JSON."""
+    lines = [line for line in run.stderr.splitlines() if " coordinator " in line]
+    assert lines and all(re.match(r"^\d\d:\d\d:\d\d coordinator [a-z-]+", line) for line in lines)
+    assert any(re.match(r".* coordinator fl-round round=1 accuracy=0\.\d+", line) for line in lines)
+    assert not any(line.lstrip().startswith("{") for line in lines)

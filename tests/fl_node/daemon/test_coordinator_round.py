@@ -25,6 +25,7 @@ from fl_node.coordinator import (
     scaffold,
 )
 from fl_node.daemon import ConfigFileError, NodeDaemon, load_node_config
+from fl_node.daemon._state import human_line
 from fl_node.mechanisms import get_mechanism
 from settlement import AnvilBackend, Phase, SettlementClient, dev_account, dev_accounts
 from solver import Org
@@ -114,6 +115,17 @@ def test_a_silo_that_never_joins_does_not_lock_the_round(
              if line["event"] == "devnet-warp"]  # fmt: skip
     assert [w["past"] for w in warps] == ["deposits"]
     assert not any(t.is_alive() for t in threads)
+    # while it waited, the coordinator said for what, every few seconds, before the warp
+    log = Coordinator(config, log_stream=None).log.entries()
+    waits = [e for e in log if e["event"] == "waiting-deposits" and e["round_id"] == rid]
+    assert len(waits) >= 2  # join_timeout_s = 10 s, one line per PROGRESS_INTERVAL_S = 5 s
+    last = waits[-1]
+    assert last["missing"] == ["silo-3"] and (last["have"], last["need"]) == (2, 3)
+    assert last["message"].startswith("waiting for 1 of 3 deposits, deadline in ")
+    assert 0 < last["deadline_in_s"] <= config.round.deposit_window_s
+    assert human_line(last).split(" ", 3)[3].startswith("waiting for 1 of 3 deposits")
+    first_warp = next(i for i, e in enumerate(log) if e["event"] == "devnet-warp")
+    assert log.index(last) < first_warp
 
 
 def test_a_daemon_refuses_a_state_dir_of_another_chain(
