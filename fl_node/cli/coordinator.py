@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fl_node.cli._exit import ExitCode, UserError
+from fl_node.cli._options import add_log_format
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,13 +37,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--out", type=Path, help="result JSON path (default: [coordinator].result)")
     p.add_argument("--quiet", action="store_true", help="log actions to the state dir only")
-    p.add_argument(
-        "--log-format",
-        choices=("auto", "human", "json"),
-        default="auto",
-        help="stderr lines: human-readable or JSON (default auto: human on a terminal, else JSON;"
-        " <state dir>/actions.jsonl is always JSON)",
-    )
+    add_log_format(p)
     p.set_defaults(func=_run)
 
     p = cmds.add_parser("check", help="validate consortium.toml and print its summary")

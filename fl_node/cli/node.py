@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fl_node.cli._exit import ExitCode, UserError
+from fl_node.cli._options import add_log_format
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,13 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--once", action="store_true", help="one pass over the chain, no HTTP agent, then exit"
     )
     p.add_argument("--quiet", action="store_true", help="log actions to the state dir only")
-    p.add_argument(
-        "--log-format",
-        choices=("auto", "human", "json"),
-        default="auto",
-        help="stderr lines: human-readable or JSON (default auto: human on a terminal, else JSON;"
-        " <state dir>/actions.jsonl is always JSON)",
-    )
+    add_log_format(p)
     p.set_defaults(func=_run)
 
     p = cmds.add_parser(
