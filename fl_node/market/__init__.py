@@ -2,7 +2,8 @@
 
 Silos: :func:`build_silos`, :class:`Silo`, :class:`SiloSet`.
 Distances and prox centers: :func:`distance_matrix`, :func:`cosine_distance`,
-:func:`cosine_distance_grad`, :func:`prox_center`, :func:`flatten`, :func:`unflatten`.
+:func:`cosine_distance_grad`, :func:`prox_center`, :func:`flatten`, :func:`unflatten`,
+:func:`stalled` (the free-rider rule: a silo that did not move gets distance 2).
 Local solver: :func:`train_prox`, :class:`LocalTraining`, :func:`accuracy`.
 Market rounds: :func:`market_round`, :func:`run_market`, :class:`MarketParams`.
 Baselines: :func:`run_baseline`, :data:`BASELINES`, :class:`Setup`.
@@ -42,6 +43,7 @@ from fl_node.market._distance import (
     distance_matrix,
     flatten,
     prox_center,
+    stalled,
     unflatten,
 )
 from fl_node.market._local import LocalTraining, accuracy, model_vector, train_prox
@@ -84,6 +86,7 @@ __all__ = [
     "prox_center",
     "run_baseline",
     "run_market",
+    "stalled",
     "train_prox",
     "unflatten",
     "upload",

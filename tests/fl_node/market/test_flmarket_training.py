@@ -15,6 +15,8 @@ from fl_node.market import (
     market_round,
     prox_center,
     run_baseline,
+    run_market,
+    stalled,
     upload,
 )
 from solver.market import import_weights
@@ -35,13 +37,50 @@ def test_payments_balance_every_round_and_accumulate_in_the_ledger(
     assert run.ledger.edges.sum() > 0
 
 
-def test_free_rider_has_no_direction_and_is_never_imported_or_paid(
+def test_free_rider_gets_the_maximal_distance_and_is_never_imported_or_paid(
     free_rider_run: MarketRun,
 ) -> None:
     for r in free_rider_run.rounds:
-        np.testing.assert_array_equal(np.delete(r.distance[0], 0), 1.0)
+        np.testing.assert_array_equal(np.delete(r.distance[0], 0), 2.0)
+        np.testing.assert_array_equal(np.delete(r.distance[:, 0], 0), 2.0)
         assert all(0 not in row for row in r.graph)
         np.testing.assert_array_equal(r.payments[:, 0], 0.0)
+        assert np.all(np.delete(r.distance[1], [0, 1]) < 2.0)  # honest silos are not stalled
+
+
+def test_free_rider_rule_stops_a_large_claimed_n_from_being_bought(
+    tiny_silos: SiloSet, tiny_setup: Setup
+) -> None:
+    """Silo 0 sends back what it receives and claims twice its N: without the rule it has the
+    neutral distance 1 and is imported and paid; with it, never, and honest silos still trade."""
+    beh = ("free_rider",) + ("honest",) * 8
+    setup = Setup(tiny_setup.silos, tiny_setup.model, tiny_setup.theta0, 4, tiny_setup.hp, 0, beh)
+    names = [s.name for s in tiny_silos.silos]
+    runs = {}
+    for tol in (None, 1e-6):
+        params = MarketParams(stall_tol=tol)
+        true = params.draw(names, tiny_silos.sizes, seed=0)
+        claimed = true.N.copy()
+        claimed[0] *= 2
+        runs[tol] = run_market(setup, true, params, accepted=true.replace(N=claimed))
+    before, after = runs[None], runs[1e-6]
+    assert all(np.all(np.delete(r.distance[0], 0) == 1.0) for r in before.rounds)
+    assert before.ledger.edges[:, 0].sum() > 0 and before.ledger.payments[:, 0].sum() > 0
+    assert after.ledger.edges[:, 0].sum() == 0 and after.ledger.payments[:, 0].sum() == 0
+    honest_edges = after.ledger.edges[1:, 1:]
+    assert honest_edges.sum() > 0 and after.ledger.payments[1:, 1:].sum() > 0
+    assert all(r.ir.all() for r in after.rounds)
+
+
+def test_stalled_uses_the_rms_change_from_what_was_sent() -> None:
+    sent = [np.zeros(4), np.ones(4), np.ones(4)]
+    ups = [np.zeros(4), np.ones(4) + 1e-7, np.ones(4) + np.array([0, 0, 0, 1e-3])]
+    np.testing.assert_array_equal(stalled(ups, sent), [True, True, False])
+    np.testing.assert_array_equal(stalled(ups, sent, tol=0.0), [True, False, False])
+    with pytest.raises(ValueError, match="one each"):
+        stalled(ups, sent[:2])
+    with pytest.raises(ValueError, match="stall_tol must be >= 0"):
+        MarketParams(stall_tol=-1.0)
 
 
 def test_sign_flipper_is_far_from_its_cluster_and_not_imported(
