@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 
 from fl_node.market import (
+    BASELINES,
     MarketParams,
     MarketRun,
     Setup,
     SiloSet,
+    bipartition,
+    fedamp_weights,
     market_round,
     prox_center,
     run_baseline,
@@ -124,14 +127,59 @@ def test_market_round_sends_prox_centers_to_importers_only(tiny_setup: Setup) ->
 
 def test_baselines_run_on_the_same_setup(tiny_setup: Setup) -> None:
     short = Setup(tiny_setup.silos, tiny_setup.model, tiny_setup.theta0, 2, tiny_setup.hp)
-    for name in ("local", "fedavg", "ditto", "pfedgraph"):
+    for name in BASELINES:
         res = run_baseline(name, short)
         assert len(res.history) == 2 and len(res.final) == 9
         assert all(0.0 <= a <= 1.0 for a in res.final)
     fedavg = run_baseline("fedavg", short)
     assert len({tuple(t[:5]) for t in fedavg.thetas}) == 1  # one global model
     with pytest.raises(ValueError, match="unknown baseline"):
-        run_baseline("fedfomo", short)
+        run_baseline("fedsgd", short)
+
+
+def test_cfl_splits_along_the_label_groups_and_fedfomo_personalizes(tiny_setup: Setup) -> None:
+    res = run_baseline("cfl", tiny_setup)
+    assert res.clusters is not None and len(res.clusters) > 1
+    assert sorted(i for c in res.clusters for i in c) == list(range(9))
+    groups = [s.group for s in tiny_setup.silos]
+    assert all(len({groups[i] for i in c}) == 1 for c in res.clusters)
+    for c in res.clusters:  # one model per cluster
+        assert len({tuple(res.thetas[i][:5]) for i in c}) == 1
+    fomo = run_baseline("fedfomo", tiny_setup)
+    assert len({tuple(t[:5]) for t in fomo.thetas}) == 9
+    local = run_baseline("local", tiny_setup)
+    assert np.mean(fomo.final) >= np.mean(local.final) - 0.05
+
+
+def test_fedamp_weights_attend_to_close_models() -> None:
+    rng = np.random.default_rng(1)
+    centers = [rng.normal(size=20) for _ in range(2)]
+    thetas = [centers[k] + 0.01 * rng.normal(size=20) for k in (0, 0, 1, 1)]
+    xi = fedamp_weights(thetas, 0.5, sigma_scale=0.2)
+    np.testing.assert_allclose(xi.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(np.diag(xi), 0.5)
+    assert xi[0, 1] > 10 * xi[0, 2] and xi[3, 2] > 10 * xi[3, 0]
+    wide = fedamp_weights(thetas, 0.5, sigma_scale=1.0)
+    assert xi[0, 2] < wide[0, 2] < wide[0, 1] < xi[0, 1]  # a wider kernel attends less
+    with pytest.raises(ValueError, match="self_weight_fedamp"):
+        fedamp_weights(thetas, 1.5)
+    with pytest.raises(ValueError, match="sigma_scale_fedamp"):
+        fedamp_weights(thetas, 0.5, sigma_scale=0.0)
+
+
+def test_bipartition_is_complete_linkage_on_cosines() -> None:
+    cos = np.array(
+        [
+            [1.0, 0.9, 0.1, 0.0],
+            [0.9, 1.0, 0.2, -0.1],
+            [0.1, 0.2, 1.0, 0.8],
+            [0.0, -0.1, 0.8, 1.0],
+        ]
+    )
+    left, right, cross = bipartition(cos)
+    assert {tuple(left), tuple(right)} == {(0, 1), (2, 3)} and cross == 0.2
+    with pytest.raises(ValueError, match="at least 2"):
+        bipartition(np.ones((1, 1)))
 
 
 def test_upload_behaviours(tiny_setup: Setup) -> None:
