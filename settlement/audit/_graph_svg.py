@@ -1,7 +1,7 @@
 """Server-rendered SVG of a market round's import graphs (mechanism 3), one per FL round.
 
 The dashboard inserts the SVG inline (no external script, font or stylesheet: it works offline).
-Org slots sit on a circle in slot order; every imported pair is one ``<line class="edge">``
+Org slots sit on a circle in slot order (slot index inside, label outside); every imported pair is one ``<line class="edge">``
 from the exporter to the importer (the direction the model travels; money travels back) with
 ``data-importer``, ``data-exporter`` and ``data-distance-wad`` attributes and a ``<title>``
 tooltip. Two orgs that import from each other get two parallel, slightly offset lines.
@@ -19,7 +19,7 @@ from settlement.rules import MarketGraph
 __all__ = ["graph_edges", "market_graph_svg"]
 
 SIZE = 320
-RADIUS = 120
+RADIUS = 105
 NODE_R = 15
 #: perpendicular offset of an edge, so that i -> j and j -> i do not overlap
 OFFSET = 3.5
@@ -34,9 +34,9 @@ def graph_edges(graph: MarketGraph) -> list[tuple[int, int, int]]:
     return out
 
 
-def _position(i: int, n: int) -> tuple[float, float]:
+def _position(i: int, n: int, radius: float = RADIUS) -> tuple[float, float]:
     angle = -math.pi / 2 + 2 * math.pi * i / max(n, 1)
-    return SIZE / 2 + RADIUS * math.cos(angle), SIZE / 2 + RADIUS * math.sin(angle)
+    return SIZE / 2 + radius * math.cos(angle), SIZE / 2 + radius * math.sin(angle)
 
 
 def _edge(
@@ -78,10 +78,12 @@ def market_graph_svg(graph: MarketGraph, labels: Sequence[str], key: str) -> str
     nodes = []
     for i, label in enumerate(labels):
         x, y = _position(i, n)
+        lx, ly = _position(i, n, RADIUS + NODE_R + 14)
         nodes.append(
             f'<g class="node" data-index="{i}"><circle cx="{x:.1f}" cy="{y:.1f}" r="{NODE_R}" '
-            f'fill="#e8eef9" stroke="#2f5fb3"/><text x="{x:.1f}" y="{y + 4:.1f}" '
-            f'text-anchor="middle" font-size="10">{escape(label)}</text></g>'
+            f'fill="#e8eef9" stroke="#2f5fb3"/><text class="index" x="{x:.1f}" y="{y + 4:.1f}" '
+            f'text-anchor="middle" font-size="10">{i}</text><text class="label" x="{lx:.1f}" '
+            f'y="{ly + 4:.1f}" text-anchor="middle" font-size="10">{escape(label)}</text></g>'
         )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="market-graph" width="{SIZE}" '

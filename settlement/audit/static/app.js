@@ -413,7 +413,7 @@ async function viewRound(id) {
       h("div", { class: "card plot" }, h("h2", {}, "Contributions vs redistribution"), scatter,
         settled ? legend([{ name: "receives", color: COLORS.pos }, { name: "pays", color: COLORS.neg }]) : ""),
       h("div", { class: "card plot" }, h("h2", {}, settled ? "Payouts (deposit + R_i)" : "Deposits"), bars, legend(series))),
-    market ? [h("h2", {}, "Import graphs"), marketGraphs(market)] : "",
+    ...(market ? [h("h2", {}, "Import graphs"), marketGraphs(market)] : []),
     h("h2", {}, "Events"),
     eventsTable([["deposit", deps.items, "amount_wei"], ["report", cons.items, null],
       ["payoff", pays.items, "payoff_wei"], ["withdrawal", wds.items, "amount_wei"]]));
