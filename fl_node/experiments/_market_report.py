@@ -359,7 +359,10 @@ def market_markdown(result: dict[str, Any], out: Path, doc: Path) -> str:
         "coordinator computes d_ij = 1 - cos(theta_i - theta0, theta_j - theta0) from the "
         "uploaded models, solves the graph and payments (`solver.market.solve_round`), and sends "
         "each importer u_i = theta_i - eta grad sum_j (N_j/N_i) d_ij; the importer minimizes "
-        "L_i + lambda_prox/(2 eta) ||theta - u_i||^2 starting from u_i.",
+        "L_i + lambda_prox/(2 eta) ||theta - u_i||^2 starting from u_i. Free-rider rule "
+        "(this project's, not the paper's; `fl_node.market.stalled`): a silo whose upload moved "
+        f"by at most {p['stall_tol']:g} RMS per parameter from the model the coordinator sent it "
+        "gets d_ij = d_ji = 2 to every other silo.",
         f"- Baselines: Local; FedAvg and FedProx (mu {b['mu_fedprox']}; accuracy of the global "
         f"model); Ditto (personal models, mu {b['mu_ditto']} to the FedAvg model); "
         "pFedGraph-style: each silo starts from sum_j a_ij theta_j with a_i the simplex "
