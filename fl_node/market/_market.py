@@ -104,15 +104,19 @@ def market_round(
     eta: float,
     *,
     sent: Sequence[Vector] | None = None,
-    stall_tol: float = STALL_TOL,
+    stall_tol: float | None = STALL_TOL,
 ) -> MarketStep:
     """The coordinator's round: distances, graph, payments, prox centers.
 
     ``market`` holds the accepted reports (its N are the sizes the weights w_ij = N_j/N_i use).
     ``sent`` is what the coordinator sent each silo before it trained the uploaded ``thetas``;
-    with it the free-rider rule of :func:`distance_matrix` applies (None: no rule).
+    with it the free-rider rule of :func:`distance_matrix` applies (``sent`` or ``stall_tol``
+    None: no rule).
     """
-    d = distance_matrix(thetas, theta0, sent=sent, stall_tol=stall_tol)
+    if sent is None or stall_tol is None:
+        d = distance_matrix(thetas, theta0)
+    else:
+        d = distance_matrix(thetas, theta0, sent=sent, stall_tol=stall_tol)
     result = solve_round(market, d)
     w = import_weights(market, result.graph)
     centers = tuple(
@@ -183,8 +187,8 @@ def run_market(
                 thetas,
                 setup.theta0,
                 params.eta,
-                sent=None if params.stall_tol is None else sent,
-                stall_tol=params.stall_tol or 0.0,
+                sent=sent,
+                stall_tol=params.stall_tol,
             )
             rounds.append(ledger.add(step.result))
             centers = step.centers

@@ -96,14 +96,22 @@ def _cosines(updates: list[Vector]) -> NDArray[np.float64]:
     return np.asarray(unit @ unit.T, dtype=np.float64)
 
 
+def _per_silo(clusters: list[list[int]], models: list[Vector], m: int) -> list[Vector]:
+    """Each silo's cluster model."""
+    out: list[Vector] = [models[0]] * m
+    for members, model in zip(clusters, models, strict=True):
+        for i in members:
+            out[i] = model
+    return out
+
+
 def cfl(s: Setup, p: BaselineParams) -> MethodResult:
     """CFL-style clustered FL (see the module docstring)."""
     clusters = [list(range(s.m))]
     models = [s.theta0.copy()]
     hist = []
     for r in range(s.rounds):
-        own = {i: k for k, members in enumerate(clusters) for i in members}
-        start = [models[own[i]] for i in range(s.m)]
+        start = _per_silo(clusters, models, s.m)
         delta = [
             upload(s.behaviours[i], s.train(i, r, start[i]), start[i]) - start[i]
             for i in range(s.m)
@@ -122,9 +130,8 @@ def cfl(s: Setup, p: BaselineParams) -> MethodResult:
                 new_clusters.append(part)
                 new_models.append(model + average([delta[i] for i in part], s.sizes[part]))
         clusters, models = new_clusters, new_models
-        own = {i: k for k, members in enumerate(clusters) for i in members}
-        hist.append(s.accuracies([models[own[i]] for i in range(s.m)]))
-    final = [models[own[i]] for i in range(s.m)]
+        hist.append(s.accuracies(_per_silo(clusters, models, s.m)))
+    final = _per_silo(clusters, models, s.m)
     return MethodResult("cfl", hist, final, clusters=[sorted(c) for c in clusters])
 
 
