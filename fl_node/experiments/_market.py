@@ -3,9 +3,9 @@
 Per seed and split (``clusters``: 9 silos in 3 label groups; ``dirichlet``): the market against
 Local, FedAvg, FedProx, Ditto, FedAMP-, CFL-, FedFomo- and pFedGraph-style aggregation on the
 same silos, model and local epochs; robustness runs with free-riders (with and without the
-free-rider rule of :func:`fl_node.market.stalled`) and sign-flip attackers; and misreporting runs (a x2 size
-liar with and without the size binding of :mod:`fl_node.market._commitment`, a noisy-duplicate
-liar the binding cannot stop, a x2 cost liar). Writes ``market.json``, PNG plots and
+free-rider rule of :func:`fl_node.market.stalled`) and sign-flip attackers; and misreporting
+runs (a x2 size liar with and without the size binding of :mod:`fl_node.market._commitment`, a
+noisy-duplicate liar the binding cannot stop, a x2 cost liar). Writes ``market.json``, PNG plots and
 ``docs/market.md`` (:mod:`fl_node.experiments._market_report`).
 """
 

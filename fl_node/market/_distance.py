@@ -15,7 +15,10 @@ not move from the model the coordinator sent it, ``||upload_i - sent_i|| / sqrt(
 (cos = -1) to every other silo, in its row and its column. Without the rule such a silo (a
 free-rider that sends its received model back) has a zero update and the neutral distance 1, and a
 large reported N can still clear the import threshold; at distance 2 every candidate edge to it
-costs the importer 2 lambda_pay N_j / N_i, the most the market allows.
+costs the importer 2 lambda_pay N_j / N_i, the most the market allows. That is not a proof of
+exclusion: an importer whose marginal gain still exceeds c_j + 2 lambda_pay N_j / N_i buys it
+(eager importers, small N_j / N_i, small lambda_pay). A free-rider that adds noise above the
+tolerance is not caught either (a random direction has cos about 0: distance 1 again).
 """
 
 from __future__ import annotations
