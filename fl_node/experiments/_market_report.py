@@ -176,9 +176,12 @@ def _findings(result: dict[str, Any]) -> list[str]:
         f"gets distance 2 to everyone) they were imported {fr_in} times and paid {fr_paid:.2f}; "
         "honest silos' mean accuracy: "
         f"{_ms([x['honest_market_acc'] for x in before])} before, "
-        f"{_ms([r['free_rider']['honest_market_acc'] for r in rob])} after. The rule does not "
-        "stop a free-rider that adds noise above the tolerance to what it received: a random "
-        "direction has cos about 0 with everyone, the neutral distance 1 again."
+        f"{_ms([r['free_rider']['honest_market_acc'] for r in rob])} after. Distance 2 is "
+        "the highest price the market charges, not an exclusion: an importer whose marginal "
+        "gain still exceeds c_j + 2 lambda_pay N_j / N_i would buy the free-rider (none did "
+        "here). The rule does not stop a free-rider that adds noise above the tolerance to what "
+        "it received: a random direction has cos about 0 with everyone, the neutral distance 1 "
+        "again."
     ]
     if sf_in:
         own = _mean([d for r in rob for d in r["sign_flip"]["distance_own_group"]])
