@@ -430,7 +430,7 @@ class Coordinator:
         return {s.name: s for s in phase.strategies}, phase.to_dict()
 
     def _train(self, strategies: dict[str, Any]) -> TrainingOutcome:
-        plan = self.mechanism.training_plan(strategies)
+        plan = self.mechanism.training_plan(strategies, self.config)
         if self.deployment is None:
             from fl_node.coordinator._training import train_embedded
 

@@ -67,6 +67,7 @@ class ScaffoldOptions:
     contract: str = "predicted"  # or "deployment-file": how the silos learn the contract
     join_timeout_s: float = 60.0
     report_timeout_s: float = 60.0
+    mechanism: str = "tradefl"  # or "cogen" (synthetic-data generation)
 
 
 def _value(value: Any) -> str:
@@ -127,20 +128,22 @@ def scaffold(
         }
         for i in range(n)
     ]
-    sizes = [
-        len(
-            load_silo(
-                {
-                    "dataset": d["dataset"],
-                    "partition-id": d["partition_id"],
-                    "num-partitions": n,
-                    "alpha": d["alpha"],
-                    "data-seed": d["seed"],
-                }
-            ).data
+    if options.mechanism not in ("tradefl", "cogen"):
+        raise ValueError(f"mechanism={options.mechanism!r}: use 'tradefl' or 'cogen'")
+    cogen = options.mechanism == "cogen"
+    partitions = [
+        load_silo(
+            {
+                "dataset": d["dataset"],
+                "partition-id": d["partition_id"],
+                "num-partitions": n,
+                "alpha": d["alpha"],
+                "data-seed": d["seed"],
+            }
         )
         for d in data
     ]
+    sizes = [len(p.data) for p in partitions]
     demo = make_demo_consortium(names, sizes, seed=options.seed, epochs=options.epochs)
     operator = dev_account(0)
     contract = first_deployment_address(operator.address)
@@ -184,7 +187,9 @@ def scaffold(
                 },
             ),
             ("[key]", {"dev_account": i + 2}),
-            ("[cost]", {"eta": org.eta, "T1": org.T1, "T3": org.T3, "F": list(org.F)}),
+            _cogen_node_table()
+            if cogen
+            else ("[cost]", {"eta": org.eta, "T1": org.T1, "T3": org.T3, "F": list(org.F)}),
             ("[data]", d),
             (
                 "[agent]",
@@ -213,13 +218,15 @@ def scaffold(
                 path,
                 _document(
                     f"{org.name}'s node daemon (fedsettle node run --config {path.name}).\n"
-                    f"Account: anvil dev account {i + 2} ({account.address}); [cost] is private.",
+                    f"Account: anvil dev account {i + 2} ({account.address}); "
+                    f"{'[cogen]' if cogen else '[cost]'} is private.",
                     tables,
                 ),
             )
         )
 
     t = demo.terms
+    cogen_terms = _cogen_terms(names, partitions) if cogen else None
     consortium: list[tuple[str, dict[str, Any]]] = [
         ("[chain]", {"rpc_url": rpc}),
         ("[chain.operator]", {"dev_account": 0}),
@@ -227,6 +234,7 @@ def scaffold(
             "[coordinator]",
             {
                 "state_dir": coordinator_state,
+                **({"mechanism": "cogen"} if cogen else {}),
                 "attest": True,
             },
         ),
@@ -243,9 +251,16 @@ def scaffold(
                 "A0": t.A0,
                 "tau": t.tau,
                 "rho": [list(r) for r in t.rho],
-            },
+            }
+            if cogen_terms is None
+            else cogen_terms[0],
         ),
-        ("[units]", {"x_scale": 1000, "f_scale": 1, "unit_wei": str(10**18)}),
+        (
+            "[units]",
+            {"x_scale": 1, "f_scale": 1, "unit_wei": str(10**16)}
+            if cogen
+            else {"x_scale": 1000, "f_scale": 1, "unit_wei": str(10**18)},
+        ),
         (
             "[round]",
             {
@@ -262,8 +277,7 @@ def scaffold(
             "name": org.name,
             "account": dev_account(i + 2).address,
             "s": int(org.s),
-            "F_max": org.F[-1],
-            "p": org.p,
+            **({"F_max": org.F[-1], "p": org.p} if cogen_terms is None else cogen_terms[1][i]),
             "endpoint": endpoint(i),
             "partition_id": i,
         }
@@ -330,6 +344,53 @@ def scaffold(
     for p, text in documents:
         p.write_text(text, encoding="utf-8")
     return [p for p, _ in documents]
+
+
+def _cogen_node_table() -> tuple[str, dict[str, Any]]:
+    """A cogen silo's private table: the price of its generator's CPU time."""
+    from fl_node.mechanisms.cogen import CogenDemoSettings
+
+    return ("[cogen]", {"price_per_cpu_second": CogenDemoSettings().price})
+
+
+def _cogen_terms(
+    names: Sequence[str], partitions: Sequence[Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A cogen consortium's [terms] and per-silo fields, from the silos' partitions.
+
+    qbar is the pooled label distribution, delta_i each silo's L1 distance to it, x_max twice
+    its real samples; the other numbers are the demo's (:class:`CogenDemoSettings`).
+    """
+    import numpy as np
+
+    from fl_node.cogen import pooled_distribution
+    from fl_node.mechanisms.cogen import CogenDemoSettings
+    from solver.cogen import heterogeneity
+
+    st = CogenDemoSettings()
+    classes = partitions[0].meta.n_classes
+    hist = np.array([np.bincount(p.data.y, minlength=classes) for p in partitions])
+    qbar = pooled_distribution(hist)
+    n = len(names)
+    terms = {
+        "a": st.a,
+        "b": st.b,
+        "alpha_D": st.alpha_D,
+        "kappa": st.kappa,
+        "q": st.q,
+        "gamma": [[0.0 if i == j else st.gamma for j in range(n)] for i in range(n)],
+        "qbar": [float(v) for v in qbar],
+        "generator": st.generator,
+    }
+    silos = [
+        {
+            "delta": float(heterogeneity(hist[i], qbar)),
+            "theta": st.theta,
+            "x_max": max(1, round(st.x_max_ratio * len(p.data))),
+        }
+        for i, p in enumerate(partitions)
+    ]
+    return terms, silos
 
 
 def next_steps(out: str | Path, options: ScaffoldOptions = ScaffoldOptions()) -> list[str]:
