@@ -108,7 +108,9 @@ class Coordinator:
             dict(links)
             if links is not None
             else {
-                s.name: AgentClient(s.name, s.endpoint, config.round.http_timeout_s)
+                s.name: AgentClient(
+                    s.name, s.endpoint, config.round.http_timeout_s, mechanism=self.mechanism
+                )
                 for s in config.silos
             }
         )

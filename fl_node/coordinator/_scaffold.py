@@ -52,7 +52,9 @@ class ScaffoldOptions:
     silos: int = 3
     rpc_url: str = "http://127.0.0.1:8545"
     dataset: str = "digits"
-    alpha: float = 0.5
+    #: Dirichlet concentration; None: the mechanism's (tradefl 0.5, cogen 0.1: strongly
+    #: non-IID, where generating pays)
+    alpha: float | None = None
     seed: int = 0
     base_port: int = 8601
     rounds: int = 2
@@ -115,6 +117,14 @@ def scaffold(
         raise ValueError(f"silos={options.silos}: a consortium needs at least two silos")
     if options.contract not in ("predicted", "deployment-file"):
         raise ValueError(f"contract={options.contract!r}: use 'predicted' or 'deployment-file'")
+    if options.mechanism not in ("tradefl", "cogen"):
+        raise ValueError(f"mechanism={options.mechanism!r}: use 'tradefl' or 'cogen'")
+    cogen = options.mechanism == "cogen"
+    alpha = options.alpha
+    if alpha is None:
+        from fl_node.mechanisms import Cogen
+
+        alpha = Cogen.demo_alpha if cogen else 0.5
     out = Path(out)
     n = options.silos
     names = [f"silo-{i}" for i in range(1, n + 1)]
@@ -123,14 +133,11 @@ def scaffold(
             "dataset": options.dataset,
             "partition_id": i,
             "num_partitions": n,
-            "alpha": options.alpha,
+            "alpha": alpha,
             "seed": options.seed,
         }
         for i in range(n)
     ]
-    if options.mechanism not in ("tradefl", "cogen"):
-        raise ValueError(f"mechanism={options.mechanism!r}: use 'tradefl' or 'cogen'")
-    cogen = options.mechanism == "cogen"
     partitions = [
         load_silo(
             {
@@ -293,7 +300,7 @@ def scaffold(
                 "lr": 0.05,
                 "round_timeout_s": 120.0 if deployment else 60.0,
                 "dataset": options.dataset,
-                "alpha": options.alpha,
+                "alpha": alpha,
                 "seed": options.seed,
             },
         )
@@ -346,11 +353,15 @@ def scaffold(
     return [p for p, _ in documents]
 
 
+#: a cogen silo's price of its generator's CPU time in the devnet consortium: with the
+#: demo's theta = 10 the measured GMM costs (~1e-4 CPU-s per sample) then give every silo an
+#: interior equilibrium (the demo's 300 puts slower machines at x = 0)
+_COGEN_PRICE = 100.0
+
+
 def _cogen_node_table() -> tuple[str, dict[str, Any]]:
     """A cogen silo's private table: the price of its generator's CPU time."""
-    from fl_node.mechanisms.cogen import CogenDemoSettings
-
-    return ("[cogen]", {"price_per_cpu_second": CogenDemoSettings().price})
+    return ("[cogen]", {"price_per_cpu_second": _COGEN_PRICE})
 
 
 def _cogen_terms(

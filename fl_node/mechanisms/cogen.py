@@ -55,7 +55,9 @@ __all__ = [
     "CogenTerms",
     "DemoGame",
     "cogen_accepted_terms",
+    "cogen_report",
     "fit_silo_generator",
+    "generator_seed",
     "mixed_training_data",
     "prepare_silo",
 ]
@@ -242,19 +244,24 @@ def prepare_silo(silo: LocalSilo, generator: ClassConditionalGenerator, qbar: Ar
         )
 
 
+def generator_seed(seed: int, partition_id: int) -> int:
+    """The seed a silo's generator is trained with (the demo's ``seed * 100 + i``)."""
+    return seed * 100 + partition_id
+
+
 def fit_silo_generator(
     silo: LocalSilo, kind: str, qbar: ArrayLike, *, seed: int = 0
 ) -> ClassConditionalGenerator:
     """Train ``silo``'s own ``kind`` generator on its data only and :func:`prepare_silo` it.
 
-    The seed is ``seed * 100 + silo.partition_id`` (as the demo's), so the silo's daemon (which
-    measures its cost on it) and the process that trains the silo (a SuperNode's ClientApp, or
-    the embedded runtime) fit the same generator.
+    The seed is :func:`generator_seed` (as the demo's), so the silo's daemon (which measures
+    its cost on it) and the process that trains the silo (a SuperNode's ClientApp, or the
+    embedded runtime) fit the same generator.
     """
     from fl_node.cogen import make_generator
 
     generator = make_generator(kind, silo.meta.n_classes).fit(
-        silo.data, seed=seed * 100 + silo.partition_id
+        silo.data, seed=generator_seed(seed, silo.partition_id)
     )
     prepare_silo(silo, generator, qbar)
     return generator
@@ -305,6 +312,15 @@ def mixed_training_data(silo: LocalSilo, config: Mapping[str, Any]) -> MixedData
         with _prepared_lock:
             entry.mixed[mix_key] = mixed
     return mixed
+
+
+def cogen_report(
+    client: SettlementClient, round_id: int, index: int, strategy: CogenStrategy
+) -> tuple[int, int]:
+    """Slot ``index``'s on-chain report of ``strategy``: ``(round(x) * x_scale, 0)``, capped."""
+    cfg = client.round_config(round_id)
+    x_max = client.profile_record(round_id, index).x_max
+    return min(max(round(strategy.samples * cfg.x_scale), 0), x_max), 0
 
 
 def cogen_accepted_terms(
@@ -523,9 +539,7 @@ class Cogen:
     def onchain_report(
         self, client: SettlementClient, round_id: int, silo: SiloEntry, strategy: CogenStrategy
     ) -> tuple[int, int]:
-        cfg = client.round_config(round_id)
-        x_max = client.profile_record(round_id, silo.index).x_max
-        return min(max(round(strategy.samples * cfg.x_scale), 0), x_max), 0
+        return cogen_report(client, round_id, silo.index, strategy)
 
     def assignment_fields(self, strategy: CogenStrategy) -> dict[str, float]:
         return {"x": strategy.x}
