@@ -81,7 +81,10 @@ def test_a_cogen_consortium_loads_into_cogen_terms(tmp_path: Path) -> None:
 
     accepted = get_mechanism("cogen").accepted_terms(config, coordinator=None)
     assert accepted.config.mechanism_id == MECHANISM_COGEN
-    assert [(o.base, o.x_max, o.f_max) for o in accepted.orgs] == [(400, 800000, 0), (500, 10**6, 0)]
+    assert [(o.base, o.x_max, o.f_max) for o in accepted.orgs] == [
+        (400, 800000, 0),
+        (500, 10**6, 0),
+    ]
 
 
 COGEN_ERRORS = [
@@ -104,7 +107,7 @@ COGEN_ERRORS = [
     ("x_max = 1000\n", "", "[silos][1].x_max is missing", "synthetic samples"),
     ("x_max = 800", "x_max = 800\nF_max = 10.0", "[silos][0].F_max is not a known field", ""),
     # a silo whose weight w_i is not positive: the game itself is refused, naming the org
-    ("kappa = 0.01", "kappa = 1000.0", "[terms]", "theta"),
+    ("theta = 10.0", "theta = 0.5", "silo-1", "raise its theta"),
 ]
 
 
