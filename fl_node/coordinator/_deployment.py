@@ -197,6 +197,11 @@ class FlowerDeployment:
             loss=list(history["loss"]),
             seconds=time.perf_counter() - start,
             history=history,
+            leave_one_out={
+                names[int(n)]: float(v)
+                for n, v in history.get("leave_one_out", {}).items()
+                if int(n) in names
+            },
         )
 
     def stop(self) -> None:

@@ -117,6 +117,17 @@ def test_the_cogen_round_settles_budget_balanced(run: Run) -> None:
     assert len(result["accuracy"]) == 2 and result["accuracy"][-1] > 0.2  # chance: 0.1
 
 
+def test_each_silo_has_its_leave_one_out_score_off_chain(run: Run) -> None:
+    """The coordinator scored every silo's last-round update on the held-out test split."""
+    import math
+
+    scores = {s["name"]: s["leave_one_out"] for s in run.result["silos"]}
+    print(json.dumps({"leave_one_out": scores}))
+    assert scores == run.result["training"]["leave_one_out"]
+    assert all(isinstance(v, float) and math.isfinite(v) for v in scores.values())
+    assert len(set(scores.values())) == len(scores)  # measured per silo, not a constant
+
+
 def test_each_report_is_the_silos_equilibrium_strategy(run: Run) -> None:
     from solver.cogen import solve
 
