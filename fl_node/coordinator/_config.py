@@ -11,7 +11,8 @@ Example (relative paths are relative to the file)::
 
     [coordinator]
     state_dir = "state/coordinator"
-    mechanism = "tradefl"                # optional: the round's mechanism (fl_node.mechanisms)
+    mechanism = "tradefl"                # optional: the round's mechanism (fl_node.mechanisms);
+                                         #   "cogen": [terms] and [[silos]] per _cogen_config
     attest = true                        # reports need the coordinator's EIP-712 signature
     [coordinator.key]                    # the attestation key (required when attest = true)
     dev_account = 1
