@@ -5,8 +5,8 @@ The coordinator pushes :class:`fl_node.mechanisms.cogen.CogenTerms` with ``mecha
 (:func:`cogen_pushed_terms` + :func:`settlement.check_round`), that its registered D_i is its
 sample count and delta_i its own label heterogeneity against qbar; then it trains its own
 generator of the consortium's kind on its data, in this process
-(the same one :func:`fl_node.mechanisms.cogen.fit_silo_generator` trains where the silo
-trains; it is also :func:`~fl_node.mechanisms.cogen.prepare_silo` d here),
+(:func:`fl_node.mechanisms.cogen.train_silo_generator`, the same one the process that trains
+the silo trains; it is also :func:`~fl_node.mechanisms.cogen.prepare_silo` d here),
 and measures its private cost per sample c_i on it (CPU seconds times its
 ``[cogen].price_per_cpu_second``). Its agent answers with its exact best response to the
 aggregate (:class:`fl_node.mechanisms.cogen.CogenAgent`).
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from fl_node.mechanisms.cogen import generator_seed
+from fl_node.mechanisms.cogen import train_silo_generator
 
 if TYPE_CHECKING:
     from fl_node.chain_steps import ChainUnits
@@ -73,11 +73,7 @@ class CogenSilo:
         """This silo's own ``kind`` generator, trained on its data once (cached)."""
         known = self._generators.get(kind)
         if known is None:
-            from fl_node.cogen import make_generator
-
-            known = make_generator(kind, self.silo.meta.n_classes).fit(
-                self.silo.data, seed=generator_seed(self.seed, self.silo.partition_id)
-            )
+            known = train_silo_generator(self.silo, kind, seed=self.seed)
             self._generators[kind] = known
         return known
 

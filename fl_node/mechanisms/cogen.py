@@ -56,10 +56,10 @@ __all__ = [
     "DemoGame",
     "cogen_accepted_terms",
     "cogen_report",
-    "fit_silo_generator",
     "generator_seed",
     "mixed_training_data",
     "prepare_silo",
+    "train_silo_generator",
 ]
 
 
@@ -249,22 +249,18 @@ def generator_seed(seed: int, partition_id: int) -> int:
     return seed * 100 + partition_id
 
 
-def fit_silo_generator(
-    silo: LocalSilo, kind: str, qbar: ArrayLike, *, seed: int = 0
-) -> ClassConditionalGenerator:
-    """Train ``silo``'s own ``kind`` generator on its data only and :func:`prepare_silo` it.
+def train_silo_generator(silo: LocalSilo, kind: str, *, seed: int = 0) -> ClassConditionalGenerator:
+    """Train ``silo``'s own ``kind`` generator on its data only.
 
-    The seed is :func:`generator_seed` (as the demo's), so the silo's daemon (which measures
-    its cost on it) and the process that trains the silo (a SuperNode's ClientApp, or the
-    embedded runtime) fit the same generator.
+    The seed is :func:`generator_seed`, so the silo's daemon (which measures its cost on it)
+    and the process that trains the silo (a SuperNode's ClientApp, or the embedded runtime)
+    train the same generator.
     """
     from fl_node.cogen import make_generator
 
-    generator = make_generator(kind, silo.meta.n_classes).fit(
+    return make_generator(kind, silo.meta.n_classes).fit(
         silo.data, seed=generator_seed(seed, silo.partition_id)
     )
-    prepare_silo(silo, generator, qbar)
-    return generator
 
 
 def mixed_training_data(silo: LocalSilo, config: Mapping[str, Any]) -> MixedData:
@@ -272,7 +268,7 @@ def mixed_training_data(silo: LocalSilo, config: Mapping[str, Any]) -> MixedData
 
     Generated once per (samples, seed) and reused in every FL round. The samples move the
     silo's label mix toward qbar (:func:`fl_node.cogen.mixed_dataset`). A silo without a
-    prepared generator trains one first (:func:`fit_silo_generator`) when the message names
+    prepared generator trains one first (:func:`train_silo_generator`) when the message names
     its kind and qbar (``generator``, ``qbar`` as comma-separated numbers, ``generator-seed``: what
     :meth:`Cogen.training_plan` sends in the distributed runtime).
 
@@ -291,12 +287,10 @@ def mixed_training_data(silo: LocalSilo, config: Mapping[str, Any]) -> MixedData
     with _prepared_lock:
         entry = _prepared.get(key)
     if entry is None and "generator" in config and "qbar" in config:
-        fit_silo_generator(
-            silo,
-            str(config["generator"]),
-            [float(v) for v in str(config["qbar"]).split(",")],
-            seed=int(config.get("generator-seed", 0)),
+        generator = train_silo_generator(
+            silo, str(config["generator"]), seed=int(config.get("generator-seed", 0))
         )
+        prepare_silo(silo, generator, [float(v) for v in str(config["qbar"]).split(",")])
         with _prepared_lock:
             entry = _prepared.get(key)
     if entry is None:
