@@ -71,6 +71,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--base-port", type=int, default=8601, help="first silo agent port")
     p.add_argument("--rounds", type=int, default=2, help="FL rounds")
     p.add_argument(
+        "--mechanism",
+        choices=("tradefl", "cogen"),
+        default="tradefl",
+        help="the round's mechanism: data fraction + compute level (tradefl, default) or "
+        "synthetic-data generation (cogen)",
+    )
+    p.add_argument(
         "--runtime",
         choices=("embedded", "deployment"),
         default="embedded",
@@ -271,6 +278,7 @@ def _init(args: argparse.Namespace) -> int:
             superlink_port=args.superlink_port,
             supernode_base_port=args.supernode_base_port,
             contract=args.contract,
+            mechanism=args.mechanism,
         )
         for path in scaffold(args.out, options, force=args.force):
             print(path)

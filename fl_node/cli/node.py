@@ -131,7 +131,7 @@ def _check(args: argparse.Namespace) -> int:
         "max_bond_wei": config.chain.max_bond_wei,
         "agent": f"http://{config.agent.host}:{config.agent.port}",
         "state_dir": str(config.state_dir),
-        "compute_levels": list(config.cost.F),
+        "compute_levels": None if config.cost is None else list(config.cost.F),
         "supernode": None,
     }
     if config.supernode is not None:
@@ -150,7 +150,7 @@ def _check(args: argparse.Namespace) -> int:
         print(
             f"\nconsortium.toml entry:\n[[silos]]\nname = {json.dumps(config.name)}\n"
             f'account = "{account.address}"\ns = {s}\n'
-            f"F_max = {config.cost.F[-1]}\n"
+            + ("" if config.cost is None else f"F_max = {config.cost.F[-1]}\n")
         )
     return int(ExitCode.OK)
 
