@@ -77,28 +77,30 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         uint64 f;
     }
 
+    /// Packed so that a deposit reads few slots: the clock and counters (every phase check), the
+    /// asset and status, the org table with xScale, then the rest.
     struct Round {
-        uint256 gammaWad;
-        uint256 lambdaWad;
-        uint256 dMinWad;
-        uint64 xScale;
-        uint64 fScale;
         uint64 depositDeadline;
         uint64 reportDeadline;
-        address token;
-        uint8 mechanismId;
-        uint8 status;
-        address coordinator;
         uint32 n;
         uint32 joinedCount;
         uint32 reportedCount;
-        address operator;
         uint32 settledCount;
+        address token;
+        uint8 mechanismId;
+        uint8 status;
         uint32 rhoBytes;
+        address orgTable;
+        uint64 xScale;
+        address coordinator;
+        uint64 fScale;
         uint128 totalDeposits;
         uint128 totalWithdrawn;
-        address orgTable;
         address reportTable;
+        address operator;
+        uint256 gammaWad;
+        uint256 lambdaWad;
+        uint256 dMinWad;
         bytes32 rhoHash;
         bytes32 paramsDigest;
         bytes32 payoffDigest;
@@ -518,6 +520,8 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
             }
             DataStore.copy(table, 0, 16 * n, dest);
         }
+        uint256[3] memory c;
+        (c[0], c[1], c[2]) = Rules.coefficients(t);
         for (uint256 i; i < n; ++i) {
             Org storage o = r.orgs[i];
             uint8 flags = o.flags;
@@ -525,10 +529,10 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
                 scores[i] = Pairwise.INACTIVE;
                 continue;
             }
-            OrgTable.Row memory row = OrgTable.rowAt(rows, i);
             (uint64 x, uint64 f) = _reportOf(o, flags, reports, i);
-            if (x == 0 && f == 0) (x, f) = Rules.minReport(t, row);
-            scores[i] = Rules.score(t, row, x, f);
+            (uint64 xMax, uint64 base) = OrgTable.xMaxBaseAt(rows, i);
+            if (x == 0 && f == 0) (x, f) = Rules.minReport(t, xMax);
+            scores[i] = c[0] * x + c[1] * f + c[2] * base;
         }
     }
 
@@ -666,7 +670,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         prof.reported = prof.joined && (prof.x != 0 || prof.f != 0 || flags & REPORTED != 0);
         if (prof.joined) {
             Terms memory t = _terms(r);
-            (uint64 x, uint64 f) = prof.reported ? (prof.x, prof.f) : Rules.minReport(t, row);
+            (uint64 x, uint64 f) = prof.reported ? (prof.x, prof.f) : Rules.minReport(t, row.xMax);
             prof.score = Rules.score(t, row, x, f);
         }
     }
@@ -736,13 +740,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         Terms memory t = _terms(r);
         bytes memory rows = OrgTable.load(r.orgTable, n);
         if (t.mechanismId == Rules.MARKET) return MarketSession.bond(marketEngine, t, rows, n, index);
-        uint256[] memory sMax = new uint256[](n);
-        for (uint256 j; j < n; ++j) {
-            sMax[j] = Rules.maxScore(t, OrgTable.rowAt(rows, j));
-        }
-        uint256 sMinI = Rules.minScore(t, OrgTable.rowAt(rows, index));
-        bytes memory tri = RhoTriangle.load(r.rhoChunks, total);
-        return Rules.bond(t, tri, n, index, sMax, sMinI);
+        return Rules.bond(t, RhoTriangle.load(r.rhoChunks, total), rows, n, index);
     }
 
     function _phase(Round storage r) private view returns (Phase) {

@@ -57,6 +57,37 @@ library OrgTable {
         row = Row(account, xMax, fMax, base);
     }
 
+    /// @notice xMax and base of row i of a loaded table (no bounds check, no allocation).
+    function xMaxBaseAt(bytes memory raw, uint256 i) internal pure returns (uint64 xMax, uint64 base) {
+        assembly ("memory-safe") {
+            let p := add(add(raw, 0x20), mul(i, 44))
+            xMax := and(shr(32, mload(p)), 0xffffffffffffffff)
+            base := and(shr(128, mload(add(p, 28))), 0xffffffffffffffff)
+        }
+    }
+
+    /// @notice Every slot's score at its maximum report, cx xMax + cf fMax + cb base (a rule's
+    ///  linear score, Rules.coefficients), in one pass over the loaded table.
+    /// @dev Unchecked: roundOpen checked every slot's maximum score against 2^255 - 1.
+    function maxScores(bytes memory raw, uint256 n, uint256 cx, uint256 cf, uint256 cb)
+        internal
+        pure
+        returns (uint256[] memory s)
+    {
+        s = new uint256[](n);
+        assembly ("memory-safe") {
+            let p := add(raw, 0x20)
+            let q := add(s, 0x20)
+            let end := add(q, shl(5, n))
+            for {} lt(q, end) { q := add(q, 0x20) } {
+                let w := mload(add(p, 28))
+                let v := add(mul(cf, shr(192, w)), mul(cb, and(shr(128, w), 0xffffffffffffffff)))
+                mstore(q, add(v, mul(cx, and(shr(32, mload(p)), 0xffffffffffffffff))))
+                p := add(p, 44)
+            }
+        }
+    }
+
     /// @notice Row i read straight from the code (one EXTCODECOPY of 44 bytes).
     function get(address table, uint256 i) internal view returns (Row memory row) {
         bytes memory raw = new bytes(ROW);

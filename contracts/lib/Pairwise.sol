@@ -17,7 +17,7 @@ library Pairwise {
     /// Score marking a slot that takes no part in the round (never deposited).
     uint256 internal constant INACTIVE = type(uint256).max;
 
-    /// @notice R_i from row i; scores[j] == INACTIVE skips j.
+    /// @notice R_i from row i; scores[j] == INACTIVE skips j (its term is multiplied by 0).
     function payoffRow(bytes memory tri, uint256 n, uint256 i, uint256[] memory scores, uint256 g, uint256 denom)
         internal
         pure
@@ -25,27 +25,27 @@ library Pairwise {
     {
         if (g == 0) return 0;
         assembly ("memory-safe") {
-            let t := add(tri, 0x20)
-            let sc := add(scores, 0x20)
-            let si := mload(add(sc, shl(5, i)))
-            // columns j < i: offset 2(i - 1) at j = 0, then + 2n - 2j - 4
-            let o := shl(1, sub(i, 1))
-            for { let j := 0 } lt(j, i) { j := add(j, 1) } {
-                let sj := mload(add(sc, shl(5, j)))
-                let w := shr(240, mload(add(t, o)))
-                if and(iszero(iszero(w)), iszero(eq(sj, not(0)))) {
-                    out := add(out, sdiv(mul(mul(g, w), sub(si, sj)), denom))
-                }
-                o := add(o, sub(shl(1, n), add(shl(1, j), 4)))
+            let sp := add(scores, 0x20)
+            let si := mload(add(sp, shl(5, i)))
+            // columns j < i: entry (j, i) at offset 2(i - 1) for j = 0, then + 2n - 2j - 4
+            let end := add(sp, shl(5, i))
+            let o := add(add(tri, 0x20), shl(1, sub(i, 1)))
+            let step := sub(shl(1, n), 4)
+            for {} lt(sp, end) { sp := add(sp, 0x20) } {
+                let sj := mload(sp)
+                let t := sdiv(mul(mul(g, shr(240, mload(o))), sub(si, sj)), denom)
+                out := add(out, mul(t, iszero(eq(sj, not(0)))))
+                o := add(o, step)
+                step := sub(step, 2)
             }
             // columns j > i: contiguous from offset i (2n - i - 1)
-            o := mul(i, sub(sub(shl(1, n), i), 1))
-            for { let j := add(i, 1) } lt(j, n) { j := add(j, 1) } {
-                let sj := mload(add(sc, shl(5, j)))
-                let w := shr(240, mload(add(t, o)))
-                if and(iszero(iszero(w)), iszero(eq(sj, not(0)))) {
-                    out := add(out, sdiv(mul(mul(g, w), sub(si, sj)), denom))
-                }
+            sp := add(sp, 0x20)
+            end := add(add(scores, 0x20), shl(5, n))
+            o := add(add(tri, 0x20), mul(i, sub(sub(shl(1, n), i), 1)))
+            for {} lt(sp, end) { sp := add(sp, 0x20) } {
+                let sj := mload(sp)
+                let t := sdiv(mul(mul(g, shr(240, mload(o))), sub(si, sj)), denom)
+                out := add(out, mul(t, iszero(eq(sj, not(0)))))
                 o := add(o, 2)
             }
         }
@@ -59,21 +59,23 @@ library Pairwise {
     {
         if (g == 0) return 0;
         assembly ("memory-safe") {
-            let t := add(tri, 0x20)
-            let sc := add(sMax, 0x20)
-            let o := shl(1, sub(i, 1))
-            for { let j := 0 } lt(j, i) { j := add(j, 1) } {
-                let v := mload(add(sc, shl(5, j)))
-                let w := shr(240, mload(add(t, o)))
+            let sp := add(sMax, 0x20)
+            let end := add(sp, shl(5, i))
+            let o := add(add(tri, 0x20), shl(1, sub(i, 1)))
+            let step := sub(shl(1, n), 4)
+            for {} lt(sp, end) { sp := add(sp, 0x20) } {
+                let v := mload(sp)
                 // max(0, v - sMinI) as (v > sMinI) * (v - sMinI)
-                out := add(out, div(mul(mul(mul(g, w), gt(v, sMinI)), sub(v, sMinI)), denom))
-                o := add(o, sub(shl(1, n), add(shl(1, j), 4)))
+                out := add(out, div(mul(mul(mul(g, shr(240, mload(o))), gt(v, sMinI)), sub(v, sMinI)), denom))
+                o := add(o, step)
+                step := sub(step, 2)
             }
-            o := mul(i, sub(sub(shl(1, n), i), 1))
-            for { let j := add(i, 1) } lt(j, n) { j := add(j, 1) } {
-                let v := mload(add(sc, shl(5, j)))
-                let w := shr(240, mload(add(t, o)))
-                out := add(out, div(mul(mul(mul(g, w), gt(v, sMinI)), sub(v, sMinI)), denom))
+            sp := add(sp, 0x20)
+            end := add(add(sMax, 0x20), shl(5, n))
+            o := add(add(tri, 0x20), mul(i, sub(sub(shl(1, n), i), 1)))
+            for {} lt(sp, end) { sp := add(sp, 0x20) } {
+                let v := mload(sp)
+                out := add(out, div(mul(mul(mul(g, shr(240, mload(o))), gt(v, sMinI)), sub(v, sMinI)), denom))
                 o := add(o, 2)
             }
         }
