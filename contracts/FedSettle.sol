@@ -437,7 +437,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
 
     /// @inheritdoc IFedSettle
     /// @dev Check order: UnknownRound, WrongPhase(Calculate), RhoIncomplete. Each call computes
-    ///  R_i for the next slots from row i (Rules.payoff), writes it into the org slot, emits
+    ///  R_i for the next slots from their rows (Rules.payoffs), writes it into the org slot, emits
     ///  PayoffCalculated per depositor and extends the payoff digest; the call that reaches slot
     ///  n - 1 stores the digest, marks the round Settled and emits RoundSettled.
     function payoffCalculate(uint256 roundId, uint256 maxOrgs) external {
@@ -475,7 +475,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev R_i for the depositors among slots [start, end) (Rules.payoff; mechanism 3: every
+    /// @dev R_i for the depositors among slots [start, end) (Rules.payoffs; mechanism 3: every
     ///  slot's payoff from the table).
     function _payoffs(
         Round storage r,
@@ -487,11 +487,8 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     ) private view returns (int256[] memory out) {
         uint256 n = r.n;
         if (t.mechanismId == Rules.MARKET) return _marketPayoffs(r, t, rows, n);
-        out = new int256[](n);
         bytes memory tri = RhoTriangle.load(r.rhoChunks, RhoTriangle.size(n));
-        for (uint256 i = start; i < end; ++i) {
-            if (scores[i] != Pairwise.INACTIVE) out[i] = Rules.payoff(t, tri, n, i, scores);
-        }
+        return Rules.payoffs(t, tri, n, start, end, scores);
     }
 
     /// @dev The score every slot is settled at: its report, a silent depositor's minimum report,

@@ -20,7 +20,7 @@ import {TradeFLRule} from "./TradeFLRule.sol";
 ///  - checkReport(Terms, row, x, f) -> (bad, min, max) and score(Terms, row, x, f);
 ///  - coefficients(Terms) -> (cx, cf, cb): score(row, x, f) == cx x + cf f + cb base exactly (the
 ///    core computes scores in bulk from them: bonds, settlement);
-///  - bond(i) and payoff(i) from the weight triangle and the scores, with
+///  - bond(i) and payoffs(start, end) from the weight triangle and the scores, with
 ///    sum_i payoff(i) == 0 exactly and payoff(i) >= -bond(i) for every admissible report set.
 ///  Mechanism 3 (model-sharing market, contracts/rules/MarketRule.sol through MarketSession.sol)
 ///  is one more `if` branch in checkConfig, checkOrg and score (its score is N_i, its minimum
@@ -106,12 +106,13 @@ library Rules {
         return Pairwise.bondRow(tri, n, i, sMax, minScore(t, rows, i), t.gammaWad, denominator(t));
     }
 
-    /// @notice Slot i's payoff R_i; scores[j] == Pairwise.INACTIVE for slots that never deposited.
-    function payoff(Terms memory t, bytes memory tri, uint256 n, uint256 i, uint256[] memory scores)
+    /// @notice R_i for the slots in [start, end) (out[i]); scores[j] == Pairwise.INACTIVE for slots
+    ///  that never deposited.
+    function payoffs(Terms memory t, bytes memory tri, uint256 n, uint256 start, uint256 end, uint256[] memory scores)
         internal
         pure
-        returns (int256)
+        returns (int256[] memory)
     {
-        return Pairwise.payoffRow(tri, n, i, scores, t.gammaWad, denominator(t));
+        return Pairwise.payoffRows(tri, n, start, end, scores, t.gammaWad, denominator(t));
     }
 }
