@@ -710,9 +710,10 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     // ------------------------------------------------------------------ internals
 
     /// @dev Every opened round has n >= 2 (slot 0, which every entry point reads anyway).
-    function _round(uint256 roundId) private view returns (Round storage r) {
-        r = _rounds[roundId];
+    function _round(uint256 roundId) private view returns (Round storage) {
+        Round storage r = _rounds[roundId];
         if (r.n == 0) revert UnknownRound(roundId);
+        return r;
     }
 
     /// @dev The immutable row of slot `index` (BadIndex if out of range).

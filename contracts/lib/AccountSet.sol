@@ -14,7 +14,7 @@ contract AccountSet {
     function firstDuplicate(bytes calldata specs) external pure returns (address) {
         uint256 n = specs.length / SPEC;
         uint256 size = 4;
-        while (size < 2 * n) size <<= 1;
+        while (size < specs.length / (SPEC / 2)) size <<= 1; // size >= 2n
         address[] memory table = new address[](size);
         uint256 mask = size - 1;
         for (uint256 i; i < n; ++i) {
