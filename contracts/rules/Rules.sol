@@ -17,13 +17,13 @@ import {TradeFLRule} from "./TradeFLRule.sol";
 ///  - checkOrg(Terms, xMax, fMax, base) -> (sMax, bad): the slot's maximum score, or a field code;
 ///  - minReport(Terms, xMax) -> (x, f): the report a silent depositor is settled at; it must have
 ///    the slot's minimum score (so silence never pays and the bond covers it);
-///  - checkReport(Terms, row, x, f) -> (bad, min, max) and score(Terms, row, x, f);
+///  - checkReport(Terms, row, x, f) -> (bad, min, max);
 ///  - coefficients(Terms) -> (cx, cf, cb): score(row, x, f) == cx x + cf f + cb base exactly (the
 ///    core computes scores in bulk from them: bonds, settlement);
 ///  - bond(i) and payoffs(start, end) from the weight triangle and the scores, with
 ///    sum_i payoff(i) == 0 exactly and payoff(i) >= -bond(i) for every admissible report set.
 ///  Mechanism 3 (model-sharing market, contracts/rules/MarketRule.sol through MarketSession.sol)
-///  is one more `if` branch in checkConfig, checkOrg and score (its score is N_i, its minimum
+///  is one more `if` branch in checkConfig, checkOrg and coefficients (its score is N_i, its minimum
 ///  report (0, 0)); its bond and payoffs need the whole org table and the coordinator's table, so
 ///  the core calls MarketSession for those directly.
 library Rules {
