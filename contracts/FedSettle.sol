@@ -7,6 +7,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IFedSettle} from "./IFedSettle.sol";
+import {AccountSet} from "./lib/AccountSet.sol";
 import {DataStore} from "./lib/DataStore.sol";
 import {OrgTable} from "./lib/OrgTable.sol";
 import {Pairwise} from "./lib/Pairwise.sol";
@@ -29,7 +30,7 @@ import {Terms} from "./rules/Terms.sol";
 ///  - Calculate: reports closed. payoffCalculate runs in resumable chunks, at any time.
 ///  - Settled:   after the chunk that computes slot n-1. Abandoned: after roundAbandon.
 ///
-///  Storage: per round a 13-slot record and the list of rho chunk data contracts; the org table,
+///  Storage: per round an 11-slot record and the list of rho chunk data contracts; the org table,
 ///  the weight triangle and the coordinator's report table are data-contract code. Per org, one
 ///  slot (deposit, payoff, flags), plus one for a self-report (x, f).
 ///
@@ -37,7 +38,7 @@ import {Terms} from "./rules/Terms.sol";
 ///  `liabilities(token)` is what is still owed to depositors in that asset across all rounds.
 ///
 ///  paramsDigest (computed when rho completes): keccak256(abi.encode(block.chainid, address(this),
-///  roundId, RoundConfig, orgsHash, rhoHash)), orgsHash = extcodehash of the org table.
+///  roundId, RoundConfig, orgsHash, rhoHash)), orgsHash = keccak256(0x00 || rows) (OrgTable.rowsHash).
 ///  payoffDigest: d_0 = 0, d_{i+1} = keccak256(d_i || abi.encode(i, account_i, score_i, payoff_i))
 ///  over every slot (score and payoff 0 for slots that never deposited).
 contract FedSettle is IFedSettle, ReentrancyGuardTransient {
@@ -77,28 +78,26 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         uint64 f;
     }
 
+    /// Packed so that a deposit reads and writes few slots: slot 0 holds the deposit clock and
+    /// counters, slot 1 the asset and status, slot 2 the org table (whose code also holds the
+    /// numeric terms: gammaWad, lambdaWad, dMinWad, xScale, fScale; see lib/OrgTable.sol).
     struct Round {
-        uint256 gammaWad;
-        uint256 lambdaWad;
-        uint256 dMinWad;
-        uint64 xScale;
-        uint64 fScale;
         uint64 depositDeadline;
-        uint64 reportDeadline;
+        uint32 n;
+        uint32 joinedCount;
+        uint128 totalDeposits;
         address token;
         uint8 mechanismId;
         uint8 status;
-        address coordinator;
-        uint32 n;
-        uint32 joinedCount;
-        uint32 reportedCount;
-        address operator;
-        uint32 settledCount;
         uint32 rhoBytes;
-        uint128 totalDeposits;
-        uint128 totalWithdrawn;
         address orgTable;
+        uint32 reportedCount;
+        uint32 settledCount;
+        address coordinator;
+        uint64 reportDeadline;
         address reportTable;
+        address operator;
+        uint128 totalWithdrawn;
         bytes32 rhoHash;
         bytes32 paramsDigest;
         bytes32 payoffDigest;
@@ -110,6 +109,8 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     address public immutable operator;
     /// Mechanism 3's arithmetic, deployed by the constructor (see rules/MarketEngine.sol).
     MarketEngine public immutable marketEngine;
+    /// roundOpen's duplicate-account check, deployed by the constructor (see lib/AccountSet.sol).
+    AccountSet private immutable accountSet;
     /// @inheritdoc IFedSettle
     uint256 public roundCount;
     /// @inheritdoc IFedSettle
@@ -120,6 +121,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     constructor() {
         operator = msg.sender;
         marketEngine = new MarketEngine();
+        accountSet = new AccountSet();
     }
 
     // ------------------------------------------------------------------ open
@@ -140,7 +142,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         _validateConfig(config, orgs.length);
         uint256 n = orgs.length;
         Terms memory t = _termsOf(config);
-        (bytes memory buf, uint256 ptr) = DataStore.newBuffer(OrgTable.ROW * n);
+        (bytes memory buf, uint256 ptr) = DataStore.newBuffer(OrgTable.size(n));
         uint256 maxScore = 0;
         for (uint256 i; i < n; ++i) {
             OrgSpec calldata o = orgs[i];
@@ -151,6 +153,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
             if (sMax > maxScore) maxScore = sMax;
             OrgTable.put(ptr, i, o.account, o.xMax, o.fMax, o.base);
         }
+        OrgTable.putTerms(ptr, n, t.gammaWad, t.lambdaWad, t.dMinWad, t.xScale, t.fScale);
         if (t.mechanismId == Rules.MARKET) MarketSession.checkBonds(marketEngine, t, orgs, PAYOFF_LIMIT);
         else _checkOverflow(t, n, maxScore);
         address dup = _firstDuplicate(orgs);
@@ -159,7 +162,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         roundId = ++roundCount;
         Round storage r = _rounds[roundId];
         _storeConfig(r, config, n);
-        r.orgTable = DataStore.deploy(buf, OrgTable.ROW * n);
+        r.orgTable = DataStore.deploy(buf, OrgTable.size(n));
         emit RoundOpened(roundId, msg.sender, config, n);
         for (uint256 i; i < n; ++i) {
             OrgSpec calldata o = orgs[i];
@@ -195,7 +198,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         emit RhoAppended(roundId, r.rhoChunks.length - 1, data, done);
         if (done == total) {
             bytes32 digest = keccak256(
-                abi.encode(block.chainid, address(this), roundId, _config(r), r.orgTable.codehash, h)
+                abi.encode(block.chainid, address(this), roundId, _config(r), OrgTable.rowsHash(r.orgTable, r.n), h)
             );
             r.paramsDigest = digest;
             emit RoundReady(roundId, h, digest);
@@ -224,35 +227,26 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         if (largest >= PAYOFF_LIMIT / n - 1) revert ParameterOverflow("gammaWad");
     }
 
-    /// @dev Open-addressing hash set in memory: O(n) instead of O(n^2) comparisons, no storage.
-    function _firstDuplicate(OrgSpec[] calldata orgs) private pure returns (address) {
-        uint256 n = orgs.length;
-        uint256 size = 4;
-        while (size < 2 * n) size <<= 1;
-        address[] memory table = new address[](size);
-        uint256 mask = size - 1;
-        for (uint256 i; i < n; ++i) {
-            address a = orgs[i].account;
-            uint256 h = uint256(keccak256(abi.encode(a))) & mask;
-            while (true) {
-                address seen = table[h];
-                if (seen == address(0)) {
-                    table[h] = a;
-                    break;
-                }
-                if (seen == a) return a;
-                h = (h + 1) & mask;
-            }
+    /// @dev AccountSet.firstDuplicate(bytes) on the raw OrgSpec words of the calldata (no ABI
+    ///  re-encoding of the struct array).
+    function _firstDuplicate(OrgSpec[] calldata orgs) private view returns (address dup) {
+        address set = address(accountSet);
+        bytes4 selector = AccountSet.firstDuplicate.selector;
+        bool ok;
+        assembly ("memory-safe") {
+            let len := shl(7, orgs.length)
+            let p := mload(0x40)
+            mstore(p, selector)
+            mstore(add(p, 4), 0x20)
+            mstore(add(p, 0x24), len)
+            calldatacopy(add(p, 0x44), orgs.offset, len)
+            ok := staticcall(gas(), set, p, add(0x44, len), 0, 0x20)
+            dup := mload(0)
         }
-        return address(0);
+        require(ok);
     }
 
     function _storeConfig(Round storage r, RoundConfig calldata c, uint256 n) private {
-        r.gammaWad = c.gammaWad;
-        r.lambdaWad = c.lambdaWad;
-        r.dMinWad = c.dMinWad;
-        r.xScale = c.xScale;
-        r.fScale = c.fScale;
         r.depositDeadline = c.depositDeadline;
         r.reportDeadline = c.reportDeadline;
         r.token = c.token;
@@ -383,7 +377,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     ///  every slot a graph names must be a depositor (NotJoined). reportedCount = the slots named.
     function _marketTableSubmit(Round storage r, uint256 roundId, bytes calldata table) private {
         uint256 n = r.n;
-        bool[] memory named = marketEngine.named(table, n, r.dMinWad);
+        bool[] memory named = marketEngine.named(table, n, _terms(r).dMinWad);
         uint32 reports = 0;
         for (uint256 i; i < n; ++i) {
             if (!named[i]) continue;
@@ -443,7 +437,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
 
     /// @inheritdoc IFedSettle
     /// @dev Check order: UnknownRound, WrongPhase(Calculate), RhoIncomplete. Each call computes
-    ///  R_i for the next slots from row i (Rules.payoff), writes it into the org slot, emits
+    ///  R_i for the next slots from their rows (Rules.payoffs), writes it into the org slot, emits
     ///  PayoffCalculated per depositor and extends the payoff digest; the call that reaches slot
     ///  n - 1 stores the digest, marks the round Settled and emits RoundSettled.
     function payoffCalculate(uint256 roundId, uint256 maxOrgs) external {
@@ -481,7 +475,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev R_i for the depositors among slots [start, end) (Rules.payoff; mechanism 3: every
+    /// @dev R_i for the depositors among slots [start, end) (Rules.payoffs; mechanism 3: every
     ///  slot's payoff from the table).
     function _payoffs(
         Round storage r,
@@ -493,11 +487,8 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     ) private view returns (int256[] memory out) {
         uint256 n = r.n;
         if (t.mechanismId == Rules.MARKET) return _marketPayoffs(r, t, rows, n);
-        out = new int256[](n);
         bytes memory tri = RhoTriangle.load(r.rhoChunks, RhoTriangle.size(n));
-        for (uint256 i = start; i < end; ++i) {
-            if (scores[i] != Pairwise.INACTIVE) out[i] = Rules.payoff(t, tri, n, i, scores);
-        }
+        return Rules.payoffs(t, tri, n, start, end, scores);
     }
 
     /// @dev The score every slot is settled at: its report, a silent depositor's minimum report,
@@ -518,6 +509,8 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
             }
             DataStore.copy(table, 0, 16 * n, dest);
         }
+        uint256[3] memory c;
+        (c[0], c[1], c[2]) = Rules.coefficients(t);
         for (uint256 i; i < n; ++i) {
             Org storage o = r.orgs[i];
             uint8 flags = o.flags;
@@ -525,10 +518,10 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
                 scores[i] = Pairwise.INACTIVE;
                 continue;
             }
-            OrgTable.Row memory row = OrgTable.rowAt(rows, i);
             (uint64 x, uint64 f) = _reportOf(o, flags, reports, i);
-            if (x == 0 && f == 0) (x, f) = Rules.minReport(t, row);
-            scores[i] = Rules.score(t, row, x, f);
+            (uint64 xMax, uint64 base) = OrgTable.xMaxBaseAt(rows, i);
+            if (x == 0 && f == 0) (x, f) = Rules.minReport(t, xMax);
+            scores[i] = c[0] * x + c[1] * f + c[2] * base;
         }
     }
 
@@ -666,7 +659,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         prof.reported = prof.joined && (prof.x != 0 || prof.f != 0 || flags & REPORTED != 0);
         if (prof.joined) {
             Terms memory t = _terms(r);
-            (uint64 x, uint64 f) = prof.reported ? (prof.x, prof.f) : Rules.minReport(t, row);
+            (uint64 x, uint64 f) = prof.reported ? (prof.x, prof.f) : Rules.minReport(t, row.xMax);
             prof.score = Rules.score(t, row, x, f);
         }
     }
@@ -696,7 +689,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         s.totalWithdrawn = r.totalWithdrawn;
         s.rhoBytes = r.rhoBytes;
         if (r.rhoBytes == RhoTriangle.size(r.n)) s.rhoHash = r.rhoHash;
-        s.orgsHash = r.orgTable.codehash;
+        s.orgsHash = OrgTable.rowsHash(r.orgTable, r.n);
         s.paramsDigest = r.paramsDigest;
         s.payoffDigest = r.payoffDigest;
         s.operator = r.operator;
@@ -716,9 +709,11 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
 
     // ------------------------------------------------------------------ internals
 
+    /// @dev Every opened round has n >= 2 (slot 0, which every entry point reads anyway).
     function _round(uint256 roundId) private view returns (Round storage) {
-        if (roundId == 0 || roundId > roundCount) revert UnknownRound(roundId);
-        return _rounds[roundId];
+        Round storage r = _rounds[roundId];
+        if (r.n == 0) revert UnknownRound(roundId);
+        return r;
     }
 
     /// @dev The immutable row of slot `index` (BadIndex if out of range).
@@ -736,13 +731,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         Terms memory t = _terms(r);
         bytes memory rows = OrgTable.load(r.orgTable, n);
         if (t.mechanismId == Rules.MARKET) return MarketSession.bond(marketEngine, t, rows, n, index);
-        uint256[] memory sMax = new uint256[](n);
-        for (uint256 j; j < n; ++j) {
-            sMax[j] = Rules.maxScore(t, OrgTable.rowAt(rows, j));
-        }
-        uint256 sMinI = Rules.minScore(t, OrgTable.rowAt(rows, index));
-        bytes memory tri = RhoTriangle.load(r.rhoChunks, total);
-        return Rules.bond(t, tri, n, index, sMax, sMinI);
+        return Rules.bond(t, RhoTriangle.load(r.rhoChunks, total), rows, n, index);
     }
 
     function _phase(Round storage r) private view returns (Phase) {
@@ -757,8 +746,10 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         return Phase.Calculate;
     }
 
-    function _terms(Round storage r) private view returns (Terms memory) {
-        return Terms(r.mechanismId, r.gammaWad, r.lambdaWad, r.dMinWad, r.xScale, r.fScale);
+    /// @dev The numeric terms from the org table's code (lib/OrgTable.sol), the mechanism from slot 1.
+    function _terms(Round storage r) private view returns (Terms memory t) {
+        t.mechanismId = r.mechanismId;
+        (t.gammaWad, t.lambdaWad, t.dMinWad, t.xScale, t.fScale) = OrgTable.terms(r.orgTable, r.n);
     }
 
     function _termsOf(RoundConfig calldata c) private pure returns (Terms memory) {
@@ -766,15 +757,16 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     }
 
     function _config(Round storage r) private view returns (RoundConfig memory) {
+        Terms memory t = _terms(r);
         return RoundConfig({
-            mechanismId: r.mechanismId,
+            mechanismId: t.mechanismId,
             token: r.token,
             coordinator: r.coordinator,
-            gammaWad: r.gammaWad,
-            lambdaWad: r.lambdaWad,
-            dMinWad: r.dMinWad,
-            xScale: r.xScale,
-            fScale: r.fScale,
+            gammaWad: t.gammaWad,
+            lambdaWad: t.lambdaWad,
+            dMinWad: t.dMinWad,
+            xScale: uint64(t.xScale),
+            fScale: uint64(t.fScale),
             depositDeadline: r.depositDeadline,
             reportDeadline: r.reportDeadline
         });

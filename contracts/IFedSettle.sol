@@ -107,7 +107,7 @@ interface IFedSettle {
         uint256 totalWithdrawn;
         uint256 rhoBytes; // bytes of the weight triangle uploaded so far (complete at n(n-1))
         bytes32 rhoHash; // chained hash of the triangle's chunks (0 until complete)
-        bytes32 orgsHash; // extcodehash of the org table
+        bytes32 orgsHash; // keccak256(0x00 || org table rows) (the org table code without the terms)
         bytes32 paramsDigest; // digest of every parameter (0 until rho is complete)
         bytes32 payoffDigest; // chained digest of the payoff table (final once Settled)
         address operator; // who opened the round

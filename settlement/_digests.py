@@ -25,7 +25,7 @@ def org_table_bytes(orgs: Sequence[OrgSpec]) -> bytes:
 
 
 def orgs_hash(orgs: Sequence[OrgSpec]) -> bytes:
-    """``extcodehash`` of the round's org table: ``keccak256(0x00 || rows)``."""
+    """The round's ``orgsHash``: ``keccak256(0x00 || rows)`` (the org table code without the terms)."""
     return keccak(b"\x00" + org_table_bytes(orgs))
 
 

@@ -345,6 +345,13 @@ class SafeERC20FailedOperation(ContractError):
     )
 
 
+class DeployFailed(ContractError):
+    template = (
+        "storing a data contract (org table, rho chunk or report table) ran out of gas; "
+        "resend the transaction with a higher gas limit"
+    )
+
+
 class ReentrancyGuardReentrantCall(ContractError):
     template = "re-entrant call rejected (OpenZeppelin ReentrancyGuardTransient)"
 
@@ -386,6 +393,7 @@ _BUILTIN: dict[str, type[ContractError]] = {
         AlreadyWithdrawn,
         NothingToWithdraw,
         TransferFailed,
+        DeployFailed,
         SafeERC20FailedOperation,
         ReentrancyGuardReentrantCall,
     )

@@ -13,6 +13,9 @@ library DataStore {
     /// RETURNDATASIZE, RETURN; then the runtime's leading STOP.
     uint256 private constant HEADER = 11;
 
+    /// CREATE of a data contract failed (out of gas: callers keep the data under MAX_DATA).
+    error DeployFailed();
+
     /// @notice Allocates an initcode buffer for `size` data bytes; the data goes at `dataPtr`. The
     ///  buffer has 32 bytes of slack after the data, so writers may spill a word past the end.
     function newBuffer(uint256 size) internal pure returns (bytes memory buf, uint256 dataPtr) {
@@ -30,7 +33,7 @@ library DataStore {
             data := create(0, add(buf, 0x20), add(HEADER, size))
         }
         // callers keep the data under MAX_DATA, so this fails only out of gas
-        require(data != address(0), "DataStore: deploy failed");
+        if (data == address(0)) revert DeployFailed();
     }
 
     /// @notice Stores calldata bytes as a data contract.

@@ -5,12 +5,59 @@ import {DataStore} from "./DataStore.sol";
 
 /// @title OrgTable: a round's immutable organization table, stored as data-contract code
 /// @notice Row i (ROW = 44 bytes at data offset 44 i), big-endian:
-///  account (20 bytes) | xMax (8) | fMax (8) | base (8). The table's extcodehash
-///  (keccak256(0x00 || rows)) is the round's `orgsHash`.
+///  account (20 bytes) | xMax (8) | fMax (8) | base (8). After the n rows, the round's numeric
+///  terms (TERMS = 5 words): gammaWad | lambdaWad | dMinWad | xScale | fScale, so that a
+///  transaction reads them with the rows (one cold account) instead of five cold storage slots.
+///  The round's `orgsHash` is keccak256(0x00 || rows), the code without the terms.
 library OrgTable {
     uint256 internal constant ROW = 44;
-    /// Largest n whose table fits one data contract: 44 * 558 <= DataStore.MAX_DATA.
-    uint256 internal constant MAX_ROWS = DataStore.MAX_DATA / ROW;
+    uint256 internal constant TERMS = 160;
+    /// Largest n whose table and terms fit one data contract: 44 * 554 + 160 <= DataStore.MAX_DATA.
+    uint256 internal constant MAX_ROWS = (DataStore.MAX_DATA - TERMS) / ROW;
+
+    /// @notice Bytes of the data for n rows and the terms.
+    function size(uint256 n) internal pure returns (uint256) {
+        return ROW * n + TERMS;
+    }
+
+    /// @notice Writes the terms after the n rows (call after the last `put`).
+    function putTerms(uint256 ptr, uint256 n, uint256 gammaWad, uint256 lambdaWad, uint256 dMinWad, uint256 xScale, uint256 fScale)
+        internal
+        pure
+    {
+        assembly ("memory-safe") {
+            let p := add(ptr, mul(n, 44))
+            mstore(p, gammaWad)
+            mstore(add(p, 0x20), lambdaWad)
+            mstore(add(p, 0x40), dMinWad)
+            mstore(add(p, 0x60), xScale)
+            mstore(add(p, 0x80), fScale)
+        }
+    }
+
+    /// @notice The terms stored after the n rows.
+    function terms(address table, uint256 n)
+        internal
+        view
+        returns (uint256 gammaWad, uint256 lambdaWad, uint256 dMinWad, uint256 xScale, uint256 fScale)
+    {
+        uint256[5] memory w;
+        uint256 dest;
+        assembly ("memory-safe") {
+            dest := w
+        }
+        DataStore.copy(table, ROW * n, TERMS, dest);
+        return (w[0], w[1], w[2], w[3], w[4]);
+    }
+
+    /// @notice orgsHash: keccak256(0x00 || rows), the table's code without the terms.
+    function rowsHash(address table, uint256 n) internal view returns (bytes32 h) {
+        bytes memory code = new bytes(1 + ROW * n);
+        assembly ("memory-safe") {
+            extcodecopy(table, add(code, 0x20), 0, mload(code))
+        }
+        h = keccak256(code);
+    }
 
     struct Row {
         address account;
@@ -55,6 +102,37 @@ library OrgTable {
             base := and(shr(128, w), 0xffffffffffffffff)
         }
         row = Row(account, xMax, fMax, base);
+    }
+
+    /// @notice xMax and base of row i of a loaded table (no bounds check, no allocation).
+    function xMaxBaseAt(bytes memory raw, uint256 i) internal pure returns (uint64 xMax, uint64 base) {
+        assembly ("memory-safe") {
+            let p := add(add(raw, 0x20), mul(i, 44))
+            xMax := and(shr(32, mload(p)), 0xffffffffffffffff)
+            base := and(shr(128, mload(add(p, 28))), 0xffffffffffffffff)
+        }
+    }
+
+    /// @notice Every slot's score at its maximum report, cx xMax + cf fMax + cb base (a rule's
+    ///  linear score, Rules.coefficients), in one pass over the loaded table.
+    /// @dev Unchecked: roundOpen checked every slot's maximum score against 2^255 - 1.
+    function maxScores(bytes memory raw, uint256 n, uint256 cx, uint256 cf, uint256 cb)
+        internal
+        pure
+        returns (uint256[] memory s)
+    {
+        s = new uint256[](n);
+        assembly ("memory-safe") {
+            let p := add(raw, 0x20)
+            let q := add(s, 0x20)
+            let end := add(q, shl(5, n))
+            for {} lt(q, end) { q := add(q, 0x20) } {
+                let w := mload(add(p, 28))
+                let v := add(mul(cf, shr(192, w)), mul(cb, and(shr(128, w), 0xffffffffffffffff)))
+                mstore(q, add(v, mul(cx, and(shr(32, mload(p)), 0xffffffffffffffff))))
+                p := add(p, 44)
+            }
+        }
     }
 
     /// @notice Row i read straight from the code (one EXTCODECOPY of 44 bytes).

@@ -4,9 +4,10 @@ pragma solidity 0.8.37;
 /// @title Pairwise: rows of the pairwise redistribution t_ij = trunc(g w_ij (s_i - s_j) / D)
 /// @notice Shared by the pairwise rules (TradeFL, cogen). `tri` is the weight triangle in memory
 ///  (RhoTriangle.load), g = gammaWad, D = BPS * WAD * scoreUnit.
-///  - payoffRow: R_i = sum over active j != i of trunc(g w_ij (s_i - s_j) / D) (EVM sdiv,
-///    truncation toward zero). Because trunc is odd and w is symmetric, t_ji = -t_ij, so the rows
-///    sum to exactly zero: each row can be computed alone, in any transaction.
+///  - payoffRows: R_i = sum over active j != i of trunc(g w_ij (s_i - s_j) / D) (EVM sdiv,
+///    truncation toward zero) for a chunk of slots. Because trunc is odd and w is symmetric,
+///    t_ji = -t_ij, so the rows sum to exactly zero: each chunk can be computed alone, in any
+///    transaction, and a pair inside a chunk is computed once.
 ///  - bondRow: bond_i = sum over j != i of trunc(g w_ij max(0, sMax_j - sMin_i) / D).
 ///  Solvency: for any scores with sMin_i <= s_i and s_j <= sMax_j, t_ij >= -trunc(g w_ij max(0,
 ///  sMax_j - sMin_i) / D) (trunc is monotone and odd), so R_i >= -bond_i. The bound is attained,
@@ -17,35 +18,83 @@ library Pairwise {
     /// Score marking a slot that takes no part in the round (never deposited).
     uint256 internal constant INACTIVE = type(uint256).max;
 
-    /// @notice R_i from row i; scores[j] == INACTIVE skips j.
-    function payoffRow(bytes memory tri, uint256 n, uint256 i, uint256[] memory scores, uint256 g, uint256 denom)
-        internal
-        pure
-        returns (int256 out)
-    {
-        if (g == 0) return 0;
-        assembly ("memory-safe") {
-            let t := add(tri, 0x20)
-            let sc := add(scores, 0x20)
-            let si := mload(add(sc, shl(5, i)))
-            // columns j < i: offset 2(i - 1) at j = 0, then + 2n - 2j - 4
-            let o := shl(1, sub(i, 1))
-            for { let j := 0 } lt(j, i) { j := add(j, 1) } {
-                let sj := mload(add(sc, shl(5, j)))
-                let w := shr(240, mload(add(t, o)))
-                if and(iszero(iszero(w)), iszero(eq(sj, not(0)))) {
-                    out := add(out, sdiv(mul(mul(g, w), sub(si, sj)), denom))
-                }
-                o := add(o, sub(shl(1, n), add(shl(1, j), 4)))
+    /// @notice R_i for every slot i in [start, end) (out[i]; other entries are scratch), with
+    ///  scores[j] == INACTIVE skipping j (its terms are multiplied by 0). A pair (i, j) inside
+    ///  the chunk is computed once: t_ji = -t_ij exactly (sdiv truncates toward zero), so the
+    ///  result equals the row sums R_i = sum_j t_ij.
+    function payoffRows(
+        bytes memory tri,
+        uint256 n,
+        uint256 start,
+        uint256 end,
+        uint256[] memory scores,
+        uint256 g,
+        uint256 denom
+    ) internal pure returns (int256[] memory out) {
+        out = new int256[](n);
+        if (g == 0) return out;
+        for (uint256 i = start; i < end; ++i) {
+            uint256 si;
+            assembly ("memory-safe") {
+                si := mload(add(scores, shl(5, add(i, 1))))
             }
-            // columns j > i: contiguous from offset i (2n - i - 1)
-            o := mul(i, sub(sub(shl(1, n), i), 1))
-            for { let j := add(i, 1) } lt(j, n) { j := add(j, 1) } {
-                let sj := mload(add(sc, shl(5, j)))
-                let w := shr(240, mload(add(t, o)))
-                if and(iszero(iszero(w)), iszero(eq(sj, not(0)))) {
-                    out := add(out, sdiv(mul(mul(g, w), sub(si, sj)), denom))
-                }
+            if (si == INACTIVE) continue;
+            int256 acc = _lowerRow(tri, n, i, start, scores, si, g, denom) + _upperRow(tri, n, i, scores, out, si, g, denom);
+            assembly ("memory-safe") {
+                let p := add(out, shl(5, add(i, 1)))
+                mstore(p, add(mload(p), acc))
+            }
+        }
+    }
+
+    /// @dev sum over j < start of t_ij (entry (j, i) at offset 2(i - 1) for j = 0, then + 2n - 2j - 4).
+    function _lowerRow(
+        bytes memory tri,
+        uint256 n,
+        uint256 i,
+        uint256 start,
+        uint256[] memory scores,
+        uint256 si,
+        uint256 g,
+        uint256 denom
+    ) private pure returns (int256 acc) {
+        assembly ("memory-safe") {
+            let sp := add(scores, 0x20)
+            let last := add(sp, shl(5, start))
+            let o := add(add(tri, 0x20), shl(1, sub(i, 1)))
+            let step := sub(shl(1, n), 4)
+            for {} lt(sp, last) { sp := add(sp, 0x20) } {
+                let sj := mload(sp)
+                let t := sdiv(mul(mul(g, shr(240, mload(o))), sub(si, sj)), denom)
+                acc := add(acc, mul(t, iszero(eq(sj, not(0)))))
+                o := add(o, step)
+                step := sub(step, 2)
+            }
+        }
+    }
+
+    /// @dev sum over j > i of t_ij (contiguous from offset i (2n - i - 1)); adds t_ji = -t_ij to out[j].
+    function _upperRow(
+        bytes memory tri,
+        uint256 n,
+        uint256 i,
+        uint256[] memory scores,
+        int256[] memory out,
+        uint256 si,
+        uint256 g,
+        uint256 denom
+    ) private pure returns (int256 acc) {
+        assembly ("memory-safe") {
+            let sp := add(scores, shl(5, add(i, 2)))
+            let last := add(scores, shl(5, add(n, 1)))
+            let op := add(out, shl(5, add(i, 2)))
+            let o := add(add(tri, 0x20), mul(i, sub(sub(shl(1, n), i), 1)))
+            for {} lt(sp, last) { sp := add(sp, 0x20) } {
+                let sj := mload(sp)
+                let t := mul(sdiv(mul(mul(g, shr(240, mload(o))), sub(si, sj)), denom), iszero(eq(sj, not(0))))
+                acc := add(acc, t)
+                mstore(op, sub(mload(op), t))
+                op := add(op, 0x20)
                 o := add(o, 2)
             }
         }
@@ -59,21 +108,23 @@ library Pairwise {
     {
         if (g == 0) return 0;
         assembly ("memory-safe") {
-            let t := add(tri, 0x20)
-            let sc := add(sMax, 0x20)
-            let o := shl(1, sub(i, 1))
-            for { let j := 0 } lt(j, i) { j := add(j, 1) } {
-                let v := mload(add(sc, shl(5, j)))
-                let w := shr(240, mload(add(t, o)))
+            let sp := add(sMax, 0x20)
+            let end := add(sp, shl(5, i))
+            let o := add(add(tri, 0x20), shl(1, sub(i, 1)))
+            let step := sub(shl(1, n), 4)
+            for {} lt(sp, end) { sp := add(sp, 0x20) } {
+                let v := mload(sp)
                 // max(0, v - sMinI) as (v > sMinI) * (v - sMinI)
-                out := add(out, div(mul(mul(mul(g, w), gt(v, sMinI)), sub(v, sMinI)), denom))
-                o := add(o, sub(shl(1, n), add(shl(1, j), 4)))
+                out := add(out, div(mul(mul(mul(g, shr(240, mload(o))), gt(v, sMinI)), sub(v, sMinI)), denom))
+                o := add(o, step)
+                step := sub(step, 2)
             }
-            o := mul(i, sub(sub(shl(1, n), i), 1))
-            for { let j := add(i, 1) } lt(j, n) { j := add(j, 1) } {
-                let v := mload(add(sc, shl(5, j)))
-                let w := shr(240, mload(add(t, o)))
-                out := add(out, div(mul(mul(mul(g, w), gt(v, sMinI)), sub(v, sMinI)), denom))
+            sp := add(sp, 0x20)
+            end := add(add(sMax, 0x20), shl(5, n))
+            o := add(add(tri, 0x20), mul(i, sub(sub(shl(1, n), i), 1)))
+            for {} lt(sp, end) { sp := add(sp, 0x20) } {
+                let v := mload(sp)
+                out := add(out, div(mul(mul(mul(g, shr(240, mload(o))), gt(v, sMinI)), sub(v, sMinI)), denom))
                 o := add(o, 2)
             }
         }

@@ -32,6 +32,11 @@ library CogenRule {
         return (basePart + t.lambdaWad * xMax, 0);
     }
 
+    /// @notice score = cx x + cb base (f is always 0).
+    function coefficients(Terms memory t) internal pure returns (uint256 cx, uint256 cf, uint256 cb) {
+        return (t.lambdaWad, 0, t.xScale * WAD);
+    }
+
     function scoreUnit(Terms memory t) internal pure returns (uint256) {
         return t.xScale * WAD;
     }
@@ -40,9 +45,5 @@ library CogenRule {
         if (x > xMax) return (1, 0, xMax);
         if (f != 0) return (2, 0, 0);
         return (0, 0, 0);
-    }
-
-    function score(Terms memory t, uint64 base, uint64 x) internal pure returns (uint256) {
-        return uint256(base) * t.xScale * WAD + t.lambdaWad * x;
     }
 }

@@ -15,13 +15,15 @@ import {TradeFLRule} from "./TradeFLRule.sol";
 ///  selected by `mechanismId`. A rule library must provide, as internal pure functions:
 ///  - checkConfig(RoundConfig): revert InvalidParameter for its own config constraints;
 ///  - checkOrg(Terms, xMax, fMax, base) -> (sMax, bad): the slot's maximum score, or a field code;
-///  - minReport(Terms, row) -> (x, f): the report a silent depositor is settled at; it must have
+///  - minReport(Terms, xMax) -> (x, f): the report a silent depositor is settled at; it must have
 ///    the slot's minimum score (so silence never pays and the bond covers it);
-///  - checkReport(Terms, row, x, f) -> (bad, min, max) and score(Terms, row, x, f);
-///  - bond(i) and payoff(i) from the weight triangle and the scores, with
+///  - checkReport(Terms, row, x, f) -> (bad, min, max);
+///  - coefficients(Terms) -> (cx, cf, cb): score(row, x, f) == cx x + cf f + cb base exactly (the
+///    core computes scores in bulk from them: bonds, settlement);
+///  - bond(i) and payoffs(start, end) from the weight triangle and the scores, with
 ///    sum_i payoff(i) == 0 exactly and payoff(i) >= -bond(i) for every admissible report set.
 ///  Mechanism 3 (model-sharing market, contracts/rules/MarketRule.sol through MarketSession.sol)
-///  is one more `if` branch in checkConfig, checkOrg and score (its score is N_i, its minimum
+///  is one more `if` branch in checkConfig, checkOrg and coefficients (its score is N_i, its minimum
 ///  report (0, 0)); its bond and payoffs need the whole org table and the coordinator's table, so
 ///  the core calls MarketSession for those directly.
 library Rules {
@@ -51,9 +53,18 @@ library Rules {
         return BPS * WAD * unit;
     }
 
-    function minReport(Terms memory t, OrgTable.Row memory row) internal pure returns (uint64, uint64) {
-        if (t.mechanismId == TRADEFL) return TradeFLRule.minReport(t, row.xMax);
+    /// @notice The report a silent depositor with maximum x `xMax` is settled at (its minimum).
+    function minReport(Terms memory t, uint64 xMax) internal pure returns (uint64, uint64) {
+        if (t.mechanismId == TRADEFL) return TradeFLRule.minReport(t, xMax);
         return (0, 0);
+    }
+
+    /// @notice (cx, cf, cb) with score(row, x, f) = cx x + cf f + cb base: every rule's score is
+    ///  linear in the report and the slot's base (mechanism 3: score = base = N_i).
+    function coefficients(Terms memory t) internal pure returns (uint256, uint256, uint256) {
+        if (t.mechanismId == TRADEFL) return TradeFLRule.coefficients(t);
+        if (t.mechanismId == MARKET) return (0, 0, 1);
+        return CogenRule.coefficients(t);
     }
 
     function checkReport(Terms memory t, OrgTable.Row memory row, uint64 x, uint64 f)
@@ -66,36 +77,42 @@ library Rules {
     }
 
     function score(Terms memory t, OrgTable.Row memory row, uint64 x, uint64 f) internal pure returns (uint256) {
-        if (t.mechanismId == TRADEFL) return TradeFLRule.score(t, x, f);
-        if (t.mechanismId == MARKET) return row.base;
-        return CogenRule.score(t, row.base, x);
+        (uint256 cx, uint256 cf, uint256 cb) = coefficients(t);
+        return cx * x + cf * f + cb * row.base;
     }
 
-    /// @notice Slot's maximum score (its fields were checked at open).
-    function maxScore(Terms memory t, OrgTable.Row memory row) internal pure returns (uint256 s) {
-        (s,) = checkOrg(t, row.xMax, row.fMax, row.base);
+    /// @notice Every slot's maximum score (its fields were checked at open).
+    function maxScores(Terms memory t, bytes memory rows, uint256 n) internal pure returns (uint256[] memory) {
+        (uint256 cx, uint256 cf, uint256 cb) = coefficients(t);
+        return OrgTable.maxScores(rows, n, cx, cf, cb);
     }
 
-    function minScore(Terms memory t, OrgTable.Row memory row) internal pure returns (uint256) {
-        (uint64 x, uint64 f) = minReport(t, row);
-        return score(t, row, x, f);
+    /// @notice Slot i's score at its minimum report.
+    function minScore(Terms memory t, bytes memory rows, uint256 i) internal pure returns (uint256) {
+        (uint256 cx, uint256 cf, uint256 cb) = coefficients(t);
+        (uint64 xMax, uint64 base) = OrgTable.xMaxBaseAt(rows, i);
+        (uint64 x, uint64 f) = minReport(t, xMax);
+        return cx * x + cf * f + cb * base;
     }
 
-    /// @notice Slot i's bond (both mechanisms here are pairwise).
-    function bond(Terms memory t, bytes memory tri, uint256 n, uint256 i, uint256[] memory sMax, uint256 sMinI)
+    /// @notice Slot i's bond (both mechanisms here are pairwise): every rival at its maximum score
+    ///  (OrgTable.maxScores over the loaded org table `rows`), slot i at its minimum.
+    function bond(Terms memory t, bytes memory tri, bytes memory rows, uint256 n, uint256 i)
         internal
         pure
         returns (uint256)
     {
-        return Pairwise.bondRow(tri, n, i, sMax, sMinI, t.gammaWad, denominator(t));
+        uint256[] memory sMax = maxScores(t, rows, n);
+        return Pairwise.bondRow(tri, n, i, sMax, minScore(t, rows, i), t.gammaWad, denominator(t));
     }
 
-    /// @notice Slot i's payoff R_i; scores[j] == Pairwise.INACTIVE for slots that never deposited.
-    function payoff(Terms memory t, bytes memory tri, uint256 n, uint256 i, uint256[] memory scores)
+    /// @notice R_i for the slots in [start, end) (out[i]); scores[j] == Pairwise.INACTIVE for slots
+    ///  that never deposited.
+    function payoffs(Terms memory t, bytes memory tri, uint256 n, uint256 start, uint256 end, uint256[] memory scores)
         internal
         pure
-        returns (int256)
+        returns (int256[] memory)
     {
-        return Pairwise.payoffRow(tri, n, i, scores, t.gammaWad, denominator(t));
+        return Pairwise.payoffRows(tri, n, start, end, scores, t.gammaWad, denominator(t));
     }
 }

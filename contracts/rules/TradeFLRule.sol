@@ -40,6 +40,11 @@ library TradeFLRule {
         return t.xScale * t.fScale * WAD;
     }
 
+    /// @notice score = cx x + cf f (+ 0 base); cf <= the checked maximum score since fMax >= 1.
+    function coefficients(Terms memory t) internal pure returns (uint256 cx, uint256 cf, uint256 cb) {
+        return (t.fScale * WAD, t.lambdaWad * t.xScale, 0);
+    }
+
     function minReport(Terms memory t, uint64 xMax) internal pure returns (uint64 x, uint64 f) {
         x = uint64((t.dMinWad * xMax + WAD - 1) / WAD); // <= xMax since dMinWad <= WAD
         f = 1;
@@ -55,9 +60,5 @@ library TradeFLRule {
         if (x < xMin || x > xMax) return (1, xMin, xMax);
         if (f < 1 || f > fMax) return (2, 1, fMax);
         return (0, 0, 0);
-    }
-
-    function score(Terms memory t, uint64 x, uint64 f) internal pure returns (uint256) {
-        return uint256(x) * t.fScale * WAD + t.lambdaWad * f * t.xScale;
     }
 }
