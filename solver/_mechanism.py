@@ -36,6 +36,11 @@ class Mechanism(Protocol):
     mechanism ignores those it has no use for. It returns a JSON-ready dict, printed as the
     command's output; ``"success": False`` in it makes the CLI exit with code 5 (solver).
 
+    Optionally, ``load_parsed(data, path)`` does what ``load_config(path)`` does from the
+    already-parsed TOML mapping ``data`` of the file at ``path`` (file names in it are relative to
+    ``path``'s directory); the CLI, which parses the file to read ``[game].mechanism``, then
+    calls it instead of ``load_config``, so that a large file is parsed once.
+
     Errors: a :class:`solver.GameError` with ``field="algorithm"`` (unknown algorithm name)
     exits 2, any other :class:`solver.GameError` / :class:`solver.ConfigError` exits 3, any
     other :class:`solver.SolverError` (e.g. :class:`solver.ProblemTooLargeError`) exits 5; with

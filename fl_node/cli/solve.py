@@ -121,7 +121,8 @@ def _solve(args: argparse.Namespace) -> tuple[dict[str, Any], str, bool]:
         if name == solver.MECHANISM:
             return _tradefl(args, solver.parse_game(data, base_dir=path.parent))
         mech = solver.mechanism_module(name)
-        config = mech.load_config(path)
+        load_parsed = getattr(mech, "load_parsed", None)
+        config = mech.load_config(path) if load_parsed is None else load_parsed(data, path)
         out = mech.solve_cli(config, args.algorithm, _options(args))
     except solver.GameError as exc:
         code = ExitCode.USAGE if exc.field == "algorithm" else ExitCode.CONFIG

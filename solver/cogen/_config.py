@@ -44,6 +44,7 @@ __all__ = [
     "cogen_preset_names",
     "load_cogen_preset",
     "load_config",
+    "load_parsed",
     "parse_config",
     "read_matrix",
 ]
@@ -158,6 +159,12 @@ def load_config(path: Path) -> CogenConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p} is not valid TOML: {exc}", field="config") from None
     return parse_config(data, p)
+
+
+def load_parsed(data: Mapping[str, Any], path: Path) -> CogenConfig:
+    """:func:`load_config` from the already-parsed TOML mapping ``data`` of the file ``path``
+    (``solver.Mechanism``: the CLI parses the file once)."""
+    return parse_config(data, Path(path))
 
 
 def cogen_preset_names() -> list[str]:

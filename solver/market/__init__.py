@@ -10,13 +10,20 @@ Graph: :func:`greedy_row`, :func:`greedy_rows`, :func:`adjacency`, :func:`import
 Rounds: :func:`solve_round`, :func:`evaluate_round`, :class:`MarketRound`, :class:`MarketLedger`,
 :func:`edge_payments`, :func:`net_payments`.
 Misreporting: :func:`misreport_gain`, :func:`misreport_study`, :class:`MisreportStudy`.
-Configuration and CLI: :class:`MarketConfig`, :func:`load_config`, :func:`parse_config`,
-:func:`read_distance`, :func:`solve_cli` (``fedsettle solve``), :func:`format_table`,
-:data:`ALGORITHMS`, :data:`DEFAULT_ALGORITHM`; random markets: :func:`random_market`.
+Configuration and CLI: :class:`MarketConfig`, :func:`load_config`, :func:`load_parsed`,
+:func:`parse_config`, :func:`read_distance`, :func:`solve_cli` (``fedsettle solve``),
+:func:`format_table`, :data:`ALGORITHMS`, :data:`DEFAULT_ALGORITHM`; random markets:
+:func:`random_market`.
 """
 
 from solver.market._cli import ALGORITHMS, DEFAULT_ALGORITHM, format_table, solve_cli
-from solver.market._config import MarketConfig, load_config, parse_config, read_distance
+from solver.market._config import (
+    MarketConfig,
+    load_config,
+    load_parsed,
+    parse_config,
+    read_distance,
+)
 from solver.market._gain import gain, thresholds
 from solver.market._graph import adjacency, greedy_row, greedy_rows, import_weights
 from solver.market._misreport import MisreportStudy, misreport_gain, misreport_study
@@ -49,6 +56,7 @@ __all__ = [
     "greedy_rows",
     "import_weights",
     "load_config",
+    "load_parsed",
     "misreport_gain",
     "misreport_study",
     "net_payments",

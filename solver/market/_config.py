@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 from solver._errors import ConfigError, GameError
 from solver.market._model import Market, check_distance
 
-__all__ = ["MarketConfig", "load_config", "parse_config", "read_distance"]
+__all__ = ["MarketConfig", "load_config", "load_parsed", "parse_config", "read_distance"]
 
 GAME_KEYS = ("mechanism", "lambda_pay", "distance")
 ORG_KEYS = ("name", "N", "c", "K")
@@ -128,4 +128,10 @@ def load_config(path: Path) -> MarketConfig:
         raise ConfigError(f"no such file: {p}", field="config") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p} is not valid TOML: {exc}", field="config") from None
+    return parse_config(data, Path(path).parent)
+
+
+def load_parsed(data: Mapping[str, Any], path: Path) -> MarketConfig:
+    """:func:`load_config` from the already-parsed TOML mapping ``data`` of the file ``path``
+    (``solver.Mechanism``: the CLI parses the file once)."""
     return parse_config(data, Path(path).parent)
