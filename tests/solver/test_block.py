@@ -50,3 +50,35 @@ def test_load_matrix_structured_forms(tmp_path: Path) -> None:
     assert isinstance(u, BlockMatrix) and u.toarray()[0].tolist() == [1.0, 0.5, 0.5, 0.5, 0.5]
     pairs = {"form": "pairs", "pairs": [[0, 1, 0.4]]}
     assert isinstance(load_matrix(pairs, structured=True, **kw), np.ndarray)
+
+
+def test_tradefl_block_rho_solves_like_its_dense_matrix(tmp_path: Path) -> None:
+    import warnings
+
+    import solver
+
+    game = solver.random_game(40, seed=0)
+    mu = 0.25 * 500 / (40 * 1500)
+    block = {"form": "block", "sizes": [15, 25], "means": [[2 * mu, 0.5 * mu], [0.5 * mu, 2 * mu]]}
+    path = tmp_path / "game.toml"
+    value = (
+        f'{{ form = "block", sizes = [15, 25], means = [[{2 * mu!r}, {0.5 * mu!r}], '
+        f"[{0.5 * mu!r}, {2 * mu!r}]] }}"
+    )
+    path.write_text(solver.game_to_toml(game, rho_value=value))
+    structured = solver.load_game(path)
+    assert isinstance(structured.rho, BlockMatrix)
+    dense = structured.replace(rho=load_matrix(block, field="rho", n=40, base_dir=tmp_path))
+    a, b = solver.solve(structured, "exact"), solver.solve(dense, "exact")
+    assert a.status == b.status == solver.Status.OPTIMAL
+    np.testing.assert_allclose(a.d, b.d, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(a.redistribution, b.redistribution, rtol=1e-9, atol=1e-9)
+    with pytest.raises(solver.GameError, match=r"block means \[0\]\[1\]"):
+        structured.replace(rho=BlockMatrix(structured.rho.labels, [[0.0, 0.1], [0.2, 0.0]]))
+    with pytest.raises(solver.GameError, match=r"\[0, 1\]"):
+        structured.replace(rho=BlockMatrix(structured.rho.labels, [[0.0, 1.5], [1.5, 0.0]]))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sym = solver.symmetrize_rho(BlockMatrix(structured.rho.labels, [[0.0, 0.1], [0.2, 0.0]]))
+    assert isinstance(sym, BlockMatrix) and sym.means[0, 1] == pytest.approx(0.15)
+    assert caught and issubclass(caught[0].category, solver.RhoSymmetrizedWarning)
