@@ -17,7 +17,8 @@ X = (sqrt(K_i) N_j / (2 rhs_ij))^(2/3),
 :func:`thresholds`, entry for entry, so the thresholds are the same floats) is computed only for
 candidates whose upper bound reaches the ``FIRST_CANDIDATES``-th largest lower bound of their row,
 which holds the row's top ``FIRST_CANDIDATES`` in their exact order. A row whose acceptance runs
-past those, or that has a free candidate (T_ij = +inf), is recomputed with every candidate. Rows
+past those is redone with four times as many, up to every candidate (as is, in the end, a row
+with a free candidate, T_ij = +inf). Rows
 are processed in chunks, from a dense distance array or a :class:`solver.BlockMatrix` (never
 densified as a whole).
 """
