@@ -34,7 +34,8 @@ class Mechanism(Protocol):
     value or ``None`` for the mechanism's default; ``options`` holds the generic CLI options
     that were given (``max_rounds: int``, ``fallback: bool``, ``ir_range: bool``, ``payments:
     str`` for the market's output form), and a mechanism ignores those it has no use for. It
-    returns a JSON-ready dict, printed as the command's output; ``"success": False`` in it makes the CLI exit with code 5 (solver).
+    returns a JSON-ready dict, printed as the command's output; ``"success": False`` in it makes
+    the CLI exit with code 5 (solver).
 
     Optionally, ``load_parsed(data, path)`` does what ``load_config(path)`` does from the
     already-parsed TOML mapping ``data`` of the file at ``path`` (file names in it are relative to
