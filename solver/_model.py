@@ -137,8 +137,8 @@ class Game:
     """The coopetition game: organizations plus consortium parameters.
 
     ``rho`` is the competition matrix (dense array, scipy sparse or :class:`solver.BlockMatrix`;
-    symmetric, entries in [0, 1], zero diagonal). ``accuracy`` overrides the data-accuracy function; by default it is the
-    paper's form built from ``A0`` and ``G`` (:class:`PaperAccuracy`). Construction validates
+    symmetric, entries in [0, 1], zero diagonal). ``accuracy`` overrides the data-accuracy
+    function; by default it is the paper's form built from ``A0`` and ``G`` (:class:`PaperAccuracy`). Construction validates
     everything and raises :class:`GameError` naming the field and organization.
     """
 
