@@ -139,7 +139,8 @@ class Game:
     ``rho`` is the competition matrix (dense array, scipy sparse or :class:`solver.BlockMatrix`;
     symmetric, entries in [0, 1], zero diagonal). ``accuracy`` overrides the data-accuracy
     function; by default it is the paper's form built from ``A0`` and ``G``
-    (:class:`PaperAccuracy`). Construction validates everything and raises :class:`GameError` naming the field and organization.
+    (:class:`PaperAccuracy`). Construction validates everything and raises :class:`GameError`
+    naming the field and organization.
     """
 
     orgs: tuple[Org, ...]
