@@ -1,12 +1,13 @@
 """Whole-process timings of ``fedsettle solve --config FILE --format json`` for the cogen and the
-market schemas, with the matrix (cogen ``gamma``, market ``distance``) as a ``.npy`` file or a
-``block`` structure (issue 12; the tradefl rows are the ``cli`` section of ``solver.py``).
+market schemas, with the matrix (cogen ``gamma``, market ``distance``) as a ``.npy`` or ``.csv``
+file or a ``block`` structure (issue 12; the tradefl rows are the ``cli`` section of
+``solver.py``).
 
 Targets: n = 1,000 under 2 s and n = 10,000 under 10 s (``meets_target`` compares the median).
-Each row gives wall and CPU seconds and the machine's 1-minute load average. The market's output
-holds two dense n x n matrices (``payments``, ``threshold``), so its JSON grows as n^2 (about
-22 MB at n = 1,000); dense markets are run at n = 1,000 and 3,000 only (n = 10,000 would need
-several 800 MB arrays and a 2 GB JSON document on a machine shared by other jobs). A run that
+Each row gives wall and CPU seconds and the machine's 1-minute load average. Above 500 orgs the
+market writes ``payments`` and ``threshold`` on the graph's edges (``payments_form = "edges"``,
+``fedsettle solve --payments auto``); the ``market-dense`` row asks for the n x n matrices
+(``--payments dense``, about 22 MB of JSON at n = 1,000) to show what that form costs. A run that
 exceeds ``--timeout`` seconds is recorded as such.
 
 Prints JSON and writes it to ``benchmarks/results/mechanisms_cli.json``.
@@ -37,16 +38,19 @@ from solver.cogen import random_cogen_game
 from solver.market import random_market
 
 RESULTS = Path(__file__).resolve().parent / "results" / "mechanisms_cli.json"
-#: (mechanism, n, matrix form)
+#: (mechanism, n, matrix form); "market-dense" is the market with --payments dense
 CASES = (
     ("cogen", 1000, "npy"),
+    ("cogen", 1000, "csv"),
     ("cogen", 1000, "block"),
     ("cogen", 10000, "npy"),
     ("cogen", 10000, "block"),
     ("market", 1000, "npy"),
+    ("market", 1000, "csv"),
     ("market", 1000, "block"),
-    ("market", 3000, "npy"),
-    ("market", 3000, "block"),
+    ("market-dense", 1000, "npy"),
+    ("market", 10000, "npy"),
+    ("market", 10000, "block"),
 )
 
 
@@ -58,12 +62,19 @@ def _block(n: int, inside: float, across: float) -> str:
     )
 
 
+def _save(directory: Path, name: str, matrix: np.ndarray, form: str) -> None:
+    if form == "npy":
+        np.save(directory / f"{name}.npy", matrix)
+    else:
+        np.savetxt(directory / f"{name}.csv", matrix, delimiter=",", fmt="%.17g")
+
+
 def _cogen_config(directory: Path, n: int, form: str) -> str:
     game = random_cogen_game(n, seed=0)
-    if form == "npy":
+    if form in ("npy", "csv"):
         g = game.gamma
-        np.save(directory / "gamma.npy", g.toarray() if hasattr(g, "toarray") else np.asarray(g))
-        gamma = '"gamma.npy"'
+        _save(directory, "gamma", g.toarray() if hasattr(g, "toarray") else np.asarray(g), form)
+        gamma = f'"gamma.{form}"'
     else:  # Gamma_i near 0.25, as in random_cogen_game
         gamma = _block(n, 0.3 / n, 0.2 / n)
     head = (
@@ -80,9 +91,9 @@ def _cogen_config(directory: Path, n: int, form: str) -> str:
 
 def _market_config(directory: Path, n: int, form: str) -> str:
     market, d = random_market(n, seed=0)
-    if form == "npy":
-        np.save(directory / "distance.npy", d)
-        distance = '"distance.npy"'
+    if form in ("npy", "csv"):
+        _save(directory, "distance", d, form)
+        distance = f'"distance.{form}"'
     else:
         distance = _block(n, 0.2, 1.0)
     head = (
@@ -103,6 +114,7 @@ def bench(repeat: int, timeout: float) -> list[dict[str, Any]]:
             d = Path(tmp) / f"{mech}-{n}-{form}"
             d.mkdir()
             text = (_cogen_config if mech == "cogen" else _market_config)(d, n, form)
+            extra = ["--payments", "dense"] if mech == "market-dense" else []
             path = d / "game.toml"
             path.write_text(text)
             times, cpus, out_bytes, out = [], [], 0, {}
@@ -112,7 +124,7 @@ def bench(repeat: int, timeout: float) -> list[dict[str, Any]]:
                 t0 = time.perf_counter()
                 try:
                     proc = subprocess.run(
-                        [*cmd, "solve", "--config", str(path), "--format", "json"],
+                        [*cmd, "solve", "--config", str(path), "--format", "json", *extra],
                         capture_output=True,
                         text=True,
                         check=False,
@@ -138,6 +150,7 @@ def bench(repeat: int, timeout: float) -> list[dict[str, Any]]:
                     "seconds_max": round(max(times), 3),
                     "cpu_seconds_median": round(statistics.median(cpus), 3),
                     "success": out.get("success"),
+                    "payments_form": out.get("payments_form"),
                     "meets_target": None
                     if n not in CLI_TARGET_SECONDS
                     else med < row["target_seconds"],

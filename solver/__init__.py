@@ -15,7 +15,8 @@ Responses and checks: :func:`best_response`, :func:`nash_gaps`, :func:`feasible`
 Algorithms: :func:`solve` over :data:`ALGORITHMS` — :func:`dbr`, :func:`cgbd`,
 :func:`maximize_potential`, :func:`wpr`, :func:`gca`, :func:`fip`, :func:`tos`.
 Configuration: :func:`load_game`, :func:`parse_game`, :func:`read_toml`, :func:`load_matrix`
-(matrix fields given inline, as .npy/.csv files or in structured forms), :func:`load_preset`,
+(matrix fields given inline, as .npy/.csv files or in structured forms; :class:`BlockMatrix`
+keeps the uniform and block forms structured), :func:`load_preset`,
 :func:`preset_names`, :func:`game_to_toml`, :func:`random_game`.
 Mechanisms: :class:`Mechanism` (the protocol of ``solver.<name>`` modules),
 :func:`mechanism_module`, :func:`mechanism_names`, :func:`config_mechanism`.
@@ -23,6 +24,7 @@ Mechanisms: :class:`Mechanism` (the protocol of ``solver.<name>`` modules),
 
 from solver._accuracy import AccuracyFunction, PaperAccuracy, PowerLawAccuracy
 from solver._baselines import fip, gca, tos, wpr
+from solver._block import BlockMatrix
 from solver._cgbd import cgbd
 from solver._config import (
     MECHANISM,
@@ -70,6 +72,7 @@ __all__ = [
     "AccuracyFit",
     "AccuracyFunction",
     "BestResponse",
+    "BlockMatrix",
     "ConfigError",
     "FitError",
     "Game",

@@ -175,6 +175,7 @@ def parse_game(data: Mapping[str, Any], *, base_dir: Path | None = None) -> Game
         n=len(orgs),
         base_dir=Path.cwd() if base_dir is None else base_dir,
         sparse=True,
+        structured=True,
     )
     sym = game.get("symmetrize_rho", False)
     if not isinstance(sym, bool):

@@ -16,7 +16,8 @@ wherever a schema takes an n x n matrix it accepts any of these forms::
 with 0-based [[org]] indices (inline, or a .csv/.npy file with three columns); every other
 off-diagonal entry is ``fill`` (default 0), and with ``symmetric = true`` (the default) each
 pair also sets (j, i). Structured forms take ``diagonal`` (default 0). Every error names the
-field and, for a file, the file.
+field and, for a file, the file. With ``structured=True``, ``uniform`` and ``block`` come back as a
+:class:`solver.BlockMatrix` (n labels and a k x k table) instead of a dense n x n array.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import numpy as np
 from numpy.typing import NDArray
 
+from solver._block import BlockMatrix
 from solver._errors import ConfigError
 
 if TYPE_CHECKING:
@@ -49,19 +51,43 @@ _KEYS = {
 
 @overload
 def load_matrix(
-    value: Any, *, field: str, n: int, base_dir: Path, sparse: Literal[False] = False
+    value: Any,
+    *,
+    field: str,
+    n: int,
+    base_dir: Path,
+    sparse: Literal[False] = False,
+    structured: Literal[False] = False,
 ) -> FloatArray: ...
 
 
 @overload
 def load_matrix(
-    value: Any, *, field: str, n: int, base_dir: Path, sparse: bool
+    value: Any,
+    *,
+    field: str,
+    n: int,
+    base_dir: Path,
+    sparse: bool,
+    structured: Literal[False] = False,
 ) -> FloatArray | sp.csr_matrix: ...
 
 
+@overload
 def load_matrix(
-    value: Any, *, field: str, n: int, base_dir: Path, sparse: bool = False
-) -> FloatArray | sp.csr_matrix:
+    value: Any, *, field: str, n: int, base_dir: Path, sparse: bool = False, structured: bool
+) -> FloatArray | sp.csr_matrix | BlockMatrix: ...
+
+
+def load_matrix(
+    value: Any,
+    *,
+    field: str,
+    n: int,
+    base_dir: Path,
+    sparse: bool = False,
+    structured: bool = False,
+) -> FloatArray | sp.csr_matrix | BlockMatrix:
     """Read an n x n float matrix given in any of the module docstring's forms.
 
     Parameters
@@ -77,11 +103,13 @@ def load_matrix(
         Directory that relative paths are resolved against (the config file's directory).
     sparse
         Return the ``pairs`` form with ``fill = 0`` as a ``scipy.sparse.csr_matrix`` instead of
-        a dense array (every other form is dense).
+        a dense array.
+    structured
+        Return the ``uniform`` and ``block`` forms as a :class:`solver.BlockMatrix`.
 
     Returns
     -------
-    numpy.ndarray or scipy.sparse.csr_matrix
+    numpy.ndarray, scipy.sparse.csr_matrix or solver.BlockMatrix
         Shape (n, n), dtype float64, entries finite. Range, symmetry and diagonal rules of the
         field are the caller's to check.
 
@@ -100,7 +128,7 @@ def load_matrix(
     if isinstance(value, str):
         return _checked(_read_file(value, field, base_dir, columns=None), field, n, where=value)
     if isinstance(value, Mapping):
-        return _structured(value, field, n, base_dir, sparse)
+        return _structured(value, field, n, base_dir, sparse, structured)
     if isinstance(value, list):
         return _checked(_inline(value, field), field, n, where=None)
     raise ConfigError(
@@ -176,8 +204,8 @@ def _number(v: Any, field: str) -> float:
 
 
 def _structured(
-    spec: Mapping[str, Any], field: str, n: int, base_dir: Path, sparse: bool
-) -> FloatArray | sp.csr_matrix:
+    spec: Mapping[str, Any], field: str, n: int, base_dir: Path, sparse: bool, structured: bool
+) -> FloatArray | sp.csr_matrix | BlockMatrix:
     form = spec.get("form")
     if form not in _KEYS:
         raise ConfigError(
@@ -195,17 +223,18 @@ def _structured(
             field=f"{field}.{extra[0]}",
         )
     diagonal = _number(spec.get("diagonal", 0.0), f"{field}.diagonal")
-    if form == "uniform":
-        mat = np.full((n, n), _number(spec["value"], f"{field}.value"))
-    elif form == "block":
-        mat = _block(spec, field, n)
-    else:
+    if form == "pairs":
         return _pairs(spec, field, n, base_dir, sparse, diagonal)
-    np.fill_diagonal(mat, diagonal)
-    return mat
+    if form == "uniform":
+        labels = np.zeros(n, dtype=np.intp)
+        means = np.array([[_number(spec["value"], f"{field}.value")]])
+    else:
+        labels, means = _block(spec, field, n)
+    block = BlockMatrix(labels, means, diagonal)
+    return block if structured else block.toarray()
 
 
-def _block(spec: Mapping[str, Any], field: str, n: int) -> FloatArray:
+def _block(spec: Mapping[str, Any], field: str, n: int) -> tuple[NDArray[np.intp], FloatArray]:
     if ("sizes" in spec) == ("labels" in spec):
         raise ConfigError(
             "form 'block' needs exactly one of 'sizes' (cluster sizes in [[org]] order) or "
@@ -237,7 +266,7 @@ def _block(spec: Mapping[str, Any], field: str, n: int) -> FloatArray:
                 f"labels with largest {int(labels.max()) if labels.size else None}",
                 field=f"{field}.labels",
             )
-    return np.array(means[labels[:, None], labels[None, :]], dtype=float)
+    return labels, means
 
 
 def _ints(values: Any, field: str, lo: int) -> NDArray[np.intp]:

@@ -32,9 +32,15 @@ class Mechanism(Protocol):
     turns into exit code 3) and returns the mechanism's own config object.
     ``solve_cli(config, algorithm, options)`` solves it: ``algorithm`` is the ``--algorithm``
     value or ``None`` for the mechanism's default; ``options`` holds the generic CLI options
-    that were given (``max_rounds: int``, ``fallback: bool``, ``ir_range: bool``), and a
-    mechanism ignores those it has no use for. It returns a JSON-ready dict, printed as the
-    command's output; ``"success": False`` in it makes the CLI exit with code 5 (solver).
+    that were given (``max_rounds: int``, ``fallback: bool``, ``ir_range: bool``, ``payments:
+    str`` for the market's output form), and a mechanism ignores those it has no use for. It
+    returns a JSON-ready dict, printed as the command's output; ``"success": False`` in it makes
+    the CLI exit with code 5 (solver).
+
+    Optionally, ``load_parsed(data, path)`` does what ``load_config(path)`` does from the
+    already-parsed TOML mapping ``data`` of the file at ``path`` (file names in it are relative to
+    ``path``'s directory); the CLI, which parses the file to read ``[game].mechanism``, then
+    calls it instead of ``load_config``, so that a large file is parsed once.
 
     Errors: a :class:`solver.GameError` with ``field="algorithm"`` (unknown algorithm name)
     exits 2, any other :class:`solver.GameError` / :class:`solver.ConfigError` exits 3, any

@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from solver._accuracy import AccuracyFunction, PaperAccuracy
 from solver._arrays import GameArrays, LevelTables
+from solver._block import BlockMatrix
 from solver._errors import GameError, RhoSymmetrizedWarning
 from solver._sparse import issparse
 
@@ -105,8 +106,18 @@ def symmetrize_rho(rho: Any) -> Any:
 
     Budget balance (sum_i R_i = 0) holds for every strategy only with a symmetric rho, so the
     game rejects an asymmetric one; call this to opt in to symmetrizing instead. A sparse
-    matrix stays sparse.
+    matrix stays sparse, a :class:`solver.BlockMatrix` a block matrix.
     """
+    if isinstance(rho, BlockMatrix):
+        mu = rho.means
+        diff = float(np.max(np.abs(mu - mu.T), initial=0.0, where=rho.occurring()))
+        if diff > 0:
+            warnings.warn(
+                f"rho was asymmetric (max |rho_ij - rho_ji| = {diff:.3g}); using (rho + rho^T)/2",
+                RhoSymmetrizedWarning,
+                stacklevel=2,
+            )
+        return BlockMatrix(rho.labels, 0.5 * (mu + mu.T), rho.diagonal)
     m = rho.tocsr().astype(float) if issparse(rho) else np.array(rho, dtype=float)
     if m.ndim != 2 or m.shape[0] != m.shape[1]:
         raise GameError(f"must be a square matrix, got shape {m.shape}", field="rho")
@@ -125,10 +136,11 @@ def symmetrize_rho(rho: Any) -> Any:
 class Game:
     """The coopetition game: organizations plus consortium parameters.
 
-    ``rho`` is the competition matrix (dense array or scipy sparse; symmetric, entries in [0, 1],
-    zero diagonal). ``accuracy`` overrides the data-accuracy function; by default it is the
-    paper's form built from ``A0`` and ``G`` (:class:`PaperAccuracy`). Construction validates
-    everything and raises :class:`GameError` naming the field and organization.
+    ``rho`` is the competition matrix (dense array, scipy sparse or :class:`solver.BlockMatrix`;
+    symmetric, entries in [0, 1], zero diagonal). ``accuracy`` overrides the data-accuracy
+    function; by default it is the paper's form built from ``A0`` and ``G``
+    (:class:`PaperAccuracy`). Construction validates everything and raises :class:`GameError`
+    naming the field and organization.
     """
 
     orgs: tuple[Org, ...]
@@ -301,8 +313,41 @@ def _first_outside(mat: Any) -> tuple[int, int]:
     return i, j
 
 
+def _validate_block(rho: BlockMatrix, names: list[str]) -> BlockMatrix:
+    """The rules of :func:`_validate_rho` on a block matrix's table (pairs that occur only)."""
+    n = len(names)
+    if rho.shape != (n, n):
+        raise GameError(
+            f"must be a {n} x {n} matrix (one row per org), got shape {rho.shape}", field="rho"
+        )
+    mu, used = rho.means, rho.occurring()
+    if not (np.all(np.isfinite(mu[used])) and math.isfinite(rho.diagonal)):
+        raise GameError("entries must be finite", field="rho")
+    outside = np.argwhere(used & ((mu < 0) | (mu > 1)))
+    if outside.size:
+        a, b = (int(k) for k in outside[0])
+        raise GameError(
+            f"entries must lie in [0, 1], got block means [{a}][{b}] = {float(mu[a, b]):.6g}",
+            field="rho",
+        )
+    if rho.diagonal != 0:
+        raise GameError(f"diagonal rho_ii must be 0, got {rho.diagonal:.6g}", field="rho")
+    asym = np.argwhere(used & (np.abs(mu - mu.T) > 1e-12))
+    if asym.size:
+        a, b = (int(k) for k in asym[0])
+        raise GameError(
+            f"must be symmetric for budget balance: block means [{a}][{b}] = {mu[a, b]:.6g} but "
+            f"[{b}][{a}] = {mu[b, a]:.6g}; fix the matrix or symmetrize it explicitly with "
+            "solver.symmetrize_rho",
+            field="rho",
+        )
+    return rho
+
+
 def _validate_rho(rho: Any, names: list[str]) -> Any:
     n = len(names)
+    if isinstance(rho, BlockMatrix):
+        return _validate_block(rho, names)
     if issparse(rho):
         mat = rho.tocsr().astype(float)
         data = mat.data

@@ -20,23 +20,27 @@ from fl_node.cli._exit import ExitCode, UserError
 __all__ = ["ExitCode", "UserError", "build_parser", "main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``fedsettle`` parser with every command, or only the command module ``only``."""
     parser = argparse.ArgumentParser(
         prog="fedsettle",
         description="Settlement platform for coopetitive cross-silo federated learning.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        module.register(sub)
+    for name in _command_modules() if only is None else [only]:
+        importlib.import_module(f"{__name__}.{name}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fedsettle`` console script; returns the process exit code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    first = argv[0] if argv else None
+    parser = build_parser(first if first in _command_modules() else None)
     args = parser.parse_args(argv)
     try:
         code = args.func(args)

@@ -23,6 +23,10 @@ ALGORITHMS = ("dbr", "dbr-sim", "cgbd", "exact", "wpr", "gca", "fip", "tos")
 ROUND_ALGORITHMS = ("dbr", "dbr-sim", "wpr", "gca", "fip")
 #: TradeFL algorithms that fall back to the potential maximizer at the round limit
 FALLBACK_ALGORITHMS = ("dbr", "dbr-sim", "wpr")
+#: market payments forms and the size up to which ``auto`` is dense (solver.market's
+#: PAYMENTS_FORMS and DENSE_UP_TO; a test checks they agree)
+PAYMENTS_FORMS = ("auto", "dense", "edges")
+MARKET_DENSE_UP_TO = 500
 
 
 def _positive_int(text: str) -> int:
@@ -76,6 +80,16 @@ def register(subparsers: Any) -> None:
             f"certified potential maximizer ({', '.join(FALLBACK_ALGORITHMS)})"
         ),
     )
+    p.add_argument(
+        "--payments",
+        choices=PAYMENTS_FORMS,
+        help=(
+            "market: form of payments and threshold in the output; dense: n x n matrices "
+            "(row = importer); edges: lists parallel to graph (payments[i][k] is paid by org i "
+            "to org graph[i][k]), computed without n x n arrays; auto (default): dense up to "
+            f"{MARKET_DENSE_UP_TO} orgs, edges above. The output's payments_form says which"
+        ),
+    )
     p.set_defaults(func=run)
 
 
@@ -106,6 +120,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         opts["fallback"] = False
     if args.ir_range:
         opts["ir_range"] = True
+    if args.payments is not None:
+        opts["payments"] = args.payments
     return opts
 
 
@@ -121,7 +137,8 @@ def _solve(args: argparse.Namespace) -> tuple[dict[str, Any], str, bool]:
         if name == solver.MECHANISM:
             return _tradefl(args, solver.parse_game(data, base_dir=path.parent))
         mech = solver.mechanism_module(name)
-        config = mech.load_config(path)
+        load_parsed = getattr(mech, "load_parsed", None)
+        config = mech.load_config(path) if load_parsed is None else load_parsed(data, path)
         out = mech.solve_cli(config, args.algorithm, _options(args))
     except solver.GameError as exc:
         code = ExitCode.USAGE if exc.field == "algorithm" else ExitCode.CONFIG

@@ -18,8 +18,8 @@ Algorithms: :func:`solve` over :data:`ALGORITHMS` — :func:`fixed_point`, :func
 :func:`blind`, :func:`random_generation`, :func:`everyone_max`, :func:`no_redistribution`.
 Checks: :func:`evaluate`, :func:`ir_kappa_range`, :func:`comparative_statics`.
 Random games: :func:`random_cogen_game`.
-Configuration: :func:`load_config`, :func:`parse_config`, :func:`load_cogen_preset`,
-:func:`cogen_preset_names`; ``fedsettle solve`` calls :func:`solve_cli`.
+Configuration: :func:`load_config`, :func:`load_parsed`, :func:`parse_config`,
+:func:`load_cogen_preset`, :func:`cogen_preset_names`; ``fedsettle solve`` calls :func:`solve_cli`.
 """
 
 from solver.cogen._baselines import (
@@ -35,6 +35,7 @@ from solver.cogen._config import (
     cogen_preset_names,
     load_cogen_preset,
     load_config,
+    load_parsed,
     parse_config,
     read_matrix,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "label_counts",
     "load_cogen_preset",
     "load_config",
+    "load_parsed",
     "maximize_potential",
     "mixed_heterogeneity",
     "nash_gaps",

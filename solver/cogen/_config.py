@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from solver._block import BlockMatrix
 from solver._errors import ConfigError
 from solver.cogen._model import CogenGame, CogenOrg, check_value
 
@@ -44,6 +45,7 @@ __all__ = [
     "cogen_preset_names",
     "load_cogen_preset",
     "load_config",
+    "load_parsed",
     "parse_config",
     "read_matrix",
 ]
@@ -83,12 +85,13 @@ def _value(name: str, value: Any, where: str) -> float:
 
 def read_matrix(
     value: Any, n: int, where: str, base_dir: Path | None = None
-) -> NDArray[np.float64]:
+) -> NDArray[np.float64] | BlockMatrix:
     """The n x n competition matrix in any form :func:`solver.load_matrix` reads.
 
     Inline rows (one per ``[[org]]``), a ``.npy``/``.csv`` path relative to the config file
     (``base_dir``; the working directory when the mapping did not come from a file), or a
-    structured form (``uniform``, ``block``, ``pairs``).
+    structured form (``uniform``, ``block``, ``pairs``); ``uniform`` and ``block`` come back as a
+    :class:`solver.BlockMatrix`, the others as a dense array.
     """
     from solver._matrix import load_matrix
 
@@ -97,7 +100,10 @@ def read_matrix(
             for j, v in enumerate(row if isinstance(row, list) else []):
                 if isinstance(v, bool) or not isinstance(v, int | float):
                     raise ConfigError(f"must be a number, got {v!r}", field=f"{where}[{i}][{j}]")
-    return load_matrix(value, field=where, n=n, base_dir=base_dir or Path.cwd())
+    mat = load_matrix(value, field=where, n=n, base_dir=base_dir or Path.cwd(), structured=True)
+    if isinstance(mat, np.ndarray):
+        mat.setflags(write=False)  # ours: the game keeps it without a copy
+    return mat
 
 
 def parse_config(data: Mapping[str, Any], path: Path | None = None) -> CogenConfig:
@@ -158,6 +164,12 @@ def load_config(path: Path) -> CogenConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p} is not valid TOML: {exc}", field="config") from None
     return parse_config(data, p)
+
+
+def load_parsed(data: Mapping[str, Any], path: Path) -> CogenConfig:
+    """:func:`load_config` from the already-parsed TOML mapping ``data`` of the file ``path``
+    (``solver.Mechanism``: the CLI parses the file once)."""
+    return parse_config(data, Path(path))
 
 
 def cogen_preset_names() -> list[str]:

@@ -24,10 +24,11 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
+from solver._block import BlockMatrix
 from solver._errors import GameError
+from solver._sparse import issparse
 
 __all__ = ["CogenGame", "CogenOrg", "CogenView", "Incentives", "check_value"]
 
@@ -132,35 +133,95 @@ class CogenView:
         return self.a * self.b * u ** (-self.b - 1.0) + self.alpha_D * self.Delta / (u * u)
 
 
+def _validate_block(gamma: BlockMatrix, names: tuple[str, ...]) -> BlockMatrix:
+    """The rules of :func:`_validate_gamma` on a block matrix's table (pairs that occur only)."""
+    n = len(names)
+    if gamma.shape != (n, n):
+        raise GameError(
+            f"must be a {n} x {n} matrix (one row per org), got shape {gamma.shape}", field="gamma"
+        )
+    mu, used = gamma.means, gamma.occurring()
+    if not np.all(np.isfinite(mu[used])) or not math.isfinite(gamma.diagonal):
+        raise GameError("entries must be finite", field="gamma")
+    if used.any() and mu[used].min() < 0:
+        raise GameError(f"entries must be >= 0, got {mu[used].min():.6g}", field="gamma")
+    if gamma.diagonal != 0:
+        raise GameError(f"diagonal gamma_ii must be 0, got {gamma.diagonal!r}", field="gamma")
+    diff = np.where(used, np.abs(mu - mu.T), 0.0)
+    if diff.size and diff.max() > 1e-12:
+        a, b = (int(k) for k in np.unravel_index(int(np.argmax(diff)), diff.shape))
+        i, j = int(np.flatnonzero(gamma.labels == a)[0]), int(np.flatnonzero(gamma.labels == b)[-1])
+        raise GameError(
+            f"must be symmetric, because budget balance (sum_i R_i = 0 for every strategy) needs "
+            f"gamma_ij = gamma_ji: gamma[{names[i]!r}][{names[j]!r}] = {mu[a, b]:.6g} but "
+            f"gamma[{names[j]!r}][{names[i]!r}] = {mu[b, a]:.6g} (block means [{a}][{b}] and "
+            f"[{b}][{a}]); fix the matrix",
+            field="gamma",
+            org=names[i],
+        )
+    return gamma
+
+
+#: rows (and columns) per tile of the dense gamma checks (bounds their working memory)
+_TILE = 512
+
+
 def _validate_gamma(gamma: Any, names: tuple[str, ...]) -> Any:
     n = len(names)
-    if sp.issparse(gamma):
+    if isinstance(gamma, BlockMatrix):
+        return _validate_block(gamma, names)
+    if issparse(gamma):
+        import scipy.sparse as sp
+
         mat: Any = sp.csr_matrix(gamma, dtype=float)
-        data, diag = mat.data, mat.diagonal()
+        if mat.shape != (n, n):
+            raise GameError(
+                f"must be a {n} x {n} matrix (one row per org), got shape {mat.shape}",
+                field="gamma",
+            )
+        finite, low, diag = bool(np.all(np.isfinite(mat.data))), mat.data, mat.diagonal()
         dense = None
     else:
         try:
-            mat = np.array(gamma, dtype=float)
+            # a read-only float array cannot change under the game: no copy (a config's matrix)
+            mat = np.asarray(gamma, dtype=float)
+            if mat is gamma and mat.flags.writeable:
+                mat = mat.copy()
         except (TypeError, ValueError):
             raise GameError("must be an n x n matrix of numbers", field="gamma") from None
-        dense, data = mat, mat.ravel()
-        diag = np.diagonal(mat) if mat.ndim == 2 else np.zeros(0)
-    if mat.ndim != 2 or mat.shape != (n, n):
-        raise GameError(
-            f"must be a {n} x {n} matrix (one row per org), got shape {mat.shape}", field="gamma"
-        )
-    if not np.all(np.isfinite(data)):
+        dense = mat
+        if mat.ndim != 2 or mat.shape != (n, n):
+            raise GameError(
+                f"must be a {n} x {n} matrix (one row per org), got shape {mat.shape}",
+                field="gamma",
+            )
+        blocks = [mat[i0 : i0 + _TILE] for i0 in range(0, n, _TILE)]
+        finite = all(bool(np.isfinite(b).all()) for b in blocks)
+        low = np.array([b.min() for b in blocks]) if finite else np.zeros(0)
+        diag = np.diagonal(mat)
+    if not finite:
         raise GameError("entries must be finite", field="gamma")
-    if data.size and data.min() < 0:
-        raise GameError(f"entries must be >= 0, got {data.min():.6g}", field="gamma")
+    if low.size and low.min() < 0:
+        raise GameError(f"entries must be >= 0, got {low.min():.6g}", field="gamma")
     nz = np.flatnonzero(diag != 0)
     if nz.size:
         i = int(nz[0])
         raise GameError(
             f"diagonal gamma_ii must be 0, got {diag[i]!r}", field="gamma", org=names[i]
         )
-    diff = abs(mat - mat.T)
-    if (diff.max() if (dense is not None or diff.nnz) else 0.0) > 1e-12:
+    if dense is not None:
+        asymmetric = any(
+            np.abs(
+                dense[i0 : i0 + _TILE, j0 : j0 + _TILE] - dense[j0 : j0 + _TILE, i0 : i0 + _TILE].T
+            ).max(initial=0.0)
+            > 1e-12
+            for i0 in range(0, n, _TILE)
+            for j0 in range(i0, n, _TILE)
+        )
+    else:
+        diff = abs(mat - mat.T)
+        asymmetric = bool(diff.nnz) and diff.max() > 1e-12
+    if asymmetric:
         full = dense if dense is not None else mat.toarray()
         i, j = (int(k) for k in np.unravel_index(int(np.argmax(np.abs(full - full.T))), full.shape))
         raise GameError(
@@ -170,7 +231,7 @@ def _validate_gamma(gamma: Any, names: tuple[str, ...]) -> Any:
             field="gamma",
             org=names[i],
         )
-    if dense is not None:
+    if dense is not None and dense.flags.writeable:
         dense.setflags(write=False)
     return mat
 
@@ -179,7 +240,8 @@ def _validate_gamma(gamma: Any, names: tuple[str, ...]) -> Any:
 class CogenGame:
     """The cogen game: organizations plus the loss, score and redistribution parameters.
 
-    ``gamma`` is the competition matrix (dense array or scipy sparse; symmetric, >= 0, zero
+    ``gamma`` is the competition matrix (dense array, scipy sparse or :class:`solver.BlockMatrix`,
+    which stays structured; symmetric, >= 0, zero
     diagonal). Construction validates everything and raises :class:`solver.GameError` naming
     the field and organization, including a weight ``w_i <= 0``.
     """

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from solver.cogen._model import CogenGame, CogenOrg
 
@@ -27,6 +26,8 @@ def random_cogen_game(
     About three quarters of the organizations have an interior equilibrium strategy at every n
     (``benchmarks/cogen_solver.py`` reports the share).
     """
+    import scipy.sparse as sp  # here: its import costs a short CLI run a large share
+
     rng = np.random.default_rng(seed)
     D = rng.integers(600, 2001, n).astype(float)
     delta = np.round(rng.uniform(0.1, 1.5, n), 3)

@@ -90,11 +90,12 @@ def solve_cli(
     """Solve a loaded configuration and return the JSON-ready result ``fedsettle solve`` prints.
 
     ``algorithm`` None means :data:`DEFAULT_ALGORITHM`. ``options`` are passed to the
-    algorithm (see :func:`solve`), except ``ir_range`` (bool): when true the result also has
-    ``ir_kappa_range``, the kappa intervals where every payoff at equilibrium is >= 0
-    (``null`` for an unbounded end), and ``kappa_saturation``.
+    algorithm (see :func:`solve`), except ``payments`` (the market's; ignored) and ``ir_range``
+    (bool): when true the result also has ``ir_kappa_range``, the kappa intervals where every
+    payoff at equilibrium is >= 0 (``null`` for an unbounded end), and ``kappa_saturation``.
     """
     opts = dict(options)
+    opts.pop("payments", None)  # the market's output option: nothing to do here
     ir_range = opts.pop("ir_range", False)
     if not isinstance(ir_range, bool):
         raise ConfigError(f"must be true or false, got {ir_range!r}", field="options.ir_range")

@@ -29,10 +29,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from solver._block import BlockMatrix
 from solver._errors import ConfigError, GameError
-from solver.market._model import Market, check_distance
+from solver.market._model import Market, check_distance_form
 
-__all__ = ["MarketConfig", "load_config", "parse_config", "read_distance"]
+__all__ = ["MarketConfig", "load_config", "load_parsed", "parse_config", "read_distance"]
 
 GAME_KEYS = ("mechanism", "lambda_pay", "distance")
 ORG_KEYS = ("name", "N", "c", "K")
@@ -40,10 +41,11 @@ ORG_KEYS = ("name", "N", "c", "K")
 
 @dataclass(frozen=True, eq=False)
 class MarketConfig:
-    """A parsed market file: the reported parameters and the round's model distances."""
+    """A parsed market file: the reported parameters and the round's model distances (a
+    :class:`solver.BlockMatrix` for the ``uniform`` and ``block`` forms, else a dense array)."""
 
     market: Market
-    distance: NDArray[np.float64]
+    distance: NDArray[np.float64] | BlockMatrix
 
 
 def _keys(data: Any, required: tuple[str, ...], where: str) -> Mapping[str, Any]:
@@ -75,15 +77,16 @@ def _as_config_error(exc: GameError, field: str | None) -> ConfigError:
 
 def read_distance(
     value: Any, n: int, field: str = "game.distance", base_dir: Path | None = None
-) -> NDArray[np.float64]:
+) -> NDArray[np.float64] | BlockMatrix:
     """The distance matrix in any form :func:`solver.load_matrix` reads (inline rows, a
     ``.npy``/``.csv`` path relative to the config file, or a structured form), then checked:
-    symmetric, zero diagonal, entries in [0, 2]."""
+    symmetric, zero diagonal, entries in [0, 2]. ``uniform`` and ``block`` stay structured
+    (:class:`solver.BlockMatrix`, checked on its table); the rest is a read-only array."""
     from solver._matrix import load_matrix
 
-    raw = load_matrix(value, field=field, n=n, base_dir=base_dir or Path.cwd())
+    raw = load_matrix(value, field=field, n=n, base_dir=base_dir or Path.cwd(), structured=True)
     try:
-        return check_distance(raw, n, field)
+        return check_distance_form(raw, n, field)
     except GameError as exc:
         raise _as_config_error(exc, exc.field) from None
 
@@ -128,4 +131,10 @@ def load_config(path: Path) -> MarketConfig:
         raise ConfigError(f"no such file: {p}", field="config") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p} is not valid TOML: {exc}", field="config") from None
+    return parse_config(data, Path(path).parent)
+
+
+def load_parsed(data: Mapping[str, Any], path: Path) -> MarketConfig:
+    """:func:`load_config` from the already-parsed TOML mapping ``data`` of the file ``path``
+    (``solver.Mechanism``: the CLI parses the file once)."""
     return parse_config(data, Path(path).parent)

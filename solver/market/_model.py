@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from solver._block import BlockMatrix
 from solver._errors import GameError
 
-__all__ = ["Market", "check_distance"]
+__all__ = ["Market", "check_distance", "check_distance_form"]
 
 FloatArray = NDArray[np.float64]
 
@@ -126,27 +127,90 @@ def check_distance(distance: ArrayLike, n: int, field: str = "distance") -> Floa
     """Validate a model-distance matrix: n x n, finite, symmetric, zero diagonal, in [0, 2].
 
     d_ij = 1 - cos(theta_i - theta0, theta_j - theta0) is symmetric by definition; an asymmetric
-    matrix is a bug upstream, so it is rejected rather than repaired. Returns a read-only copy.
+    matrix is a bug upstream, so it is rejected rather than repaired. Returns a read-only copy
+    (dense, also for a :class:`solver.BlockMatrix`).
     """
     d = np.array(distance, dtype=float)
+    _check_dense(d, n, field)
+    d.setflags(write=False)
+    return d
+
+
+def check_distance_form(
+    distance: FloatArray | BlockMatrix, n: int, field: str = "distance"
+) -> FloatArray | BlockMatrix:
+    """:func:`check_distance` without a copy: a :class:`solver.BlockMatrix` is checked on its
+    table and returned as is; a float array is checked in place and returned read-only (the
+    caller hands it over, as :func:`solver.market.read_distance` does with a loaded file)."""
+    if isinstance(distance, BlockMatrix):
+        _check_block(distance, n, field)
+        return distance
+    d = np.asarray(distance, dtype=float)
+    _check_dense(d, n, field)
+    d.setflags(write=False)
+    return d
+
+
+#: rows per block of the dense checks (bounds their working memory)
+_CHECK_ROWS = 512
+
+
+def _check_dense(d: FloatArray, n: int, field: str) -> None:
+    """The checks of :func:`check_distance` in blocks of rows; the first offending entry in row
+    order is reported, as by a whole-matrix check."""
     if d.shape != (n, n):
         raise GameError(f"must be a full {n} x {n} matrix (one row per org)", field=field)
-    bad = ~np.isfinite(d) | (d < 0) | (d > MAX_DISTANCE)
-    if bad.any():
-        i, j = map(int, np.argwhere(bad)[0])
-        raise GameError(
-            f"entry must lie in [0, 2], got {float(d[i, j])!r}", field=f"{field}[{i}][{j}]"
-        )
+    for i0 in range(0, n, _CHECK_ROWS):
+        rows = d[i0 : i0 + _CHECK_ROWS]
+        good = rows >= 0
+        good &= rows <= MAX_DISTANCE  # false for nan too
+        if not good.all():
+            i, j = map(int, np.argwhere(~good)[0])
+            raise GameError(
+                f"entry must lie in [0, 2], got {float(rows[i, j])!r}",
+                field=f"{field}[{i0 + i}][{j}]",
+            )
     diag = np.flatnonzero(np.diag(d) != 0)
     if diag.size:
         i = int(diag[0])
         raise GameError(f"diagonal must be 0, got {float(d[i, i])!r}", field=f"{field}[{i}][{i}]")
-    asym = np.argwhere(d != d.T)
-    if asym.size:
-        i, j = map(int, asym[0])
+    # the first asymmetric entry in row order lies above the diagonal (its mirror comes later),
+    # so square tiles on and above the diagonal, a tile row at a time, find it
+    for i0 in range(0, n, _CHECK_ROWS):
+        found = []
+        for j0 in range(i0, n, _CHECK_ROWS):
+            tile = d[i0 : i0 + _CHECK_ROWS, j0 : j0 + _CHECK_ROWS]
+            mirror = d[j0 : j0 + _CHECK_ROWS, i0 : i0 + _CHECK_ROWS].T
+            if not np.array_equal(tile, mirror):
+                i, j = map(int, np.argwhere(tile != mirror)[0])
+                found.append((i0 + i, j0 + j))
+        if found:
+            i, j = min(found)
+            raise GameError(
+                f"must be symmetric: d[{i}][{j}] = {float(d[i, j])!r} but "
+                f"d[{j}][{i}] = {float(d[j, i])!r}",
+                field=f"{field}[{i}][{j}]",
+            )
+
+
+def _check_block(d: BlockMatrix, n: int, field: str) -> None:
+    """The same rules on a block matrix's table (only the cluster pairs that occur count)."""
+    if d.shape != (n, n):
+        raise GameError(f"must be a full {n} x {n} matrix (one row per org)", field=field)
+    if d.diagonal != 0:
+        raise GameError(f"diagonal must be 0, got {d.diagonal!r}", field=f"{field}.diagonal")
+    mu, used = d.means, d.occurring()
+    bad = used & (~np.isfinite(mu) | (mu < 0) | (mu > MAX_DISTANCE))
+    if bad.any():
+        a, b = map(int, np.argwhere(bad)[0])
         raise GameError(
-            f"must be symmetric: d[{i}][{j}] = {float(d[i, j])!r} but d[{j}][{i}] = {float(d[j, i])!r}",
-            field=f"{field}[{i}][{j}]",
+            f"entry must lie in [0, 2], got {float(mu[a, b])!r}", field=f"{field}.means[{a}][{b}]"
         )
-    d.setflags(write=False)
-    return d
+    asym = np.argwhere(used & (mu != mu.T))
+    if asym.size:
+        a, b = map(int, asym[0])
+        raise GameError(
+            f"must be symmetric: means[{a}][{b}] = {float(mu[a, b])!r} but "
+            f"means[{b}][{a}] = {float(mu[b, a])!r}",
+            field=f"{field}.means[{a}][{b}]",
+        )

@@ -118,3 +118,29 @@ def test_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown algorithm 'magic'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["solve"])
+
+
+def test_solve_imports_only_its_own_command_module() -> None:
+    """`fedsettle solve` registers only the solve parser: the other commands' modules (demo
+    imports the mechanisms package) stay unimported, while `fedsettle --help` still lists all."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from fl_node.cli import main\n"
+        "main(['solve', '--preset', 'paper-table2', '--format', 'json'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('fl_node.cli.', 'fl_node.mech'))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = json.loads(out.splitlines()[-1].replace("'", '"'))
+    assert loaded == ["fl_node.cli._exit", "fl_node.cli.solve"]
+    helptext = subprocess.run(
+        [sys.executable, "-c", "from fl_node.cli import main; main(['--help'])"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    for command in ("audit", "demo", "node", "solve"):
+        assert command in helptext

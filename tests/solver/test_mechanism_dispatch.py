@@ -86,6 +86,29 @@ def test_dispatch_calls_the_protocol(fake: Path, capsys: pytest.CaptureFixture[s
     capsys.readouterr()
 
 
+def test_load_parsed_gets_the_parsed_file_once(
+    fake: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mechanism with load_parsed gets the CLI's parsed mapping: the file is parsed once."""
+    cfg = _config(fake, '[game]\nmechanism = "fakemech"\nsize = 4\n')
+    mod = solver.mechanism_module("fakemech")
+    parsed: list[tuple[dict[str, object], Path]] = []
+    monkeypatch.setattr(
+        mod,
+        "load_parsed",
+        lambda data, path: parsed.append((data, path)) or data["game"],
+        raising=False,
+    )
+    monkeypatch.setattr(mod, "load_config", lambda path: pytest.fail("parsed twice"))
+    parses = []
+    real_loads = tomllib.loads
+    monkeypatch.setattr(tomllib, "loads", lambda text: parses.append(text) or real_loads(text))
+    assert main(["solve", "--config", cfg, "--format", "json"]) == ExitCode.OK
+    assert json.loads(capsys.readouterr().out)["size"] == 4
+    assert parsed == [({"game": {"mechanism": "fakemech", "size": 4}}, Path(cfg))]
+    assert len(parses) == 1
+
+
 def test_mechanism_errors_map_to_exit_codes(fake: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = _config(fake, '[game]\nmechanism = "fakemech"\nsize = 3\n')
     assert main(["solve", "--config", cfg, "--algorithm", "magic"]) == ExitCode.USAGE
