@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fl_node.cli._exit import ExitCode, UserError
+from fl_node.cli._options import add_log_format
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,13 +37,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--out", type=Path, help="result JSON path (default: [coordinator].result)")
     p.add_argument("--quiet", action="store_true", help="log actions to the state dir only")
-    p.add_argument(
-        "--log-format",
-        choices=("auto", "human", "json"),
-        default="auto",
-        help="stderr lines: human-readable or JSON (default auto: human on a terminal, else JSON;"
-        " <state dir>/actions.jsonl is always JSON)",
-    )
+    add_log_format(p)
     p.set_defaults(func=_run)
 
     p = cmds.add_parser("check", help="validate consortium.toml and print its summary")
@@ -75,6 +70,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of data partition and parameters")
     p.add_argument("--base-port", type=int, default=8601, help="first silo agent port")
     p.add_argument("--rounds", type=int, default=2, help="FL rounds")
+    p.add_argument(
+        "--mechanism",
+        choices=("tradefl", "cogen"),
+        default="tradefl",
+        help="the round's mechanism: data fraction + compute level (tradefl, default) or "
+        "synthetic-data generation (cogen)",
+    )
     p.add_argument(
         "--runtime",
         choices=("embedded", "deployment"),
@@ -276,6 +278,7 @@ def _init(args: argparse.Namespace) -> int:
             superlink_port=args.superlink_port,
             supernode_base_port=args.supernode_base_port,
             contract=args.contract,
+            mechanism=args.mechanism,
         )
         for path in scaffold(args.out, options, force=args.force):
             print(path)

@@ -177,7 +177,7 @@ def _register_market(ex: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     m = ex.add_parser(
         "market",
         help="the model-sharing market (personalized FL) against Local/FedAvg/FedProx/Ditto/"
-        "pFedGraph; free-riders, sign-flippers, size and cost liars",
+        "FedAMP/CFL/FedFomo/pFedGraph; free-riders, sign-flippers, size and cost liars",
         description=(
             "On 9 digits silos (3 label clusters, and a Dirichlet split) with their own test "
             "splits: personalized FL through the market (graph and payments every round) and the "

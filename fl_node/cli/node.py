@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fl_node.cli._exit import ExitCode, UserError
+from fl_node.cli._options import add_log_format
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,13 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--once", action="store_true", help="one pass over the chain, no HTTP agent, then exit"
     )
     p.add_argument("--quiet", action="store_true", help="log actions to the state dir only")
-    p.add_argument(
-        "--log-format",
-        choices=("auto", "human", "json"),
-        default="auto",
-        help="stderr lines: human-readable or JSON (default auto: human on a terminal, else JSON;"
-        " <state dir>/actions.jsonl is always JSON)",
-    )
+    add_log_format(p)
     p.set_defaults(func=_run)
 
     p = cmds.add_parser(
@@ -136,7 +131,7 @@ def _check(args: argparse.Namespace) -> int:
         "max_bond_wei": config.chain.max_bond_wei,
         "agent": f"http://{config.agent.host}:{config.agent.port}",
         "state_dir": str(config.state_dir),
-        "compute_levels": list(config.cost.F),
+        "compute_levels": None if config.cost is None else list(config.cost.F),
         "supernode": None,
     }
     if config.supernode is not None:
@@ -155,7 +150,7 @@ def _check(args: argparse.Namespace) -> int:
         print(
             f"\nconsortium.toml entry:\n[[silos]]\nname = {json.dumps(config.name)}\n"
             f'account = "{account.address}"\ns = {s}\n'
-            f"F_max = {config.cost.F[-1]}\n"
+            + ("" if config.cost is None else f"F_max = {config.cost.F[-1]}\n")
         )
     return int(ExitCode.OK)
 

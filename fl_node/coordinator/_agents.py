@@ -19,7 +19,6 @@ import urllib.error
 import urllib.request
 from typing import Any, Protocol
 
-from fl_node.agent import Strategy
 from fl_node.daemon import WireError, strategy_from_json
 
 __all__ = ["AgentClient", "AgentRejected", "AgentUnavailable", "HttpResponder", "SiloLink"]
@@ -78,10 +77,14 @@ class AgentClient:
         Seconds per request.
     """
 
-    def __init__(self, name: str, endpoint: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, name: str, endpoint: str, timeout: float = 10.0, mechanism: Any = None
+    ) -> None:
         self.name = name
         self.endpoint = endpoint.rstrip("/")
         self.timeout = timeout
+        #: the round's mechanism, which reads the agent's answers (None: tradefl's Strategy)
+        self.mechanism = mechanism
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -122,14 +125,20 @@ class AgentClient:
     def push_terms(self, document: dict[str, Any]) -> dict[str, Any]:
         return dict(self._request("POST", "/terms", document))
 
-    def best_response(self, round_id: int, others_total: float) -> Strategy:
+    def best_response(self, round_id: int, others_total: float) -> Any:
         answer = self._request(
             "POST", "/best-response", {"round_id": round_id, "others_total": others_total}
         )
+        where = f"silo {self.name}'s answer"
         try:
-            strategy = strategy_from_json(answer, f"silo {self.name}'s answer")
+            if self.mechanism is None:
+                strategy = strategy_from_json(answer, where)
+            else:
+                strategy = self.mechanism.strategy_from_json(answer)
         except WireError as exc:
             raise AgentUnavailable(str(exc)) from None
+        except ValueError as exc:
+            raise AgentUnavailable(f"{where}: {exc}") from None
         if strategy.name != self.name:
             raise AgentUnavailable(
                 f"the agent at {self.endpoint} answered as {strategy.name!r}, not {self.name!r}"

@@ -13,7 +13,8 @@ Example (relative paths are relative to the file)::
 
     [coordinator]
     state_dir = "state/coordinator"
-    mechanism = "tradefl"                # optional: the round's mechanism (fl_node.mechanisms)
+    mechanism = "tradefl"                # optional: the round's mechanism (fl_node.mechanisms);
+                                         #   "cogen": [terms] and [[silos]] per _cogen_config
     attest = true                        # reports need the coordinator's EIP-712 signature
     [coordinator.key]                    # the attestation key (required when attest = true)
     dev_account = 1
@@ -76,6 +77,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fl_node.agent import ConsortiumTerms
 from fl_node.chain_steps import ChainUnits
@@ -159,7 +161,9 @@ class ConsortiumConfig:
     coordinator_key: KeySpec | None
     state_dir: Path
     result_path: Path | None
-    terms: ConsortiumTerms
+    #: the public terms: :class:`ConsortiumTerms` (tradefl) or
+    #: :class:`fl_node.mechanisms.cogen.CogenTerms` (cogen, see :mod:`._cogen_config`)
+    terms: Any
     units: ChainUnits
     silos: tuple[SiloEntry, ...]
     round: RoundSettings
@@ -212,8 +216,20 @@ def parse_consortium_config(root: Table) -> ConsortiumConfig:
     key_table = coord.table("key", "dev_account = N or keystore + password_env", required=attest)
     if key_table is not None and not attest:
         raise coord.error("key", "is set but attest = false", "remove it or set attest = true")
-    silos = _silos(root)
-    terms, units = _terms(root, silos)
+    silos = _silos(root, mechanism)
+    terms: Any
+    if mechanism == "cogen":
+        from fl_node.coordinator._cogen_config import parse_cogen_terms
+
+        terms = parse_cogen_terms(
+            _req(root, "terms", "a, b, alpha_D, kappa, q, gamma, qbar (mechanism cogen)"),
+            root.tables("silos", ""),
+            [s.name for s in silos],
+            [s.s for s in silos],
+        )
+    else:
+        terms = _terms(root, silos)
+    units = _units(root)
     mode = "embedded"
     deployment = None
     runtime = root.table("runtime", 'mode = "embedded"', required=False)
@@ -254,31 +270,40 @@ def parse_consortium_config(root: Table) -> ConsortiumConfig:
     )
 
 
-def _silos(root: Table) -> list[SiloEntry]:
-    tables = root.tables("silos", "per silo with name, account, s, F_max, p and endpoint")
+_COMMON_SILO_KEYS = ("name", "account", "s", "endpoint", "partition_id", "supernode_public_key")
+
+
+def _silos(root: Table, mechanism: str) -> list[SiloEntry]:
+    cogen = mechanism == "cogen"
+    tables = root.tables(
+        "silos",
+        "per silo with name, account, s, "
+        + ("delta, theta, x_max" if cogen else "F_max, p")
+        + " and endpoint",
+    )
     if len(tables) < 2:
         raise root.error("silos", "lists fewer than two silos", "add one [[silos]] per silo (>= 2)")
+    if cogen:
+        from fl_node.coordinator._cogen_config import COGEN_SILO_KEYS
+
+        keys: tuple[str, ...] = (*_COMMON_SILO_KEYS, *COGEN_SILO_KEYS)
+    else:
+        keys = (*_COMMON_SILO_KEYS, "F_max", "p")
     out: list[SiloEntry] = []
     for i, t in enumerate(tables):
-        t.check_keys(
-            (
-                "name",
-                "account",
-                "s",
-                "F_max",
-                "p",
-                "endpoint",
-                "partition_id",
-                "supernode_public_key",
-            )
-        )
+        t.check_keys(keys)
         entry = SiloEntry(
             index=i,
             name=t.text("name", 'the silo\'s name, e.g. "silo-1" (its node.toml [silo].name)'),
             account=t.address("account", "the silo's chain account (its node daemon's address)"),
             s=t.number("s", "the silo's training samples, from `fedsettle node check`", above=0.0),
-            F_max=t.number("F_max", "the silo's fastest compute level in samples/s", above=0.0),
-            p=t.number("p", "the silo's public profitability, e.g. 1200.0", above=0.0),
+            # cogen: no compute level, no profitability (its valuation is [[silos]].theta)
+            F_max=0.0
+            if cogen
+            else t.number("F_max", "the silo's fastest compute level in samples/s", above=0.0),
+            p=0.0
+            if cogen
+            else t.number("p", "the silo's public profitability, e.g. 1200.0", above=0.0),
             endpoint=t.url("endpoint", "the silo daemon's agent URL, e.g. http://silo-1:8601"),
             partition_id=t.integer(
                 "partition_id", "the silo's data partition (embedded runtime)", default=i, min=0
@@ -301,7 +326,7 @@ def _silos(root: Table) -> list[SiloEntry]:
     return out
 
 
-def _terms(root: Table, silos: list[SiloEntry]) -> tuple[ConsortiumTerms, ChainUnits]:
+def _terms(root: Table, silos: list[SiloEntry]) -> ConsortiumTerms:
     t = _req(root, "terms", "gamma, lam, w_e, kappa, G, D_min, A0, tau and rho")
     t.check_keys(("gamma", "lam", "w_e", "kappa", "G", "D_min", "A0", "tau", "rho"))
     n = len(silos)
@@ -338,9 +363,13 @@ def _terms(root: Table, silos: list[SiloEntry]) -> tuple[ConsortiumTerms, ChainU
         A0=t.number("A0", "the accuracy ceiling, e.g. 1.0", above=0.0),
         G=t.number("G", "the accuracy curvature, e.g. 10.0", above=0.0),
     )
+    return terms
+
+
+def _units(root: Table) -> ChainUnits:
     u = root.table("units", "", required=False)
     if u is None:
-        return terms, ChainUnits()
+        return ChainUnits()
     u.check_keys(("x_scale", "f_scale", "unit_wei"))
     units = ChainUnits(
         x_scale=u.integer("x_scale", "decimals of x on chain, e.g. 1000", default=1000, min=1),
@@ -349,7 +378,7 @@ def _terms(root: Table, silos: list[SiloEntry]) -> tuple[ConsortiumTerms, ChainU
     )
     if units.unit_wei < 1:
         raise u.error("unit_wei", "= 0", "set it to a positive number of wei")
-    return terms, units
+    return units
 
 
 def _round(t: Table | None) -> RoundSettings:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from fl_node.coordinator._config import ConsortiumConfig, DeploymentSettings
 from fl_node.coordinator._training import TrainingError, TrainingOutcome, coordinator_run_config
-from fl_node.coordinator.flower_hooks import HOOKS_REF
+from fl_node.coordinator.flower_hooks import HOOKS_REF, write_assignments
 
 if TYPE_CHECKING:
     from fl_node.flower import Assignment
@@ -150,10 +150,7 @@ class FlowerDeployment:
         out = self.workdir / f"run-{int(time.time())}-{self._runs}"
         out.mkdir(parents=True, exist_ok=True)
         assignments = out / "assignments.json"
-        assignments.write_text(
-            json.dumps({n: {"d": a.d, "f": a.f, "x": a.x} for n, a in plan.items()}),
-            encoding="utf-8",
-        )
+        write_assignments(assignments, plan)
         run_config = {
             **coordinator_run_config(self.config),
             "min-nodes": len(plan),
@@ -202,6 +199,11 @@ class FlowerDeployment:
             loss=list(history["loss"]),
             seconds=time.perf_counter() - start,
             history=history,
+            leave_one_out={
+                names[int(n)]: float(v)
+                for n, v in history.get("leave_one_out", {}).items()
+                if int(n) in names
+            },
         )
 
     def stop(self) -> None:

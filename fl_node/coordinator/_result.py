@@ -24,7 +24,9 @@ def round_result(
     """Read round ``rid``'s on-chain records and combine them with the off-chain stages.
 
     ``payout_due_wei`` is what each joined silo withdraws: its deposit + R_i once settled; the
-    strategy columns of a silo's row are the mechanism's (:meth:`Mechanism.strategy_fields`).
+    strategy columns of a silo's row are the mechanism's (:meth:`Mechanism.strategy_fields`);
+    ``leave_one_out`` (cogen) is its update's leave-one-out score on the held-out test split,
+    in test-loss units (:func:`fl_node.cogen.leave_one_out`), reported here, not on chain.
     """
     state = client.round_state(rid)
     profiles = client.profiles(rid)
@@ -47,6 +49,9 @@ def round_result(
                 "payout_due_wei": int(prof.deposited) + int(prof.payoff) if prof.joined else 0,
             }
         )
+        if training is not None and training.leave_one_out:
+            # off chain: the measured marginal contribution of its last-round update
+            silos[-1]["leave_one_out"] = training.leave_one_out.get(silo.name)
     return {
         "status": status,
         "round_id": rid,

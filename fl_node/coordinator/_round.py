@@ -127,7 +127,9 @@ class Coordinator:
             dict(links)
             if links is not None
             else {
-                s.name: AgentClient(s.name, s.endpoint, config.round.http_timeout_s)
+                s.name: AgentClient(
+                    s.name, s.endpoint, config.round.http_timeout_s, mechanism=self.mechanism
+                )
                 for s in config.silos
             }
         )
@@ -515,7 +517,7 @@ class Coordinator:
         return {s.name: s for s in phase.strategies}, phase.to_dict()
 
     def _train(self, strategies: dict[str, Any]) -> TrainingOutcome:
-        plan = self.mechanism.training_plan(strategies)
+        plan = self.mechanism.training_plan(strategies, self.config)
         if self.deployment is None:
             from fl_node.coordinator._training import train_embedded
 

@@ -52,7 +52,9 @@ class ScaffoldOptions:
     silos: int = 3
     rpc_url: str = "http://127.0.0.1:8545"
     dataset: str = "digits"
-    alpha: float = 0.5
+    #: Dirichlet concentration; None: the mechanism's (tradefl 0.5, cogen 0.1: strongly
+    #: non-IID, where generating pays)
+    alpha: float | None = None
     seed: int = 0
     base_port: int = 8601
     rounds: int = 2
@@ -67,6 +69,7 @@ class ScaffoldOptions:
     contract: str = "predicted"  # or "deployment-file": how the silos learn the contract
     join_timeout_s: float = 60.0
     report_timeout_s: float = 60.0
+    mechanism: str = "tradefl"  # or "cogen" (synthetic-data generation)
 
 
 def _value(value: Any) -> str:
@@ -114,6 +117,14 @@ def scaffold(
         raise ValueError(f"silos={options.silos}: a consortium needs at least two silos")
     if options.contract not in ("predicted", "deployment-file"):
         raise ValueError(f"contract={options.contract!r}: use 'predicted' or 'deployment-file'")
+    if options.mechanism not in ("tradefl", "cogen"):
+        raise ValueError(f"mechanism={options.mechanism!r}: use 'tradefl' or 'cogen'")
+    cogen = options.mechanism == "cogen"
+    alpha = options.alpha
+    if alpha is None:
+        from fl_node.mechanisms import Cogen
+
+        alpha = Cogen.demo_alpha if cogen else 0.5
     out = Path(out)
     n = options.silos
     names = [f"silo-{i}" for i in range(1, n + 1)]
@@ -122,25 +133,24 @@ def scaffold(
             "dataset": options.dataset,
             "partition_id": i,
             "num_partitions": n,
-            "alpha": options.alpha,
+            "alpha": alpha,
             "seed": options.seed,
         }
         for i in range(n)
     ]
-    sizes = [
-        len(
-            load_silo(
-                {
-                    "dataset": d["dataset"],
-                    "partition-id": d["partition_id"],
-                    "num-partitions": n,
-                    "alpha": d["alpha"],
-                    "data-seed": d["seed"],
-                }
-            ).data
+    partitions = [
+        load_silo(
+            {
+                "dataset": d["dataset"],
+                "partition-id": d["partition_id"],
+                "num-partitions": n,
+                "alpha": d["alpha"],
+                "data-seed": d["seed"],
+            }
         )
         for d in data
     ]
+    sizes = [len(p.data) for p in partitions]
     demo = make_demo_consortium(names, sizes, seed=options.seed, epochs=options.epochs)
     operator = dev_account(0)
     contract = first_deployment_address(operator.address)
@@ -184,7 +194,9 @@ def scaffold(
                 },
             ),
             ("[key]", {"dev_account": i + 2}),
-            ("[cost]", {"eta": org.eta, "T1": org.T1, "T3": org.T3, "F": list(org.F)}),
+            _cogen_node_table()
+            if cogen
+            else ("[cost]", {"eta": org.eta, "T1": org.T1, "T3": org.T3, "F": list(org.F)}),
             ("[data]", d),
             (
                 "[agent]",
@@ -213,13 +225,15 @@ def scaffold(
                 path,
                 _document(
                     f"{org.name}'s node daemon (fedsettle node run --config {path.name}).\n"
-                    f"Account: anvil dev account {i + 2} ({account.address}); [cost] is private.",
+                    f"Account: anvil dev account {i + 2} ({account.address}); "
+                    f"{'[cogen]' if cogen else '[cost]'} is private.",
                     tables,
                 ),
             )
         )
 
     t = demo.terms
+    cogen_terms = _cogen_terms(names, partitions) if cogen else None
     consortium: list[tuple[str, dict[str, Any]]] = [
         ("[chain]", {"rpc_url": rpc}),
         ("[chain.operator]", {"dev_account": 0}),
@@ -227,6 +241,7 @@ def scaffold(
             "[coordinator]",
             {
                 "state_dir": coordinator_state,
+                **({"mechanism": "cogen"} if cogen else {}),
                 "attest": True,
             },
         ),
@@ -243,9 +258,16 @@ def scaffold(
                 "A0": t.A0,
                 "tau": t.tau,
                 "rho": [list(r) for r in t.rho],
-            },
+            }
+            if cogen_terms is None
+            else cogen_terms[0],
         ),
-        ("[units]", {"x_scale": 1000, "f_scale": 1, "unit_wei": str(10**18)}),
+        (
+            "[units]",
+            {"x_scale": 1, "f_scale": 1, "unit_wei": str(10**16)}
+            if cogen
+            else {"x_scale": 1000, "f_scale": 1, "unit_wei": str(10**18)},
+        ),
         (
             "[round]",
             {
@@ -262,8 +284,7 @@ def scaffold(
             "name": org.name,
             "account": dev_account(i + 2).address,
             "s": int(org.s),
-            "F_max": org.F[-1],
-            "p": org.p,
+            **({"F_max": org.F[-1], "p": org.p} if cogen_terms is None else cogen_terms[1][i]),
             "endpoint": endpoint(i),
             "partition_id": i,
         }
@@ -279,7 +300,7 @@ def scaffold(
                 "lr": 0.05,
                 "round_timeout_s": 120.0 if deployment else 60.0,
                 "dataset": options.dataset,
-                "alpha": options.alpha,
+                "alpha": alpha,
                 "seed": options.seed,
             },
         )
@@ -330,6 +351,57 @@ def scaffold(
     for p, text in documents:
         p.write_text(text, encoding="utf-8")
     return [p for p, _ in documents]
+
+
+#: a cogen silo's price of its generator's CPU time in the devnet consortium: with the
+#: demo's theta = 10 the measured GMM costs (~1e-4 CPU-s per sample) then give every silo an
+#: interior equilibrium (the demo's 300 puts slower machines at x = 0)
+_COGEN_PRICE = 100.0
+
+
+def _cogen_node_table() -> tuple[str, dict[str, Any]]:
+    """A cogen silo's private table: the price of its generator's CPU time."""
+    return ("[cogen]", {"price_per_cpu_second": _COGEN_PRICE})
+
+
+def _cogen_terms(
+    names: Sequence[str], partitions: Sequence[Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A cogen consortium's [terms] and per-silo fields, from the silos' partitions.
+
+    qbar is the pooled label distribution, delta_i each silo's L1 distance to it, x_max twice
+    its real samples; the other numbers are the demo's (:class:`CogenDemoSettings`).
+    """
+    import numpy as np
+
+    from fl_node.cogen import pooled_distribution
+    from fl_node.mechanisms.cogen import CogenDemoSettings
+    from solver.cogen import heterogeneity
+
+    st = CogenDemoSettings()
+    classes = partitions[0].meta.n_classes
+    hist = np.array([np.bincount(p.data.y, minlength=classes) for p in partitions])
+    qbar = pooled_distribution(hist)
+    n = len(names)
+    terms = {
+        "a": st.a,
+        "b": st.b,
+        "alpha_D": st.alpha_D,
+        "kappa": st.kappa,
+        "q": st.q,
+        "gamma": [[0.0 if i == j else st.gamma for j in range(n)] for i in range(n)],
+        "qbar": [float(v) for v in qbar],
+        "generator": st.generator,
+    }
+    silos = [
+        {
+            "delta": float(heterogeneity(hist[i], qbar)),
+            "theta": st.theta,
+            "x_max": max(1, round(st.x_max_ratio * len(p.data))),
+        }
+        for i, p in enumerate(partitions)
+    ]
+    return terms, silos
 
 
 def next_steps(out: str | Path, options: ScaffoldOptions = ScaffoldOptions()) -> list[str]:

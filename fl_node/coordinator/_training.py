@@ -42,6 +42,9 @@ class TrainingOutcome:
     loss: list[float | None]
     seconds: float
     history: dict[str, Any] = field(default_factory=dict)
+    #: each silo's leave-one-out score of its last-round update (validation-loss units, higher
+    #: is better), by name; empty unless the mechanism asks for it (cogen)
+    leave_one_out: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,11 +54,12 @@ class TrainingOutcome:
             "loss": self.loss,
             "seconds": self.seconds,
             "history": self.history,
+            "leave_one_out": self.leave_one_out,
         }
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> TrainingOutcome:
-        return cls(**{k: doc[k] for k in cls.__dataclass_fields__})
+        return cls(**{k: doc[k] for k in cls.__dataclass_fields__ if k in doc})
 
 
 def silo_node_config(config: ConsortiumConfig, silo: SiloEntry) -> dict[str, Any]:
@@ -91,6 +95,8 @@ def coordinator_run_config(config: ConsortiumConfig) -> dict[str, Any]:
         lr=fl.lr,
         batch_size=fl.batch_size,
         seed=fl.seed,
+        # the optional score of mechanism 2 (issue 9): each update's marginal contribution
+        leave_one_out=config.mechanism == "cogen",
     ).to_run_config()
 
 
@@ -152,4 +158,5 @@ def train_embedded(
         loss=list(history.loss),
         seconds=time.perf_counter() - start,
         history=history.to_dict(),
+        leave_one_out={names[n]: v for n, v in history.contributions.items()},
     )

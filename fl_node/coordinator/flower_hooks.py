@@ -16,14 +16,21 @@ from typing import Any
 
 from fl_node.flower import Assignment, SessionHooks, SiloIdentity, Transport
 
-__all__ = ["HOOKS_REF", "hooks"]
+__all__ = ["HOOKS_REF", "hooks", "write_assignments"]
 
 #: the ``hooks`` run config value that selects this module
 HOOKS_REF = "fl_node.coordinator.flower_hooks:hooks"
 
 
+def write_assignments(path: Path, plan: Mapping[str, Assignment]) -> None:
+    """Write ``plan`` (silo name -> assignment) where :func:`hooks` reads it."""
+    doc = {n: {"d": a.d, "f": a.f, "x": a.x, "extra": dict(a.extra)} for n, a in plan.items()}
+    path.write_text(json.dumps(doc), encoding="utf-8")
+
+
 def hooks(run_config: Mapping[str, Any]) -> SessionHooks:
-    """Build the hooks from ``run_config["assignments-file"]`` (``{name: {d, f, x}}``)."""
+    """Build the hooks from ``run_config["assignments-file"]`` (``{name: {d, f, x, extra}}``;
+    ``extra`` holds a mechanism's own train keys, e.g. cogen's ``synthetic``)."""
     path = Path(str(run_config.get("assignments-file", "")))
     if not path.is_file():
         raise ValueError(
@@ -39,7 +46,12 @@ def hooks(run_config: Mapping[str, Any]) -> SessionHooks:
         for node_id, identity in identities.items():
             entry = by_name.get(identity.name)
             if entry is not None:
-                plan[node_id] = Assignment(float(entry["d"]), float(entry["f"]), float(entry["x"]))
+                plan[node_id] = Assignment(
+                    float(entry["d"]),
+                    float(entry["f"]),
+                    float(entry["x"]),
+                    extra=dict(entry.get("extra", {})),
+                )
         return plan
 
     return SessionHooks(before_training=before_training)

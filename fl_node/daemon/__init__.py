@@ -8,6 +8,7 @@ wire format shared with the coordinator (:mod:`fl_node.daemon._wire`, documented
 from fl_node.daemon._config import (
     AgentSettings,
     ChainSettings,
+    CogenSettings,
     CostSettings,
     DataSettings,
     NodeConfig,
@@ -40,6 +41,7 @@ __all__ = [
     "AgentService",
     "AgentSettings",
     "ChainSettings",
+    "CogenSettings",
     "ConfigFileError",
     "CostSettings",
     "DataSettings",

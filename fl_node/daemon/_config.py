@@ -24,12 +24,16 @@ Example (every table; relative paths are relative to the file)::
     [key]                                 # see fl_node.daemon._keys
     dev_account = 2                       # or keystore = "..." + password_env = "..."
 
-    [cost]                                # private: never leaves the silo
+    [cost]                                # private, mechanism tradefl: never leaves the silo
     eta = 2.0                             # local epochs per FL round
     T1 = 0.05                             # seconds of fixed work per round
     T3 = 0.05                             # seconds of communication per round
     F = [800.0, 1600.0, 2400.0, 3200.0, 4000.0]  # compute levels (samples/s), ascending
     e_comm = 0.0                          # optional: communication energy per round
+
+    [cogen]                               # private, mechanism cogen (instead of [cost]): the
+    price_per_cpu_second = 300.0          #   silo's cost c_i per synthetic sample is its
+                                          #   generator's measured CPU seconds at this price
 
     [data]                                # a bundled dataset's partition ...
     dataset = "digits"
@@ -65,6 +69,7 @@ from fl_node.daemon._toml import Table, read_toml
 __all__ = [
     "AgentSettings",
     "ChainSettings",
+    "CogenSettings",
     "CostSettings",
     "DataSettings",
     "NodeConfig",
@@ -148,6 +153,14 @@ class CostSettings:
 
 
 @dataclass(frozen=True)
+class CogenSettings:
+    """A cogen silo's private pricing: its cost c_i per synthetic sample is the measured CPU
+    seconds of its own generator (:func:`fl_node.cogen.measure_cost`) times this price."""
+
+    price_per_cpu_second: float
+
+
+@dataclass(frozen=True)
 class DataSettings:
     """A bundled dataset's Dirichlet partition, or the silo's own data ``file``."""
 
@@ -207,11 +220,14 @@ class NodeConfig:
     name: str
     chain: ChainSettings
     key: KeySpec
-    cost: CostSettings
+    #: tradefl's private cost parameters (None: the silo joins no tradefl round)
+    cost: CostSettings | None
     data: DataSettings
     agent: AgentSettings
     state_dir: Path
     supernode: SupernodeSettings | None = None
+    #: cogen's private pricing (None: the silo joins no cogen round)
+    cogen: CogenSettings | None = None
     source: Path | None = field(default=None, compare=False)
 
 
@@ -230,15 +246,23 @@ def load_node_config(path: str | Path) -> NodeConfig:
 
 def parse_node_config(root: Table) -> NodeConfig:
     """Validate a parsed ``node.toml`` root table."""
-    root.check_keys(("silo", "chain", "key", "cost", "data", "agent", "state", "supernode"))
+    root.check_keys(
+        ("silo", "chain", "key", "cost", "cogen", "data", "agent", "state", "supernode")
+    )
     silo = _req(root, "silo", 'name = "silo-1" (the name the consortium registered)')
     silo.check_keys(("name",))
     name = silo.text("name", 'the silo\'s name as listed in the consortium, e.g. "silo-1"')
+    cogen = root.table("cogen", "price_per_cpu_second", required=False)
+    # a cogen silo has no tradefl [cost]; every other silo needs one
+    cost = root.table(
+        "cost", "eta, T1, T3 and F (the silo's private cost parameters)", required=cogen is None
+    )
     return NodeConfig(
         name=name,
         chain=_chain(_req(root, "chain", "rpc_url, contract and max_bond_wei")),
         key=read_key_spec(_req(root, "key", "dev_account = N, or keystore + password_env")),
-        cost=_cost(_req(root, "cost", "eta, T1, T3 and F (the silo's private cost parameters)")),
+        cost=None if cost is None else _cost(cost),
+        cogen=None if cogen is None else _cogen(cogen),
         data=_data(_req(root, "data", 'dataset = "digits" + partition_id, or file = "..."')),
         agent=_agent(root.table("agent", "host and port", required=False)),
         state_dir=_state(_req(root, "state", 'dir = "state/silo-1"')),
@@ -324,6 +348,17 @@ def _cost(t: Table) -> CostSettings:
         T3=t.number("T3", "the communication seconds per FL round, e.g. 0.05", min=0.0),
         F=levels,
         e_comm=t.number("e_comm", "the communication energy per round", default=0.0, min=0.0),
+    )
+
+
+def _cogen(t: Table) -> CogenSettings:
+    t.check_keys(("price_per_cpu_second",))
+    return CogenSettings(
+        price_per_cpu_second=t.number(
+            "price_per_cpu_second",
+            "money per CPU-second of the silo's generator, e.g. 300.0",
+            above=0.0,
+        )
     )
 
 

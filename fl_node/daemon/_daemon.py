@@ -64,6 +64,14 @@ class NodeDaemon:
         self.account = config.key.load()
         silo = load_silo({**config.data.node_config(), "silo-name": config.name})
         self.s = len(silo.data)
+        from fl_node.daemon._cogen import CogenSilo
+
+        cogen = None
+        if config.cogen is not None:
+            # train its generator now: the terms request must answer within the
+            # coordinator's HTTP timeout
+            cogen = CogenSilo(silo, config.cogen, config.data.seed)
+            cogen.warm()
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.service = AgentService(
@@ -75,6 +83,7 @@ class NodeDaemon:
             state=self.state,
             log=self.log,
             wake=self._wake.set,
+            cogen=cogen,
         )
         self.client: Any = None
         self.http: AgentHTTPServer | None = None
@@ -361,10 +370,16 @@ class NodeDaemon:
                 "it to join rounds like this one",
             )
             return
-        terms = terms_from_json(record.terms["terms"])
         units = units_from_json(record.terms["units"])
         try:
-            expected = pushed_terms(self.client, rid, terms, units)
+            if record.terms.get("mechanism") == "cogen":
+                from fl_node.daemon._cogen import cogen_pushed_terms, cogen_terms_from
+
+                cogen = cogen_terms_from(record.terms)
+                expected = cogen_pushed_terms(self.client, rid, cogen, units)
+            else:
+                terms = terms_from_json(record.terms["terms"])
+                expected = pushed_terms(self.client, rid, terms, units)
         except TermsMismatch as exc:
             self._decline(record, str(exc))
             return

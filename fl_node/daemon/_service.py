@@ -16,6 +16,7 @@ from typing import Any
 
 from fl_node.agent import SiloAgent, Strategy
 from fl_node.chain_steps import pushed_terms, to_report
+from fl_node.daemon._cogen import CogenSilo, cogen_pushed_terms, cogen_terms_from
 from fl_node.daemon._config import CostSettings
 from fl_node.daemon._state import ActionLog, RoundRecord, StateDir
 from fl_node.daemon._wire import (
@@ -74,8 +75,10 @@ class AgentService:
         The silo's registered name and chain account.
     s : float
         The silo's number of training samples (``s_i``, from its data).
-    cost : CostSettings
-        The private cost parameters.
+    cost : CostSettings or None
+        The private cost parameters of tradefl rounds (None: it refuses them).
+    cogen : CogenSilo, optional
+        The silo's data and pricing for cogen rounds (None: it refuses them).
     reader : SettlementClient or None
         Read-only chain access (its own connection); ``None`` until the chain is reachable.
     state : StateDir
@@ -90,11 +93,12 @@ class AgentService:
         name: str,
         address: str,
         s: float,
-        cost: CostSettings,
+        cost: CostSettings | None,
         contract: str | None,
         state: StateDir,
         log: ActionLog,
         wake: Callable[[], None] = lambda: None,
+        cogen: CogenSilo | None = None,
     ) -> None:
         self.name = name
         self.address = address
@@ -104,8 +108,9 @@ class AgentService:
         self.state = state
         self.log = log
         self.wake = wake
+        self.cogen = cogen
         self.reader: Any = None
-        self._agents: dict[int, SiloAgent] = {}
+        self._agents: dict[int, Any] = {}
         self._lock = state.lock
 
     # ---------------------------------------------------------------- helpers
@@ -127,13 +132,29 @@ class AgentService:
         self.state.save_round(record)
         return record
 
-    def _agent(self, record: RoundRecord) -> SiloAgent:
+    def _agent(self, record: RoundRecord) -> Any:
         agent = self._agents.get(record.round_id)
         if agent is not None:
             return agent
         if record.terms is None:
             raise AgentRequestError(
                 409, f"round {record.round_id}: no terms yet; POST /terms before querying"
+            )
+        if _is_cogen(record.terms):
+            assert self.cogen is not None  # accepted only with a cogen side
+            agent = self.cogen.agent(
+                cogen_terms_from(record.terms),
+                record.index,
+                float(record.terms["private"]["c"]),
+                record.terms["active"],
+            )
+            self._agents[record.round_id] = agent
+            return agent
+        if self.cost is None:
+            raise AgentRequestError(
+                409,
+                f"round {record.round_id}: a tradefl round, but this silo's node.toml has no "
+                "[cost] table (eta, T1, T3, F); add it to join tradefl rounds",
             )
         from solver import Org
 
@@ -189,17 +210,7 @@ class AgentService:
             raise AgentRequestError(404, f"round {round_id}: no record on this silo")
         return record.__dict__
 
-    def accept_terms(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Verify pushed terms against the chain and keep them for the round."""
-        rid = self._round_id(body)
-        try:
-            terms = terms_from_json(body.get("terms"))
-            units = units_from_json(body.get("units"))
-        except WireError as exc:
-            raise AgentRequestError(400, str(exc)) from None
-        active = body.get("active", list(terms.names))
-        if not isinstance(active, list) or not all(isinstance(a, str) for a in active):
-            raise AgentRequestError(400, "active must be a list of silo names")
+    def _check_contract(self, body: Mapping[str, Any]) -> None:
         if self.contract is None:
             raise AgentRequestError(
                 503, "the daemon has not read its contract address yet (see its log); retry"
@@ -210,6 +221,26 @@ class AgentService:
                 f"contract {body.get('contract')!r} is not this silo's contract {self.contract}; "
                 "fix [chain].contract in the silo's or the consortium's config",
             )
+
+    def accept_terms(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Verify pushed terms against the chain and keep them for the round."""
+        rid = self._round_id(body)
+        mechanism = body.get("mechanism", "tradefl")
+        if mechanism == "cogen":
+            return self._accept_cogen_terms(rid, body)
+        if mechanism != "tradefl":
+            raise AgentRequestError(
+                400, f"mechanism {mechanism!r}: this silo takes part in tradefl or cogen rounds"
+            )
+        try:
+            terms = terms_from_json(body.get("terms"))
+            units = units_from_json(body.get("units"))
+        except WireError as exc:
+            raise AgentRequestError(400, str(exc)) from None
+        active = body.get("active", list(terms.names))
+        if not isinstance(active, list) or not all(isinstance(a, str) for a in active):
+            raise AgentRequestError(400, "active must be a list of silo names")
+        self._check_contract(body)
         with self._lock:
             chain = self._chain()
             record = self._record(rid)
@@ -261,6 +292,76 @@ class AgentService:
         self.log("terms-accepted", round_id=rid, index=record.index, active=list(active))
         return {"accepted": True, "name": self.name, "index": record.index, "s": self.s}
 
+    def _accept_cogen_terms(self, rid: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`accept_terms` of a cogen round (:mod:`fl_node.daemon._cogen`)."""
+        if self.cogen is None:
+            raise AgentRequestError(409, f"round {rid}: this silo takes part in no cogen round")
+        try:
+            terms = cogen_terms_from(body)
+            units = units_from_json(body.get("units"))
+        except ValueError as exc:
+            raise AgentRequestError(400, str(exc)) from None
+        active = body.get("active", list(terms.names))
+        if not isinstance(active, list) or not all(isinstance(a, str) for a in active):
+            raise AgentRequestError(400, "active must be a list of silo names")
+        unknown = sorted(set(active) - set(terms.names))
+        if unknown:
+            raise AgentRequestError(400, f"active lists {unknown}, which are not in cogen.names")
+        self._check_contract(body)
+        with self._lock:
+            chain = self._chain()
+            record = self._record(rid)
+            idx = record.index
+            try:
+                expected = cogen_pushed_terms(chain, rid, terms, units)
+                check_round(chain, rid, expected, index=idx)
+            except (TermsMismatch, ValueError) as exc:
+                raise AgentRequestError(
+                    409,
+                    f"round {rid}: the pushed cogen terms do not match the round on chain "
+                    f"({exc}); the coordinator must push the terms it opened the round with",
+                ) from None
+            if terms.names[idx] != self.name:
+                raise AgentRequestError(
+                    409,
+                    f"round {rid}: slot {idx} is named {terms.names[idx]!r} in the terms, but "
+                    f"this silo is {self.name!r}; fix [silo].name or the consortium's [[silos]] "
+                    "name",
+                )
+            if self.name not in active:
+                raise AgentRequestError(409, f"round {rid}: this silo is not in active {active}")
+            try:
+                self.cogen.check(terms, idx)
+            except ValueError as exc:
+                raise AgentRequestError(409, f"round {rid}: {exc}") from None
+            public = {
+                "mechanism": "cogen",
+                "cogen": body["cogen"],
+                "units": body["units"],
+                "active": list(active),
+            }
+            old = record.terms
+            if old is not None and record.assignment is not None:
+                if {k: old.get(k) for k in public} != public:
+                    raise AgentRequestError(
+                        409, f"round {rid}: terms already fixed and an assignment accepted"
+                    )
+            cost = self.cogen.price(terms, idx)
+            record.terms = {**public, "private": cost}
+            self.state.save_round(record)
+            self._agents.pop(rid, None)
+            self._agent(record)  # fail now, not at the first query, if the terms do not fit
+        self.log("terms-accepted", round_id=rid, index=idx, active=list(active), mechanism="cogen")
+        if old is None or old.get("private") != cost:  # once per round (terms are re-pushed)
+            self.log(
+                "generator-priced",
+                round_id=rid,
+                kind=cost["kind"],
+                fit_cpu_seconds=cost["fit_cpu_seconds"],
+                c=cost["c"],
+            )
+        return {"accepted": True, "name": self.name, "index": idx, "s": self.s}
+
     def best_response(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """The agent's best response to ``others_total``; recorded in the round's answers."""
         rid = self._round_id(body)
@@ -274,9 +375,8 @@ class AgentService:
             if record is None or record.terms is None:
                 raise AgentRequestError(409, f"round {rid}: no terms yet; POST /terms first")
             strategy = self._agent(record).respond(float(others))
-            record.answers.append(
-                {"others_total": float(others), **strategy_to_json(strategy), "time": time.time()}
-            )
+            answer = _answer_json(record.terms, strategy)
+            record.answers.append({"others_total": float(others), **answer, "time": time.time()})
             self.state.save_round(record)
         self.log(
             "best-response",
@@ -286,7 +386,7 @@ class AgentService:
             f=strategy.f,
             x=strategy.x,
         )
-        return strategy_to_json(strategy)
+        return answer
 
     def accept_assignment(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Check an attested assignment against the agent's own last answer and keep it."""
@@ -298,8 +398,10 @@ class AgentService:
             raise
 
     def _accept_assignment(self, rid: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        record = self.state.load_round(rid)
+        cogen = record is not None and record.terms is not None and _is_cogen(record.terms)
         fields: dict[str, Any] = {}
-        for key in ("d", "f", "x"):
+        for key in ("x",) if cogen else ("d", "f", "x"):
             value = body.get(key)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise AgentRequestError(400, f"{key} must be a number, got {value!r}")
@@ -321,7 +423,7 @@ class AgentService:
                     f"round {rid}: index {fields['index']} is not this silo's slot {record.index}",
                 )
             mine = record.answers[-1]
-            for key in ("d", "f", "x"):
+            for key in ("x",) if cogen else ("d", "f", "x"):
                 if not _close(fields[key], float(mine[key])):
                     raise AgentRequestError(
                         409,
@@ -329,8 +431,14 @@ class AgentService:
                         f"own best response {key}={mine[key]!r}",
                     )
             chain = self._chain()
-            own = Strategy(self.name, float(mine["d"]), float(mine["f"]), float(mine["x"]))
-            x_own, f_own = to_report(own, self.s, chain, rid, record.index)
+            if cogen:
+                from fl_node.mechanisms.cogen import CogenStrategy, cogen_report
+
+                mine_cogen = CogenStrategy(self.name, float(mine["x"]), float(mine["D"]))
+                x_own, f_own = cogen_report(chain, rid, record.index, mine_cogen)
+            else:
+                own = Strategy(self.name, float(mine["d"]), float(mine["f"]), float(mine["x"]))
+                x_own, f_own = to_report(own, self.s, chain, rid, record.index)
             if abs(fields["x_onchain"] - x_own) > 1 or fields["f_onchain"] != f_own:
                 raise AgentRequestError(
                     409,
@@ -357,3 +465,16 @@ class AgentService:
         )
         self.wake()
         return {"accepted": True, "x": fields["x_onchain"], "f": fields["f_onchain"]}
+
+
+def _is_cogen(terms: Mapping[str, Any]) -> bool:
+    return terms.get("mechanism") == "cogen"
+
+
+def _answer_json(terms: Mapping[str, Any] | None, strategy: Any) -> dict[str, Any]:
+    """A best response as the round's mechanism sends it (cogen: name, x, D)."""
+    if terms is not None and _is_cogen(terms):
+        from fl_node.mechanisms import get_mechanism
+
+        return get_mechanism("cogen").strategy_to_json(strategy)
+    return strategy_to_json(strategy)

@@ -1,10 +1,11 @@
 """``fedsettle experiment market``: personalized FL through the model-sharing market on digits.
 
 Per seed and split (``clusters``: 9 silos in 3 label groups; ``dirichlet``): the market against
-Local, FedAvg, FedProx, Ditto and pFedGraph-style aggregation on the same silos, model and local
-epochs; robustness runs with free-riders and sign-flip attackers; and misreporting runs (a x2 size
-liar with and without the size binding of :mod:`fl_node.market._commitment`, a noisy-duplicate
-liar the binding cannot stop, a x2 cost liar). Writes ``market.json``, PNG plots and
+Local, FedAvg, FedProx, Ditto, FedAMP-, CFL-, FedFomo- and pFedGraph-style aggregation on the
+same silos, model and local epochs; robustness runs with free-riders (with and without the
+free-rider rule of :func:`fl_node.market.stalled`) and sign-flip attackers; and misreporting
+runs (a x2 size liar with and without the size binding of :mod:`fl_node.market._commitment`, a
+noisy-duplicate liar the binding cannot stop, a x2 cost liar). Writes ``market.json``, PNG plots and
 ``docs/market.md`` (:mod:`fl_node.experiments._market_report`).
 """
 
@@ -24,6 +25,7 @@ import torch
 from fl_node.data import ArrayDataset
 from fl_node.market import (
     BASELINES,
+    BaselineParams,
     LocalTraining,
     MarketParams,
     MarketRun,
@@ -150,17 +152,27 @@ def _mean_distance(run: MarketRun, b: int, js: list[int]) -> float:
     return float(np.mean([r.distance[b, js] for r in run.rounds]))
 
 
+#: robustness runs: behaviour of the two attackers, and whether the free-rider rule is on
+ATTACKS = {
+    "free_rider_no_rule": ("free_rider", False),
+    "free_rider": ("free_rider", True),
+    "sign_flip": ("sign_flip", True),
+}
+
+
 def _robustness(opts: MarketOptions, silos: SiloSet, clean: MarketRun) -> dict[str, Any]:
-    """Two free-riders, then two sign-flip attackers (in different label groups)."""
+    """Two free-riders (without, then with the free-rider rule), then two sign-flip attackers
+    (attackers in different label groups)."""
     market = opts.params.draw(_names(silos), silos.sizes, silos.seed)
     out: dict[str, Any] = {}
-    for kind in ("free_rider", "sign_flip"):
+    for name, (kind, rule) in ATTACKS.items():
         bad = [0, 4]
         beh = ["honest"] * len(silos.silos)
         for b in bad:
             beh[b] = kind
         setup = _setup(opts, silos, beh)
-        run = run_market(setup, market, opts.params)
+        params = opts.params if rule else replace(opts.params, stall_tol=None)
+        run = run_market(setup, market, params)
         fedavg = run_baseline("fedavg", setup)
         honest = setup.honest
         edges = run.ledger.edges
@@ -168,8 +180,9 @@ def _robustness(opts: MarketOptions, silos: SiloSet, clean: MarketRun) -> dict[s
         mates = [[j for j in honest if groups[j] == groups[b]] for b in bad]
         others = [[j for j in honest if groups[j] != groups[b]] for b in bad]
 
-        out[kind] = {
+        out[name] = {
             "attackers": bad,
+            "free_rider_rule": rule,
             "distance_own_group": [
                 _mean_distance(run, b, js) for b, js in zip(bad, mates, strict=True)
             ],
@@ -377,8 +390,10 @@ def _run(opts: MarketOptions, progress: Progress) -> dict[str, Any]:
                 misreport.append({"seed": seed, **_misreport(opts, silos, run)})
                 r = robustness[-1]
                 progress(
-                    f"[seed {seed} robustness] free-riders imported {r['free_rider']['imported_by_others']}"
-                    f" times, sign-flippers {r['sign_flip']['imported_by_others']}"
+                    f"[seed {seed} robustness] free-riders imported "
+                    f"{r['free_rider_no_rule']['imported_by_others']} times without the rule, "
+                    f"{r['free_rider']['imported_by_others']} with it; sign-flippers "
+                    f"{r['sign_flip']['imported_by_others']}"
                 )
                 mr = misreport[-1]
                 progress(
@@ -394,6 +409,7 @@ def _run(opts: MarketOptions, progress: Progress) -> dict[str, Any]:
     return {
         "experiment": "market",
         "options": _options_dict(opts),
+        "baseline_params": asdict(BaselineParams()),
         "runs": runs,
         "robustness": robustness,
         "misreport": misreport,

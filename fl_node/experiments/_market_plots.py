@@ -19,6 +19,9 @@ METHOD_LABELS = {
     "fedavg": "FedAvg",
     "fedprox": "FedProx",
     "ditto": "Ditto",
+    "fedamp": "FedAMP-style",
+    "cfl": "CFL-style",
+    "fedfomo": "FedFomo-style",
     "pfedgraph": "pFedGraph-style",
     "market": "Market (iPFL)",
 }
@@ -40,7 +43,7 @@ def _accuracy(ax: Any, result: dict[str, Any]) -> None:
             label=split,
         )
     ax.set_xticks(np.arange(len(methods)))
-    ax.set_xticklabels([METHOD_LABELS[m] for m in methods], rotation=20)
+    ax.set_xticklabels([METHOD_LABELS[m] for m in methods], rotation=30, ha="right")
     ax.set_ylabel("mean personalized test accuracy")
     lo = min(
         r["methods"][m]["mean_honest"] for s in SPLITS for r in result["runs"][s] for m in methods
@@ -90,22 +93,26 @@ def _payments(ax: Any, result: dict[str, Any]) -> None:
 
 
 def _robust(ax: Any, result: dict[str, Any]) -> None:
-    kinds = ("free_rider", "sign_flip")
+    kinds = {
+        "free_rider_no_rule": "2 free-riders\n(no rule)",
+        "free_rider": "2 free-riders\n(distance-2 rule)",
+        "sign_flip": "2 sign-flippers",
+    }
     labels = ["clean market", "market, attacked", "FedAvg, attacked"]
     keys = ["honest_clean_market_acc", "honest_market_acc", "honest_fedavg_acc"]
     width = 0.27
     for k, key in enumerate(keys):
         vals = [[r[kind][key] for r in result["robustness"]] for kind in kinds]
         ax.bar(
-            np.arange(2) + (k - 1) * width,
+            np.arange(len(kinds)) + (k - 1) * width,
             [np.mean(v) for v in vals],
             width,
             yerr=[np.std(v) for v in vals],
             capsize=3,
             label=labels[k],
         )
-    ax.set_xticks(np.arange(2))
-    ax.set_xticklabels(["2 free-riders", "2 sign-flippers"])
+    ax.set_xticks(np.arange(len(kinds)))
+    ax.set_xticklabels(list(kinds.values()))
     ax.set_ylabel("honest silos' mean accuracy")
     ax.set_ylim(0.0, 1.0)
     ax.legend(loc="lower right")
@@ -143,11 +150,11 @@ def write_market_plots(out: Path, result: dict[str, Any]) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     names = []
     for name, draw, size in (
-        ("market_accuracy.png", _accuracy, (8, 4.5)),
+        ("market_accuracy.png", _accuracy, (10, 4.5)),
         ("market_gain_per_silo.png", _gain, (8, 4)),
         ("market_graph.png", None, (6.5, 5.5)),
         ("market_payments.png", _payments, (8, 4)),
-        ("market_robustness.png", _robust, (7, 4.5)),
+        ("market_robustness.png", _robust, (8, 4.5)),
         ("market_misreport.png", _misreport, (8, 4.5)),
     ):
         fig, ax = plt.subplots(figsize=size)

@@ -59,6 +59,8 @@ class CoordinatorConfig:
     batch_size: int = 32
     seed: int = 0
     federated_evaluation: bool = False
+    #: score each silo's last-round update by leave-one-out on the held-out test split
+    leave_one_out: bool = False
     hooks: str = ""
     out_dir: str = ""
 
@@ -118,6 +120,21 @@ class _Progress:
             fh.write(line + "\n")
 
 
+def _leave_one_out(model: Any, validation: Any) -> Any:
+    """A ``contribution_fn``: leave-one-out loss differences (:func:`fl_node.cogen.leave_one_out`)."""
+    from fl_node.cogen import leave_one_out
+
+    def score(updates: dict[int, Any], weights: dict[int, float], start: Any) -> dict[int, float]:
+        nodes = sorted(updates)
+        values = leave_one_out(
+            model, [updates[n] for n in nodes], [weights[n] for n in nodes], validation,
+            start=start,
+        )  # fmt: skip
+        return dict(zip(nodes, values, strict=True))
+
+    return score
+
+
 def run_coordinator(
     transport: Transport,
     config: CoordinatorConfig,
@@ -170,6 +187,7 @@ def run_coordinator(
         federated_evaluation=config.federated_evaluation,
         on_round_start=lambda rnd, asked: progress("round-start", round=rnd, asked=asked),
         on_round_end=_end,
+        contribution_fn=_leave_one_out(model, split.test) if config.leave_one_out else None,
     )
     if out_dir is not None:
         summary = {"config": asdict(config), **result.to_dict()}

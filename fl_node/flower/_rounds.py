@@ -30,6 +30,8 @@ __all__ = [
 
 Params = list[NDArray[Any]]
 Evaluator = Callable[[Params], tuple[float, float]]
+#: ``(updates by node, weights by node, round start) -> score by node`` (see run_fl_rounds)
+ContributionFn = Callable[[dict[int, Params], dict[int, float], Params], Mapping[int, float]]
 """``evaluate(parameters) -> (accuracy, loss)`` on the coordinator's held-out test set."""
 
 
@@ -139,6 +141,8 @@ class FLHistory:
     parameters: Params = field(default_factory=list)
     dropped: dict[int, str] = field(default_factory=dict)
     seconds: float = 0.0
+    #: each reporter's measured contribution in the last round (``contribution_fn``), if scored
+    contributions: dict[int, float] = field(default_factory=dict)
 
     @property
     def accuracy(self) -> list[float | None]:
@@ -162,6 +166,7 @@ class FLHistory:
             "rounds": [r.to_dict() for r in self.rounds],
             "accuracy": self.accuracy,
             "loss": self.loss,
+            "leave_one_out": {str(n): v for n, v in self.contributions.items()},
             "dropped": {str(n): why for n, why in self.dropped.items()},
             "completed": self.completed,
             "seconds": self.seconds,
@@ -193,6 +198,7 @@ def run_fl_rounds(
     federated_evaluation: bool = False,
     on_round_start: Callable[[int, list[int]], None] | None = None,
     on_round_end: Callable[[RoundRecord], None] | None = None,
+    contribution_fn: ContributionFn | None = None,
 ) -> FLHistory:
     """Run ``num_rounds`` FL rounds with contribution-weighted FedAvg and a per-round deadline.
 
@@ -219,6 +225,10 @@ def run_fl_rounds(
         Also send an ``evaluate`` message to the round's reporters (another message phase).
     on_round_start, on_round_end : callable, optional
         Progress hooks: ``(round, asked_nodes)`` before sending, the :class:`RoundRecord` after.
+    contribution_fn : callable, optional
+        ``(updates, weights, start) -> {node: score}``, called once on the last round's updates
+        (by node), their aggregation weights and that round's starting model; the result is
+        ``history.contributions`` (e.g. leave-one-out, :func:`fl_node.cogen.leave_one_out`).
 
     Returns
     -------
@@ -234,6 +244,7 @@ def run_fl_rounds(
     cfg = train_config or TrainConfig()
     params: Params = [np.array(a, copy=True) for a in initial_parameters]
     history = FLHistory(assignments=plan, parameters=params)
+    last: tuple[dict[int, Params], Params] | None = None
     start = time.perf_counter()
     for rnd in range(1, num_rounds + 1):
         t0 = time.perf_counter()
@@ -242,6 +253,7 @@ def run_fl_rounds(
             break
         if on_round_start is not None:
             on_round_start(rnd, asked)
+        round_start = params
         requests = {n: Request(cfg.message_config(rnd, plan[n]), params) for n in asked}
         delivery = transport.send(TRAIN, requests, timeout=round_timeout, group=f"round-{rnd}")
         dropped = dict(delivery.failed)
@@ -257,6 +269,7 @@ def run_fl_rounds(
             metrics[n] = dict(reply.metrics)
         weights: dict[int, float] = {}
         if updates:
+            last = (updates, round_start)
             params = contribution_weighted_average(updates, {n: plan[n].x for n in updates})
             total = sum(plan[n].x for n in updates)
             weights = {n: plan[n].x / total for n in updates}
@@ -293,5 +306,10 @@ def run_fl_rounds(
         history.parameters = params
         if on_round_end is not None:
             on_round_end(record)
+    if contribution_fn is not None and last is not None:
+        last_updates, last_start = last
+        history.contributions = dict(
+            contribution_fn(last_updates, {n: plan[n].x for n in last_updates}, last_start)
+        )
     history.seconds = time.perf_counter() - start
     return history

@@ -14,6 +14,7 @@ from fl_node.data import ArrayDataset
 from fl_node.flower._protocol import QUERY_IDENTITY, ConfigValue, Request
 from fl_node.flower._rounds import (
     Assignment,
+    ContributionFn,
     Evaluator,
     FLHistory,
     RoundRecord,
@@ -144,6 +145,7 @@ def run_session(
     federated_evaluation: bool = False,
     on_round_start: Callable[[int, list[int]], None] | None = None,
     on_round_end: Callable[[RoundRecord], None] | None = None,
+    contribution_fn: ContributionFn | None = None,
 ) -> SessionResult:
     """Identify the silos, call ``before_training``, run the FL rounds, call ``after_training``.
 
@@ -153,6 +155,7 @@ def run_session(
     num_rounds : int
     initial_parameters : list of ndarray
     evaluate_fn, train_config, round_timeout, federated_evaluation, on_round_start, on_round_end
+    contribution_fn
         As in :func:`run_fl_rounds`.
     query_timeout : float or None
         Deadline of the identity query.
@@ -191,6 +194,7 @@ def run_session(
         federated_evaluation=federated_evaluation,
         on_round_start=on_round_start,
         on_round_end=on_round_end,
+        contribution_fn=contribution_fn,
     )
     dropped = {**{n: f"identity: {why}" for n, why in failed.items()}, **history.dropped}
     if after_training is not None:

@@ -2,10 +2,13 @@
 
 Silos: :func:`build_silos`, :class:`Silo`, :class:`SiloSet`.
 Distances and prox centers: :func:`distance_matrix`, :func:`cosine_distance`,
-:func:`cosine_distance_grad`, :func:`prox_center`, :func:`flatten`, :func:`unflatten`.
+:func:`cosine_distance_grad`, :func:`prox_center`, :func:`flatten`, :func:`unflatten`,
+:func:`stalled` (the free-rider rule: a silo that did not move gets distance 2).
 Local solver: :func:`train_prox`, :class:`LocalTraining`, :func:`accuracy`.
 Market rounds: :func:`market_round`, :func:`run_market`, :class:`MarketParams`.
-Baselines: :func:`run_baseline`, :data:`BASELINES`, :class:`Setup`.
+Baselines (Local, FedAvg, FedProx, Ditto, FedAMP-, CFL-, FedFomo- and pFedGraph-style):
+:func:`run_baseline`, :data:`BASELINES`, :class:`Setup`, :func:`fedamp_weights`,
+:func:`bipartition`.
 Size binding (Merkle commitment to the samples, challenges, accepted N): :class:`MerkleTree`,
 :class:`Commitment`, :class:`Opening`, :func:`challenge_indices`, :func:`verify_openings`,
 :func:`honest_responder`, :func:`accepted_size`, :func:`detection_probability`,
@@ -13,13 +16,11 @@ Size binding (Merkle commitment to the samples, challenges, accepted N): :class:
 """
 
 from fl_node.market._baselines import (
-    BASELINES,
     BEHAVIOURS,
     BaselineParams,
     MethodResult,
     Setup,
     project_simplex,
-    run_baseline,
     upload,
 )
 from fl_node.market._commitment import (
@@ -42,10 +43,13 @@ from fl_node.market._distance import (
     distance_matrix,
     flatten,
     prox_center,
+    stalled,
     unflatten,
 )
-from fl_node.market._local import LocalTraining, accuracy, model_vector, train_prox
+from fl_node.market._local import LocalTraining, accuracy, mean_loss, model_vector, train_prox
 from fl_node.market._market import MarketParams, MarketRun, MarketStep, market_round, run_market
+from fl_node.market._methods import BASELINES, run_baseline
+from fl_node.market._pfl_baselines import bipartition, fedamp_weights
 from fl_node.market._silos import LABEL_CLUSTERS, SILO_SPLITS, Silo, SiloSet, build_silos
 
 __all__ = [
@@ -68,6 +72,7 @@ __all__ = [
     "SiloSet",
     "accepted_size",
     "accuracy",
+    "bipartition",
     "build_silos",
     "challenge_indices",
     "challenges_needed",
@@ -75,15 +80,18 @@ __all__ = [
     "cosine_distance_grad",
     "detection_probability",
     "distance_matrix",
+    "fedamp_weights",
     "flatten",
     "honest_responder",
     "leaf_hash",
     "market_round",
+    "mean_loss",
     "model_vector",
     "project_simplex",
     "prox_center",
     "run_baseline",
     "run_market",
+    "stalled",
     "train_prox",
     "unflatten",
     "upload",

@@ -1,31 +1,36 @@
 """The baselines of the market experiments, on the same silos, model and local solver.
 
-Local, FedAvg, FedProx, Ditto and a pFedGraph-style similarity-weighted personalized aggregation.
-Each runs ``rounds`` rounds of :func:`train_prox` per silo (the same local epochs as the market)
-and reports every silo's accuracy on its own test split after every round.
+Local, FedAvg, FedProx, Ditto and a pFedGraph-style similarity-weighted personalized aggregation
+(FedAMP, CFL and FedFomo are in :mod:`fl_node.market._pfl_baselines`; the registry of all of them
+in :mod:`fl_node.market._methods`). Each runs ``rounds`` rounds of :func:`train_prox` per silo
+(the same local epochs as the market) and reports every silo's accuracy on its own test split
+after every round.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from torch import nn
 
+from fl_node.data import ArrayDataset
 from fl_node.market._distance import distance_matrix
 from fl_node.market._local import LocalTraining, accuracy, train_prox
 from fl_node.market._silos import Silo
 
 __all__ = [
-    "BASELINES",
     "BEHAVIOURS",
     "BaselineParams",
     "MethodResult",
     "Setup",
+    "average",
+    "global_model",
+    "local",
+    "pfedgraph",
     "project_simplex",
-    "run_baseline",
     "upload",
 ]
 
@@ -71,13 +76,19 @@ class Setup:
         return [i for i, b in enumerate(self.behaviours) if b == "honest"]
 
     def train(
-        self, i: int, r: int, start: Vector, center: Vector | None = None, mu: float = 0.0
+        self,
+        i: int,
+        r: int,
+        start: Vector,
+        center: Vector | None = None,
+        mu: float = 0.0,
+        data: ArrayDataset | None = None,
     ) -> Vector:
-        """Silo i's local solve in round r."""
+        """Silo i's local solve in round r (on ``data``, default its whole training set)."""
         return train_prox(
             self.model,
             start,
-            self.silos[i].train,
+            self.silos[i].train if data is None else data,
             center=center,
             mu=mu,
             hp=self.hp,
@@ -100,11 +111,14 @@ def upload(behaviour: str, trained: Vector, received: Vector) -> Vector:
 
 @dataclass
 class MethodResult:
-    """Per-round accuracy of every silo (``history[r][i]``) and the final models."""
+    """Per-round accuracy of every silo (``history[r][i]``), the final models and (CFL) the
+    final clusters."""
 
     method: str
     history: list[list[float]]
     thetas: list[Vector]
+    #: the final clusters of silos, for methods that form them (CFL)
+    clusters: list[list[int]] | None = None
 
     @property
     def final(self) -> list[float]:
@@ -116,6 +130,7 @@ class MethodResult:
             "final": self.final,
             "mean_honest": float(np.mean([self.final[i] for i in honest])),
             "history_mean_honest": [float(np.mean([h[i] for i in honest])) for h in self.history],
+            **({} if self.clusters is None else {"clusters": self.clusters}),
         }
 
 
@@ -129,21 +144,34 @@ def project_simplex(v: ArrayLike) -> Vector:
     return np.asarray(np.maximum(x - css[rho] / (rho + 1), 0.0), dtype=np.float64)
 
 
-def _average(thetas: Sequence[Vector], weights: ArrayLike) -> Vector:
+def average(thetas: Sequence[Vector], weights: ArrayLike) -> Vector:
+    """sum_j w_j theta_j / sum_j w_j."""
     w = np.asarray(weights, dtype=np.float64)
     return np.asarray(np.tensordot(w / w.sum(), np.stack(thetas), axes=1), dtype=np.float64)
 
 
 @dataclass(frozen=True)
 class BaselineParams:
-    """mu of FedProx and Ditto, alpha of the pFedGraph-style aggregation."""
+    """Hyperparameters of the baselines (one place, so every run states them)."""
 
     mu_fedprox: float = 0.1
     mu_ditto: float = 0.1
     alpha_graph: float = 0.8
+    #: FedAMP: weight of the silo's own model in its cloud model, the kernel width as a multiple
+    #: of the round's median squared model distance, and the prox weight to the cloud model
+    self_weight_fedamp: float = 0.5
+    sigma_scale_fedamp: float = 0.2
+    mu_fedamp: float = 0.1
+    #: CFL: split a cluster when its mean update norm is below this share of its largest one
+    #: and the best bipartition's largest cross-cosine is below ``cfl_max_cross_cos``
+    cfl_norm_ratio: float = 0.6
+    cfl_max_cross_cos: float = 0.3
+    #: FedFomo: share of each silo's training set held out to score the others' models
+    fomo_val_fraction: float = 0.2
 
 
-def _local(s: Setup, p: BaselineParams) -> MethodResult:
+def local(s: Setup, p: BaselineParams) -> MethodResult:
+    """Local training only, from theta0."""
     thetas = [s.theta0.copy() for _ in range(s.m)]
     hist = []
     for r in range(s.rounds):
@@ -152,7 +180,7 @@ def _local(s: Setup, p: BaselineParams) -> MethodResult:
     return MethodResult("local", hist, thetas)
 
 
-def _global(s: Setup, p: BaselineParams, name: str) -> MethodResult:
+def global_model(s: Setup, p: BaselineParams, name: str) -> MethodResult:
     """FedAvg (mu = 0), FedProx (prox to the global model) and Ditto (personal models)."""
     w = s.theta0.copy()
     personal = [s.theta0.copy() for _ in range(s.m)]
@@ -162,12 +190,12 @@ def _global(s: Setup, p: BaselineParams, name: str) -> MethodResult:
         ups = [upload(s.behaviours[i], s.train(i, r, w, w, mu), w) for i in range(s.m)]
         if name == "ditto":
             personal = [s.train(i, r + 50_000, personal[i], w, p.mu_ditto) for i in range(s.m)]
-        w = _average(ups, s.sizes)
+        w = average(ups, s.sizes)
         hist.append(s.accuracies(personal if name == "ditto" else [w] * s.m))
     return MethodResult(name, hist, personal if name == "ditto" else [w] * s.m)
 
 
-def _pfedgraph(s: Setup, p: BaselineParams) -> MethodResult:
+def pfedgraph(s: Setup, p: BaselineParams) -> MethodResult:
     """Each silo starts every round from its aggregate sum_j a_ij theta_j, with
     a_i = argmin over the simplex of ||a - q||^2 + alpha sum_j a_j d_ij = proj(q - alpha d_i / 2),
     q the data shares and d the same cosine distance of updates as the market."""
@@ -181,23 +209,7 @@ def _pfedgraph(s: Setup, p: BaselineParams) -> MethodResult:
         hist.append(s.accuracies(trained))
         d = distance_matrix(thetas, s.theta0)
         start = [
-            _average(thetas, project_simplex(q - 0.5 * p.alpha_graph * d[i]) + 1e-12)
+            average(thetas, project_simplex(q - 0.5 * p.alpha_graph * d[i]) + 1e-12)
             for i in range(s.m)
         ]
     return MethodResult("pfedgraph", hist, trained)
-
-
-BASELINES: dict[str, Callable[[Setup, BaselineParams], MethodResult]] = {
-    "local": _local,
-    "fedavg": lambda s, p: _global(s, p, "fedavg"),
-    "fedprox": lambda s, p: _global(s, p, "fedprox"),
-    "ditto": lambda s, p: _global(s, p, "ditto"),
-    "pfedgraph": _pfedgraph,
-}
-
-
-def run_baseline(name: str, setup: Setup, params: BaselineParams | None = None) -> MethodResult:
-    """Run one of :data:`BASELINES` by name."""
-    if name not in BASELINES:
-        raise ValueError(f"unknown baseline {name!r}; use one of {sorted(BASELINES)}")
-    return BASELINES[name](setup, params or BaselineParams())

@@ -6,8 +6,19 @@ in closed form: with x = theta_i - theta0, y = theta_j - theta0,
     grad_x (1 - cos(x, y)) = -(y / (|x| |y|) - cos(x, y) x / |x|^2),
 
 which is orthogonal to x (it turns x toward y). A zero update (a silo that did not move from
-theta0, e.g. a free-rider) has no direction: its cosine with anything is taken as 0 (distance 1)
-and its distance gradient as 0.
+theta0) has no direction: its cosine with anything is taken as 0 (distance 1) and its distance
+gradient as 0.
+
+Free-rider rule (coordinator side, :func:`distance_matrix` with ``sent``): a silo whose upload did
+not move from the model the coordinator sent it, ``||upload_i - sent_i|| / sqrt(p) <= stall_tol``
+(root-mean-square change per parameter, default :data:`STALL_TOL`), gets the maximal distance 2
+(cos = -1) to every other silo, in its row and its column. Without the rule such a silo (a
+free-rider that sends its received model back) has a zero update and the neutral distance 1, and a
+large reported N can still clear the import threshold; at distance 2 every candidate edge to it
+costs the importer 2 lambda_pay N_j / N_i, the most the market allows. That is not a proof of
+exclusion: an importer whose marginal gain still exceeds c_j + 2 lambda_pay N_j / N_i buys it
+(eager importers, small N_j / N_i, small lambda_pay). A free-rider that adds noise above the
+tolerance is not caught either (a random direction has cos about 0: distance 1 again).
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ __all__ = [
     "distance_matrix",
     "flatten",
     "prox_center",
+    "stalled",
     "unflatten",
 ]
 
@@ -31,6 +43,11 @@ Vector = NDArray[np.float64]
 
 #: norms at or below this are treated as a zero update (no direction)
 ZERO_NORM = 1e-12
+#: root-mean-square change per parameter at or below which an upload has not moved from what the
+#: silo was sent (honest local training moves digits MLPs by about 1e-3 to 1e-2 per parameter)
+STALL_TOL = 1e-6
+#: the distance a stalled silo gets to every other silo (cos = -1, the top of the contract's range)
+STALLED_DISTANCE = 2.0
 
 
 def flatten(arrays: Sequence[NDArray[Any]]) -> Vector:
@@ -77,8 +94,33 @@ def cosine_distance_grad(theta_i: ArrayLike, theta_j: ArrayLike, theta0: ArrayLi
     return np.asarray(-(y / (nx * ny) - cos * x / nx**2), dtype=np.float64)
 
 
-def distance_matrix(thetas: Sequence[ArrayLike], theta0: ArrayLike) -> Vector:
-    """The m x m matrix of :func:`cosine_distance`: exactly symmetric, zero diagonal, in [0, 2]."""
+def stalled(
+    thetas: Sequence[ArrayLike], sent: Sequence[ArrayLike], tol: float = STALL_TOL
+) -> NDArray[np.bool_]:
+    """Which uploads did not move from what was sent: ``||theta_i - sent_i|| / sqrt(p) <= tol``."""
+    if len(sent) != len(thetas):
+        raise ValueError(f"sent has {len(sent)} models for {len(thetas)} uploads; give one each")
+    if not tol >= 0:
+        raise ValueError(f"stall_tol must be >= 0; got {tol}")
+    change = np.stack([np.asarray(t, dtype=np.float64) for t in thetas]) - np.stack(
+        [np.asarray(s, dtype=np.float64) for s in sent]
+    )
+    rms = np.linalg.norm(change, axis=1) / np.sqrt(max(change.shape[1], 1))
+    return np.asarray(rms <= tol, dtype=np.bool_)
+
+
+def distance_matrix(
+    thetas: Sequence[ArrayLike],
+    theta0: ArrayLike,
+    *,
+    sent: Sequence[ArrayLike] | None = None,
+    stall_tol: float = STALL_TOL,
+) -> Vector:
+    """The m x m matrix of :func:`cosine_distance`: exactly symmetric, zero diagonal, in [0, 2].
+
+    With ``sent`` (the model the coordinator sent each silo before it trained), the free-rider
+    rule applies: every silo that is :func:`stalled` gets :data:`STALLED_DISTANCE` to all others.
+    """
     t0 = np.asarray(theta0, dtype=np.float64)
     x = np.stack([np.asarray(t, dtype=np.float64) - t0 for t in thetas])
     norms = np.linalg.norm(x, axis=1)
@@ -86,6 +128,10 @@ def distance_matrix(thetas: Sequence[ArrayLike], theta0: ArrayLike) -> Vector:
     unit = np.where(moved[:, None], x / np.where(moved, norms, 1.0)[:, None], 0.0)
     d = np.clip(1.0 - unit @ unit.T, 0.0, 2.0)
     d = 0.5 * (d + d.T)
+    if sent is not None:
+        idle = stalled(thetas, sent, stall_tol)
+        d[idle, :] = STALLED_DISTANCE
+        d[:, idle] = STALLED_DISTANCE
     np.fill_diagonal(d, 0.0)
     return np.asarray(d, dtype=np.float64)
 

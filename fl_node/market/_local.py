@@ -19,7 +19,7 @@ from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from fl_node.data import ArrayDataset
 
-__all__ = ["LocalTraining", "accuracy", "model_vector", "train_prox"]
+__all__ = ["LocalTraining", "accuracy", "mean_loss", "model_vector", "train_prox"]
 
 Vector = NDArray[np.float64]
 
@@ -113,3 +113,12 @@ def accuracy(model: nn.Module, theta: Vector, data: ArrayDataset) -> float:
     with torch.no_grad():
         pred = local(torch.from_numpy(np.ascontiguousarray(data.x))).argmax(dim=1).numpy()
     return float(np.mean(pred == data.y))
+
+
+def mean_loss(model: nn.Module, theta: Vector, data: ArrayDataset) -> float:
+    """Mean cross-entropy of the flat model ``theta`` on ``data``."""
+    local = _load(model, theta)
+    local.eval()
+    with torch.no_grad():
+        out = local(torch.from_numpy(np.ascontiguousarray(data.x)))
+        return float(nn.functional.cross_entropy(out, torch.from_numpy(data.y)))

@@ -8,6 +8,11 @@ importer its prox center u_i (:func:`prox_center`); the importer then minimizes
 ``L_i(theta) + lambda_prox/(2 eta) ||theta - u_i||^2`` starting from u_i. A silo that imports
 nothing trains locally from its own model.
 
+Free-rider rule: the coordinator remembers the model it sent each silo (theta0 in round 0, the
+prox center or, without imports, the silo's own last upload) and passes it to
+:func:`distance_matrix`: a silo whose upload did not move from it gets distance 2 to everyone
+(``MarketParams.stall_tol``; ``None`` turns the rule off, for before/after measurements only).
+
 :func:`market_round` is the coordinator's step (runtime-agnostic: models in, graph, payments and
 prox centers out); :func:`run_market` drives it in-process with real training.
 """
@@ -21,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fl_node.market._baselines import MethodResult, Setup, upload
-from fl_node.market._distance import distance_matrix, prox_center
+from fl_node.market._distance import STALL_TOL, distance_matrix, prox_center
 from solver.market import (
     Market,
     MarketLedger,
@@ -52,6 +57,9 @@ class MarketParams:
         K_i = k_scale N_i u_i with u_i ~ U[0.5, 2] (sqrt(K_i/N_i) about sqrt(k_scale)).
     cost : tuple of float
         c_i ~ U[cost[0], cost[1]].
+    stall_tol : float or None
+        Free-rider rule: an upload whose RMS change per parameter from what the silo was sent is
+        at most this gets distance 2 to everyone (:func:`fl_node.market.stalled`); None: no rule.
     """
 
     lambda_pay: float = 2.0
@@ -59,6 +67,7 @@ class MarketParams:
     eta: float = 1.0
     k_scale: float = 100.0
     cost: tuple[float, float] = (0.01, 0.1)
+    stall_tol: float | None = STALL_TOL
 
     def __post_init__(self) -> None:
         for name in ("lambda_pay", "lambda_prox", "eta", "k_scale"):
@@ -68,6 +77,8 @@ class MarketParams:
             raise ValueError("eta must be > 0 (it divides the prox weight)")
         if not 0 <= self.cost[0] <= self.cost[1]:
             raise ValueError(f"cost must be a range 0 <= lo <= hi; got {self.cost}")
+        if self.stall_tol is not None and not self.stall_tol >= 0:
+            raise ValueError(f"stall_tol must be >= 0 or None (no rule); got {self.stall_tol}")
 
     def draw(self, names: Sequence[str], sizes: ArrayLike, seed: int) -> Market:
         """The true market of silos with data sizes ``sizes`` (c_i, K_i drawn from ``seed``)."""
@@ -87,13 +98,25 @@ class MarketStep:
 
 
 def market_round(
-    market: Market, thetas: Sequence[Vector], theta0: Vector, eta: float
+    market: Market,
+    thetas: Sequence[Vector],
+    theta0: Vector,
+    eta: float,
+    *,
+    sent: Sequence[Vector] | None = None,
+    stall_tol: float | None = STALL_TOL,
 ) -> MarketStep:
     """The coordinator's round: distances, graph, payments, prox centers.
 
     ``market`` holds the accepted reports (its N are the sizes the weights w_ij = N_j/N_i use).
+    ``sent`` is what the coordinator sent each silo before it trained the uploaded ``thetas``;
+    with it the free-rider rule of :func:`distance_matrix` applies (``sent`` or ``stall_tol``
+    None: no rule).
     """
-    d = distance_matrix(thetas, theta0)
+    if sent is None or stall_tol is None:
+        d = distance_matrix(thetas, theta0)
+    else:
+        d = distance_matrix(thetas, theta0, sent=sent, stall_tol=stall_tol)
     result = solve_round(market, d)
     w = import_weights(market, result.graph)
     centers = tuple(
@@ -152,19 +175,28 @@ def run_market(
     ledger = MarketLedger(market)
     thetas = [setup.theta0.copy() for _ in range(setup.m)]
     personal = list(thetas)
+    sent = list(thetas)
     hist: list[list[float]] = []
     rounds: list[MarketRound] = []
     for r in range(setup.rounds):
         if r == 0:
             centers: tuple[Vector | None, ...] = (None,) * setup.m
         else:
-            step = market_round(market, thetas, setup.theta0, params.eta)
+            step = market_round(
+                market,
+                thetas,
+                setup.theta0,
+                params.eta,
+                sent=sent,
+                stall_tol=params.stall_tol,
+            )
             rounds.append(ledger.add(step.result))
             centers = step.centers
         new = []
         for i in range(setup.m):
             c = centers[i]
             received = thetas[i] if c is None else c
+            sent[i] = received
             trained = setup.train(i, r, received, c, mu if c is not None else 0.0)
             personal[i] = trained
             new.append(upload(setup.behaviours[i], trained, received))

@@ -156,8 +156,14 @@ class Mechanism(Protocol[S]):
     def strategy_from_json(self, document: Mapping[str, Any]) -> S: ...
 
     # ----------------------------------------------------------- training plan
-    def training_plan(self, strategies: Mapping[str, S]) -> dict[str, Assignment]:
-        """How each silo trains and is weighted in aggregation, keyed by silo name."""
+    def training_plan(
+        self, strategies: Mapping[str, S], config: ConsortiumConfig | None = None
+    ) -> dict[str, Assignment]:
+        """How each silo trains and is weighted in aggregation, keyed by silo name.
+
+        ``config`` (the round's consortium) adds session keys the silos' training processes
+        need (cogen: which generator to train where none is prepared).
+        """
         ...
 
     # ------------------------------------------------------------------ report
@@ -293,7 +299,9 @@ class NoStrategyPhase:
     ) -> StrategyPhaseResult:
         raise self._no_phase("run_strategy_phase")
 
-    def training_plan(self, strategies: Mapping[str, Any]) -> dict[str, Assignment]:
+    def training_plan(
+        self, strategies: Mapping[str, Any], config: ConsortiumConfig | None = None
+    ) -> dict[str, Assignment]:
         raise self._no_phase("training_plan")
 
     def onchain_report(

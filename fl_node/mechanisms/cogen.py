@@ -34,6 +34,7 @@ from numpy.typing import ArrayLike
 from fl_node.mechanisms.base import EmbeddedConsortium
 
 if TYPE_CHECKING:
+    from fl_node.chain_steps import ChainUnits
     from fl_node.cogen import (
         ClassConditionalGenerator,
         GenerationCost,
@@ -53,8 +54,12 @@ __all__ = [
     "CogenStrategy",
     "CogenTerms",
     "DemoGame",
+    "cogen_accepted_terms",
+    "cogen_report",
+    "generator_seed",
     "mixed_training_data",
     "prepare_silo",
+    "train_silo_generator",
 ]
 
 
@@ -100,6 +105,9 @@ class CogenTerms:
     kappa: float
     q: float
     qbar: tuple[float, ...]
+    #: the generator kind every silo trains (:data:`fl_node.cogen.GENERATOR_KINDS`): its
+    #: cost c_i is measured on it and the quality weight q refers to it
+    generator: str = "gmm"
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -107,7 +115,7 @@ class CogenTerms:
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> CogenTerms:
-        missing = [k for k in cls.__dataclass_fields__ if k not in doc]
+        missing = [k for k in cls.__dataclass_fields__ if k not in doc and k != "generator"]
         if missing:
             raise ValueError(f"cogen terms lack {missing}; the coordinator must send every field")
         return cls(
@@ -123,6 +131,7 @@ class CogenTerms:
             kappa=float(doc["kappa"]),
             q=float(doc["q"]),
             qbar=tuple(float(v) for v in doc["qbar"]),
+            generator=str(doc.get("generator", "gmm")),
         )
 
     def game(
@@ -235,37 +244,133 @@ def prepare_silo(silo: LocalSilo, generator: ClassConditionalGenerator, qbar: Ar
         )
 
 
+def generator_seed(seed: int, partition_id: int) -> int:
+    """The seed a silo's generator is trained with (the demo's ``seed * 100 + i``)."""
+    return seed * 100 + partition_id
+
+
+def train_silo_generator(silo: LocalSilo, kind: str, *, seed: int = 0) -> ClassConditionalGenerator:
+    """Train ``silo``'s own ``kind`` generator on its data only.
+
+    The seed is :func:`generator_seed`, so the silo's daemon (which measures its cost on it)
+    and the process that trains the silo (a SuperNode's ClientApp, or the embedded runtime)
+    train the same generator.
+    """
+    from fl_node.cogen import make_generator
+
+    return make_generator(kind, silo.meta.n_classes).fit(
+        silo.data, seed=generator_seed(seed, silo.partition_id)
+    )
+
+
 def mixed_training_data(silo: LocalSilo, config: Mapping[str, Any]) -> MixedData:
     """The silo's real data plus exactly ``config["synthetic"]`` samples of its own generator.
 
     Generated once per (samples, seed) and reused in every FL round. The samples move the
-    silo's label mix toward qbar (:func:`fl_node.cogen.mixed_dataset`).
+    silo's label mix toward qbar (:func:`fl_node.cogen.mixed_dataset`). A silo without a
+    prepared generator trains one first (:func:`train_silo_generator`) when the message names
+    its kind and qbar (``generator``, ``qbar`` as comma-separated numbers, ``generator-seed``: what
+    :meth:`Cogen.training_plan` sends in the distributed runtime).
 
     Raises
     ------
     fl_node.flower.SiloConfigError
-        If this silo has no prepared generator (:func:`prepare_silo`).
+        If this silo has no prepared generator (:func:`prepare_silo`) and the message does not
+        say which one to train.
     """
     from fl_node.cogen import mixed_dataset
     from fl_node.flower import SiloConfigError
 
     x = int(config["synthetic"])
     seed = int(config.get("seed", 0)) + silo.partition_id
+    key = (silo.name, _fingerprint(silo))
     with _prepared_lock:
-        entry = _prepared.get((silo.name, _fingerprint(silo)))
+        entry = _prepared.get(key)
+    if entry is None and "generator" in config and "qbar" in config:
+        generator = train_silo_generator(
+            silo, str(config["generator"]), seed=int(config.get("generator-seed", 0))
+        )
+        prepare_silo(silo, generator, [float(v) for v in str(config["qbar"]).split(",")])
+        with _prepared_lock:
+            entry = _prepared.get(key)
     if entry is None:
         raise SiloConfigError(
             f"silo {silo.name!r} was asked for {x} synthetic samples but has no trained "
             "generator for its data; train one and call fl_node.mechanisms.cogen.prepare_silo"
         )
-    key = (x, seed)
+    mix_key = (x, seed)
     with _prepared_lock:
-        mixed = entry.mixed.get(key)
+        mixed = entry.mixed.get(mix_key)
     if mixed is None:
         mixed = mixed_dataset(silo.data, entry.generator, x, entry.qbar, seed=seed)
         with _prepared_lock:
-            entry.mixed[key] = mixed
+            entry.mixed[mix_key] = mixed
     return mixed
+
+
+def cogen_report(
+    client: SettlementClient, round_id: int, index: int, strategy: CogenStrategy
+) -> tuple[int, int]:
+    """Slot ``index``'s on-chain report of ``strategy``: ``(round(x) * x_scale, 0)``, capped."""
+    cfg = client.round_config(round_id)
+    x_max = client.profile_record(round_id, index).x_max
+    return min(max(round(strategy.samples * cfg.x_scale), 0), x_max), 0
+
+
+def cogen_accepted_terms(
+    terms: CogenTerms,
+    units: ChainUnits,
+    accounts: Sequence[str],
+    *,
+    coordinator: str | None,
+    token: str | None = None,
+    now: int = 0,
+    windows: tuple[int, int] = (3600, 3600),
+) -> AcceptedTerms:
+    """The round a cogen consortium opens, as every silo checks it (slots ``base = D_i``).
+
+    Mechanism id 2, ``gammaWad`` = kappa in wei per unit of score, ``lambdaWad`` = q, slot i
+    with ``xMax = x_i^max`` (in ``units.x_scale``), ``fMax = 0`` and ``base = D_i``; rho is
+    the packed competition matrix gamma. Deadlines from ``now`` (not compared by default).
+    """
+    from settlement import (
+        MECHANISM_COGEN,
+        ZERO_ADDRESS,
+        AcceptedTerms,
+        OrgSpec,
+        pack_rho,
+        rho_to_bps,
+        round_config_from_reals,
+    )
+
+    if len(accounts) != len(terms.names):
+        raise ValueError(
+            f"{len(accounts)} accounts for {len(terms.names)} silos in the cogen terms"
+        )
+    round_config = round_config_from_reals(
+        now=now,
+        gamma=units.gamma_wei(terms.kappa),
+        lambda_=terms.q,
+        d_min=0,
+        x_scale=units.x_scale,
+        f_scale=1,
+        deposit_window=windows[0],
+        report_window=windows[1],
+        coordinator=coordinator or ZERO_ADDRESS,
+        token=token or ZERO_ADDRESS,
+        mechanism_id=MECHANISM_COGEN,
+    )
+    orgs = [
+        OrgSpec(
+            account=account,
+            x_max=round(terms.x_max[i] * units.x_scale),
+            f_max=0,
+            base=round(terms.D[i]),
+        )
+        for i, account in enumerate(accounts)
+    ]
+    rho = pack_rho(rho_to_bps([list(r) for r in terms.gamma]))
+    return AcceptedTerms(config=round_config, orgs=orgs, rho=rho)
 
 
 # ------------------------------------------------------------------ the embedded demo
@@ -333,40 +438,18 @@ class Cogen:
         windows: tuple[int, int] = (3600, 3600),
     ) -> tuple[RoundConfig, list[OrgSpec], bytes]:
         """The round's config (deadlines from ``now``), slots (``base = D_i``) and packed gamma."""
-        from settlement import (
-            MECHANISM_COGEN,
-            ZERO_ADDRESS,
-            OrgSpec,
-            pack_rho,
-            rho_to_bps,
-            round_config_from_reals,
-        )
-
         terms = self._terms(config)
-        units = config.units
-        round_config = round_config_from_reals(
+        accounts = [s.account for s in config.silos]
+        accepted = cogen_accepted_terms(
+            terms,
+            config.units,
+            accounts,
+            coordinator=coordinator,
+            token=config.token,
             now=now,
-            gamma=units.gamma_wei(terms.kappa),
-            lambda_=terms.q,
-            d_min=0,
-            x_scale=units.x_scale,
-            f_scale=1,
-            deposit_window=windows[0],
-            report_window=windows[1],
-            coordinator=coordinator or ZERO_ADDRESS,
-            token=config.token or ZERO_ADDRESS,
-            mechanism_id=MECHANISM_COGEN,
+            windows=windows,
         )
-        orgs = [
-            OrgSpec(
-                account=s.account,
-                x_max=round(terms.x_max[s.index] * units.x_scale),
-                f_max=0,
-                base=round(terms.D[s.index]),
-            )
-            for s in config.silos
-        ]
-        return round_config, orgs, pack_rho(rho_to_bps([list(r) for r in terms.gamma]))
+        return accepted.config, list(accepted.orgs), accepted.rho
 
     def open_round(
         self,
@@ -382,10 +465,10 @@ class Cogen:
         return int(client.round_open(round_config, orgs, rho).round_id)
 
     def accepted_terms(self, config: ConsortiumConfig, *, coordinator: str | None) -> AcceptedTerms:
-        from settlement import AcceptedTerms
-
-        round_config, orgs, rho = self.round_terms(config, coordinator=coordinator)
-        return AcceptedTerms(config=round_config, orgs=orgs, rho=rho)
+        accounts = [s.account for s in config.silos]
+        return cogen_accepted_terms(
+            self._terms(config), config.units, accounts, coordinator=coordinator, token=config.token
+        )
 
     def terms_document(self, config: ConsortiumConfig) -> dict[str, Any]:
         from fl_node.daemon import units_to_json
@@ -420,11 +503,29 @@ class Cogen:
                 f"a cogen strategy is an object with name, x and D; got {document!r}"
             ) from None
 
-    def training_plan(self, strategies: Mapping[str, CogenStrategy]) -> dict[str, Assignment]:
+    def training_plan(
+        self, strategies: Mapping[str, CogenStrategy], config: ConsortiumConfig | None = None
+    ) -> dict[str, Assignment]:
+        """Real data plus ``round(x_i)`` synthetic samples, weighted ``D_i + x_i``.
+
+        With ``config`` the train message also names the generator kind, qbar and the seed, so
+        a silo whose training process has no prepared generator trains its own first
+        (:func:`mixed_training_data`; a SuperNode's ClientApp, or the embedded runtime).
+        """
         from fl_node.flower import Assignment
 
+        session: dict[str, Any] = {}
+        if config is not None:
+            terms = self._terms(config)
+            session = {
+                "generator": terms.generator,
+                "qbar": ",".join(repr(float(v)) for v in terms.qbar),
+                "generator-seed": config.fl.seed,
+            }
         return {
-            name: Assignment(d=1.0, f=0.0, x=s.D + s.samples, extra={"synthetic": s.samples})
+            name: Assignment(
+                d=1.0, f=0.0, x=s.D + s.samples, extra={"synthetic": s.samples, **session}
+            )
             for name, s in strategies.items()
         }
 
@@ -440,9 +541,7 @@ class Cogen:
     def onchain_report(
         self, client: SettlementClient, round_id: int, silo: SiloEntry, strategy: CogenStrategy
     ) -> tuple[int, int]:
-        cfg = client.round_config(round_id)
-        x_max = client.profile_record(round_id, silo.index).x_max
-        return min(max(round(strategy.samples * cfg.x_scale), 0), x_max), 0
+        return cogen_report(client, round_id, silo.index, strategy)
 
     def assignment_fields(self, strategy: CogenStrategy) -> dict[str, float]:
         return {"x": strategy.x}
@@ -528,6 +627,7 @@ class Cogen:
             kappa=st.kappa,
             q=st.q,
             qbar=tuple(float(v) for v in qbar),
+            generator=st.generator,
         )
         game = terms.game({o.name: o.c for o in orgs})
         return EmbeddedConsortium(

@@ -116,20 +116,23 @@ class MarketReport:
 class MarketTerms:
     """The public terms of a market round: every silo's report (slot order) and the prices.
 
-    ``lambda_pay``, ``lambda_prox`` and ``eta`` are :class:`fl_node.market.MarketParams`';
-    ``unit_wei`` is the wei value of 1.0 unit of utility, ``k_scale`` the on-chain scale of K.
+    ``params`` are the market's economic and training parameters (lambda_pay, the prox
+    weight, the free-rider rule...); ``unit_wei`` is the wei value of 1.0 unit of utility,
+    ``k_scale`` the on-chain scale of K.
     """
 
     reports: tuple[MarketReport, ...]
-    lambda_pay: float
-    lambda_prox: float
-    eta: float
+    params: MarketParams
     unit_wei: int = UNIT_WEI
     k_scale: int = K_SCALE
 
     @property
     def names(self) -> list[str]:
         return [r.name for r in self.reports]
+
+    @property
+    def lambda_pay(self) -> float:
+        return float(self.params.lambda_pay)
 
     def market(self) -> Market:
         """The market the coordinator solves every FL round (the registered reports)."""
@@ -143,26 +146,22 @@ class MarketTerms:
             lambda_pay=self.lambda_pay,
         )
 
-    def params(self) -> MarketParams:
-        from fl_node.market import MarketParams
-
-        return MarketParams(lambda_pay=self.lambda_pay, lambda_prox=self.lambda_prox, eta=self.eta)
-
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "reports": [asdict(r) for r in self.reports]}
+        return asdict(self)
 
     @classmethod
     def from_json(cls, doc: Mapping[str, Any]) -> MarketTerms:
-        missing = sorted(
-            {"reports", "lambda_pay", "lambda_prox", "eta", "unit_wei", "k_scale"} - set(doc)
-        )
+        from fl_node.market import MarketParams
+
+        missing = sorted({"reports", "params", "unit_wei", "k_scale"} - set(doc))
         if missing:
             raise ValueError(f"market terms lack {missing}; the coordinator must send every field")
+        params = dict(doc["params"])
+        if "cost" in params:
+            params["cost"] = tuple(params["cost"])
         return cls(
             reports=tuple(MarketReport(**r) for r in doc["reports"]),
-            lambda_pay=float(doc["lambda_pay"]),
-            lambda_prox=float(doc["lambda_prox"]),
-            eta=float(doc["eta"]),
+            params=MarketParams(**params),
             unit_wei=int(doc["unit_wei"]),
             k_scale=int(doc["k_scale"]),
         )
@@ -354,7 +353,7 @@ class ModelMarket(NoStrategyPhase):
             LocalTraining(epochs=fl.epochs, lr=fl.lr),
             fl.seed,
         )
-        run = run_market(setup, terms.market(), terms.params())
+        run = run_market(setup, terms.market(), terms.params)
         names = terms.names
         graphs = [[[names[j] for j in row] for row in r.graph] for r in run.rounds]
         for k, graph in enumerate(graphs, start=1):
@@ -380,7 +379,7 @@ class ModelMarket(NoStrategyPhase):
             training=training,
             strategies={r.name: r for r in terms.reports},
             table=market_graphs(run.rounds),
-            details=(run, setup, terms.params()),
+            details=(run, setup, terms.params),
         )
 
     def submit_table(
@@ -439,7 +438,7 @@ class ModelMarket(NoStrategyPhase):
         if progress is not None:
             progress(f"[data] c and K drawn (lambda_pay {params.lambda_pay})")
         return EmbeddedConsortium(
-            terms=MarketTerms(reports, params.lambda_pay, params.lambda_prox, params.eta),
+            terms=MarketTerms(reports, params),
             units=ChainUnits(x_scale=K_SCALE, f_scale=10**6, unit_wei=UNIT_WEI),
             private=reports,
             # the consortium registry's F_max and p are TradeFL's; the market registers N, c, K

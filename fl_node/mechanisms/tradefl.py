@@ -102,7 +102,9 @@ class TradeFL:
 
         return strategy_from_json(document)
 
-    def training_plan(self, strategies: Mapping[str, Strategy]) -> dict[str, Assignment]:
+    def training_plan(
+        self, strategies: Mapping[str, Strategy], config: ConsortiumConfig | None = None
+    ) -> dict[str, Assignment]:
         from fl_node.flower import Assignment
 
         return {name: Assignment(d=s.d, f=s.f, x=s.x) for name, s in strategies.items()}

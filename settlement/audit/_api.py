@@ -37,6 +37,7 @@ from settlement.audit._models import (
     ContributionOut,
     DeploymentReport,
     DepositOut,
+    MarketGraphs,
     OrgRecord,
     Page,
     PayoffOut,
@@ -224,6 +225,18 @@ def create_app(service: AuditService) -> FastAPI:
         detail = q.detail(q.load_round(conn, round_id))
         detail.asset = service.asset(detail.config.token)
         return _out(detail, amounts)
+
+    @app.get(
+        "/rounds/{round_id}/market-graphs",
+        response_model=MarketGraphs,
+        tags=["rounds"],
+        responses={400: _error("the round is not a market round (mechanism 3)"), **_NO_ROUND},
+    )
+    def get_market_graphs(conn: Conn, round_id: RoundId, amounts: Amounts = "number") -> Any:
+        """A market round's import graph per FL round: the imported pairs with their distances
+        and each graph drawn as inline SVG (server-rendered; the dashboard needs no script
+        library to show it)."""
+        return _out(q.market_graphs(q.load_round(conn, round_id), service.labels), amounts)
 
     @app.get(
         "/rounds/{round_id}/orgs",

@@ -464,3 +464,31 @@ class Verification(BaseModel):
         description="largest |exact R_i - solver R_i|; truncation makes it up to n-1 wei"
     )
     orgs: list[OrgCheck] = Field(description="one entry per org slot")
+
+
+class MarketEdge(BaseModel):
+    """One imported pair of a market round's FL round."""
+
+    importer: int = Field(description="slot index of the importing org")
+    exporter: int = Field(description="slot index of the org whose model is imported")
+    distance_wad: int = Field(description="model distance d_ij in WAD (1e18 = 1.0), in [0, 2e18]")
+
+
+class MarketGraphOut(BaseModel):
+    """One FL round's import graph, as data and as inline SVG."""
+
+    fl_round: int = Field(description="FL round, from 1 (the order of the coordinator's table)")
+    edges: list[MarketEdge] = Field(description="every imported pair, importer by importer")
+    svg: str = Field(
+        description="the graph drawn as a standalone <svg> element (one line per edge)"
+    )
+
+
+class MarketGraphs(BaseModel):
+    """The import graphs of a market round (mechanism 3), from the coordinator's table."""
+
+    round_id: int = Field(description=_ROUND)
+    n: int = Field(description="number of org slots")
+    graphs: list[MarketGraphOut] = Field(
+        description="one per FL round; empty until the coordinator's table is submitted"
+    )

@@ -8,17 +8,20 @@ as of its cursor block; the phase is evaluated at that block's timestamp, the wa
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from settlement._errors import ConfigError
 from settlement._fixedpoint import WAD, unpack_rho
+from settlement._market import unpack_market_table
 from settlement._rules import Rule
 from settlement._types import ZERO_ADDRESS, OrgSpec, Phase, RoundConfig, to_address
 from settlement.audit import _db
 from settlement.audit._errors import UnknownOrgError, UnknownRoundError
 from settlement.audit._events import EVENT_TABLE
+from settlement.audit._graph_svg import graph_edges, market_graph_svg
 from settlement.audit._mechanisms import RoundInputs, mechanism_for
 from settlement.audit._models import (
     PHASE_NAMES,
@@ -29,6 +32,9 @@ from settlement.audit._models import (
     ContributionOut,
     DepositOut,
     EventRef,
+    MarketEdge,
+    MarketGraphOut,
+    MarketGraphs,
     OrgRecord,
     Page,
     PayoffOut,
@@ -306,6 +312,40 @@ def _market_table(data: RoundData) -> bytes | None:
     if int(data.opened["mechanism_id"]) != 3 or row is None or row["code"] is None:
         return None
     return bytes.fromhex(str(row["code"])[2:])
+
+
+def market_graphs(data: RoundData, labels: Mapping[str, str]) -> MarketGraphs:
+    """A market round's import graphs (data and inline SVG), one per FL round.
+
+    Raises
+    ------
+    ValueError
+        If the round is not a market round (mechanism 3).
+    """
+    mechanism = int(data.opened["mechanism_id"])
+    if mechanism != 3:
+        raise ValueError(
+            f"round {data.round_id} runs mechanism {mechanism}, not the market (3): it has no "
+            "import graphs"
+        )
+    specs = data.org_specs()
+    names = [labels.get(o.account) or f"#{i}" for i, o in enumerate(specs)]
+    table = _market_table(data)
+    graphs = unpack_market_table(len(specs), table) if table is not None else []
+    return MarketGraphs(
+        round_id=data.round_id,
+        n=len(specs),
+        graphs=[
+            MarketGraphOut(
+                fl_round=k,
+                edges=[
+                    MarketEdge(importer=i, exporter=j, distance_wad=d) for i, j, d in graph_edges(g)
+                ],
+                svg=market_graph_svg(g, names, f"{data.round_id}-{k}"),
+            )
+            for k, g in enumerate(graphs, start=1)
+        ],
+    )
 
 
 def mechanism_parameters(data: RoundData) -> dict[str, Any]:

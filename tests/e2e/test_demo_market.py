@@ -3,17 +3,24 @@
 Four digits silos report N, c, K, deposit, train personalized models through the market for two
 priced rounds; the coordinator's table is settled by the contract with exact budget balance, and
 the saved chain state reopens with payoffs equal to the Python mirror and the auditor's
-recomputation of mechanism 3. The round runs through the one round orchestration
-(:class:`fl_node.coordinator.Coordinator`, in-process silos), whose action log and result
-document are checked too.
+recomputation of mechanism 3; the auditor dashboard, served on that state, draws every FL
+round's import graph (headless Chromium, the ``Browser`` of ``test_dashboard``). The round runs
+through the one round orchestration (:class:`fl_node.coordinator.Coordinator`, in-process
+silos), whose action log and result document are checked too.
 """
 
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
+from test_dashboard import Browser
 
 from fl_node.cli import main
 from settlement import (
@@ -24,7 +31,7 @@ from settlement import (
     market_outcome,
     unpack_market_table,
 )
-from settlement.audit import mechanism_for
+from settlement.audit import AuditService, create_app, mechanism_for
 from settlement.audit._mechanisms import RoundInputs
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
@@ -193,3 +200,72 @@ def test_audit_verify_passes_on_the_saved_chain_state(
     assert body["status"] == "verified"
     assert body["checks"]["payoffs_match"]["status"] == "passed"
     assert body["checks"]["reports_in_bounds"]["applicable"] is False
+
+
+@pytest.fixture(scope="module")
+def dashboard(
+    demo_out: Path, report: dict, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The auditor app over the demo's saved chain state, served by uvicorn on loopback."""
+    deployment = json.loads((demo_out / "deployment.json").read_text())
+    labels = {o["address"]: o["name"] for o in report["orgs"]}
+    with AnvilBackend(load_state=demo_out / "chain-state.json") as chain:
+        service = AuditService(
+            tmp_path_factory.mktemp("market-dash") / "index.sqlite",
+            w3=chain.web3(),
+            contract=deployment["contract_address"],
+            labels=labels,
+        )
+        service.sync()
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(service), log_level="warning", lifespan="off", ws="none")
+        )
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=20)
+            sock.close()
+            service.close()
+
+
+GRAPHS_JS = """[...document.querySelectorAll('#market-graphs figure')].map((f) => ({
+  round: Number(f.dataset.flRound),
+  edges: [...f.querySelectorAll('svg line.edge')].map(
+    (e) => [Number(e.dataset.importer), Number(e.dataset.exporter)]),
+  labels: [...f.querySelectorAll('svg g.node text.label')].map((t) => t.textContent),
+}))"""
+
+
+def test_the_round_page_draws_one_edge_per_imported_pair(
+    dashboard: str, report: dict, tmp_path: Path
+) -> None:
+    browser = Browser(tmp_path / "profile")
+    try:
+        browser.open(f"{dashboard}/#/rounds/{report['round_id']}")
+        browser.wait_for("document.querySelectorAll('#market-graphs svg').length")
+        drawn = browser.evaluate(GRAPHS_JS)
+        external = browser.evaluate(
+            "[...document.querySelectorAll('script[src], link[href], img[src]')]"
+            ".map((e) => e.src || e.href)"
+            ".filter((u) => !u.startsWith(location.origin) && !u.startsWith('data:'))"
+        )
+        errors = browser.console_errors()
+    finally:
+        browser.close()
+    names = [o["name"] for o in report["orgs"]]
+    assert [g["round"] for g in drawn] == list(range(1, len(report["graphs"]) + 1))
+    for g, graph in zip(drawn, report["graphs"], strict=True):
+        pairs = [[i, j] for i, row in enumerate(graph) for j in row]
+        assert g["edges"] == pairs  # one line per imported pair, in the table's row order
+        assert g["labels"] == names
+    assert sum(len(g["edges"]) for g in drawn) > 0
+    assert external == [] and errors == []

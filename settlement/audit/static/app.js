@@ -314,12 +314,27 @@ function eventsTable(lists) {
       h("td", {}, txLink(e.event)), h("td", {}, fmtTime(e.event.timestamp)))))));
 }
 
+// A market round's import graph per FL round. The SVG is rendered by the server from the
+// coordinator's on-chain table (labels escaped there); it is inserted as is, no script library.
+function marketGraphs(doc) {
+  if (!doc.graphs.length) {
+    return h("p", { class: "muted", id: "market-graphs-pending" }, "No graph yet: the coordinator's table is not submitted.");
+  }
+  return h("div", { class: "graphs", id: "market-graphs" }, doc.graphs.map((g) => {
+    const holder = h("div", { class: "graph-svg" });
+    holder.innerHTML = g.svg;
+    return h("figure", { class: "card graph", "data-fl-round": g.fl_round }, holder,
+      h("figcaption", {}, `FL round ${g.fl_round}: ${g.edges.length} imports (arrow: exporter → importer)`));
+  }));
+}
+
 async function viewRound(id) {
   const [round, orgs, ver, deps, cons, pays, wds] = await Promise.all([
     api(`/rounds/${id}`), api(`/rounds/${id}/orgs?per_page=1000`), api(`/rounds/${id}/verify`),
     api(`/rounds/${id}/deposits?per_page=1000`), api(`/rounds/${id}/contributions?per_page=1000`),
     api(`/rounds/${id}/payoffs?per_page=1000`), api(`/rounds/${id}/withdrawals?per_page=1000`),
   ]);
+  const market = Number(round.config.mechanism_id) === 3 ? await api(`/rounds/${id}/market-graphs`) : null;
   document.title = `Round ${id} · fedsettle auditor`;
   ASSET = round.asset || ETHER;
   const c = round.config;
@@ -417,6 +432,7 @@ async function viewRound(id) {
       h("div", { class: "card plot" }, h("h2", {}, "Contributions vs redistribution"), scatter,
         settled ? legend([{ name: "receives", color: COLORS.pos }, { name: "pays", color: COLORS.neg }]) : ""),
       h("div", { class: "card plot" }, h("h2", {}, settled ? "Payouts (deposit + R_i)" : "Deposits"), bars, legend(series))),
+    ...(market ? [h("h2", {}, "Import graphs"), marketGraphs(market)] : []),
     h("h2", {}, "Events"),
     eventsTable([["deposit", deps.items, "amount_wei"], ["report", cons.items, null],
       ["payoff", pays.items, "payoff_wei"], ["withdrawal", wds.items, "amount_wei"]]));

@@ -226,3 +226,40 @@ def test_run_fl_rounds_rejects_an_empty_plan(
 ) -> None:
     with pytest.raises(ValueError, match="assignments is empty"):
         run_fl_rounds(InProcessTransport(silos), {}, 1, initial_parameters=initial_parameters)
+
+
+def test_the_contribution_score_sees_the_last_rounds_updates_weights_and_start(
+    silos: dict[int, LocalSilo], initial_parameters: list[NDArray[Any]], evaluator: Evaluator
+) -> None:
+    from fl_node.cogen import leave_one_out
+    from fl_node.data import SklearnSource
+    from fl_node.models import build_model
+
+    plan = {1: Assignment(1.0, 0.0, 70.0), 2: Assignment(1.0, 0.0, 20.0)}
+    transport = RecordingTransport({n: silos[n] for n in plan})
+    seen: list[tuple[Any, ...]] = []
+
+    def score(updates: Any, weights: Any, start: Any) -> dict[int, float]:
+        seen.append((updates, weights, start))
+        return {n: float(n) for n in updates}
+
+    history = run_fl_rounds(
+        transport, plan, 2, initial_parameters=initial_parameters, train_config=MLP,
+        evaluate_fn=evaluator, contribution_fn=score,
+    )  # fmt: skip
+    (updates, weights, start), last = seen[0], transport.sent[-1]
+    assert len(seen) == 1 and history.contributions == {1: 1.0, 2: 2.0}
+    assert weights == {1: 70.0, 2: 20.0}
+    for n in plan:  # round 2's replies, trained from round 2's starting model
+        for got, want in zip(updates[n], last[2].replies[n].arrays, strict=True):
+            np.testing.assert_array_equal(got, want)
+    for got, want in zip(start, last[1][1].arrays, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert history.to_dict()["leave_one_out"] == {"1": 1.0, "2": 2.0}
+    # the coordinator's scorer on these updates: loss(without i) - loss(all)
+    split = SklearnSource("digits").split(seed=0)
+    loo = leave_one_out(build_model(split.meta, "mlp"), [updates[1], updates[2]], [70.0, 20.0],
+                        split.test, start=start)  # fmt: skip
+    _, loss_all = evaluator(history.parameters)
+    _, loss_without_1 = evaluator(updates[2])
+    assert loo[0] == pytest.approx(loss_without_1 - loss_all, rel=1e-5)

@@ -40,7 +40,18 @@ def test_outputs_exist_with_every_method_and_figure(
     out, res = experiment
     for split in ("clusters", "dirichlet"):
         (run,) = res["runs"][split]
-        assert set(run["methods"]) == {"local", "fedavg", "fedprox", "ditto", "pfedgraph", "market"}
+        assert set(run["methods"]) == {
+            "local",
+            "fedavg",
+            "fedprox",
+            "ditto",
+            "fedamp",
+            "cfl",
+            "fedfomo",
+            "pfedgraph",
+            "market",
+        }
+        assert sorted(i for c in run["methods"]["cfl"]["clusters"] for i in c) == list(range(9))
         assert all(len(m["final"]) == 9 for m in run["methods"].values())
         mk = run["methods"]["market"]
         assert mk["ledger"]["rounds"] == 1
@@ -50,6 +61,17 @@ def test_outputs_exist_with_every_method_and_figure(
     doc = (out / "market.md").read_text(encoding="utf-8")
     assert "| Market (iPFL) |" in doc and "fig/market_accuracy.png" in doc
     assert "Against the paper's claims" in doc
+    assert "| FedAMP-style |" in doc and "| CFL-style |" in doc and "| FedFomo-style |" in doc
+
+
+def test_free_rider_rule_before_and_after(experiment: tuple[Path, dict[str, Any]]) -> None:
+    _, res = experiment
+    (rob,) = res["robustness"]
+    assert not rob["free_rider_no_rule"]["free_rider_rule"] and rob["free_rider"]["free_rider_rule"]
+    after = rob["free_rider"]
+    assert after["imported_by_others"] == [0, 0] and after["paid_by_importers"] == [0.0, 0.0]
+    assert after["distance_own_group"] == [2.0, 2.0] == after["distance_other_groups"]
+    assert rob["free_rider_no_rule"]["distance_own_group"] == [1.0, 1.0]
 
 
 def test_binding_cancels_the_size_lie_and_catches_phantoms(

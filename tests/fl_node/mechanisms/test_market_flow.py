@@ -105,8 +105,8 @@ def test_a_silo_agent_refuses_terms_that_change_its_report(market_config_doc) ->
     lied = dataclasses.replace(me, K=me.K * 2)
     with pytest.raises(ValueError, match=r"terms.reports\[silo-1\].K = .* the silo registered"):
         mech.silo_agent(lied, document)
-    with pytest.raises(ValueError, match="market terms lack \\['eta'\\]"):
-        MarketTerms.from_json({k: v for k, v in document["market"].items() if k != "eta"})
+    with pytest.raises(ValueError, match="market terms lack \\['params'\\]"):
+        MarketTerms.from_json({k: v for k, v in document["market"].items() if k != "params"})
     with pytest.raises(ValueError, match="'nobody' is not in the terms' names"):
         mech.silo_agent(MarketReport("nobody", 1, 0.1, 1.0), document)
 
