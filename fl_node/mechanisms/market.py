@@ -501,8 +501,8 @@ class ModelMarket(NoStrategyPhase):
             "gas": gas,
         }
         mark("report")
-        data = _silo_set(opts.dataset, opts.orgs, opts.seed, opts.dirichlet_alpha)
-        return _result(opts, run.true_market, params, run, local, chain, dict(marks), data.split)
+        split = market_split(opts.dataset, opts.orgs)
+        return _result(opts, run.true_market, params, run, local, chain, dict(marks), split)
 
 
 def _org_spec(profile: Any) -> OrgSpec:
