@@ -6,7 +6,8 @@ orchestration ``fedsettle coordinator run`` uses) with in-process silos
 non-IID shares of a bundled dataset, draws the chosen mechanism's consortium (public terms and
 each silo's private parameters), and lets the coordinator deploy the settlement contract, open
 the round, collect the deposits, run the strategy phase, train (the Flower round loop over the
-in-process transport), submit the coordinator's report table, settle and let every silo withdraw. It then writes the
+in-process transport; a mechanism without a strategy phase, the market, runs its own FL session
+instead), submit the coordinator's report table, settle and let every silo withdraw. It then writes the
 report, the deployment record and anvil's state dump, so the round can be reopened and audited.
 """
 
@@ -20,15 +21,7 @@ from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from fl_node.mechanisms import (
-    DEFAULT_MECHANISM,
-    EmbeddedConsortium,
-    UnknownMechanism,
-    demo_flow,
-    demo_mechanism_names,
-    get_mechanism,
-    mechanism_names,
-)
+from fl_node.mechanisms import DEFAULT_MECHANISM, EmbeddedConsortium, get_mechanism, session_of
 
 __all__ = ["DEMO_TOKEN", "DemoOptions", "DemoToken", "run_demo"]
 
@@ -58,20 +51,10 @@ class DemoOptions:
             raise ValueError(f"--rounds {self.rounds}: must be between 1 and 100 FL rounds")
         if not 1 <= self.epochs <= 20:
             raise ValueError(f"--epochs {self.epochs}: must be between 1 and 20 local epochs")
-        mechanism: Any = demo_flow(self.mechanism)
-        if mechanism is None:
-            try:
-                mechanism = get_mechanism(self.mechanism)
-            except UnknownMechanism as exc:  # a ValueError; add the demo-only flows
-                flows = sorted(set(demo_mechanism_names()) - set(mechanism_names()))
-                raise UnknownMechanism(f"{exc}; demo only: {', '.join(flows)}") from None
-        else:
-            mechanism.check_options(self)
-            if self.token:
-                raise ValueError(
-                    f"--token: the {self.mechanism} demo settles in ETH only; drop --token or "
-                    "use --mechanism tradefl or cogen"
-                )
+        mechanism: Any = get_mechanism(self.mechanism)  # UnknownMechanism lists the names
+        check = getattr(mechanism, "check_options", None)
+        if check is not None:  # a mechanism that cannot run every option (the market)
+            check(self)
         if self.alpha is None:
             object.__setattr__(self, "alpha", float(getattr(mechanism, "demo_alpha", 0.5)))
         if not self.dirichlet_alpha > 0:
@@ -138,6 +121,11 @@ class _Display:
             say(
                 f"[train] round {data['round']}: accuracy {data['accuracy']:.4f}, "
                 f"loss {data['loss']:.4f}"
+            )
+        elif event == "market-round":
+            say(
+                f"[train] round {data['round']}: {data['imports']} imports, mean personalized "
+                f"accuracy {data['accuracy']:.4f}, graph {data['graph']}"
             )
         elif event == "training-done":
             self.timer.mark("train")
@@ -217,9 +205,6 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
     fl_node.coordinator.CoordinatorError
         If a step of the round fails (its cause is the original error).
     """
-    flow = demo_flow(opts.mechanism)
-    if flow is not None:  # a mechanism without a strategy phase runs its own round flow
-        return flow.run_demo(opts, progress)
     import torch
 
     from fl_node.coordinator import Coordinator, InProcessSilo
@@ -227,6 +212,7 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
     from settlement import AnvilBackend, dev_accounts
 
     mechanism = get_mechanism(opts.mechanism)
+    session = session_of(mechanism)
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(out / "coordinator", ignore_errors=True)  # a previous run's chain is gone
@@ -235,20 +221,24 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
     # Silos train on parallel threads; one torch thread each is fastest for these small models
     # (fl_node/compute.py measurements), and torch's thread count is process-wide.
     torch.set_num_threads(1)
-    shared = {"dataset": opts.dataset, "alpha": opts.alpha, "data-seed": opts.seed}
-    silos = local_silos(n, node_config=shared)
-    names = [silos[k].name for k in sorted(silos)]
-    sizes = [len(silos[k].data) for k in sorted(silos)]
-    progress(
-        f"[data] {opts.dataset}: {n} silos, non-IID (Dirichlet alpha={opts.alpha}), sizes {sizes}"
-    )
+    if session is None:
+        shared = {"dataset": opts.dataset, "alpha": opts.alpha, "data-seed": opts.seed}
+        silos = local_silos(n, node_config=shared)
+        names = [silos[k].name for k in sorted(silos)]
+        sizes = [len(silos[k].data) for k in sorted(silos)]
+        local = [silos[k] for k in sorted(silos)]
+        progress(
+            f"[data] {opts.dataset}: {n} silos, non-IID (Dirichlet alpha={opts.alpha}), "
+            f"sizes {sizes}"
+        )
+    else:  # the session mechanism's own silos (the market: personalized train/test splits)
+        names, sizes, line = session.demo_silos(
+            n, dataset=opts.dataset, alpha=opts.dirichlet_alpha, seed=opts.seed
+        )
+        local = []
+        progress(line)
     consortium = mechanism.demo_consortium(
-        names,
-        sizes,
-        seed=opts.seed,
-        epochs=opts.epochs,
-        silos=[silos[k] for k in sorted(silos)],
-        progress=progress,
+        names, sizes, seed=opts.seed, epochs=opts.epochs, silos=local, progress=progress
     )
     timer.mark("data")
 
@@ -302,6 +292,28 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         receipts = [*coordinator.receipts, *(r for link in links.values() for r in link.receipts)]
         gas = {"total": sum(int(r.gas_used) for r in receipts)}
         asset = _asset(token, [k.address for k in silo_keys], client)
+        if session is not None:
+            assert coordinator.session is not None  # the session ran: the round settled
+            report = session.demo_report(
+                opts,
+                coordinator.session,
+                client,
+                round_id,
+                payouts=payouts,
+                gas=gas,
+                mark=timer.mark,
+                marks=timer.marks,
+                progress=progress,
+            )
+    deployment = {
+        "chain_id": chain_id,
+        "contract_address": client.address,
+        "round_id": round_id,
+        "rpc": rpc,
+        "state_file": state_file.name,
+    }
+    if session is not None:  # its report is the mechanism's (no strategy phase to summarize)
+        return _write_outputs(out, report, deployment, timer, progress)
 
     comparison = _comparison(mechanism, config, coordinator.strategies, progress)
     if comparison is not None:
@@ -362,13 +374,17 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         },
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(opts).items()},
     }
-    deployment = {
-        "chain_id": chain_id,
-        "contract_address": client.address,
-        "round_id": round_id,
-        "rpc": rpc,
-        "state_file": state_file.name,
-    }
+    return _write_outputs(out, result, deployment, timer, progress)
+
+
+def _write_outputs(
+    out: Path,
+    result: dict[str, Any],
+    deployment: dict[str, Any],
+    timer: _Timer,
+    progress: Progress,
+) -> dict[str, Any]:
+    """Write ``report.json``, ``deployment.json`` and ``report.md``; return ``result``."""
     (out / "report.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     (out / "deployment.json").write_text(json.dumps(deployment, indent=2), encoding="utf-8")
     from fl_node.report import write_human_report

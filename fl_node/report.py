@@ -131,10 +131,10 @@ TRADEFL_VIEW = ReportView(
 
 
 def _view(result: dict[str, Any]) -> ReportView:
-    from fl_node.mechanisms import demo_flow, get_mechanism
+    from fl_node.mechanisms import get_mechanism
 
     name = str(result.get("mechanism", "tradefl"))
-    view = getattr(demo_flow(name) or get_mechanism(name), "report_view", None)
+    view = getattr(get_mechanism(name), "report_view", None)
     return view if isinstance(view, ReportView) else TRADEFL_VIEW
 
 

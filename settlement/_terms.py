@@ -15,6 +15,7 @@ from settlement._client import SettlementClient, _rho_bytes
 from settlement._digests import params_digest
 from settlement._errors import LockTooLong, TermsMismatch
 from settlement._fixedpoint import unpack_rho
+from settlement._market import MECHANISM_MARKET, market_bonds
 from settlement._rules import Rule
 from settlement._types import OrgSpec, Phase, RoundConfig
 
@@ -71,7 +72,8 @@ def check_round(
     round_id : int
     terms : AcceptedTerms
     index : int, optional
-        The silo's own slot: its on-chain bond must equal the Python mirror's.
+        The silo's own slot: its on-chain bond must equal the Python mirror's (the market's,
+        :func:`settlement.market_bonds`, for mechanism 3).
     max_lock : int, optional
         Longest acceptable lock in seconds: the report deadline (after which anyone can settle)
         must be at most ``now + max_lock``.
@@ -112,7 +114,10 @@ def check_round(
             for j, (w, g) in enumerate(zip(wr, gr, strict=True)):
                 _same(f"rho[{i}][{j}]", w, g)
     if index is not None:
-        bonds = Rule(chain).bonds(terms.orgs, unpack_rho(triangle, len(terms.orgs)))
+        if chain.mechanism_id == MECHANISM_MARKET:
+            bonds = market_bonds(chain, terms.orgs)
+        else:
+            bonds = Rule(chain).bonds(terms.orgs, unpack_rho(triangle, len(terms.orgs)))
         _same(f"bond[{index}]", bonds[index], profiles[index].bond)
     digest = params_digest(
         chain_id=client.chain_id,

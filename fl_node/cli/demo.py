@@ -18,12 +18,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "The demo is the consortium coordinator with in-process silos."
         ),
     )
-    from fl_node.mechanisms import DEFAULT_MECHANISM, demo_mechanism_names
+    from fl_node.mechanisms import DEFAULT_MECHANISM, mechanism_names
 
     p.add_argument(
         "--mechanism",
         default=DEFAULT_MECHANISM,
-        help=f"settlement mechanism: {', '.join(demo_mechanism_names())} (default {DEFAULT_MECHANISM})",
+        help=f"settlement mechanism: {', '.join(mechanism_names())} (default {DEFAULT_MECHANISM})",
     )
     p.add_argument("--orgs", type=int, default=5, help="number of silos (default 5)")
     p.add_argument("--rounds", type=int, default=5, help="FL rounds (default 5)")

@@ -32,6 +32,11 @@ Steps (each named in errors and in the action log ``<state_dir>/actions.jsonl``)
               passed (``--devnet``: warp); a silo without a report is settled at its minimum;
 ``settle``    ``payoffCalculate`` until settled; write the result JSON.
 
+A mechanism without a strategy phase (:func:`fl_node.mechanisms.session_of`: the market)
+replaces ``strategy``, ``training`` and ``assign`` with ``session`` (the mechanism's FL session
+on the joined silos, after the terms push) and ``table`` (the coordinator submits the
+mechanism's table); every other step is the same.
+
 After ``settle`` (or ``abandon``) every silo link is told the round closed.
 """
 
@@ -55,7 +60,7 @@ from fl_node.coordinator._config import ConsortiumConfig, SiloEntry
 from fl_node.coordinator._result import round_result
 from fl_node.coordinator._training import TrainingOutcome
 from fl_node.daemon import ActionLog, StateDir
-from fl_node.mechanisms import get_mechanism
+from fl_node.mechanisms import SessionMechanism, SessionOutcome, get_mechanism, session_of
 
 __all__ = ["Coordinator", "CoordinatorError"]
 
@@ -136,6 +141,8 @@ class Coordinator:
         self.receipts: list[Any] = []
         #: the round's strategies by silo name, once the strategy phase ran (or was resumed)
         self.strategies: dict[str, Any] = {}
+        #: the session of a mechanism without a strategy phase, once it ran
+        self.session: SessionOutcome | None = None
         self.timings: dict[str, float] = {}
         self._t0 = time.perf_counter()
         self.client: Any = None
@@ -213,6 +220,9 @@ class Coordinator:
                 self._note("round-abandoned", round_id=rid, joined=[s.name for s in joined])
                 self._close_links(rid)
             return self._result(rid, "abandoned: fewer than two silos joined", {}, None, None)
+        session = session_of(self.mechanism)
+        if session is not None:
+            return self._run_session(session, rid, joined)
         saved = self._load_state()
         training = None
         mech = self.mechanism
@@ -239,6 +249,41 @@ class Coordinator:
         with self._step("settle"):
             self._settle(rid)
         return self._result(rid, "settled", strategies, phase_doc, training)
+
+    def _run_session(
+        self, session: SessionMechanism[Any], rid: int, joined: list[SiloEntry]
+    ) -> dict[str, Any]:
+        """The steps of a mechanism without a strategy phase, from the terms push to settle."""
+        with self._step("session"):
+            active = self._push_terms(rid, joined)
+            outcome = session.run_session(
+                self.config, active, runtime=self.deployment, note=self._note
+            )
+            training = outcome.training
+            self._note(
+                "training-done",
+                completed=training.completed,
+                dropped=training.dropped,
+                accuracy=training.accuracy[-1] if training.accuracy else None,
+            )
+        self.session, self.strategies = outcome, outcome.strategies
+        with self._step("table"):
+            if self.coordinator_key is None:
+                raise ValueError(
+                    f"[coordinator].key: mechanism {session.name} needs the coordinator's key "
+                    "to submit its table"
+                )
+            receipt = session.submit_table(
+                self.client, rid, outcome.table, sender=self.coordinator_key
+            )
+            if receipt is not None:
+                self.receipts.append(receipt)
+                self._note("table-submitted", round_id=rid, tx=receipt.tx_hash)
+        with self._step("reports"):
+            self._wait_reports(rid, active)
+        with self._step("settle"):
+            self._settle(rid)
+        return self._result(rid, "settled", outcome.strategies, None, training)
 
     # ----------------------------------------------------------------- steps
     def _connect(self) -> None:

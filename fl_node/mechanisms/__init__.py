@@ -15,8 +15,10 @@ One module per package, plus its tests; no edits across the tree:
 3. ``fl_node/mechanisms/<name>.py``: a class implementing :class:`Mechanism` (terms, strategy
    phase, silo agent, training plan, on-chain report, result and report rows), registered
    below in ``_REGISTRY`` under its name.
-   A mechanism without a strategy phase (the market) registers a demo flow in ``_DEMO_FLOWS``
-   instead: ``fedsettle demo`` hands it the whole run (:func:`demo_flow`).
+   A mechanism without a strategy phase (the market) is a :class:`SessionMechanism`
+   (``has_strategy_phase = False``): the coordinator runs its ``run_session`` and
+   ``submit_table`` in place of the strategy phase, training plan and reports
+   (:mod:`fl_node.mechanisms.base`).
 4. ``tests/fl_node/mechanisms/test_<name>.py``: its protocol methods, and one embedded round
    (``fl_node.demo.run_demo`` with ``mechanism=<name>``) that settles with exact budget balance.
 """
@@ -25,44 +27,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from fl_node.mechanisms.base import EmbeddedConsortium, Mechanism, SiloAgentLike, UnknownMechanism
+from fl_node.mechanisms.base import (
+    EmbeddedConsortium,
+    Mechanism,
+    NoStrategyPhase,
+    SessionMechanism,
+    SessionOutcome,
+    SiloAgentLike,
+    UnknownMechanism,
+    session_of,
+)
 from fl_node.mechanisms.cogen import Cogen
-from fl_node.mechanisms.market import MarketDemo
+from fl_node.mechanisms.market import ModelMarket
 from fl_node.mechanisms.tradefl import TradeFL
 
 __all__ = [
     "DEFAULT_MECHANISM",
     "Cogen",
     "EmbeddedConsortium",
-    "MarketDemo",
     "Mechanism",
+    "ModelMarket",
+    "NoStrategyPhase",
+    "SessionMechanism",
+    "SessionOutcome",
     "SiloAgentLike",
     "TradeFL",
     "UnknownMechanism",
-    "demo_flow",
-    "demo_mechanism_names",
     "get_mechanism",
     "mechanism_names",
+    "session_of",
 ]
 
 #: the mechanism of ``fedsettle demo`` and of a consortium.toml without a mechanism key
 DEFAULT_MECHANISM = "tradefl"
 
-_REGISTRY: dict[str, Mechanism[Any]] = {TradeFL.name: TradeFL(), Cogen.name: Cogen()}
-
-#: mechanisms without a strategy phase, whose ``fedsettle demo`` is their own round flow
-#: (``run_demo(opts, progress)``); not run by the coordinator, so not in :func:`mechanism_names`
-_DEMO_FLOWS: dict[str, MarketDemo] = {MarketDemo.name: MarketDemo()}
-
-
-def demo_mechanism_names() -> list[str]:
-    """Every name ``fedsettle demo --mechanism`` accepts, sorted."""
-    return sorted([*_REGISTRY, *_DEMO_FLOWS])
-
-
-def demo_flow(name: str) -> MarketDemo | None:
-    """The demo flow registered as ``name`` (None: a coordinator mechanism or unknown)."""
-    return _DEMO_FLOWS.get(name)
+_REGISTRY: dict[str, Mechanism[Any]] = {
+    TradeFL.name: TradeFL(),
+    Cogen.name: Cogen(),
+    ModelMarket.name: ModelMarket(),
+}
 
 
 def mechanism_names() -> list[str]:

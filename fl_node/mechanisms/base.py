@@ -21,6 +21,30 @@ result and report.json  :meth:`~Mechanism.strategy_fields`, :meth:`~Mechanism.re
 embedded demo           :meth:`~Mechanism.demo_consortium`
 ======================  ==========================================================
 
+Mechanisms without a strategy phase
+-----------------------------------
+The model-sharing market (mechanism 3) has no strategy phase and no per-silo report: every silo
+registers N_i, c_i, K_i once, and the coordinator recomputes the import graph and payments every
+FL round from the silos' models. Such a mechanism is a :class:`SessionMechanism`
+(``has_strategy_phase = False``, see :func:`session_of`). The coordinator runs the same steps
+around it (connect, contract, open, deposits with the terms offer and every silo's check,
+reports, settle, the links' withdrawals, the result document) and branches once, replacing the
+``strategy``, ``training`` and ``assign`` steps with
+
+======================  ==========================================================
+step                    session mechanism method
+======================  ==========================================================
+``session``             :meth:`~SessionMechanism.run_session`: FL rounds with the
+                        mechanism's own per-round coordinator step; returns a
+                        :class:`SessionOutcome` (training outcome, each silo's
+                        registered report as its strategy, the coordinator's table)
+``table``               :meth:`~SessionMechanism.submit_table` (the coordinator's
+                        one table transaction; skipped once it is on chain)
+======================  ==========================================================
+
+Its strategy-phase methods (:class:`NoStrategyPhase`) are never called by the coordinator;
+:meth:`~Mechanism.silo_agent` is (``push_terms``): it builds the silo's check of the offered terms.
+
 Every chain write a mechanism needs goes through :mod:`fl_node.chain_steps`.
 """
 
@@ -28,16 +52,25 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 if TYPE_CHECKING:
     from fl_node.chain_steps import ChainUnits
-    from fl_node.coordinator import ConsortiumConfig, SiloEntry
+    from fl_node.coordinator import ConsortiumConfig, SiloEntry, TrainingOutcome
     from fl_node.flower import Assignment, LocalSilo
     from fl_node.strategy_phase import Responder, StrategyPhaseResult
     from settlement import AcceptedTerms, SettlementClient
 
-__all__ = ["EmbeddedConsortium", "Mechanism", "SiloAgentLike", "UnknownMechanism"]
+__all__ = [
+    "EmbeddedConsortium",
+    "Mechanism",
+    "NoStrategyPhase",
+    "SessionMechanism",
+    "SessionOutcome",
+    "SiloAgentLike",
+    "UnknownMechanism",
+    "session_of",
+]
 
 S = TypeVar("S")
 S_co = TypeVar("S_co", covariant=True)
@@ -174,3 +207,114 @@ class Mechanism(Protocol[S]):
         ``chain_rows`` are the round's on-chain profiles (same order as ``strategies``).
         """
         ...
+
+
+@dataclass
+class SessionOutcome:
+    """What a :class:`SessionMechanism`'s FL session hands back to the coordinator.
+
+    Attributes
+    ----------
+    training : TrainingOutcome
+        Who completed the session, and the per-round accuracy (the result's curve).
+    strategies : dict
+        Each silo's strategy-like record by name (the market: its registered report), for the
+        result's rows (:meth:`Mechanism.strategy_fields`).
+    table : object
+        The coordinator's report table, in the form :meth:`SessionMechanism.submit_table` takes.
+    details : object
+        The mechanism's own record of the session (the market: its run), for its demo report.
+    """
+
+    training: TrainingOutcome
+    strategies: dict[str, Any]
+    table: Any
+    details: Any = None
+
+
+class SessionMechanism(Mechanism[S], Protocol):
+    """A mechanism without a strategy phase (see the module docstring)."""
+
+    #: always False; :func:`session_of` reads it
+    has_strategy_phase: bool
+
+    def run_session(
+        self,
+        config: ConsortiumConfig,
+        silos: Sequence[SiloEntry],
+        *,
+        runtime: Any,
+        note: Callable[..., None],
+    ) -> SessionOutcome:
+        """Run the FL session of the joined ``silos`` (``runtime``: None embedded, else the
+        Flower deployment); ``note(event, **data)`` logs an action."""
+        ...
+
+    def submit_table(
+        self, client: SettlementClient, round_id: int, table: Any, *, sender: Any
+    ) -> Any:
+        """Submit the coordinator's table (return its receipt; None if already on chain)."""
+        ...
+
+    def demo_silos(
+        self, n: int, *, dataset: str, alpha: float, seed: int
+    ) -> tuple[list[str], list[int], str]:
+        """The embedded demo's silos: names, sizes and the progress line describing them."""
+        ...
+
+    def demo_report(
+        self,
+        opts: Any,
+        outcome: SessionOutcome,
+        client: SettlementClient,
+        round_id: int,
+        *,
+        payouts: Sequence[int | None],
+        gas: dict[str, int],
+        mark: Callable[[str], None],
+        marks: Mapping[str, float],
+        progress: Callable[[str], None],
+    ) -> dict[str, Any]:
+        """The demo's ``report.json`` document of the settled round (chain still reachable)."""
+        ...
+
+
+class NoStrategyPhase:
+    """The strategy-phase members of a :class:`SessionMechanism`: never called by the coordinator.
+
+    A mechanism without a strategy phase has no best responses, no training plan and no
+    per-silo on-chain report; calling one of these is a wiring error and says so.
+    """
+
+    name: str
+
+    def _no_phase(self, member: str) -> TypeError:
+        return TypeError(
+            f"mechanism {self.name!r} has no strategy phase ({member}); the coordinator runs "
+            "its run_session instead"
+        )
+
+    def run_strategy_phase(
+        self, responders: Sequence[Responder], initial: Sequence[Any], *, max_sweeps: int
+    ) -> StrategyPhaseResult:
+        raise self._no_phase("run_strategy_phase")
+
+    def training_plan(
+        self, strategies: Mapping[str, Any], config: ConsortiumConfig | None = None
+    ) -> dict[str, Assignment]:
+        raise self._no_phase("training_plan")
+
+    def onchain_report(
+        self, client: SettlementClient, round_id: int, silo: SiloEntry, strategy: Any
+    ) -> tuple[int, int]:
+        raise self._no_phase("onchain_report")
+
+    def assignment_fields(self, strategy: Any) -> dict[str, float]:
+        raise self._no_phase("assignment_fields")
+
+
+def session_of(mechanism: Mechanism[Any]) -> SessionMechanism[Any] | None:
+    """``mechanism`` as a :class:`SessionMechanism`, or None if it has a strategy phase."""
+    if getattr(mechanism, "has_strategy_phase", True):
+        return None
+    return cast("SessionMechanism[Any]", mechanism)

@@ -1,46 +1,62 @@
-"""``fedsettle demo --mechanism market``: the model-sharing market (mechanism 3) end to end.
+"""The model-sharing market (mechanism 3) as a mechanism plugin of the one round lifecycle.
 
-The market has no strategy phase (every org reports N_i, c_i, K_i once and the graph is
-recomputed every FL round), so the seam's :class:`fl_node.coordinator.Coordinator` flow does not
-fit; :class:`MarketDemo` is registered as a *demo flow* (``fl_node.mechanisms.demo_flow``) and
-:func:`fl_node.demo.run_demo` hands the whole run to :meth:`MarketDemo.run_demo`:
+The market has no strategy phase: every silo registers its data size N_i, cost per export c_i
+and eagerness K_i once (:class:`MarketReport`, the public :class:`MarketTerms`), and the
+coordinator recomputes the import graph and the payments every FL round. :class:`ModelMarket`
+is therefore a :class:`fl_node.mechanisms.SessionMechanism`: the
+:class:`fl_node.coordinator.Coordinator` runs it through the shared steps (contract, open,
+deposits with every silo's check of the round against the terms it accepted and of its bond
+against :func:`settlement.market_bonds`, reports, settle, the silo links' withdrawals, result)
+and calls it for two steps:
 
-1. silos with their own train/test splits (:func:`fl_node.market.build_silos`: digits' label
-   clusters for a multiple of 3 silos, else a Dirichlet split) and their N_i, c_i, K_i
-   (:meth:`fl_node.market.MarketParams.draw`);
-2. a spawned anvil: deploy, open a market round with one slot per silo
-   (:func:`settlement.market_config`, :func:`settlement.market_orgs`), every silo checks the
-   opened round against the terms it accepted and deposits its bond (:func:`fl_node.chain_steps.join`);
-3. real personalized training (:func:`fl_node.market.run_market`): round 0 local, then every
-   priced FL round the coordinator computes the distances from the silos' models vs theta0, the
-   graph and payments (:func:`solver.market.solve_round`) and each importer's prox center, and
-   every silo trains locally with the prox term; a local-only run on the same silos is the
-   comparison;
-4. the coordinator submits the table of every priced round's graph and distances
-   (:meth:`settlement.SettlementClient.market_table_submit`); the contract computes the payoffs
-   (``payoffCalculate``), checked against the Python mirror :func:`settlement.market_outcome`;
-   every silo withdraws;
-5. ``report.json``, ``report.md`` (plots: graph, accuracy gain, payments), ``deployment.json`` and
-   anvil's ``chain-state.json``.
+``session`` (:meth:`ModelMarket.run_session`)
+    real personalized training (:func:`fl_node.market.run_market`): round 0 local, then in
+    every priced FL round the coordinator computes the distances from the silos' models vs
+    theta0, the graph and payments (:func:`solver.market.solve_round`) and each importer's prox
+    center, and every silo trains locally with the prox term;
+``table`` (:meth:`ModelMarket.submit_table`)
+    the coordinator submits every priced round's graph and distances in one table
+    (:meth:`settlement.SettlementClient.market_table_submit`); the contract computes the
+    payoffs (``payoffCalculate``).
+
+``fedsettle demo --mechanism market`` is that coordinator with in-process silos on a spawned
+anvil (:func:`fl_node.demo.run_demo`); :meth:`ModelMarket.demo_report` adds the local-only
+comparison on the same silos and checks the payoffs against the Python mirror
+(:func:`settlement.market_outcome`) for ``report.json`` / ``report.md``. The silos are digits'
+label clusters for a multiple of 3 silos, else a Dirichlet split (:func:`market_split`).
+The session runs on the embedded runtime only.
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from fl_node.demo import DemoOptions
-    from fl_node.report import ReportView
-    from solver.market import MarketRound
+from fl_node.mechanisms.base import EmbeddedConsortium, NoStrategyPhase, SessionOutcome
 
-__all__ = ["MarketDemo", "distance_wad", "market_graphs"]
+if TYPE_CHECKING:
+    from fl_node.coordinator import ConsortiumConfig, SiloEntry
+    from fl_node.demo import DemoOptions
+    from fl_node.market import MarketParams, SiloSet
+    from fl_node.report import ReportView
+    from settlement import AcceptedTerms, OrgSpec, RoundConfig, SettlementClient
+    from solver.market import Market, MarketRound
+
+__all__ = [
+    "MarketAgent",
+    "MarketReport",
+    "MarketTerms",
+    "ModelMarket",
+    "distance_wad",
+    "market_graphs",
+    "market_split",
+]
 
 Progress = Callable[[str], None]
 
@@ -51,8 +67,6 @@ K_SCALE = 10**6
 #: width of the hidden layer of the silos' MLP
 HIDDEN = 32
 ETH = 10**18
-#: the longest lock a silo accepts: both windows (deposit, report) and a margin
-MAX_LOCK_S = 2 * 3600 + 600
 
 
 def distance_wad(d: float) -> int:
@@ -75,10 +89,117 @@ def market_graphs(rounds: Sequence[MarketRound]) -> list[Any]:
     ]
 
 
-class MarketDemo:
-    """The market's demo flow (no strategy phase; see the module docstring)."""
+def market_split(dataset: str, n: int) -> str:
+    """The silos' split: digits' three label clusters for a multiple of 3 silos, else Dirichlet."""
+    return "clusters" if dataset == "digits" and n % 3 == 0 else "dirichlet"
+
+
+@functools.lru_cache(maxsize=2)
+def _silo_set(dataset: str, n: int, seed: int, alpha: float) -> SiloSet:
+    """The market's silos (cached: the demo reads their sizes, the session trains on them)."""
+    from fl_node.market import build_silos
+
+    return build_silos(market_split(dataset, n), n, seed=seed, alpha=alpha, dataset=dataset)
+
+
+@dataclass(frozen=True)
+class MarketReport:
+    """What one silo registers: data size N, cost per export c, eagerness K (0: a pure seller)."""
+
+    name: str
+    N: int
+    c: float
+    K: float
+
+
+@dataclass(frozen=True)
+class MarketTerms:
+    """The public terms of a market round: every silo's report (slot order) and the prices.
+
+    ``params`` are the market's economic and training parameters (lambda_pay, the prox
+    weight, the free-rider rule...); ``unit_wei`` is the wei value of 1.0 unit of utility,
+    ``k_scale`` the on-chain scale of K.
+    """
+
+    reports: tuple[MarketReport, ...]
+    params: MarketParams
+    unit_wei: int = UNIT_WEI
+    k_scale: int = K_SCALE
+
+    @property
+    def names(self) -> list[str]:
+        return [r.name for r in self.reports]
+
+    @property
+    def lambda_pay(self) -> float:
+        return float(self.params.lambda_pay)
+
+    def market(self) -> Market:
+        """The market the coordinator solves every FL round (the registered reports)."""
+        from solver.market import Market
+
+        return Market(
+            self.names,
+            N=[float(r.N) for r in self.reports],
+            c=[r.c for r in self.reports],
+            K=[r.K for r in self.reports],
+            lambda_pay=self.lambda_pay,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> MarketTerms:
+        from fl_node.market import MarketParams
+
+        missing = sorted({"reports", "params", "unit_wei", "k_scale"} - set(doc))
+        if missing:
+            raise ValueError(f"market terms lack {missing}; the coordinator must send every field")
+        params = dict(doc["params"])
+        if "cost" in params:
+            params["cost"] = tuple(params["cost"])
+        return cls(
+            reports=tuple(MarketReport(**r) for r in doc["reports"]),
+            params=MarketParams(**params),
+            unit_wei=int(doc["unit_wei"]),
+            k_scale=int(doc["k_scale"]),
+        )
+
+
+class MarketAgent:
+    """A silo's side of the market: the offered terms must carry its own report unchanged.
+
+    It has no best response to compute: ``respond`` returns the registered report whatever
+    the others do (the market prices imports from the graph, not from a strategy profile).
+    """
+
+    def __init__(self, private: MarketReport, terms: MarketTerms) -> None:
+        if private.name not in terms.names:
+            raise ValueError(f"silo {private.name!r} is not in the terms' names {terms.names}")
+        offered = terms.reports[terms.names.index(private.name)]
+        for key in ("N", "c", "K"):
+            if getattr(offered, key) != getattr(private, key):
+                raise ValueError(
+                    f"terms.reports[{private.name}].{key} = {getattr(offered, key)!r} but the "
+                    f"silo registered {getattr(private, key)!r}; the coordinator must offer the "
+                    "registered report"
+                )
+        self.report = private
+
+    @property
+    def name(self) -> str:
+        return self.report.name
+
+    def respond(self, others_total: float) -> MarketReport:
+        return self.report
+
+
+class ModelMarket(NoStrategyPhase):
+    """Mechanism 3 (see the module docstring); its "strategies" are the silos' reports."""
 
     name = "market"
+    has_strategy_phase = False
     #: the Dirichlet concentration of the split used when the silo count is not a multiple of 3
     demo_alpha = 0.3
 
@@ -87,6 +208,188 @@ class MarketDemo:
         """Columns and plots of ``report.md`` (:class:`fl_node.report.ReportView`)."""
         return _report_view()
 
+    @staticmethod
+    def _terms(config: ConsortiumConfig) -> MarketTerms:
+        terms: Any = config.terms
+        if not isinstance(terms, MarketTerms):
+            raise ValueError(
+                f"[terms]: mechanism market needs MarketTerms, got {type(terms).__name__}; "
+                "consortium.toml cannot describe a market round yet: run "
+                "`fedsettle demo --mechanism market`"
+            )
+        return terms
+
+    def round_terms(
+        self,
+        config: ConsortiumConfig,
+        *,
+        coordinator: str | None,
+        now: int = 0,
+        windows: tuple[int, int] = (3600, 3600),
+    ) -> tuple[RoundConfig, list[OrgSpec]]:
+        """The on-chain config and slots of ``config``'s market round."""
+        from settlement import market_config, market_orgs
+
+        if coordinator is None:
+            raise ValueError(
+                "[coordinator].key: the market's table of graphs is submitted by the "
+                "coordinator; give the coordinator a key (demo: drop --no-attest)"
+            )
+        if config.token is not None:
+            raise ValueError("[chain].token: the market settles in ETH only; remove the token")
+        terms = self._terms(config)
+        reports = [terms.reports[s.index] for s in config.silos]
+        round_config = market_config(
+            now=now,
+            coordinator=coordinator,
+            lambda_pay=terms.lambda_pay,
+            unit_wei=terms.unit_wei,
+            rounds=config.fl.rounds,
+            x_scale=terms.k_scale,
+            deposit_window=windows[0],
+            report_window=windows[1],
+        )
+        orgs = market_orgs(
+            [s.account for s in config.silos],
+            [r.N for r in reports],
+            [r.c for r in reports],
+            [r.K for r in reports],
+            x_scale=terms.k_scale,
+        )
+        return round_config, orgs
+
+    # ------------------------------------------------------------- game / terms
+    def open_round(
+        self,
+        client: SettlementClient,
+        config: ConsortiumConfig,
+        *,
+        coordinator: str | None,
+        windows: tuple[int, int],
+    ) -> int:
+        round_config, orgs = self.round_terms(
+            config, coordinator=coordinator, now=client.chain_time(), windows=windows
+        )
+        return int(client.market_round_open(round_config, orgs).round_id)
+
+    def accepted_terms(self, config: ConsortiumConfig, *, coordinator: str | None) -> AcceptedTerms:
+        from settlement import AcceptedTerms
+
+        round_config, orgs = self.round_terms(config, coordinator=coordinator)
+        n = len(orgs)
+        # the weight triangle is unused by the market and opened as zeros
+        return AcceptedTerms(config=round_config, orgs=orgs, rho=bytes(n * (n - 1)))
+
+    def terms_document(self, config: ConsortiumConfig) -> dict[str, Any]:
+        return {"market": self._terms(config).to_json()}
+
+    def initial_strategies(
+        self, config: ConsortiumConfig, silos: Sequence[SiloEntry]
+    ) -> list[MarketReport]:
+        """The registered reports of ``silos`` (the session's per-silo records)."""
+        terms = self._terms(config)
+        return [terms.reports[s.index] for s in silos]
+
+    def silo_agent(self, private: Any, terms_document: Mapping[str, Any]) -> MarketAgent:
+        return MarketAgent(private, MarketTerms.from_json(terms_document["market"]))
+
+    def strategy_to_json(self, strategy: MarketReport) -> dict[str, Any]:
+        return asdict(strategy)
+
+    def strategy_from_json(self, document: Mapping[str, Any]) -> MarketReport:
+        return MarketReport(**document)
+
+    def strategy_fields(self, strategy: MarketReport | None) -> dict[str, Any]:
+        if strategy is None:
+            return {"N": None, "c": None, "K": None}
+        return {"N": strategy.N, "c": strategy.c, "K": strategy.K}
+
+    # ---------------------------------------------------------------- session
+    def run_session(
+        self,
+        config: ConsortiumConfig,
+        silos: Sequence[SiloEntry],
+        *,
+        runtime: Any,
+        note: Callable[..., None],
+    ) -> SessionOutcome:
+        """Train the silos through the market (module docstring); every slot must have joined."""
+        import torch
+
+        from fl_node.coordinator import TrainingOutcome
+        from fl_node.market import LocalTraining, Setup, model_vector, run_market
+        from fl_node.models import build_model
+
+        if runtime is not None:
+            raise ValueError(
+                "[coordinator].mode = deployment: the market's session runs on the embedded "
+                "runtime only; use mode = embedded"
+            )
+        missing = sorted({s.name for s in config.silos} - {s.name for s in silos})
+        if missing:
+            raise ValueError(
+                f"silos {missing} did not join: every slot of a market round trains and is "
+                "priced; rerun with every silo"
+            )
+        start = time.perf_counter()
+        terms = self._terms(config)
+        fl = config.fl
+        n = len(config.silos)
+        data = _silo_set(fl.dataset, n, fl.seed, fl.alpha)
+        sizes = [int(v) for v in data.sizes]
+        if sizes != [r.N for r in terms.reports]:
+            raise ValueError(
+                f"terms.reports N {[r.N for r in terms.reports]} differ from the silos' training "
+                f"sizes {sizes}; register each silo's real size"
+            )
+        torch.set_num_threads(1)
+        model = build_model(data.meta, "mlp", seed=fl.seed, hidden=(HIDDEN,))
+        # round 0 is local training (distances need a direction); then fl.rounds priced rounds
+        setup = Setup(
+            data.silos,
+            model,
+            model_vector(model),
+            fl.rounds + 1,
+            LocalTraining(epochs=fl.epochs, lr=fl.lr),
+            fl.seed,
+        )
+        run = run_market(setup, terms.market(), terms.params)
+        names = terms.names
+        graphs = [[[names[j] for j in row] for row in r.graph] for r in run.rounds]
+        for k, graph in enumerate(graphs, start=1):
+            note(
+                "market-round",
+                round=k,
+                imports=sum(len(row) for row in graph),
+                accuracy=float(np.mean(run.accuracy.history[k])),
+                graph=graph,
+            )
+        training = TrainingOutcome(
+            completed=names,
+            dropped={},
+            accuracy=[float(np.mean(h)) for h in run.accuracy.history],
+            loss=[None] * len(run.accuracy.history),
+            seconds=round(time.perf_counter() - start, 3),
+            history={
+                "graphs": graphs,
+                "net_payment": [[float(v) for v in r.net_payment] for r in run.rounds],
+            },
+        )
+        return SessionOutcome(
+            training=training,
+            strategies={r.name: r for r in terms.reports},
+            table=market_graphs(run.rounds),
+            details=(run, setup, terms.params),
+        )
+
+    def submit_table(
+        self, client: SettlementClient, round_id: int, table: Any, *, sender: Any
+    ) -> Any:
+        if client.market_table(round_id) is not None:  # a resumed round's table is on chain
+            return None
+        return client.market_table_submit(round_id, table, sender=sender)
+
+    # ------------------------------------------------------------ embedded demo
     def check_options(self, opts: DemoOptions) -> None:
         """Reject demo options the market cannot run (a ValueError naming the option)."""
         if not opts.attest:
@@ -94,189 +397,118 @@ class MarketDemo:
                 "--no-attest: the market's table of graphs is submitted by the coordinator; "
                 "run the market demo without --no-attest"
             )
-
-    def run_demo(self, opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
-        """Run the market demo and write its outputs into ``opts.out``; return the report."""
-        import torch
-
-        from fl_node.market import LocalTraining, MarketParams, Setup, build_silos, model_vector
-        from fl_node.models import build_model
-
-        start = time.perf_counter()
-        marks: dict[str, float] = {}
-
-        def mark(name: str) -> None:
-            marks[name] = round(time.perf_counter() - start, 3)
-
-        torch.set_num_threads(1)
-        out = Path(opts.out)
-        out.mkdir(parents=True, exist_ok=True)
-        n = opts.orgs
-        # the label clusters are digits' (three groups of labels); otherwise a Dirichlet split
-        split = "clusters" if opts.dataset == "digits" and n % 3 == 0 else "dirichlet"
-        silos = build_silos(
-            split, n, seed=opts.seed, alpha=opts.dirichlet_alpha, dataset=opts.dataset
-        )
-        names = [s.name for s in silos.silos]
-        params = MarketParams()
-        market = params.draw(names, silos.sizes, opts.seed)
-        model = build_model(silos.meta, "mlp", seed=opts.seed, hidden=(HIDDEN,))
-        # round 0 is local training (distances need a direction); then opts.rounds priced rounds
-        setup = Setup(
-            silos.silos,
-            model,
-            model_vector(model),
-            opts.rounds + 1,
-            LocalTraining(epochs=opts.epochs, lr=opts.lr),
-            opts.seed,
-        )
-        progress(
-            f"[data] {opts.dataset}: {n} silos ({split} split), N = {silos.sizes}; "
-            f"c and K drawn (lambda_pay {params.lambda_pay})"
-        )
-        mark("data")
-        run, local, chain = _chain_round(opts, market, setup, params, progress, mark)
-        mark("report")
-        result = _result(opts, market, params, run, local, chain, marks, silos.split)
-        (out / "report.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-        (out / "deployment.json").write_text(
-            json.dumps(chain["deployment"], indent=2), encoding="utf-8"
-        )
-        from fl_node.report import write_human_report
-
-        write_human_report(out, result)
-        progress(
-            f"[done] round settled at {marks['settle']:.1f} s, wall time "
-            f"{time.perf_counter() - start:.1f} s; outputs in {out}/"
-        )
-        return result
-
-
-def _chain_round(
-    opts: DemoOptions,
-    market: Any,
-    setup: Any,
-    params: Any,
-    progress: Progress,
-    mark: Callable[[str], None],
-) -> tuple[Any, Any, dict[str, Any]]:
-    """Open, deposit, train, submit the table, settle, withdraw; return the runs and chain data."""
-    from fl_node import chain_steps
-    from fl_node.market import run_baseline, run_market
-    from settlement import (
-        AcceptedTerms,
-        AnvilBackend,
-        SettlementClient,
-        TermsMismatch,
-        check_round,
-        dev_accounts,
-        market_bonds,
-        market_config,
-        market_orgs,
-        market_outcome,
-    )
-
-    n = market.n
-    out = Path(opts.out)
-    state_file = out / "chain-state.json"
-    with AnvilBackend(accounts=n + 2, dump_state=state_file, tx_gas_limit=True) as chain:
-        operator, coordinator, *silo_keys = dev_accounts(n + 2)
-        client = SettlementClient.deploy(chain, operator)
-        progress(f"[chain] anvil at {chain.rpc_url}, contract {client.address}")
-        config = market_config(
-            now=client.chain_time(),
-            coordinator=coordinator.address,
-            lambda_pay=params.lambda_pay,
-            unit_wei=UNIT_WEI,
-            rounds=opts.rounds,
-            x_scale=K_SCALE,
-        )
-        orgs = market_orgs(
-            [k.address for k in silo_keys],
-            [int(v) for v in market.N],
-            [float(v) for v in market.c],
-            [float(v) for v in market.K],
-            x_scale=K_SCALE,
-        )
-        opened = client.market_round_open(config, orgs)
-        round_id = int(opened.round_id)
-        receipts = [r for r in (client.deploy_receipt, opened.receipt) if r is not None]
-        # every silo checks the round against the slots and config it accepted and its bond
-        # against the mirror's (settlement.check_round's bond check is TradeFL's/cogen's), then
-        # deposits
-        expected = AcceptedTerms(config=config, orgs=orgs, rho=bytes(n * (n - 1)))
-        mirror_bonds = market_bonds(config, orgs)
-        for i, key in enumerate(silo_keys):
-            check_round(client, round_id, expected, max_lock=MAX_LOCK_S)
-            if int(client.required_bond(round_id, i)) != mirror_bonds[i]:
-                raise TermsMismatch(
-                    f"bond[{i}]", str(mirror_bonds[i]), str(client.required_bond(round_id, i))
-                )
-            receipt = chain_steps.join(client, round_id, i, key)
-            if receipt is not None:
-                receipts.append(receipt)
-        mark("join")
-        bonds = [int(p.bond) for p in client.profiles(round_id)]
-        progress(f"[chain] market round {round_id} opened; {n} silos deposited bonds {bonds} wei")
-
-        run = run_market(setup, market, params)
-        for k, r in enumerate(run.rounds, start=1):
-            edges = sum(len(row) for row in r.graph)
-            acc = float(np.mean(run.accuracy.history[k]))
-            progress(
-                f"[train] round {k}: {edges} imports, mean personalized accuracy {acc:.4f}, "
-                f"graph {[[market.names[j] for j in row] for row in r.graph]}"
+        if opts.token:
+            raise ValueError(
+                "--token: the market demo settles in ETH only; drop --token or use "
+                "--mechanism tradefl or cogen"
             )
-        mark("train")
+
+    def demo_silos(
+        self, n: int, *, dataset: str, alpha: float, seed: int
+    ) -> tuple[list[str], list[int], str]:
+        """The demo's silos: names, training sizes (their N) and the ``[data]`` line."""
+        data = _silo_set(dataset, n, seed, alpha)
+        sizes = [int(v) for v in data.sizes]
+        return (
+            [s.name for s in data.silos],
+            sizes,
+            f"[data] {dataset}: {n} silos ({data.split} split), N = {sizes}",
+        )
+
+    def demo_consortium(
+        self,
+        names: Sequence[str],
+        sizes: Sequence[int],
+        *,
+        seed: int,
+        epochs: int,
+        silos: Sequence[Any] = (),
+        progress: Callable[[str], None] | None = None,
+    ) -> EmbeddedConsortium:
+        """N = the silos' sizes; c and K drawn from ``seed`` (:meth:`MarketParams.draw`)."""
+        from fl_node.chain_steps import ChainUnits
+        from fl_node.market import MarketParams
+
+        params = MarketParams()
+        market = params.draw(names, sizes, seed)
+        reports = tuple(
+            MarketReport(name, int(N), float(c), float(K))
+            for name, N, c, K in zip(names, sizes, market.c, market.K, strict=True)
+        )
+        if progress is not None:
+            progress(f"[data] c and K drawn (lambda_pay {params.lambda_pay})")
+        return EmbeddedConsortium(
+            terms=MarketTerms(reports, params),
+            units=ChainUnits(x_scale=K_SCALE, f_scale=10**6, unit_wei=UNIT_WEI),
+            private=reports,
+            # the consortium registry's F_max and p are TradeFL's; the market registers N, c, K
+            registry=tuple({"F_max": 0.0, "p": 0.0} for _ in reports),
+            full_information=market,
+        )
+
+    def report_rows(
+        self,
+        consortium: EmbeddedConsortium,
+        strategies: Sequence[MarketReport],
+        chain_rows: Sequence[Any],
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Each silo's registered report next to its on-chain slot (N = ``base``)."""
+        rows = [
+            {**self.strategy_fields(s), "N_onchain": int(prof.base)}
+            for s, prof in zip(strategies, chain_rows, strict=True)
+        ]
+        return rows, {}
+
+    def demo_report(
+        self,
+        opts: DemoOptions,
+        outcome: SessionOutcome,
+        client: SettlementClient,
+        round_id: int,
+        *,
+        payouts: Sequence[int | None],
+        gas: dict[str, int],
+        mark: Callable[[str], None],
+        marks: Mapping[str, float],
+        progress: Progress,
+    ) -> dict[str, Any]:
+        """``report.json`` of the demo round: the local-only comparison, the mirror check."""
+        from fl_node.market import run_baseline
+        from settlement import market_outcome
+
+        run, setup, params = outcome.details
         local = run_baseline("local", setup)
         mark("local")
         progress(f"[train] local-only: mean accuracy {float(np.mean(local.final)):.4f}")
-
-        receipts.append(
-            client.market_table_submit(round_id, market_graphs(run.rounds), sender=coordinator)
-        )
-        settled = chain_steps.settle(client, round_id, sender=operator)
-        if settled is not None:
-            receipts.append(settled)
-        payouts = []
-        for i, key in enumerate(silo_keys):
-            receipt, amount = chain_steps.withdraw(client, round_id, i, key)
-            payouts.append(int(amount))
-            if receipt is not None:
-                receipts.append(receipt)
-        mark("settle")
         profiles = client.profiles(round_id)
         state = client.round_state(round_id)
+        config = client.round_config(round_id)
         mirror = market_outcome(
             config,
-            orgs,
+            [_org_spec(p) for p in profiles],
             {i: int(p.deposited) for i, p in enumerate(profiles) if p.joined},
             client.market_table(round_id),
         )
-        progress(f"[settle] round {round_id} settled; {n} silos withdrew their payouts")
-        doc = {
+        chain = {
             "round_id": round_id,
             "profiles": profiles,
-            "payouts": payouts,
+            "payouts": list(payouts),
             "sum_deposits_wei": int(state.total_deposits),
             "sum_payouts_wei": int(state.total_withdrawn),
             "payoff_digest": "0x" + bytes(state.payoff_digest).hex(),
             "mirror_payoffs": [int(p) for p in mirror.payoffs],
             "mirror_digest": "0x" + bytes(mirror.digest).hex(),
-            "gas": {"total": sum(int(r.gas_used) for r in receipts)},
-            "config": config,
-            "deployment": {
-                "chain_id": client.chain_id,
-                "contract_address": client.address,
-                "round_id": round_id,
-                "rpc": {
-                    "url": chain.rpc_url,
-                    "note": "anvil spawned by the demo; reopen with --state",
-                },
-                "state_file": state_file.name,
-            },
+            "gas": gas,
         }
-    return run, local, doc
+        mark("report")
+        split = market_split(opts.dataset, opts.orgs)
+        return _result(opts, run.true_market, params, run, local, chain, dict(marks), split)
+
+
+def _org_spec(profile: Any) -> OrgSpec:
+    from settlement import OrgSpec
+
+    return OrgSpec(profile.account, profile.x_max, profile.f_max, profile.base)
 
 
 def _result(

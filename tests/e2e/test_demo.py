@@ -122,7 +122,7 @@ def test_the_same_seed_gives_the_same_numbers(demo_out: Path, tmp_path: Path) ->
         (
             ["--mechanism", "nope"],
             2,
-            "unknown mechanism 'nope'; registered mechanisms: cogen, tradefl",
+            "unknown mechanism 'nope'; registered mechanisms: cogen, market, tradefl",
         ),
     ],
 )

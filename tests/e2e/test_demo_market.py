@@ -4,7 +4,9 @@ Four digits silos report N, c, K, deposit, train personalized models through the
 priced rounds; the coordinator's table is settled by the contract with exact budget balance, and
 the saved chain state reopens with payoffs equal to the Python mirror and the auditor's
 recomputation of mechanism 3; the auditor dashboard, served on that state, draws every FL
-round's import graph (headless Chromium, the ``Browser`` of ``test_dashboard``).
+round's import graph (headless Chromium, the ``Browser`` of ``test_dashboard``). The round runs
+through the one round orchestration (:class:`fl_node.coordinator.Coordinator`, in-process
+silos), whose action log and result document are checked too.
 """
 
 from __future__ import annotations
@@ -147,6 +149,32 @@ def test_the_chain_state_reopens_and_payoffs_equal_the_mirror(demo_out: Path, re
         )
         assert audited.recompute(inputs).outcome.payoffs == mirror.payoffs
         assert "0x" + bytes(state.payoff_digest).hex() == report["payoff_digest"]
+
+
+def test_the_round_ran_through_the_coordinators_shared_steps(demo_out: Path, report: dict) -> None:
+    """The coordinator's action log holds the shared lifecycle with the market's session."""
+    state = demo_out / "coordinator"
+    actions = [json.loads(line) for line in (state / "actions.jsonl").read_text().splitlines()]
+    steps = [a["step"] for a in actions if a["event"] == "step"]
+    assert steps == [
+        "connect", "contract", "open", "deposits", "session", "table", "reports", "settle"
+    ]  # fmt: skip
+    events = [a["event"] for a in actions]
+    for event in ("deployed", "round-opened", "deposits-closed", "terms-pushed", "table-submitted",
+                  "reports-closed", "settled", "result-written"):  # fmt: skip
+        assert event in events, event
+    assert "strategy-phase" not in events and "assigned" not in events
+    priced = [a for a in actions if a["event"] == "market-round"]
+    assert [a["graph"] for a in priced] == [
+        [[report["orgs"][j]["name"] for j in row] for row in g] for g in report["graphs"]
+    ]
+    result = json.loads((state / f"result-round-{report['round_id']}.json").read_text())
+    assert result["status"] == "settled" and result["mechanism"] == "market"
+    assert result["strategy_phase"] is None
+    assert [s["N"] for s in result["silos"]] == [o["N"] for o in report["orgs"]]
+    assert [s["R_wei"] for s in result["silos"]] == [o["R_wei"] for o in report["orgs"]]
+    assert result["accuracy"] == report["accuracy"]  # the session's personalized curve
+    assert result["training"]["history"]["graphs"] == [a["graph"] for a in priced]
 
 
 def test_the_market_without_a_coordinator_is_refused(

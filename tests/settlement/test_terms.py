@@ -13,6 +13,9 @@ from settlement import (
     SettlementClient,
     TermsMismatch,
     check_round,
+    market_bonds,
+    market_config,
+    market_orgs,
     pack_rho,
 )
 
@@ -86,3 +89,26 @@ def test_lock_longer_than_max_lock_refused(client, operator, org_accounts) -> No
         check_round(client, rid, terms, max_lock=600)
     assert err.value.max_lock == 600 and err.value.lock_seconds > 600
     assert "max_lock" in str(err.value)
+
+
+def test_a_market_round_checks_each_slot_bond_against_the_market_mirror(
+    client, operator, org_accounts
+) -> None:
+    """Mechanism 3: the bond check uses the market's rule (TradeFL's rejects mechanism 3)."""
+    coordinator = org_accounts[3].address
+    config = market_config(
+        now=client.chain_time(), coordinator=coordinator, lambda_pay=0.5, unit_wei=10**16, rounds=3
+    )
+    orgs = market_orgs(
+        [a.address for a in org_accounts[:3]], [300, 500, 200], [0.05, 0.02, 0.08], [2e4, 5e3, 0]
+    )
+    rid = client.market_round_open(config, orgs, sender=operator).round_id
+    terms = AcceptedTerms(config=config, orgs=orgs, rho=bytes(3 * 2))
+    bonds = market_bonds(config, orgs)
+    assert any(bonds)  # importers' worst-case payments are bonded
+    for i in range(3):
+        check_round(client, rid, terms, index=i, max_lock=7200)
+        assert int(client.required_bond(rid, i)) == bonds[i]
+    other = dataclasses.replace(terms, orgs=[*orgs[:2], dataclasses.replace(orgs[2], x_max=1)])
+    with pytest.raises(TermsMismatch, match=r"orgs\[2\]\.x_max"):
+        check_round(client, rid, other, index=2)

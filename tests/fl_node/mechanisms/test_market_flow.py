@@ -1,19 +1,23 @@
-"""The market's demo flow (mechanism 3): registry, options, and the table it submits."""
+"""The market as a session mechanism (mechanism 3): registry, terms, checks, the table it submits."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 
-from fl_node.demo import DemoOptions
-from fl_node.mechanisms import (
-    MarketDemo,
-    demo_flow,
-    demo_mechanism_names,
-    get_mechanism,
-    mechanism_names,
+from fl_node.demo import DemoOptions, _config
+from fl_node.mechanisms import ModelMarket, get_mechanism, mechanism_names, session_of
+from fl_node.mechanisms.market import (
+    K_SCALE,
+    UNIT_WEI,
+    MarketAgent,
+    MarketReport,
+    MarketTerms,
+    distance_wad,
+    market_graphs,
 )
-from fl_node.mechanisms.market import UNIT_WEI, distance_wad, market_graphs
 from settlement import (
     WAD,
     market_config,
@@ -25,25 +29,97 @@ from settlement import (
 )
 from solver.market import Market, solve_round
 
-
-def test_the_market_is_a_demo_flow_not_a_coordinator_mechanism() -> None:
-    assert isinstance(demo_flow("market"), MarketDemo)
-    assert demo_flow("tradefl") is None and demo_flow("cogen") is None
-    assert demo_mechanism_names() == ["cogen", "market", "tradefl"]
-    assert "market" not in mechanism_names()  # consortium.toml cannot name it yet
-    with pytest.raises(ValueError, match="registered mechanisms: cogen, tradefl"):
-        get_mechanism("market")
+COORDINATOR = "0x" + "11" * 20
+ACCOUNTS = ["0x" + f"{i + 1:040x}" for i in range(4)]
 
 
-def test_demo_options_accept_the_market_and_its_split_alpha() -> None:
+@pytest.fixture(scope="module")
+def market_config_doc():
+    """A four-silo market consortium as the demo builds it (no chain needed)."""
+    mech = get_mechanism("market")
     opts = DemoOptions(mechanism="market", orgs=4, rounds=2)
-    assert opts.dirichlet_alpha == MarketDemo.demo_alpha
-    with pytest.raises(
-        ValueError, match="'markt'; registered mechanisms: cogen, tradefl; demo only: market"
+    names = [f"silo-{i}" for i in range(4)]
+    sizes = [58, 88, 105, 73]
+    consortium = mech.demo_consortium(names, sizes, seed=0, epochs=3)
+    return _config(opts, "http://127.0.0.1:1", ACCOUNTS, names, sizes, consortium), consortium
+
+
+def test_the_market_is_a_session_mechanism_of_the_registry() -> None:
+    market = get_mechanism("market")
+    assert isinstance(market, ModelMarket) and session_of(market) is market
+    assert (
+        session_of(get_mechanism("tradefl")) is None and session_of(get_mechanism("cogen")) is None
+    )
+    assert mechanism_names() == ["cogen", "market", "tradefl"]
+    for call in (
+        lambda: market.run_strategy_phase([], [], max_sweeps=1),
+        lambda: market.training_plan({}),
+        lambda: market.assignment_fields(None),
     ):
+        with pytest.raises(TypeError, match=r"has no strategy phase .* run_session"):
+            call()
+
+
+def test_demo_options_accept_the_market_and_refuse_what_it_cannot_run() -> None:
+    opts = DemoOptions(mechanism="market", orgs=4, rounds=2)
+    assert opts.dirichlet_alpha == ModelMarket.demo_alpha
+    with pytest.raises(ValueError, match="'markt'; registered mechanisms: cogen, market, tradefl"):
         DemoOptions(mechanism="markt")
     with pytest.raises(ValueError, match=r"--no-attest: the market's table .* by the coordinator"):
         DemoOptions(mechanism="market", attest=False)
+    with pytest.raises(ValueError, match="--token: the market demo settles in ETH only"):
+        DemoOptions(mechanism="market", token=True)
+
+
+def test_round_terms_put_n_c_k_in_the_slots(market_config_doc) -> None:
+    config, consortium = market_config_doc
+    mech = get_mechanism("market")
+    accepted = mech.accepted_terms(config, coordinator=COORDINATOR)
+    reports = consortium.private
+    assert [o.base for o in accepted.orgs] == [58, 88, 105, 73] == [r.N for r in reports]
+    assert [o.x_max for o in accepted.orgs] == [int(r.K * K_SCALE) for r in reports]
+    assert [o.f_max for o in accepted.orgs] == [int(r.c * 10**6) for r in reports]
+    assert accepted.config.mechanism_id == 3 and accepted.config.d_min_wad == 2  # priced rounds
+    assert accepted.config.gamma_wad == UNIT_WEI and accepted.config.coordinator == COORDINATOR
+    assert accepted.rho == bytes(4 * 3)
+    with pytest.raises(ValueError, match=r"\[coordinator\]\.key: the market's table"):
+        mech.accepted_terms(config, coordinator=None)
+    with pytest.raises(ValueError, match=r"\[chain\]\.token: the market settles in ETH only"):
+        mech.accepted_terms(dataclasses.replace(config, token=COORDINATOR), coordinator=COORDINATOR)
+    tradefl_terms = dataclasses.replace(config, terms=object())
+    with pytest.raises(ValueError, match=r"\[terms\]: mechanism market needs MarketTerms"):
+        mech.terms_document(tradefl_terms)
+
+
+def test_a_silo_agent_refuses_terms_that_change_its_report(market_config_doc) -> None:
+    config, consortium = market_config_doc
+    mech = get_mechanism("market")
+    document = mech.terms_document(config)
+    assert MarketTerms.from_json(document["market"]) == config.terms  # JSON round trip
+    me = consortium.private[1]
+    agent = mech.silo_agent(me, document)
+    assert isinstance(agent, MarketAgent) and agent.name == "silo-1"
+    assert agent.respond(123.0) == me  # no best response: the registered report
+    assert mech.strategy_from_json(mech.strategy_to_json(me)) == me
+    assert mech.strategy_fields(me) == {"N": me.N, "c": me.c, "K": me.K}
+    lied = dataclasses.replace(me, K=me.K * 2)
+    with pytest.raises(ValueError, match=r"terms.reports\[silo-1\].K = .* the silo registered"):
+        mech.silo_agent(lied, document)
+    with pytest.raises(ValueError, match="market terms lack \\['params'\\]"):
+        MarketTerms.from_json({k: v for k, v in document["market"].items() if k != "params"})
+    with pytest.raises(ValueError, match="'nobody' is not in the terms' names"):
+        mech.silo_agent(MarketReport("nobody", 1, 0.1, 1.0), document)
+
+
+def test_the_session_refuses_a_deployment_runtime_and_missing_silos(market_config_doc) -> None:
+    config, _ = market_config_doc
+    mech = get_mechanism("market")
+    session = session_of(mech)
+    assert session is not None
+    with pytest.raises(ValueError, match="mode = deployment: the market's session runs on the emb"):
+        session.run_session(config, config.silos, runtime=object(), note=lambda *a, **k: None)
+    with pytest.raises(ValueError, match=r"silos \['silo-3'\] did not join"):
+        session.run_session(config, config.silos[:3], runtime=None, note=lambda *a, **k: None)
 
 
 def test_distances_become_truncated_wad_in_the_contracts_range() -> None:
@@ -74,10 +150,10 @@ def test_the_table_prices_what_the_solver_priced() -> None:
         assert rows == [list(row) for row in r.graph]  # acceptance order kept
     assert unpack_market_table(4, pack_market_table(4, graphs)) == graphs
     config = market_config(
-        now=0, coordinator="0x" + "11" * 20, lambda_pay=0.5, unit_wei=UNIT_WEI, rounds=2
+        now=0, coordinator=COORDINATOR, lambda_pay=0.5, unit_wei=UNIT_WEI, rounds=2
     )
     orgs = market_orgs(
-        ["0x" + f"{i + 1:040x}" for i in range(4)],
+        ACCOUNTS,
         [300, 500, 200, 400],
         list(market.c),
         list(market.K),
