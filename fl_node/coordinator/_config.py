@@ -212,6 +212,12 @@ def parse_consortium_config(root: Table) -> ConsortiumConfig:
         raise coord.error(
             "mechanism", f"= {mechanism!r} is not a registered mechanism", f"use {', '.join(names)}"
         )
+    if mechanism == "market":
+        raise coord.error(
+            "mechanism",
+            "= 'market' has no consortium.toml schema yet (its N, c, K per silo and lambda_pay)",
+            "run the market with `fedsettle demo --mechanism market`, or use tradefl or cogen",
+        )
     attest = coord.flag("attest", "true to require attested reports, else false", default=True)
     key_table = coord.table("key", "dev_account = N or keystore + password_env", required=attest)
     if key_table is not None and not attest:

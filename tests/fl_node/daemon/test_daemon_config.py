@@ -267,6 +267,12 @@ CONSORTIUM_ERRORS = [
     ),
     ("[chain.operator]\ndev_account = 0\n", "", "[chain.operator] is missing", "dev_account"),
     ("[chain.operator]", 'token = "0x12"\n[chain.operator]', "[chain].token", "ERC-20"),
+    (
+        'state_dir = "state/coordinator"',
+        'state_dir = "state/coordinator"\nmechanism = "market"',
+        "[coordinator].mechanism",
+        "fedsettle demo --mechanism market",
+    ),
     ("[coordinator.key]\ndev_account = 1\n", "", "[coordinator.key] is missing", "keystore"),
     (
         'state_dir = "state/coordinator"',
