@@ -247,9 +247,11 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         _operator, _coordinator, *silo_keys = dev_accounts(n + 2)
         token = _deploy_token(chain, _operator, silo_keys, progress) if opts.token else None
         if token is not None:
-            consortium = replace(
-                consortium, units=replace(consortium.units, unit_wei=DEMO_TOKEN.unit)
-            )
+            units = replace(consortium.units, unit_wei=DEMO_TOKEN.unit)
+            terms = consortium.terms
+            if hasattr(terms, "unit_wei"):  # terms that carry their own unit (the market's)
+                terms = replace(terms, unit_wei=DEMO_TOKEN.unit)
+            consortium = replace(consortium, units=units, terms=terms)
         config = _config(
             opts,
             chain.rpc_url,
@@ -313,7 +315,7 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         "state_file": state_file.name,
     }
     if session is not None:  # its report is the mechanism's (no strategy phase to summarize)
-        return _write_outputs(out, report, deployment, timer, progress)
+        return _write_outputs(out, {**report, "asset": asset}, deployment, timer, progress)
 
     comparison = _comparison(mechanism, config, coordinator.strategies, progress)
     if comparison is not None:

@@ -66,7 +66,6 @@ UNIT_WEI = 10**16
 K_SCALE = 10**6
 #: width of the hidden layer of the silos' MLP
 HIDDEN = 32
-ETH = 10**18
 
 
 def distance_wad(d: float) -> int:
@@ -228,15 +227,13 @@ class ModelMarket(NoStrategyPhase):
         windows: tuple[int, int] = (3600, 3600),
     ) -> tuple[RoundConfig, list[OrgSpec]]:
         """The on-chain config and slots of ``config``'s market round."""
-        from settlement import market_config, market_orgs
+        from settlement import ZERO_ADDRESS, market_config, market_orgs
 
         if coordinator is None:
             raise ValueError(
                 "[coordinator].key: the market's table of graphs is submitted by the "
                 "coordinator; give the coordinator a key (demo: drop --no-attest)"
             )
-        if config.token is not None:
-            raise ValueError("[chain].token: the market settles in ETH only; remove the token")
         terms = self._terms(config)
         reports = [terms.reports[s.index] for s in config.silos]
         round_config = market_config(
@@ -245,6 +242,7 @@ class ModelMarket(NoStrategyPhase):
             lambda_pay=terms.lambda_pay,
             unit_wei=terms.unit_wei,
             rounds=config.fl.rounds,
+            token=config.token or ZERO_ADDRESS,
             x_scale=terms.k_scale,
             deposit_window=windows[0],
             report_window=windows[1],
@@ -397,11 +395,6 @@ class ModelMarket(NoStrategyPhase):
                 "--no-attest: the market's table of graphs is submitted by the coordinator; "
                 "run the market demo without --no-attest"
             )
-        if opts.token:
-            raise ValueError(
-                "--token: the market demo settles in ETH only; drop --token or use "
-                "--mechanism tradefl or cogen"
-            )
 
     def demo_silos(
         self, n: int, *, dataset: str, alpha: float, seed: int
@@ -499,6 +492,7 @@ class ModelMarket(NoStrategyPhase):
             "mirror_payoffs": [int(p) for p in mirror.payoffs],
             "mirror_digest": "0x" + bytes(mirror.digest).hex(),
             "gas": gas,
+            "unit_wei": int(config.gamma_wad),  # the round's value of 1.0 unit of utility
         }
         mark("report")
         split = market_split(opts.dataset, opts.orgs)
@@ -577,7 +571,7 @@ def _result(
         "wall_time_s": marks["report"],
         "market": {
             "split": split,
-            "unit_wei": UNIT_WEI,
+            "unit_wei": chain["unit_wei"],
             "k_scale_onchain": K_SCALE,
             "hidden": HIDDEN,
             "priced_rounds": len(rounds),
@@ -644,7 +638,7 @@ def _graph_plot(out: Path, result: dict[str, Any], plt: Any) -> str:
 
 
 def _plots(out: Path, result: dict[str, Any], plt: Any) -> list[str]:
-    from fl_node.report import bar_plot
+    from fl_node.report import bar_plot, result_asset
 
     orgs = result["orgs"]
     names = [o["name"] for o in orgs]
@@ -665,9 +659,9 @@ def _plots(out: Path, result: dict[str, Any], plt: Any) -> list[str]:
             out,
             "payments.png",
             names,
-            [o["R_wei"] / ETH for o in orgs],
+            [o["R_wei"] / 10 ** result_asset(result)["decimals"] for o in orgs],
             signed="yes",
-            ylabel="R_i (ETH)",
+            ylabel=f"R_i ({result_asset(result)['symbol']})",
             title="On-chain payoffs: export income minus import payments",
         ),
     ]

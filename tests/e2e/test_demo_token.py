@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from fl_node.cli import main
-from fl_node.demo import DEMO_TOKEN, DemoOptions
+from fl_node.demo import DEMO_TOKEN
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
@@ -55,6 +55,26 @@ def test_the_auditor_verifies_the_round_and_the_token_solvency(
     assert token["check"]["status"] == "passed" and token["liabilities"] == 0
 
 
-def test_token_is_refused_where_the_demo_cannot_settle_in_it() -> None:
-    with pytest.raises(ValueError, match="--token: the market demo settles in ETH only"):
-        DemoOptions(mechanism="market", token=True)
+@pytest.fixture(scope="module")
+def market_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo-market-token")
+    args = ["demo", "--mechanism", "market", "--token", "--orgs", "3", "--rounds", "1"]
+    assert main([*args, "--out", str(out)]) == 0
+    return out
+
+
+def test_the_market_settles_its_payments_in_the_token(
+    market_out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Mechanism 3 through the same path: importers pay exporters in tUSD, to the unit."""
+    report = json.loads((market_out / "report.json").read_text())
+    asset = report["asset"]
+    assert asset["symbol"] == "tUSD" and report["market"]["unit_wei"] == DEMO_TOKEN.unit
+    assert report["sum_R_wei"] == 0 and any(o["R_wei"] != 0 for o in report["orgs"])
+    for o, after in zip(report["orgs"], asset["balances_after"], strict=True):
+        assert after == DEMO_TOKEN.grant + o["R_wei"]
+    assert asset["contract_balance_after"] == 0
+    state = str(market_out / "chain-state.json")
+    capsys.readouterr()
+    assert main(["audit", "verify", "1", "--state", state, "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "verified"

@@ -20,6 +20,7 @@ from fl_node.mechanisms.market import (
 )
 from settlement import (
     WAD,
+    ZERO_ADDRESS,
     market_config,
     market_orgs,
     market_payoffs,
@@ -67,8 +68,7 @@ def test_demo_options_accept_the_market_and_refuse_what_it_cannot_run() -> None:
         DemoOptions(mechanism="markt")
     with pytest.raises(ValueError, match=r"--no-attest: the market's table .* by the coordinator"):
         DemoOptions(mechanism="market", attest=False)
-    with pytest.raises(ValueError, match="--token: the market demo settles in ETH only"):
-        DemoOptions(mechanism="market", token=True)
+    assert DemoOptions(mechanism="market", token=True).token  # settled in the test stablecoin
 
 
 def test_round_terms_put_n_c_k_in_the_slots(market_config_doc) -> None:
@@ -84,8 +84,9 @@ def test_round_terms_put_n_c_k_in_the_slots(market_config_doc) -> None:
     assert accepted.rho == bytes(4 * 3)
     with pytest.raises(ValueError, match=r"\[coordinator\]\.key: the market's table"):
         mech.accepted_terms(config, coordinator=None)
-    with pytest.raises(ValueError, match=r"\[chain\]\.token: the market settles in ETH only"):
-        mech.accepted_terms(dataclasses.replace(config, token=COORDINATOR), coordinator=COORDINATOR)
+    usd = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+    in_token = mech.accepted_terms(dataclasses.replace(config, token=usd), coordinator=COORDINATOR)
+    assert in_token.config.token == usd and accepted.config.token == ZERO_ADDRESS
     tradefl_terms = dataclasses.replace(config, terms=object())
     with pytest.raises(ValueError, match=r"\[terms\]: mechanism market needs MarketTerms"):
         mech.terms_document(tradefl_terms)
