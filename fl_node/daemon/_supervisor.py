@@ -170,21 +170,25 @@ class SupernodeSupervisor:
             port_hint="change [supernode].port in node.toml",
         )
         self._died_at = None
-        self.log("supernode-started", pid=self._proc.pid, argv=self.argv, log=str(self.log_path))
-        self._start_executor()
+        executor = self._start_executor()
+        self.log(
+            "supernode-started", pid=self._proc.pid, argv=self.argv, log=str(self.log_path),
+            executor_pid=executor,
+        )  # fmt: skip
 
-    def _start_executor(self) -> None:
-        if not self.warm or (self._executor is not None and self._executor.alive()):
-            return
-        argv = executor_argv(runtime_api_address(self.settings))
-        self._executor = start_process(
-            "clientapp-executor",
-            argv,
-            env=self.env,
-            log_path=self.workdir / "clientapp-executor.log",
-            cwd=self.workdir,
-        )
-        self.log("clientapp-executor-started", pid=self._executor.pid, argv=argv)
+    def _start_executor(self) -> int | None:
+        """Start the warm ClientApp executor unless it runs (or is off); return its pid."""
+        if not self.warm:
+            return None
+        if self._executor is None or not self._executor.alive():
+            self._executor = start_process(
+                "clientapp-executor",
+                executor_argv(runtime_api_address(self.settings)),
+                env=self.env,
+                log_path=self.workdir / "clientapp-executor.log",
+                cwd=self.workdir,
+            )
+        return self._executor.pid
 
     def check(self) -> None:
         """Restart the SuperNode if it exited (after ``restart_delay_s``, at most
@@ -192,7 +196,9 @@ class SupernodeSupervisor:
         if self._proc is None:
             return
         if self._proc.alive():
-            self._start_executor()  # restarted at once if it died: the SuperNode queues tasks
+            if self.warm and (self._executor is None or not self._executor.alive()):
+                # restarted at once: the SuperNode keeps its tasks queued meanwhile
+                self.log("clientapp-executor-restarted", pid=self._start_executor())
             return
         now = time.monotonic()
         if self._died_at is None:

@@ -166,6 +166,7 @@ def serve(
                 preexec()
                 _run_task(runtime_api_address, res.token)
             children.add(pid)
+            print(f"task {res.task.task_id}: forked pid {pid}", flush=True)
             continue  # another task may be waiting
         time.sleep(poll_interval)
 
