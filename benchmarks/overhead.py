@@ -21,6 +21,15 @@ The daemons poll the chain every ``--daemon-poll`` seconds (default 2.0: node.to
 what ``coordinator init`` writes; polling much faster on one shared machine slows the Flower run
 itself: docs/overhead.md).
 
+Every SuperNode runs with ``--isolation process`` next to a warm ClientApp executor
+(``fl_node.flower._warm_executor``: flwr, the ClientApp and torch imported once, one forked child
+per message). For the speed-up, the same run also times **baseline** plain sessions before and
+after the others with the daemons restarted under ``FEDSETTLE_CLIENTAPP_ISOLATION=subprocess``
+(Flower's own SuperExec and a fresh ``flwr-clientapp`` process per message, as before):
+order baseline-1, plain-1, settled, plain-2, baseline-2 (``--no-baseline`` skips them).
+``session_time_ratio_warm_vs_baseline`` = mean plain / mean baseline session of the same run,
+the figure that counts on a shared, noisy machine; each session records its load average.
+
 Deployment-engine setup (SuperLink start, SuperNode key registration, daemons and SuperNodes
 start, one warm-up session) is excluded from both. The coordinator re-registers the SuperNode
 keys at its start (its ``superlink`` step; the keys are already registered, so it only confirms
@@ -35,7 +44,8 @@ since other jobs on a shared machine move Flower's phases by many seconds.
 
 Prints a JSON document and writes it to ``benchmarks/results/overhead.json``.
 
-Usage: ``python benchmarks/overhead.py [--silos 3] [--rounds 5] [--out PATH] [--workdir DIR]``
+Usage: ``python benchmarks/overhead.py [--silos 3] [--rounds 5] [--out PATH] [--workdir DIR]
+[--no-baseline]``
 """
 
 from __future__ import annotations
