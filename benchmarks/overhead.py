@@ -21,6 +21,15 @@ The daemons poll the chain every ``--daemon-poll`` seconds (default 2.0: node.to
 what ``coordinator init`` writes; polling much faster on one shared machine slows the Flower run
 itself: docs/overhead.md).
 
+Every SuperNode runs with ``--isolation process`` next to a warm ClientApp executor
+(``fl_node.flower._warm_executor``: flwr, the ClientApp and torch imported once, one forked child
+per message). For the speed-up, the same run also times **baseline** plain sessions before and
+after the others with the daemons restarted under ``FEDSETTLE_CLIENTAPP_ISOLATION=subprocess``
+(Flower's own SuperExec and a fresh ``flwr-clientapp`` process per message, as before):
+order baseline-1, plain-1, settled, plain-2, baseline-2 (``--no-baseline`` skips them).
+``session_time_ratio_warm_vs_baseline`` = mean plain / mean baseline session of the same run,
+the figure that counts on a shared, noisy machine; each session records its load average.
+
 Deployment-engine setup (SuperLink start, SuperNode key registration, daemons and SuperNodes
 start, one warm-up session) is excluded from both. The coordinator re-registers the SuperNode
 keys at its start (its ``superlink`` step; the keys are already registered, so it only confirms
@@ -35,7 +44,8 @@ since other jobs on a shared machine move Flower's phases by many seconds.
 
 Prints a JSON document and writes it to ``benchmarks/results/overhead.json``.
 
-Usage: ``python benchmarks/overhead.py [--silos 3] [--rounds 5] [--out PATH] [--workdir DIR]``
+Usage: ``python benchmarks/overhead.py [--silos 3] [--rounds 5] [--out PATH] [--workdir DIR]
+[--no-baseline]``
 """
 
 from __future__ import annotations
@@ -74,6 +84,7 @@ from fl_node.coordinator import (  # noqa: E402
     superlink_argv,
 )
 from fl_node.daemon import ChainSettings  # noqa: E402
+from fl_node.flower._warm_executor import ISOLATION_ENV  # noqa: E402
 from fl_node.flower.deploy import (  # noqa: E402
     CONNECTION,
     ManagedProcess,
@@ -201,6 +212,7 @@ class Bench:
         self.daemons: list[subprocess.Popen[bytes]] = []
         self.env = flower_env(workdir / "flwr-home")
         self.config: ConsortiumConfig | None = None
+        self.isolation = "warm"
         self._runs = 0
 
     # ------------------------------------------------------------------ setup
@@ -268,10 +280,17 @@ class Bench:
             list(pool.map(self._register, keys))
         times["key_registration_s"] = time.perf_counter() - t
 
+        return times
+
+    def start_daemons(self, isolation: str) -> float:
+        """Start one ``fedsettle node run`` per silo, their SuperNodes in ``isolation`` mode
+        (``warm`` or ``subprocess``, see ``$FEDSETTLE_CLIENTAPP_ISOLATION``); return seconds."""
+        assert self.config is not None
         t = time.perf_counter()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.isolation = isolation
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", ISOLATION_ENV: isolation}
         for i in range(1, self.silos + 1):
-            with (self.logs / f"node-{i}.err").open("wb") as err:
+            with (self.logs / f"node-{i}.err").open("ab") as err:
                 proc = subprocess.Popen(
                     [str(BIN / "fedsettle"), "node", "run", "--config",
                      str(self.cfg_dir / f"node-{i}.toml")],
@@ -281,8 +300,20 @@ class Bench:
             self.daemons.append(proc)
         agents = [s.endpoint for s in self.config.silos]
         _wait_for(lambda: all(self._agent_up(url) for url in agents), 120, "the daemons' agents")
-        times["daemons_start_s"] = time.perf_counter() - t
-        return times
+        return time.perf_counter() - t
+
+    def stop_daemons(self) -> None:
+        """SIGTERM the daemons (each stops its SuperNode and executor) and wait for them."""
+        for proc in self.daemons:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.daemons:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.daemons = []
 
     def _set_daemon_poll(self, seconds: float | None) -> float:
         """Set (or read) ``[chain].poll_interval_s`` of every node.toml; return the value."""
@@ -321,20 +352,12 @@ class Bench:
             return s.connect_ex((host, int(port))) == 0
 
     def teardown(self) -> None:
-        for proc in self.daemons:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.daemons:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        self.stop_daemons()
         if self.superlink is not None:
             self.superlink.stop()
 
     # ------------------------------------------------------------------ sessions
-    def plain(self, label: str, rounds: int | None = None) -> dict[str, Any]:
+    def plain(self, label: str, rounds: int | None = None, kind: str = "plain") -> dict[str, Any]:
         """One plain FedAvg session: ``flwr run --stream`` wall time and the ServerApp's phases."""
         assert self.config is not None
         self._runs += 1
@@ -362,7 +385,7 @@ class Bench:
         if done.returncode != 0 or not result.is_file():
             raise RuntimeError(f"{label}: flwr run failed; see {out / 'flwr-run.log'}")
         summary = json.loads(result.read_text(encoding="utf-8"))
-        row = {"label": label, "kind": "plain", "wall_s": round(wall, 3)}
+        row = {"label": label, "kind": kind, "isolation": self.isolation, "wall_s": round(wall, 3)}
         row.update(_flower_phases(summary, wall))
         row["contention"] = contention
         _log(f"{label}: {wall:.1f} s")
@@ -447,6 +470,7 @@ class Bench:
         row: dict[str, Any] = {
             "label": label,
             "kind": "settled",
+            "isolation": self.isolation,
             "wall_s": round(wall, 3),
             "deployment_setup_excluded_s": round(setup, 3),
             "session_s": round(session, 3),
@@ -569,6 +593,34 @@ def _summarize(rows: list[dict[str, Any]], setup: dict[str, float]) -> dict[str,
         "target_pct": TARGET_PCT,
         "meets_target": 100.0 * settlement / plain_mean < TARGET_PCT,
         "setup_excluded_s": {k: round(v, 3) for k, v in setup.items()},
+        **_speedup(plain, [r for r in rows if r["kind"] == "baseline"]),
+    }
+
+
+def _speedup(plain: list[dict[str, Any]], baseline: list[dict[str, Any]]) -> dict[str, Any]:
+    """Plain sessions with warm ClientApp executors against the baseline sessions of the same
+    run (Flower's fresh ``flwr-clientapp`` per message): the figure that counts on a noisy
+    machine."""
+    if not baseline:
+        return {}
+    new = statistics.fmean(r["wall_s"] for r in plain)
+    old = statistics.fmean(r["wall_s"] for r in baseline)
+    phases = {
+        kind: statistics.fmean(x for r in rows for x in r["train_phases_s"])
+        for kind, rows in (("warm", plain), ("subprocess", baseline))
+    }
+    return {
+        "baseline_session_s": [r["wall_s"] for r in baseline],
+        "baseline_session_mean_s": round(old, 3),
+        "session_time_ratio_warm_vs_baseline": round(new / old, 4),
+        "train_phase_mean_s": {k: round(v, 3) for k, v in phases.items()},
+        "identity_phase_s": {
+            "warm": [r["identity_phase_s"] for r in plain],
+            "subprocess": [r["identity_phase_s"] for r in baseline],
+        },
+        "load_avg_1m_start": {
+            r["label"]: r["contention"]["load_avg_1m_start"] for r in [*baseline, *plain]
+        },
     }
 
 
@@ -586,6 +638,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help=f"the daemons' [chain].poll_interval_s (default {DAEMON_POLL_S}, node.toml's "
         "default and what `coordinator init` writes)",
     )
+    parser.add_argument(
+        "--no-baseline",
+        dest="baseline",
+        action="store_false",
+        help="skip the baseline sessions (Flower's fresh flwr-clientapp process per message) "
+        "run before and after the others on the same SuperLink",
+    )
     args = parser.parse_args(argv)
     if args.silos < 2:
         parser.error(f"--silos {args.silos}: the settlement round needs at least 2 silos")
@@ -599,16 +658,29 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         parser.error(f"--daemon-poll {args.daemon_poll}: give a positive number of seconds")
     bench = Bench(workdir, args.silos, args.rounds, args.daemon_poll)
     started = time.perf_counter()
+    rows: list[dict[str, Any]] = []
+
+    def daemons(isolation: str) -> None:
+        bench.stop_daemons()
+        setup[f"daemons_start_{isolation}_s"] = bench.start_daemons(isolation)
+        if not args.no_warmup:
+            # the first session on fresh SuperNodes also waits for them to connect and
+            # installs the app bundle on every node: keep it out of the comparison
+            t = time.perf_counter()
+            bench.plain(f"warm-up-{isolation}", rounds=1)
+            setup[f"warmup_session_{isolation}_s"] = time.perf_counter() - t
+
     try:
         _log(f"setting up in {workdir}")
         setup = bench.setup()
-        if not args.no_warmup:
-            # the first session on a fresh deployment also waits for the SuperNodes to connect
-            # and installs the app bundle on every node: keep it out of the comparison
-            t = time.perf_counter()
-            bench.plain("warm-up", rounds=1)
-            setup["warmup_session_s"] = time.perf_counter() - t
-        rows = [bench.plain("plain-1"), bench.settled("settled"), bench.plain("plain-2")]
+        if args.baseline:
+            daemons("subprocess")
+            rows.append(bench.plain("baseline-1", kind="baseline"))
+        daemons("warm")
+        rows += [bench.plain("plain-1"), bench.settled("settled"), bench.plain("plain-2")]
+        if args.baseline:
+            daemons("subprocess")
+            rows.append(bench.plain("baseline-2", kind="baseline"))
     finally:
         bench.teardown()
     assert bench.config is not None
@@ -627,6 +699,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "(supervised by its fedsettle node daemon), TLS with a self-signed CA, SuperNode "
             "authentication",
             "order": [r["label"] for r in rows],
+            "clientapp_isolation": {r["label"]: r["isolation"] for r in rows},
             "daemon_poll_interval_s": bench.daemon_poll,
             "python": platform.python_version(),
             "flwr": _version("flwr"),

@@ -7,6 +7,13 @@ leaves no SuperNode holding the port. A port taken by anything else fails the st
 (:class:`~fl_node.flower._processes.PortInUse`, naming the holder). Its node config (data settings, silo name, chain address) is written to
 ``<state>/supernode/node-config.toml`` from the daemon's own config, so the SuperNode trains on
 exactly the data whose size the daemon reports on chain.
+
+By default the SuperNode runs with ``--isolation process`` next to a warm ClientApp executor
+(:mod:`fl_node.flower._warm_executor`, log ``clientapp-executor.log``, pid file
+``clientapp-executor.pid``): it imports flwr, the ClientApp and torch once and forks one child
+per message, instead of Flower's fresh ``flwr-clientapp`` process per message. The supervisor
+keeps both alive and stops both; ``FEDSETTLE_CLIENTAPP_ISOLATION=subprocess`` restores Flower's
+own SuperExec.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from fl_node.daemon._config import SupernodeSettings
 from fl_node.daemon._state import ActionLog
 from fl_node.daemon._toml import ConfigFileError
 from fl_node.flower._processes import ManagedProcess, PortInUse, flower_env, start_process
+from fl_node.flower._warm_executor import executor_argv, warm_clientapps
 
 __all__ = ["SupernodeSupervisor", "supernode_argv"]
 
@@ -37,8 +45,14 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value))  # a JSON string is a valid TOML basic string
 
 
-def supernode_argv(settings: SupernodeSettings, node_config_file: Path, binary: str) -> list[str]:
-    """The ``flower-supernode`` command line for ``settings``."""
+def supernode_argv(
+    settings: SupernodeSettings,
+    node_config_file: Path,
+    binary: str,
+    *,
+    isolation: str | None = None,
+) -> list[str]:
+    """The ``flower-supernode`` command line for ``settings`` (``--isolation`` if given)."""
     argv = [binary, "--superlink", settings.superlink]
     if settings.insecure:
         argv.append("--insecure")
@@ -54,7 +68,15 @@ def supernode_argv(settings: SupernodeSettings, node_config_file: Path, binary: 
         "--port",
         str(settings.port),
     ]
+    if isolation is not None:
+        argv += ["--isolation", isolation]
     return argv
+
+
+def runtime_api_address(settings: SupernodeSettings) -> str:
+    """Where a local executor reaches the SuperNode's Runtime API."""
+    host = "127.0.0.1" if settings.host in ("", "0.0.0.0", "::") else settings.host
+    return f"{host}:{settings.port}"
 
 
 class SupernodeSupervisor:
@@ -96,13 +118,16 @@ class SupernodeSupervisor:
         # private FLWR_HOME, no telemetry or installs, this venv's bin first on PATH (the
         # SuperNode starts flwr-clientapp by name), its SuperExec polling for runs every 0.2 s
         self.env = flower_env(self.workdir / "flwr-home")
+        self.warm = warm_clientapps(self.env)
         self._proc: ManagedProcess | None = None
+        self._executor: ManagedProcess | None = None
         self._died_at: float | None = None
         self.restarts = 0
 
     @property
     def argv(self) -> list[str]:
-        return supernode_argv(self.settings, self.config_file, self.binary)
+        isolation = "process" if self.warm else None
+        return supernode_argv(self.settings, self.config_file, self.binary, isolation=isolation)
 
     @property
     def pid(self) -> int | None:
@@ -145,12 +170,35 @@ class SupernodeSupervisor:
             port_hint="change [supernode].port in node.toml",
         )
         self._died_at = None
-        self.log("supernode-started", pid=self._proc.pid, argv=self.argv, log=str(self.log_path))
+        executor = self._start_executor()
+        self.log(
+            "supernode-started", pid=self._proc.pid, argv=self.argv, log=str(self.log_path),
+            executor_pid=executor,
+        )  # fmt: skip
+
+    def _start_executor(self) -> int | None:
+        """Start the warm ClientApp executor unless it runs (or is off); return its pid."""
+        if not self.warm:
+            return None
+        if self._executor is None or not self._executor.alive():
+            self._executor = start_process(
+                "clientapp-executor",
+                executor_argv(runtime_api_address(self.settings)),
+                env=self.env,
+                log_path=self.workdir / "clientapp-executor.log",
+                cwd=self.workdir,
+            )
+        return self._executor.pid
 
     def check(self) -> None:
         """Restart the SuperNode if it exited (after ``restart_delay_s``, at most
         ``max_restarts`` times)."""
-        if self._proc is None or self._proc.alive():
+        if self._proc is None:
+            return
+        if self._proc.alive():
+            if self.warm and (self._executor is None or not self._executor.alive()):
+                # restarted at once: the SuperNode keeps its tasks queued meanwhile
+                self.log("clientapp-executor-restarted", pid=self._start_executor())
             return
         now = time.monotonic()
         if self._died_at is None:
@@ -176,6 +224,9 @@ class SupernodeSupervisor:
 
     def stop(self, grace: float = 5.0) -> None:
         """SIGTERM the SuperNode's process group; SIGKILL what is left after ``grace`` s."""
+        if self._executor is not None:
+            self._executor.stop(grace=grace)
+            self._executor = None
         proc = self._proc
         if proc is None:
             return

@@ -1,6 +1,9 @@
 """Flower's deployment engine on loopback: one SuperLink and one SuperNode per silo.
 
 Every component is a separate process; TLS (self-signed CA) and SuperNode authentication are on.
+Each SuperNode runs with ``--isolation process`` next to its own warm ClientApp executor
+(:mod:`fl_node.flower._warm_executor`) unless ``$FEDSETTLE_CLIENTAPP_ISOLATION`` is
+``subprocess`` (Flower's fresh ``flwr-clientapp`` process per message).
 The apps are the installed ``fl_node.flower.server_app:app`` / ``client_app:app``: each run
 writes a small generated Flower app project (just a ``pyproject.toml`` naming them, with the
 run's config) and submits it with ``flwr run <app> <connection> --stream``.
@@ -41,6 +44,7 @@ from fl_node.flower._processes import (
 )
 from fl_node.flower._project import RunResult, toml_value, write_app_project
 from fl_node.flower._silo import load_silo
+from fl_node.flower._warm_executor import executor_argv, warm_clientapps
 
 __all__ = [
     "CONNECTION",
@@ -95,6 +99,8 @@ class LoopbackDeployment:
         self.node_ids: list[int] = []
         self.superlink: ManagedProcess | None = None
         self.supernodes: list[ManagedProcess] = []
+        self.executors: dict[str, ManagedProcess] = {}
+        self.warm = warm_clientapps(self.env)
         self._spawned: list[ManagedProcess] = []
         self._runs = 0
 
@@ -200,16 +206,29 @@ class LoopbackDeployment:
         ]  # fmt: skip
         if private_key is not None:
             argv += ["--auth-supernode-private-key", str(private_key)]
+        if self.warm:
+            argv += ["--isolation", "process"]
+        # Its own FLWR_HOME, as on a separate machine: SuperNodes install the app bundle
+        # there, and concurrent installs into one directory could collide.
+        env = flower_env(self.workdir / f"flwr-home-{name}")
         proc = start_process(
             name,
             [*argv, *extra_args],
-            # Its own FLWR_HOME, as on a separate machine: SuperNodes install the app bundle
-            # there, and concurrent installs into one directory could collide.
-            env=flower_env(self.workdir / f"flwr-home-{name}"),
+            env=env,
             log_path=self.workdir / "logs" / f"{name}.log",
             cwd=self.workdir,
         )
         self._spawned.append(proc)
+        if self.warm:
+            executor = start_process(
+                f"{name}-executor",
+                executor_argv(f"127.0.0.1:{port}"),
+                env=env,
+                log_path=self.workdir / "logs" / f"{name}-executor.log",
+                cwd=self.workdir,
+            )
+            self.executors[name] = executor
+            self._spawned.append(executor)
         return proc, port
 
     def _register(self, keys: NodeKeyPair) -> int:
@@ -292,8 +311,12 @@ class LoopbackDeployment:
         return result
 
     def kill_supernode(self, index: int) -> None:
-        """SIGKILL SuperNode ``index`` and its children, as if its machine died."""
-        self.supernodes[index].kill()
+        """SIGKILL SuperNode ``index``, its children and its executor, as if its machine died."""
+        proc = self.supernodes[index]
+        proc.kill()
+        executor = self.executors.get(proc.name)
+        if executor is not None:
+            executor.kill()
 
     def stop(self) -> None:
         """Stop every process this deployment started (SuperNodes first, then the SuperLink)."""

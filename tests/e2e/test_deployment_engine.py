@@ -153,3 +153,18 @@ def test_an_unregistered_supernode_is_refused(session: Session) -> None:
     assert session.intruder_exit not in (None, 0)
     assert "Failed to activate SuperNode" in session.intruder_log
     assert len(session.summary["identities"]) == 3
+
+
+def test_every_message_ran_in_a_child_of_the_warm_executor(session: Session) -> None:
+    dep = session.deployment
+    for index, node in enumerate(dep.supernodes):
+        assert "--isolation process" in " ".join(node.popen.args)  # type: ignore[arg-type]
+        executor = dep.executors[node.name]
+        log = executor.log_path.read_text(errors="replace")
+        assert "warm ClientApp executor ready" in log
+        # identity query + 3 train messages; the killed silo may die before forking its third
+        forked = log.count(": forked pid ")
+        assert forked in ((3, 4) if index == KILLED else (4,)), (index, log[-2000:])
+        # no per-message flwr-clientapp process (Flower's SuperExec is not started)
+        assert "Start `flwr-clientapp` process" not in node.log_path.read_text(errors="replace")
+    assert not dep.executors[dep.supernodes[KILLED].name].alive()
