@@ -78,6 +78,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "synthetic-data generation (cogen)",
     )
     p.add_argument(
+        "--token",
+        help="settle in this ERC-20 (a stablecoin's address; [chain].token of every file; "
+        "default ETH)",
+    )
+    p.add_argument(
+        "--unit-wei",
+        type=int,
+        help="base units of the asset per unit of game payoff ([units].unit_wei; a 6-decimal "
+        "stablecoin: e.g. 1000000000 = 1,000 per unit; default 1e18 wei, cogen 1e16)",
+    )
+    p.add_argument(
         "--runtime",
         choices=("embedded", "deployment"),
         default="embedded",
@@ -279,6 +290,8 @@ def _init(args: argparse.Namespace) -> int:
             supernode_base_port=args.supernode_base_port,
             contract=args.contract,
             mechanism=args.mechanism,
+            token=_token_arg(args.token),
+            unit_wei=_positive("--unit-wei", args.unit_wei),
         )
         for path in scaffold(args.out, options, force=args.force):
             print(path)
@@ -329,3 +342,20 @@ def _credentials(args: argparse.Namespace) -> int:
     for path in written:
         print(path)
     return int(ExitCode.OK)
+
+
+def _token_arg(value: str | None) -> str | None:
+    """``--token``: a checksummed ERC-20 address, or a usage error naming the fix."""
+    if value is None:
+        return None
+    from eth_utils import is_address, to_checksum_address
+
+    if not is_address(value):
+        raise ValueError(f"--token {value!r}: give the ERC-20 contract's address (0x + 40 hex)")
+    return str(to_checksum_address(value))
+
+
+def _positive(flag: str, value: int | None) -> int | None:
+    if value is not None and value <= 0:
+        raise ValueError(f"{flag} {value}: give a positive integer (base units per payoff unit)")
+    return value

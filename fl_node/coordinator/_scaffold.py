@@ -70,6 +70,11 @@ class ScaffoldOptions:
     join_timeout_s: float = 60.0
     report_timeout_s: float = 60.0
     mechanism: str = "tradefl"  # or "cogen" (synthetic-data generation)
+    #: settle in this ERC-20 (``[chain].token`` of every file); None: ETH
+    token: str | None = None
+    #: base units of the asset per unit of game payoff (``[units].unit_wei``); None: the
+    #: mechanism's ETH default (tradefl 1e18 = 1 ETH, cogen 1e16)
+    unit_wei: int | None = None
 
 
 def _value(value: Any) -> str:
@@ -179,6 +184,7 @@ def scaffold(
             return f"http://silo-{i + 1}:{options.base_port}"
         return f"http://127.0.0.1:{options.base_port + i}"
 
+    token_field = {} if options.token is None else {"token": options.token}
     documents: list[tuple[Path, str]] = []
     for i, (org, d) in enumerate(zip(demo.orgs, data, strict=True)):
         account = dev_account(i + 2)
@@ -189,6 +195,7 @@ def scaffold(
                 {
                     "rpc_url": rpc,
                     **contract_field,
+                    **token_field,
                     "max_bond_wei": str(10 * 10**18),
                     "poll_interval_s": node_poll,
                 },
@@ -235,7 +242,7 @@ def scaffold(
     t = demo.terms
     cogen_terms = _cogen_terms(names, partitions) if cogen else None
     consortium: list[tuple[str, dict[str, Any]]] = [
-        ("[chain]", {"rpc_url": rpc}),
+        ("[chain]", {"rpc_url": rpc, **token_field}),
         ("[chain.operator]", {"dev_account": 0}),
         (
             "[coordinator]",
@@ -264,9 +271,9 @@ def scaffold(
         ),
         (
             "[units]",
-            {"x_scale": 1, "f_scale": 1, "unit_wei": str(10**16)}
+            {"x_scale": 1, "f_scale": 1, "unit_wei": str(options.unit_wei or 10**16)}
             if cogen
-            else {"x_scale": 1000, "f_scale": 1, "unit_wei": str(10**18)},
+            else {"x_scale": 1000, "f_scale": 1, "unit_wei": str(options.unit_wei or 10**18)},
         ),
         (
             "[round]",

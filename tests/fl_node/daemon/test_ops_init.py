@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fl_node.cli import main
-from fl_node.coordinator import ScaffoldOptions, scaffold
+from fl_node.coordinator import ScaffoldOptions, load_consortium_config, scaffold
 from fl_node.daemon import NodeDaemon, load_node_config
 from settlement import AnvilBackend, ChainUnavailable, SettlementClient
 
@@ -39,6 +39,31 @@ def test_init_keeps_edited_configs_unless_forced_and_prints_next_steps(
     assert (out / "node-2.toml").read_text() == edited
     assert main(["coordinator", "init", "--out", str(out), "--force"]) == 0
     assert "port = 8602" in (out / "node-2.toml").read_text()
+
+
+def test_init_with_a_token_writes_it_into_every_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--token``: the consortium and every silo settle in that ERC-20, with ``--unit-wei``."""
+    usd = "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512"
+    out = tmp_path / "usd"
+    args = ["coordinator", "init", "--out", str(out), "--silos", "2"]
+    assert main([*args, "--token", usd.lower(), "--unit-wei", str(10**9)]) == 0
+    consortium = load_consortium_config(out / "consortium.toml")
+    assert consortium.token == usd and consortium.units.unit_wei == 10**9
+    assert [load_node_config(out / f"node-{i}.toml").chain.token for i in (1, 2)] == [usd, usd]
+    assert load_consortium_config(_plain(tmp_path, capsys)).token is None  # ETH by default
+    capsys.readouterr()
+    assert main([*args, "--force", "--token", "USDC"]) == 2
+    assert "--token 'USDC': give the ERC-20 contract's address" in capsys.readouterr().err
+    assert main([*args, "--force", "--unit-wei", "0"]) == 2
+    assert "--unit-wei 0: give a positive integer" in capsys.readouterr().err
+
+
+def _plain(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    assert main(["coordinator", "init", "--out", str(tmp_path / "eth"), "--silos", "2"]) == 0
+    capsys.readouterr()
+    return tmp_path / "eth" / "consortium.toml"
 
 
 @pytest.mark.chain
