@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import platform
 import re
 import shutil
 import signal
@@ -27,12 +28,20 @@ MAINNET_TX_GAS_CAP = 16_777_216
 _LISTENING = re.compile(r"Listening on ([0-9.]+):(\d+)")
 
 
+def _npm_platform() -> str:
+    """The suffix of @foundry-rs/anvil's per-platform package here (``linux-amd64``, ...)."""
+    machine = platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+    return f"{sys.platform}-{arch.get(machine, machine)}"
+
+
 def find_anvil() -> Path:
     """Locate the anvil binary.
 
-    Search order: the ``FEDSETTLE_ANVIL`` environment variable; ``node_modules/.bin/anvil`` in
-    the current directory or any parent, then next to this package (the repository checkout);
-    ``anvil`` on ``PATH``.
+    Search order: the ``FEDSETTLE_ANVIL`` environment variable; in ``node_modules`` of the
+    current directory or any parent, then next to this package (the repository checkout), the
+    platform package's binary (``@foundry-rs/anvil-<platform>/bin/anvil``), else the npm wrapper
+    ``.bin/anvil``; ``anvil`` on ``PATH``.
 
     Raises
     ------
@@ -47,9 +56,14 @@ def find_anvil() -> Path:
         raise AnvilNotFound(f"{ANVIL_ENV}={env!r} is not an executable file; fix or unset it")
     roots = [Path.cwd(), *Path.cwd().parents, *Path(__file__).resolve().parents]
     for root in roots:
-        candidate = root / "node_modules" / ".bin" / "anvil"
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
+        # the platform package's binary first: the npm wrapper (.bin/anvil) runs it as its own
+        # child, which a SIGKILL of the wrapper would leave running, holding the port
+        for candidate in (
+            root / "node_modules" / "@foundry-rs" / f"anvil-{_npm_platform()}" / "bin" / "anvil",
+            root / "node_modules" / ".bin" / "anvil",
+        ):
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return candidate
     on_path = shutil.which("anvil")
     if on_path:
         return Path(on_path)

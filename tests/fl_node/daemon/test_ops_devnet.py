@@ -56,6 +56,8 @@ def test_a_sigkilled_devnet_restarts_from_its_state_file_with_the_contract(tmp_p
         wait_for(lambda: _dumped(state, address), 20, "a state dump holding the contract", 0.2)
         first.send_signal(signal.SIGKILL)  # no exit handler runs
         first.wait(timeout=10)
+        # the devnet process *is* anvil (no npm wrapper with a child that would outlive it)
+        wait_for(lambda: not _answers(url), 10, "the killed chain to stop answering", 0.2)
     finally:
         first.kill()
     assert f"kept in {state} (saved every 1 s and on exit)" in log.read_text()
