@@ -168,25 +168,18 @@ def _check_version(version: str, where: str) -> None:
         )
 
 
-def compile_solcjs(std_in: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """Compile with solc-js in --standard-json mode; return (output, normalized version)."""
-    if not SOLCJS.exists():
-        raise CompileError(f"{SOLCJS.relative_to(ROOT)} not found: run `npm ci` in {ROOT}")
-    ver = subprocess.run(
-        [str(SOLCJS), "--version"], capture_output=True, text=True, check=False, cwd=ROOT
-    )
-    if ver.returncode != 0:
-        raise CompileError(f"`solcjs --version` failed: {ver.stderr.strip()}")
-    version = _normalize_version(ver.stdout.strip())
-    _check_version(version, "node_modules/.bin/solcjs")
-    # stdout goes to a file, not a pipe: solcjs exits before a piped stdout is flushed and the
-    # JSON is cut at 64 KiB.
-    # stdin is a file too: node's readFileSync on a large piped stdin fails with EAGAIN
+def solcjs_standard_json(std_in: str) -> str:
+    """Run ``solcjs --standard-json`` on ``std_in``; return its JSON text (CompileError if none).
+
+    stdin and stdout are files, not pipes: node's readFileSync on a large piped stdin fails with
+    EAGAIN, and solcjs exits before a piped stdout is flushed (the JSON is cut at 64 KiB).
+    solc-js prints a warning line ("Cannot retry compilation with SMT ...") before the JSON.
+    """
     with (
         tempfile.TemporaryFile(mode="w+", encoding="utf-8") as out,
         tempfile.TemporaryFile(mode="w+", encoding="utf-8") as inp,
     ):
-        inp.write(json.dumps(std_in))
+        inp.write(std_in)
         inp.seek(0)
         proc = subprocess.run(
             [str(SOLCJS), "--standard-json"],
@@ -199,15 +192,29 @@ def compile_solcjs(std_in: dict[str, Any]) -> tuple[dict[str, Any], str]:
         )
         out.seek(0)
         text = out.read()
-    # solc-js prints a warning line ("Cannot retry compilation with SMT ...") before the JSON.
     start = text.find("{")
     if start < 0:
         raise CompileError(
             f"solcjs printed no JSON (exit {proc.returncode}): {proc.stderr.strip()[:2000]}",
             EXIT_COMPILE_ERROR,
         )
+    return text[start:]
+
+
+def compile_solcjs(std_in: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Compile with solc-js in --standard-json mode; return (output, normalized version)."""
+    if not SOLCJS.exists():
+        raise CompileError(f"{SOLCJS.relative_to(ROOT)} not found: run `npm ci` in {ROOT}")
+    ver = subprocess.run(
+        [str(SOLCJS), "--version"], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    if ver.returncode != 0:
+        raise CompileError(f"`solcjs --version` failed: {ver.stderr.strip()}")
+    version = _normalize_version(ver.stdout.strip())
+    _check_version(version, "node_modules/.bin/solcjs")
+    text = solcjs_standard_json(json.dumps(std_in))
     try:
-        return json.loads(text[start:]), version
+        return json.loads(text), version
     except json.JSONDecodeError as exc:
         raise CompileError(f"solcjs printed invalid JSON: {exc}", EXIT_COMPILE_ERROR) from exc
 

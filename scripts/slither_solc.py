@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SOLCJS = ROOT / "node_modules" / ".bin" / "solcjs"
+from compile_contracts import SOLCJS, CompileError, solcjs_standard_json
 
 
 def main(argv: list[str]) -> int:
@@ -34,25 +31,11 @@ def main(argv: list[str]) -> int:
     if "--standard-json" not in argv:
         print("slither_solc.py: only --version and --standard-json are supported", file=sys.stderr)
         return 2
-    # files, not pipes: node's readFileSync on a large piped stdin fails with EAGAIN, and
-    # solcjs exits before a piped stdout is flushed
-    with tempfile.TemporaryFile() as inp, tempfile.TemporaryFile(mode="w+") as out:
-        inp.write(sys.stdin.buffer.read())
-        inp.seek(0)
-        proc = subprocess.run(
-            [str(SOLCJS), "--standard-json"],
-            stdin=inp,
-            stdout=out,
-            stderr=subprocess.PIPE,
-            check=False,
-        )
-        out.seek(0)
-        text = out.read()
-    start = text.find("{")
-    if start < 0:
-        sys.stderr.write(proc.stderr.decode(errors="replace"))
-        return proc.returncode or 1
-    sys.stdout.write(text[start:])
+    try:
+        sys.stdout.write(solcjs_standard_json(sys.stdin.read()))
+    except CompileError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
     return 0
 
 
