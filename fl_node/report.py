@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TRADEFL_VIEW", "ReportView", "bar_plot", "result_asset", "write_human_report"]
+__all__ = [
+    "IDENTITY_COLUMNS",
+    "MONEY_COLUMNS",
+    "TRADEFL_VIEW",
+    "ReportView",
+    "bar_plot",
+    "payoff_plot",
+    "result_asset",
+    "write_human_report",
+]
 
 _ETH = {"symbol": "ETH", "decimals": 18, "token": None}
 
@@ -65,6 +74,36 @@ def bar_plot(
     return name
 
 
+def payoff_plot(plt: Any, out: Path, name: str, result: dict[str, Any], title: str) -> str:
+    """Signed bars of every silo's on-chain payoff R_i in the round's asset; returns ``name``."""
+    asset = result_asset(result)
+    orgs = result["orgs"]
+    return bar_plot(
+        plt,
+        out,
+        name,
+        [o["name"] for o in orgs],
+        [o["R_wei"] / 10 ** asset["decimals"] for o in orgs],
+        signed="yes",
+        ylabel=f"R_i ({asset['symbol']})",
+        title=title,
+    )
+
+
+Column = tuple[str, Callable[[Row], str]]
+
+#: the first columns of every mechanism's per-silo table
+IDENTITY_COLUMNS: tuple[Column, ...] = (
+    ("silo", lambda o: str(o["name"])),
+    ("address", lambda o: f"`{o['address'][:10]}…`"),
+)
+#: the on-chain money of a silo (headers say wei; a token round's report names its unit)
+MONEY_COLUMNS: tuple[Column, ...] = (
+    ("R (wei)", lambda o: str(o["R_wei"])),
+    ("payout (wei)", lambda o: str(o["payout_wei"])),
+)
+
+
 def _tradefl_plots(out: Path, result: dict[str, Any], plt: Any) -> list[str]:
     orgs = result["orgs"]
     names = [o["name"] for o in orgs]
@@ -90,16 +129,7 @@ def _tradefl_plots(out: Path, result: dict[str, Any], plt: Any) -> list[str]:
             ylabel="contributed samples",
             title="Contributions chosen by best response",
         ),
-        bar_plot(
-            plt,
-            out,
-            "payoffs.png",
-            names,
-            [o["R_wei"] / 10 ** result_asset(result)["decimals"] for o in orgs],
-            signed="yes",
-            ylabel=f"R_i ({result_asset(result)['symbol']})",
-            title="On-chain redistribution (sums to zero)",
-        ),
+        payoff_plot(plt, out, "payoffs.png", result, "On-chain redistribution (sums to zero)"),
     ]
 
 
@@ -115,14 +145,12 @@ def _tradefl_accuracy(result: dict[str, Any]) -> str:
 TRADEFL_VIEW = ReportView(
     accuracy_line=_tradefl_accuracy,
     columns=(
-        ("silo", lambda o: str(o["name"])),
-        ("address", lambda o: f"`{o['address'][:10]}…`"),
+        *IDENTITY_COLUMNS,
         ("d", lambda o: f"{o['d']:.3f}"),
         ("f (samples/s)", lambda o: f"{o['f']:.0f}"),
         ("x", lambda o: f"{o['x']:.1f}"),
         ("c", lambda o: f"{o['c']:.1f}"),
-        ("R (wei)", lambda o: str(o["R_wei"])),
-        ("payout (wei)", lambda o: str(o["payout_wei"])),
+        *MONEY_COLUMNS,
         ("payoff C_i", lambda o: f"{o['payoff']:.4g}"),
         ("IR", lambda o: "yes" if o["individually_rational"] else "no"),
     ),

@@ -698,10 +698,9 @@ def _accuracy_line(result: dict[str, Any]) -> str:
 
 
 def _plots(out: Path, result: dict[str, Any], plt: Any) -> list[str]:
-    from fl_node.report import bar_plot, result_asset
+    from fl_node.report import payoff_plot
 
     orgs = result["orgs"]
-    names = [o["name"] for o in orgs]
     fig, ax = plt.subplots(figsize=(5, 3.2))
     ax.scatter([o["delta"] for o in orgs], [o["x"] / o["D"] for o in orgs])
     for o in orgs:
@@ -726,27 +725,19 @@ def _plots(out: Path, result: dict[str, Any], plt: Any) -> list[str]:
     fig.tight_layout()
     fig.savefig(out / "accuracy.png", dpi=110)
     plt.close(fig)
-    payoffs = bar_plot(
-        plt,
-        out,
-        "payoffs.png",
-        names,
-        [o["R_wei"] / 10 ** result_asset(result)["decimals"] for o in orgs],
-        signed="yes",
-        ylabel=f"R_i ({result_asset(result)['symbol']})",
-        title="On-chain redistribution over s = D + q x (sums to zero)",
+    payoffs = payoff_plot(
+        plt, out, "payoffs.png", result, "On-chain redistribution over s = D + q x (sums to zero)"
     )
     return ["generation.png", "accuracy.png", payoffs]
 
 
 def _report_view() -> Any:
-    from fl_node.report import ReportView
+    from fl_node.report import IDENTITY_COLUMNS, MONEY_COLUMNS, ReportView
 
     return ReportView(
         accuracy_line=_accuracy_line,
         columns=(
-            ("silo", lambda o: str(o["name"])),
-            ("address", lambda o: f"`{o['address'][:10]}…`"),
+            *IDENTITY_COLUMNS,
             ("D", lambda o: f"{o['D']:.0f}"),
             ("delta", lambda o: f"{o['delta']:.3f}"),
             ("x", lambda o: str(o["x"])),
@@ -754,8 +745,7 @@ def _report_view() -> Any:
             ("c (per sample)", lambda o: f"{o['c']:.4g}"),
             ("quality", lambda o: f"{o['quality']['relative_quality']:.3f}"),
             ("score D + q x", lambda o: f"{o['score']:.1f}"),
-            ("R (wei)", lambda o: str(o["R_wei"])),
-            ("payout (wei)", lambda o: str(o["payout_wei"])),
+            *MONEY_COLUMNS,
             ("payoff C_i", lambda o: f"{o['payoff']:.4g}"),
             ("IR", lambda o: "yes" if o["individually_rational"] else "no"),
         ),

@@ -638,7 +638,7 @@ def _graph_plot(out: Path, result: dict[str, Any], plt: Any) -> str:
 
 
 def _plots(out: Path, result: dict[str, Any], plt: Any) -> list[str]:
-    from fl_node.report import bar_plot, result_asset
+    from fl_node.report import bar_plot, payoff_plot
 
     orgs = result["orgs"]
     names = [o["name"] for o in orgs]
@@ -654,35 +654,30 @@ def _plots(out: Path, result: dict[str, Any], plt: Any) -> list[str]:
             ylabel="accuracy gain",
             title="Personalized (market) minus local-only accuracy",
         ),
-        bar_plot(
+        payoff_plot(
             plt,
             out,
             "payments.png",
-            names,
-            [o["R_wei"] / 10 ** result_asset(result)["decimals"] for o in orgs],
-            signed="yes",
-            ylabel=f"R_i ({result_asset(result)['symbol']})",
-            title="On-chain payoffs: export income minus import payments",
+            result,
+            "On-chain payoffs: export income minus import payments",
         ),
     ]
 
 
 def _report_view() -> ReportView:
-    from fl_node.report import ReportView
+    from fl_node.report import IDENTITY_COLUMNS, MONEY_COLUMNS, ReportView
 
     return ReportView(
         accuracy_line=_accuracy_line,
         columns=(
-            ("silo", lambda o: str(o["name"])),
-            ("address", lambda o: f"`{o['address'][:10]}…`"),
+            *IDENTITY_COLUMNS,
             ("N", lambda o: str(o["N"])),
             ("c", lambda o: f"{o['c']:.3f}"),
             ("K", lambda o: f"{o['K']:.0f}"),
             ("imports", lambda o: str(sum(len(r) for r in o["imports"]))),
             ("exports", lambda o: str(sum(len(r) for r in o["exports"]))),
             ("net received", lambda o: f"{o['payments']['net']:.4g}"),
-            ("R (wei)", lambda o: str(o["R_wei"])),
-            ("payout (wei)", lambda o: str(o["payout_wei"])),
+            *MONEY_COLUMNS,
             ("acc. market", lambda o: f"{o['accuracy_personalized']:.3f}"),
             ("acc. local", lambda o: f"{o['accuracy_local']:.3f}"),
         ),
