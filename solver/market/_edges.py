@@ -36,7 +36,7 @@ from solver._block import BlockMatrix
 from solver.market._gain import _root, gain, inv_sqrt_diff
 from solver.market._graph import CHUNK_ENTRIES
 from solver.market._model import Market, check_distance_form
-from solver.market._round import IR_RTOL
+from solver.market._round import IR_RTOL, round_summary
 
 __all__ = ["EdgeRound", "greedy_edges", "solve_round_edges"]
 
@@ -79,26 +79,14 @@ class EdgeRound:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary with ``payments_form = "edges"``: ``payments`` and ``threshold``
         are lists parallel to ``graph`` (an infinite threshold is the string ``"inf"``)."""
-        names = self.market.names
-        return {
-            "mechanism": "market",
-            "names": list(names),
-            "lambda_pay": self.market.lambda_pay,
-            "graph": [[names[j] for j in row] for row in self.graph],
-            "payments_form": "edges",
-            "payments": [r.tolist() for r in self.payments],
-            "net_payment": self.net_payment.tolist(),
-            "gain": self.gain.tolist(),
-            "export_cost": self.export_cost.tolist(),
-            "utility": self.utility.tolist(),
-            "ir": self.ir.tolist(),
-            "ir_importer": self.ir_importer.tolist(),
-            "ir_exporter": self.ir_exporter.tolist(),
-            "budget_balance": self.budget_balance,
-            "threshold": [
+        return round_summary(
+            self,
+            payments_form="edges",
+            payments=[r.tolist() for r in self.payments],
+            threshold=[
                 [v if math.isfinite(v) else "inf" for v in t.tolist()] for t in self.threshold
             ],
-        }
+        )
 
 
 def _take_rows(d: FloatArray | BlockMatrix, idx: NDArray[np.intp]) -> FloatArray:

@@ -107,27 +107,35 @@ class MarketRound:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary; infinite thresholds are written as strings ``"inf"``/``"-inf"``,
         the diagonal as ``None``."""
-        names = self.market.names
         threshold: list[list[float | str | None]] = self.threshold.tolist()
         for i, j in np.argwhere(~np.isfinite(self.threshold)).tolist():
             v = float(self.threshold[i, j])
             threshold[i][j] = None if math.isnan(v) else ("inf" if v > 0 else "-inf")
-        return {
-            "mechanism": "market",
-            "names": list(names),
-            "lambda_pay": self.market.lambda_pay,
-            "graph": [[names[j] for j in row] for row in self.graph],
-            "payments": self.payments.tolist(),
-            "net_payment": self.net_payment.tolist(),
-            "gain": self.gain.tolist(),
-            "export_cost": self.export_cost.tolist(),
-            "utility": self.utility.tolist(),
-            "ir": [bool(v) for v in self.ir],
-            "ir_importer": [bool(v) for v in self.ir_importer],
-            "ir_exporter": [bool(v) for v in self.ir_exporter],
-            "budget_balance": self.budget_balance,
-            "threshold": threshold,
-        }
+        return round_summary(self, payments=self.payments.tolist(), threshold=threshold)
+
+
+def round_summary(r: Any, **rows: Any) -> dict[str, Any]:
+    """The JSON fields a dense and an edge-form round share, in the documented order;
+    ``rows`` are the form's own ``payments`` (placed after ``graph``) and ``threshold`` (last)."""
+    names = r.market.names
+    extra = dict(rows)
+    threshold = extra.pop("threshold")
+    return {
+        "mechanism": "market",
+        "names": list(names),
+        "lambda_pay": r.market.lambda_pay,
+        "graph": [[names[j] for j in row] for row in r.graph],
+        **extra,
+        "net_payment": r.net_payment.tolist(),
+        "gain": r.gain.tolist(),
+        "export_cost": r.export_cost.tolist(),
+        "utility": r.utility.tolist(),
+        "ir": [bool(v) for v in r.ir],
+        "ir_importer": [bool(v) for v in r.ir_importer],
+        "ir_exporter": [bool(v) for v in r.ir_exporter],
+        "budget_balance": r.budget_balance,
+        "threshold": threshold,
+    }
 
 
 def evaluate_round(
