@@ -9,27 +9,20 @@ answer the strategy phase over HTTP, report their attested contributions and wit
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from proc_helpers import free_port_block, wait_for
+from distributed_round import distributed_round
 
 from fl_node.coordinator import load_consortium_config
 from fl_node.daemon import load_node_config
-from settlement import AnvilBackend, Phase, SettlementClient
+from settlement import Phase, SettlementClient
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
-
-FEDSETTLE = str(Path(sys.executable).parent / "fedsettle")
 
 
 def _actions(state_dir: Path) -> list[dict[str, Any]]:
@@ -49,47 +42,8 @@ class Run:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     root = tmp_path_factory.mktemp("node-coordinator")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    with AnvilBackend(accounts=6, tx_gas_limit=True) as chain:
-        cfg = root / "cfg"
-        subprocess.run(
-            [FEDSETTLE, "coordinator", "init", "--out", str(cfg), "--silos", "3",
-             "--rpc-url", chain.rpc_url, "--base-port", str(free_port_block(3)), "--rounds", "1"],
-            check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
-        nodes = [load_node_config(cfg / f"node-{i}.toml") for i in (1, 2, 3)]
-        start = time.monotonic()
-        daemons = [
-            subprocess.Popen(
-                [FEDSETTLE, "node", "run", "--config", str(cfg / f"node-{i}.toml")],
-                stdout=subprocess.DEVNULL,
-                stderr=(root / f"node-{i}.err").open("wb"),
-                env=env,
-            )
-            for i in (1, 2, 3)
-        ]
-        try:
-            coordinator = subprocess.run(
-                [FEDSETTLE, "coordinator", "run", "--config", str(cfg / "consortium.toml"),
-                 "--devnet", "--out", str(root / "result.json"), "--log-format", "human"],
-                capture_output=True, text=True, timeout=300, env=env,
-            )  # fmt: skip
-            assert coordinator.returncode == 0, coordinator.stderr[-3000:]
-            result = json.loads((root / "result.json").read_text())
-            client = SettlementClient.at(chain, result["contract"])
-            rid = result["round_id"]
-            wait_for(lambda: all(p.withdrawn for p in client.profiles(rid)), 60, "every withdrawal")
-            seconds = time.monotonic() - start
-            for proc in daemons:
-                proc.send_signal(signal.SIGTERM)
-            codes = [proc.wait(timeout=60) for proc in daemons]
-            assert codes == [0, 0, 0]
-            yield Run(result, client, [n.state_dir for n in nodes], seconds, coordinator.stderr)
-        finally:
-            for proc in daemons:
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+    with distributed_round(root, init=["--rounds", "1"], run=["--log-format", "human"]) as r:
+        yield Run(r.result, r.client, r.node_states, r.seconds, r.stderr)
 
 
 def test_the_round_settles_budget_balanced(run: Run) -> None:
