@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from fl_node.coordinator import ConsortiumConfig, SiloEntry
     from fl_node.flower import Assignment, LocalSilo
     from fl_node.strategy_phase import Responder, StrategyPhaseResult
-    from settlement import AcceptedTerms, OrgSpec, RoundConfig, SettlementClient
+    from settlement import AcceptedTerms, SettlementClient
     from solver.cogen import CogenGame, CogenOrg
 
 __all__ = [
@@ -429,27 +429,24 @@ class Cogen:
             )
         return terms
 
-    def round_terms(
+    def _accepted(
         self,
         config: ConsortiumConfig,
         *,
         coordinator: str | None,
         now: int = 0,
         windows: tuple[int, int] = (3600, 3600),
-    ) -> tuple[RoundConfig, list[OrgSpec], bytes]:
+    ) -> AcceptedTerms:
         """The round's config (deadlines from ``now``), slots (``base = D_i``) and packed gamma."""
-        terms = self._terms(config)
-        accounts = [s.account for s in config.silos]
-        accepted = cogen_accepted_terms(
-            terms,
+        return cogen_accepted_terms(
+            self._terms(config),
             config.units,
-            accounts,
+            [s.account for s in config.silos],
             coordinator=coordinator,
             token=config.token,
             now=now,
             windows=windows,
         )
-        return accepted.config, list(accepted.orgs), accepted.rho
 
     def open_round(
         self,
@@ -459,16 +456,13 @@ class Cogen:
         coordinator: str | None,
         windows: tuple[int, int],
     ) -> int:
-        round_config, orgs, rho = self.round_terms(
+        terms = self._accepted(
             config, coordinator=coordinator, now=client.chain_time(), windows=windows
         )
-        return int(client.round_open(round_config, orgs, rho).round_id)
+        return int(client.round_open(terms.config, list(terms.orgs), terms.rho).round_id)
 
     def accepted_terms(self, config: ConsortiumConfig, *, coordinator: str | None) -> AcceptedTerms:
-        accounts = [s.account for s in config.silos]
-        return cogen_accepted_terms(
-            self._terms(config), config.units, accounts, coordinator=coordinator, token=config.token
-        )
+        return self._accepted(config, coordinator=coordinator)
 
     def terms_document(self, config: ConsortiumConfig) -> dict[str, Any]:
         from fl_node.daemon import units_to_json
