@@ -1,7 +1,8 @@
 """The deployment runtime: the ServerApp on a Flower SuperLink the silos' SuperNodes join.
 
 The coordinator (optionally) runs ``flower-superlink`` as a child with TLS and SuperNode
-authentication, registers every silo's SuperNode public key (``flwr supernode register``),
+authentication (``--isolation process`` next to a warm ServerApp executor,
+:mod:`fl_node.flower._warm_serverapp`, unless ``$FEDSETTLE_SERVERAPP_ISOLATION=subprocess``), registers every silo's SuperNode public key (``flwr supernode register``),
 writes the assignments of the strategy phase to a file and submits
 ``flwr run <app> fedsettle --stream`` with the ServerApp's run config plus
 ``hooks = fl_node.coordinator.flower_hooks:hooks``. The ServerApp writes ``result.json``; the
@@ -30,8 +31,17 @@ if TYPE_CHECKING:
 __all__ = ["FlowerDeployment", "superlink_argv"]
 
 
-def superlink_argv(settings: DeploymentSettings, database: Path, binary: str) -> list[str]:
-    """The ``flower-superlink`` command line the coordinator runs for ``settings``."""
+def superlink_argv(
+    settings: DeploymentSettings, database: Path, binary: str, *, warm_serverapp: bool = False
+) -> list[str]:
+    """The ``flower-superlink`` command line the coordinator runs for ``settings``.
+
+    With ``warm_serverapp`` it runs ``--isolation process``: the ServerApp runs are then taken by
+    a warm executor (:func:`~fl_node.flower._warm_serverapp.serverapp_executor_argv`) that the
+    caller starts next to it.
+    """
+    from fl_node.flower._warm_serverapp import superlink_isolation_args
+
     argv = [binary]
     if settings.insecure:
         argv.append("--insecure")
@@ -48,6 +58,7 @@ def superlink_argv(settings: DeploymentSettings, database: Path, binary: str) ->
         "--database", str(database),
         "--host", settings.host,
         "--port", str(settings.port),
+        *superlink_isolation_args(warm_serverapp),
     ]  # fmt: skip
 
 
@@ -67,6 +78,7 @@ class FlowerDeployment:
         self.progress = progress
         self.env = flower_env(self.workdir / "flwr-home")
         self.superlink: Any = None
+        self.serverapp_executor: Any = None
         self._runs = 0
 
     def _bin(self, name: str) -> str:
@@ -100,7 +112,15 @@ class FlowerDeployment:
         )
         (home / "config.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         if s.start_superlink:
-            argv = superlink_argv(s, self.workdir / "superlink.db", self._bin("flower-superlink"))
+            from fl_node.flower._warm_serverapp import serverapp_executor_argv, warm_serverapps
+
+            warm = warm_serverapps(self.env)
+            argv = superlink_argv(
+                s,
+                self.workdir / "superlink.db",
+                self._bin("flower-superlink"),
+                warm_serverapp=warm,
+            )
             self.superlink = start_process(
                 "superlink",
                 argv,
@@ -109,7 +129,21 @@ class FlowerDeployment:
                 cwd=self.workdir,
             )
             wait_for_port(s.port, timeout=60.0, proc=self.superlink)
-            self.progress("superlink-started", pid=self.superlink.pid, port=s.port)
+            if warm:
+                ca = None if s.insecure else s.root_certificates
+                self.serverapp_executor = start_process(
+                    "serverapp-executor",
+                    serverapp_executor_argv(s.host, s.port, ca),
+                    env=self.env,
+                    log_path=self.workdir / "serverapp-executor.log",
+                    cwd=self.workdir,
+                )
+            self.progress(
+                "superlink-started",
+                pid=self.superlink.pid,
+                port=s.port,
+                serverapp_executor=None if not warm else self.serverapp_executor.pid,
+            )
         if not s.insecure:
             # each registration is a slow CLI process: run them side by side
             silos = self.config.silos
@@ -207,7 +241,10 @@ class FlowerDeployment:
         )
 
     def stop(self) -> None:
-        """Stop the SuperLink if this process started it."""
+        """Stop the SuperLink (and its ServerApp executor) if this process started it."""
+        if self.serverapp_executor is not None:
+            self.serverapp_executor.stop()
+            self.serverapp_executor = None
         if self.superlink is not None:
             self.superlink.stop()
             self.superlink = None

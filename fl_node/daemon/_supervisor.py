@@ -13,7 +13,9 @@ By default the SuperNode runs with ``--isolation process`` next to a warm Client
 ``clientapp-executor.pid``): it imports flwr, the ClientApp and torch once and forks one child
 per message, instead of Flower's fresh ``flwr-clientapp`` process per message. The supervisor
 keeps both alive and stops both; ``FEDSETTLE_CLIENTAPP_ISOLATION=subprocess`` restores Flower's
-own SuperExec.
+own SuperExec. The SuperNode itself starts through :mod:`fl_node.flower._warm_supernode` (Flower
+1.41's idle pull of 3 s and reply wait of 0.5 s shortened; stock waits on other Flower versions);
+``FEDSETTLE_SUPERNODE_INTERVALS=subprocess`` starts plain ``flower-supernode``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from fl_node.daemon._state import ActionLog
 from fl_node.daemon._toml import ConfigFileError
 from fl_node.flower._processes import ManagedProcess, PortInUse, flower_env, start_process
 from fl_node.flower._warm_executor import executor_argv, warm_clientapps
+from fl_node.flower._warm_supernode import fast_supernode, supernode_command
 
 __all__ = ["SupernodeSupervisor", "supernode_argv"]
 
@@ -119,6 +122,8 @@ class SupernodeSupervisor:
         # SuperNode starts flwr-clientapp by name), its SuperExec polling for runs every 0.2 s
         self.env = flower_env(self.workdir / "flwr-home")
         self.warm = warm_clientapps(self.env)
+        # the installed flower-supernode through fl_node.flower._warm_supernode (shorter waits)
+        self.fast = binary is None and fast_supernode(self.env)
         self._proc: ManagedProcess | None = None
         self._executor: ManagedProcess | None = None
         self._died_at: float | None = None
@@ -161,9 +166,10 @@ class SupernodeSupervisor:
         if self.alive():
             return
         self.check_files()
+        command = supernode_command(self.argv, fast=self.fast)
         self._proc = start_process(
             "flower-supernode",
-            self.argv,
+            command,
             env=self.env,
             log_path=self.log_path,
             cwd=self.workdir,
@@ -172,7 +178,7 @@ class SupernodeSupervisor:
         self._died_at = None
         executor = self._start_executor()
         self.log(
-            "supernode-started", pid=self._proc.pid, argv=self.argv, log=str(self.log_path),
+            "supernode-started", pid=self._proc.pid, argv=command, log=str(self.log_path),
             executor_pid=executor,
         )  # fmt: skip
 

@@ -19,12 +19,13 @@ retried every second.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from fl_node.flower._processes import die_with_parent
 
@@ -34,7 +35,9 @@ __all__ = [
     "executor_argv",
     "main",
     "serve",
+    "serve_tasks",
     "warm_clientapps",
+    "warm_mode",
 ]
 
 ISOLATION_ENV = "FEDSETTLE_CLIENTAPP_ISOLATION"
@@ -52,6 +55,23 @@ PRELOAD = (
 _RETRY_S = 1.0
 
 
+def warm_mode(env: Mapping[str, str] | None, variable: str, warm: str, stock: str) -> bool:
+    """Whether ``variable`` of ``env`` (default: ``os.environ``) asks for the warm path.
+
+    ``warm`` (the default) or ``subprocess``; ``warm``/``stock`` say what each one means in the
+    error message.
+
+    Raises
+    ------
+    ValueError
+        If the variable holds anything else.
+    """
+    value = (os.environ if env is None else env).get(variable, "warm").strip().lower()
+    if value not in ("warm", "subprocess"):
+        raise ValueError(f"{variable}={value!r}: give 'warm' ({warm}) or 'subprocess' ({stock})")
+    return value == "warm"
+
+
 def warm_clientapps(env: Mapping[str, str] | None = None) -> bool:
     """Whether SuperNodes get the warm executor (``$FEDSETTLE_CLIENTAPP_ISOLATION``).
 
@@ -60,13 +80,12 @@ def warm_clientapps(env: Mapping[str, str] | None = None) -> bool:
     ValueError
         If the variable holds anything but ``warm`` or ``subprocess``.
     """
-    value = (os.environ if env is None else env).get(ISOLATION_ENV, "warm").strip().lower()
-    if value not in ("warm", "subprocess"):
-        raise ValueError(
-            f"{ISOLATION_ENV}={value!r}: give 'warm' (one warm ClientApp executor per SuperNode) "
-            "or 'subprocess' (Flower's fresh flwr-clientapp process per message)"
-        )
-    return value == "warm"
+    return warm_mode(
+        env,
+        ISOLATION_ENV,
+        "one warm ClientApp executor per SuperNode",
+        "Flower's fresh flwr-clientapp process per message",
+    )
 
 
 def executor_argv(runtime_api_address: str) -> list[str]:
@@ -77,22 +96,112 @@ def executor_argv(runtime_api_address: str) -> list[str]:
     ]  # fmt: skip
 
 
-def _run_task(runtime_api_address: str, token: str) -> None:
-    """In the forked child: run one ClientApp task with Flower's ``run_clientapp``; never return."""
+def _run_clientapp(runtime_api_address: str, token: str) -> None:
+    """One ClientApp task with Flower's own ``run_clientapp`` (in the forked child)."""
+    from flwr.supernode.runtime.run_clientapp import run_clientapp
+
+    run_clientapp(
+        runtime_api_address=runtime_api_address,
+        token=token,
+        insecure=True,
+        certificates=None,
+        parent_pid=os.getppid(),
+        runtime_dependency_install=False,
+    )
+
+
+def _reap(children: dict[int, float]) -> None:
+    """Reap finished children (pid -> fork time) and log how long each one ran."""
+    for pid, started in list(children.items()):
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done, status = pid, 0
+        if done:
+            del children[pid]
+            code = os.waitstatus_to_exitcode(status)
+            print(f"pid {pid}: exited {code} after {time.monotonic() - started:.2f} s", flush=True)
+
+
+def serve_tasks(
+    runtime_api_address: str,
+    *,
+    task_type: str,
+    run_task: Callable[[str], None],
+    label: str,
+    root_certificates: bytes | None = None,
+    poll_interval: float = 0.1,
+    preload: Sequence[str] = (),
+) -> None:
+    """Acquire tasks of ``task_type`` from a Runtime API forever; fork one child per task.
+
+    Parameters
+    ----------
+    runtime_api_address : str
+        ``host:port`` of the Runtime API (a SuperNode's, or a SuperLink's).
+    task_type : str
+        Flower's ``TaskType`` value this executor takes (``CLIENT_APP``, ``SERVER_APP``).
+    run_task : callable
+        Runs one task, given its token, in the forked child; must not return.
+    label : str
+        Names the executor in its log (``"warm <label> executor ready ..."``).
+    root_certificates : bytes, optional
+        CA certificate (PEM) of a Runtime API served over TLS; None: plain HTTP.
+    poll_interval : float
+        Seconds between two ``AcquireTask`` calls (``flower-superexec``: 1 s, or
+        ``FLWR_SUPEREXEC_TASK_POLL_INTERVAL``).
+    preload : sequence of str
+        Modules imported once, before the first task.
+    """
+    for module in preload:
+        importlib.import_module(module)
+    from fl_node.flower._warm_waits import shorten_flower_waits
+
+    for line in shorten_flower_waits(supernode=False):
+        print(line, flush=True)  # a forked task pulls its message's objects with this backoff
+    from flwr.proto.runtime_pb2 import AcquireTaskRequest
+    from flwr.supercore.interceptors import RuntimeVersionHttpInterceptor
+    from flwr.supercore.retry import make_simple_http_retry_invoker
+    from flwr.supercore.runtime import RuntimeHttpClient
+
+    client = RuntimeHttpClient.from_server_address(
+        server_address=runtime_api_address,
+        insecure=root_certificates is None,
+        root_certificates=root_certificates,
+        interceptors=[RuntimeVersionHttpInterceptor(component_name="SuperExec")],
+        retry_invoker=make_simple_http_retry_invoker(),
+    )
+    request = AcquireTaskRequest(supported_task_types=[task_type])
+    children: dict[int, float] = {}
+    print(f"warm {label} executor ready for {runtime_api_address}", flush=True)
+    while True:
+        _reap(children)
+        try:
+            res = client.AcquireTask(request)
+        except Exception as exc:  # the Runtime API is not up yet, or restarts
+            print(f"Runtime API at {runtime_api_address} not reachable ({exc}); retrying")
+            time.sleep(_RETRY_S)
+            continue
+        if res.HasField("task") and res.token:
+            preexec = die_with_parent()
+            sys.stdout.flush()
+            pid = os.fork()
+            if pid == 0:
+                preexec()
+                _in_child(run_task, res.token)
+            children[pid] = time.monotonic()
+            print(f"task {res.task.task_id}: forked pid {pid}", flush=True)
+            continue  # another task may be waiting
+        time.sleep(poll_interval)
+
+
+def _in_child(run_task: Callable[[str], None], token: str) -> None:
+    """In the forked child: run one task; leave with its exit code, never unwinding."""
     code = 1
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        from flwr.supernode.runtime.run_clientapp import run_clientapp
-
-        run_clientapp(
-            runtime_api_address=runtime_api_address,
-            token=token,
-            insecure=True,
-            certificates=None,
-            parent_pid=os.getppid(),
-            runtime_dependency_install=False,
-        )
+        run_task(token)
         code = 0
     except SystemExit as done:  # flwr_exit ends every task with sys.exit
         code = done.code if isinstance(done.code, int) else 1
@@ -106,69 +215,22 @@ def _run_task(runtime_api_address: str, token: str) -> None:
         os._exit(code)
 
 
-def _reap(children: set[int]) -> None:
-    for pid in list(children):
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            done = pid
-        if done:
-            children.discard(pid)
-
-
 def serve(
     runtime_api_address: str, *, poll_interval: float = 0.1, preload: Sequence[str] = PRELOAD
 ) -> None:
-    """Acquire ClientApp tasks from the SuperNode's Runtime API forever; fork one child per task.
-
-    Parameters
-    ----------
-    runtime_api_address : str
-        ``host:port`` of the SuperNode's Runtime API (``flower-supernode --port``; plain HTTP on
-        loopback, as between a SuperNode and the SuperExec it starts itself).
-    poll_interval : float
-        Seconds between two ``AcquireTask`` calls (``flower-superexec``: 1 s, or
-        ``FLWR_SUPEREXEC_TASK_POLL_INTERVAL``).
-    preload : sequence of str
-        Modules imported once, before the first task.
-    """
-    for module in preload:
-        importlib.import_module(module)
-    from flwr.proto.runtime_pb2 import AcquireTaskRequest
+    """Acquire ClientApp tasks from the SuperNode's Runtime API forever (see
+    :func:`serve_tasks`); the SuperNode serves it over plain HTTP on loopback, as to the
+    SuperExec it starts itself."""
     from flwr.supercore.constant import TaskType
-    from flwr.supercore.interceptors import RuntimeVersionHttpInterceptor
-    from flwr.supercore.retry import make_simple_http_retry_invoker
-    from flwr.supercore.runtime import RuntimeHttpClient
 
-    client = RuntimeHttpClient.from_server_address(
-        server_address=runtime_api_address,
-        insecure=True,
-        root_certificates=None,
-        interceptors=[RuntimeVersionHttpInterceptor(component_name="SuperExec")],
-        retry_invoker=make_simple_http_retry_invoker(),
+    serve_tasks(
+        runtime_api_address,
+        task_type=TaskType.CLIENT_APP.value,
+        run_task=functools.partial(_run_clientapp, runtime_api_address),
+        label="ClientApp",
+        poll_interval=poll_interval,
+        preload=preload,
     )
-    request = AcquireTaskRequest(supported_task_types=[TaskType.CLIENT_APP.value])
-    children: set[int] = set()
-    print(f"warm ClientApp executor ready for {runtime_api_address}", flush=True)
-    while True:
-        _reap(children)
-        try:
-            res = client.AcquireTask(request)
-        except Exception as exc:  # the SuperNode is not up yet, or restarts
-            print(f"Runtime API at {runtime_api_address} not reachable ({exc}); retrying")
-            time.sleep(_RETRY_S)
-            continue
-        if res.HasField("task") and res.token:
-            preexec = die_with_parent()
-            sys.stdout.flush()
-            pid = os.fork()
-            if pid == 0:
-                preexec()
-                _run_task(runtime_api_address, res.token)
-            children.add(pid)
-            print(f"task {res.task.task_id}: forked pid {pid}", flush=True)
-            continue  # another task may be waiting
-        time.sleep(poll_interval)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

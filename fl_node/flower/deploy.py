@@ -3,7 +3,11 @@
 Every component is a separate process; TLS (self-signed CA) and SuperNode authentication are on.
 Each SuperNode runs with ``--isolation process`` next to its own warm ClientApp executor
 (:mod:`fl_node.flower._warm_executor`) unless ``$FEDSETTLE_CLIENTAPP_ISOLATION`` is
-``subprocess`` (Flower's fresh ``flwr-clientapp`` process per message).
+``subprocess`` (Flower's fresh ``flwr-clientapp`` process per message), and starts through
+:mod:`fl_node.flower._warm_supernode` (shorter idle-pull and reply waits) unless
+``$FEDSETTLE_SUPERNODE_INTERVALS`` is ``subprocess``. The SuperLink runs with ``--isolation
+process`` next to a warm ServerApp executor (:mod:`fl_node.flower._warm_serverapp`) unless
+``$FEDSETTLE_SERVERAPP_ISOLATION`` is ``subprocess`` (a fresh ``flwr-serverapp`` per run).
 The apps are the installed ``fl_node.flower.server_app:app`` / ``client_app:app``: each run
 writes a small generated Flower app project (just a ``pyproject.toml`` naming them, with the
 run's config) and submits it with ``flwr run <app> <connection> --stream``.
@@ -45,6 +49,12 @@ from fl_node.flower._processes import (
 from fl_node.flower._project import RunResult, toml_value, write_app_project
 from fl_node.flower._silo import load_silo
 from fl_node.flower._warm_executor import executor_argv, warm_clientapps
+from fl_node.flower._warm_serverapp import (
+    serverapp_executor_argv,
+    superlink_isolation_args,
+    warm_serverapps,
+)
+from fl_node.flower._warm_supernode import fast_supernode, supernode_command
 
 __all__ = [
     "CONNECTION",
@@ -101,6 +111,9 @@ class LoopbackDeployment:
         self.supernodes: list[ManagedProcess] = []
         self.executors: dict[str, ManagedProcess] = {}
         self.warm = warm_clientapps(self.env)
+        self.warm_server = warm_serverapps(self.env)
+        self.fast_supernodes = fast_supernode(self.env)
+        self.serverapp_executor: ManagedProcess | None = None
         self._spawned: list[ManagedProcess] = []
         self._runs = 0
 
@@ -147,12 +160,21 @@ class LoopbackDeployment:
                 "127.0.0.1",
                 "--port",
                 str(self.port),
+                *superlink_isolation_args(self.warm_server),
             ],
             env=self.env,
             log_path=logs / "superlink.log",
             cwd=self.workdir,
         )
         wait_for_port(self.port, timeout=self.start_timeout, proc=self.superlink)
+        if self.warm_server:
+            self.serverapp_executor = start_process(
+                "serverapp-executor",
+                serverapp_executor_argv("127.0.0.1", self.port, self.tls.ca_cert),
+                env=self.env,
+                log_path=logs / "serverapp-executor.log",
+                cwd=self.workdir,
+            )
         keys = [
             generate_node_key_pair(self.workdir / "keys", f"supernode-{i}")
             for i in range(len(self.node_configs))
@@ -213,7 +235,7 @@ class LoopbackDeployment:
         env = flower_env(self.workdir / f"flwr-home-{name}")
         proc = start_process(
             name,
-            [*argv, *extra_args],
+            supernode_command([*argv, *extra_args], fast=self.fast_supernodes),
             env=env,
             log_path=self.workdir / "logs" / f"{name}.log",
             cwd=self.workdir,
@@ -322,6 +344,8 @@ class LoopbackDeployment:
         """Stop every process this deployment started (SuperNodes first, then the SuperLink)."""
         for proc in self._spawned:
             proc.stop()
+        if self.serverapp_executor is not None:
+            self.serverapp_executor.stop()
         if self.superlink is not None:
             self.superlink.stop()
 
