@@ -85,6 +85,12 @@ from fl_node.coordinator import (  # noqa: E402
 )
 from fl_node.daemon import ChainSettings  # noqa: E402
 from fl_node.flower._warm_executor import ISOLATION_ENV  # noqa: E402
+from fl_node.flower._warm_serverapp import (  # noqa: E402
+    SERVERAPP_ISOLATION_ENV,
+    serverapp_executor_argv,
+)
+from fl_node.flower._warm_submit import start_run  # noqa: E402
+from fl_node.flower._warm_supernode import INTERVALS_ENV  # noqa: E402
 from fl_node.flower.deploy import (  # noqa: E402
     CONNECTION,
     ManagedProcess,
@@ -99,6 +105,8 @@ from fl_node.flower.deploy import (  # noqa: E402
 from settlement import AnvilBackend, SettlementClient  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results" / "overhead.json"
+#: the switches of every warm part (``warm`` or ``subprocess``, the stock Flower processes)
+MODE_ENVS = (ISOLATION_ENV, SERVERAPP_ISOLATION_ENV, INTERVALS_ENV)
 BIN = Path(sys.executable).parent
 TARGET_PCT = 10.0
 
@@ -209,6 +217,10 @@ class Bench:
         self.logs = workdir / "logs"
         self.anvil_port = _free_block(1)
         self.superlink: ManagedProcess | None = None
+        self.serverapp_executor: ManagedProcess | None = None
+        self.creds = self.cfg_dir / "credentials"
+        self._superlinks = 0
+        self.superlink_mode: str | None = None
         self.daemons: list[subprocess.Popen[bytes]] = []
         self.env = flower_env(workdir / "flwr-home")
         self.config: ConsortiumConfig | None = None
@@ -217,7 +229,8 @@ class Bench:
 
     # ------------------------------------------------------------------ setup
     def setup(self) -> dict[str, float]:
-        """Write configs and credentials, start the SuperLink, register keys, start daemons."""
+        """Write configs, credentials and the ``flwr`` connection (the SuperLink starts with
+        the daemons of each mode, :meth:`start_superlink`)."""
         times: dict[str, float] = {}
         t = time.perf_counter()
         link = _free_block(1)
@@ -232,7 +245,7 @@ class Bench:
         )
         scaffold(self.cfg_dir, options)
         self.daemon_poll = self._set_daemon_poll(self.daemon_poll)
-        creds = self.cfg_dir / options.credentials
+        creds = self.creds = self.cfg_dir / options.credentials
         generate_tls_files(creds / "tls")
         for i in range(1, self.silos + 1):
             generate_node_key_pair(creds / "keys", f"supernode-{i}")
@@ -258,6 +271,20 @@ class Bench:
             f"root-certificates = {toml_value(settings.root_certificates)}\n",
             encoding="utf-8",
         )
+        times["flwr_home_s"] = time.perf_counter() - t
+        return times
+
+    def start_superlink(self, isolation: str) -> float:
+        """(Re)start the SuperLink in ``isolation`` mode (``warm``: ``--isolation process`` and
+        a warm ServerApp executor; ``subprocess``: Flower's SuperExec and a fresh
+        ``flwr-serverapp`` per run) on a fresh database, and register the SuperNode keys."""
+        assert self.config is not None and self.config.deployment is not None
+        settings = self.config.deployment
+        t = time.perf_counter()
+        self.stop_superlink()
+        creds = self.creds
+        self._superlinks += 1
+        self.superlink_mode = isolation
         # The coordinator's own command line for a SuperLink it starts, with the TLS files.
         argv = superlink_argv(
             dataclasses.replace(
@@ -265,30 +292,45 @@ class Bench:
                 ssl_certfile=creds / "tls" / "server.pem",
                 ssl_keyfile=creds / "tls" / "server.key",
             ),
-            self.workdir / "superlink.db",
+            self.workdir / f"superlink-{self._superlinks}.db",
             str(BIN / "flower-superlink"),
+            warm_serverapp=isolation == "warm",
         )
         self.superlink = start_process(
             "superlink", argv, env=self.env, log_path=self.logs / "superlink.log", cwd=self.workdir
         )
-        wait_for_port(link, timeout=60.0, proc=self.superlink)
-        times["superlink_start_s"] = time.perf_counter() - t
-
-        t = time.perf_counter()
+        wait_for_port(settings.port, timeout=60.0, proc=self.superlink)
+        if isolation == "warm":
+            self.serverapp_executor = start_process(
+                "serverapp-executor",
+                serverapp_executor_argv(settings.host, settings.port, settings.root_certificates),
+                env=self.env,
+                log_path=self.logs / "serverapp-executor.log",
+                cwd=self.workdir,
+            )
         keys = [creds / "keys" / f"supernode-{i}.pub" for i in range(1, self.silos + 1)]
         with ThreadPoolExecutor(max_workers=len(keys)) as pool:
             list(pool.map(self._register, keys))
-        times["key_registration_s"] = time.perf_counter() - t
+        return time.perf_counter() - t
 
-        return times
+    def stop_superlink(self) -> None:
+        """Stop the SuperLink and its ServerApp executor, if running."""
+        for proc in (self.serverapp_executor, self.superlink):
+            if proc is not None:
+                proc.stop()
+        self.serverapp_executor = self.superlink = None
+
+    def mode_env(self) -> dict[str, str]:
+        """This process's environment with every warm switch set to the current mode."""
+        return {**os.environ, "PYTHONUNBUFFERED": "1", **dict.fromkeys(MODE_ENVS, self.isolation)}
 
     def start_daemons(self, isolation: str) -> float:
         """Start one ``fedsettle node run`` per silo, their SuperNodes in ``isolation`` mode
-        (``warm`` or ``subprocess``, see ``$FEDSETTLE_CLIENTAPP_ISOLATION``); return seconds."""
+        (``warm`` or ``subprocess``: the ``MODE_ENVS`` switches); return seconds."""
         assert self.config is not None
         t = time.perf_counter()
         self.isolation = isolation
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", ISOLATION_ENV: isolation}
+        env = self.mode_env()
         for i in range(1, self.silos + 1):
             with (self.logs / f"node-{i}.err").open("ab") as err:
                 proc = subprocess.Popen(
@@ -353,8 +395,7 @@ class Bench:
 
     def teardown(self) -> None:
         self.stop_daemons()
-        if self.superlink is not None:
-            self.superlink.stop()
+        self.stop_superlink()
 
     # ------------------------------------------------------------------ sessions
     def plain(self, label: str, rounds: int | None = None, kind: str = "plain") -> dict[str, Any]:
@@ -373,16 +414,24 @@ class Bench:
         _log(f"{label}: plain FedAvg session, {run_config['num-rounds']} rounds")
         meter = _Meter([d.pid for d in self.daemons])
         start = time.perf_counter()
-        with (out / "flwr-run.log").open("wb") as log:
-            done = subprocess.run(
-                [str(BIN / "flwr"), "run", str(app), CONNECTION, "--stream"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=self.env, cwd=self.workdir, timeout=1800, check=False,
-            )  # fmt: skip
+        if self.isolation == "warm":  # the Control API from this process, as the coordinator
+            settings = self.config.deployment
+            assert settings is not None
+            handle = start_run(
+                settings.superlink, settings.root_certificates, app, out / "flwr-run.log"
+            )
+            code = handle.wait(timeout=1800)
+        else:
+            with (out / "flwr-run.log").open("wb") as log:
+                code = subprocess.run(
+                    [str(BIN / "flwr"), "run", str(app), CONNECTION, "--stream"],
+                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    env=self.env, cwd=self.workdir, timeout=1800, check=False,
+                ).returncode  # fmt: skip
         wall = time.perf_counter() - start
         contention = meter.read()
         result = out / "result.json"
-        if done.returncode != 0 or not result.is_file():
+        if code != 0 or not result.is_file():
             raise RuntimeError(f"{label}: flwr run failed; see {out / 'flwr-run.log'}")
         summary = json.loads(result.read_text(encoding="utf-8"))
         row = {"label": label, "kind": kind, "isolation": self.isolation, "wall_s": round(wall, 3)}
@@ -410,7 +459,7 @@ class Bench:
                      str(self.cfg_dir / "consortium.toml"), "--devnet", "--quiet",
                      "--out", str(out / "result.json")],
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"}, cwd=self.workdir,
+                    env=self.mode_env(), cwd=self.workdir,
                     timeout=1800, check=False,
                 )  # fmt: skip
             marks["coordinator"] = time.perf_counter()
@@ -662,6 +711,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     def daemons(isolation: str) -> None:
         bench.stop_daemons()
+        if isolation != bench.superlink_mode:
+            setup[f"superlink_restart_{isolation}_s"] = bench.start_superlink(isolation)
         setup[f"daemons_start_{isolation}_s"] = bench.start_daemons(isolation)
         if not args.no_warmup:
             # the first session on fresh SuperNodes also waits for them to connect and

@@ -178,7 +178,7 @@ class FlowerDeployment:
 
     def train(self, plan: Mapping[str, Assignment]) -> TrainingOutcome:
         """Submit one Flower run training the silos in ``plan`` (by name); wait for its result."""
-        from fl_node.flower.deploy import CONNECTION, write_app_project
+        from fl_node.flower.deploy import write_app_project
 
         self._runs += 1
         out = self.workdir / f"run-{int(time.time())}-{self._runs}"
@@ -196,25 +196,20 @@ class FlowerDeployment:
         app = write_app_project(out / "app", run_config)
         log_path = out / "flwr-run.log"
         start = time.perf_counter()
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(
-                [self._bin("flwr"), "run", str(app), CONNECTION, "--stream"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=self.env, cwd=self.workdir,
-            )  # fmt: skip
-            follower = _RoundFollower(out / "progress.jsonl", self.progress)
-            deadline = time.monotonic() + self.settings.run_timeout_s
-            while proc.poll() is None:  # each FL round is logged as the ServerApp ends it
-                follower.poll()
-                if time.monotonic() > deadline:
-                    proc.kill()
-                    proc.wait()
-                    raise TrainingError(
-                        "the Flower run did not finish within [runtime.deployment]."
-                        f"run_timeout_s = {self.settings.run_timeout_s}; see {log_path}"
-                    )
-                time.sleep(0.5)
+        proc = self._submit(app, log_path)
+        follower = _RoundFollower(out / "progress.jsonl", self.progress)
+        deadline = time.monotonic() + self.settings.run_timeout_s
+        while proc.poll() is None:  # each FL round is logged as the ServerApp ends it
             follower.poll()
+            if time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                raise TrainingError(
+                    "the Flower run did not finish within [runtime.deployment]."
+                    f"run_timeout_s = {self.settings.run_timeout_s}; see {log_path}"
+                )
+            time.sleep(0.2)
+        follower.poll()
         result = out / "result.json"
         if not result.is_file():
             raise TrainingError(
@@ -239,6 +234,25 @@ class FlowerDeployment:
                 if int(n) in names
             },
         )
+
+    def _submit(self, app: Path, log_path: Path) -> Any:
+        """Start the run: through the Control API from this process on the warm path
+        (:func:`~fl_node.flower._warm_submit.start_run`), else ``flwr run --stream``."""
+        from fl_node.flower._warm_serverapp import warm_serverapps
+        from fl_node.flower._warm_submit import start_run
+        from fl_node.flower.deploy import CONNECTION
+
+        s = self.settings
+        if warm_serverapps(self.env):
+            return start_run(
+                s.superlink, None if s.insecure else s.root_certificates, app, log_path
+            )
+        with log_path.open("wb") as log:
+            return subprocess.Popen(
+                [self._bin("flwr"), "run", str(app), CONNECTION, "--stream"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=self.env, cwd=self.workdir,
+            )  # fmt: skip
 
     def stop(self) -> None:
         """Stop the SuperLink (and its ServerApp executor) if this process started it."""

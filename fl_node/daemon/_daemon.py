@@ -1,7 +1,8 @@
 """``NodeDaemon``: a silo's long-running process (``fedsettle node run``).
 
-Each pass of its loop (every ``[chain].poll_interval_s``, or at once after the coordinator's
-assignment arrives) reconciles the silo with the chain:
+Each pass of its loop (every ``[chain].poll_interval_s``; at once after the coordinator's terms
+or assignment arrive; every :data:`SETTLING_POLL_S` for a minute after an assignment, while the
+round settles) reconciles the silo with the chain:
 
 1. discover: scan ``OrgRegistered`` events for slots held by the silo's account;
 2. wait: if the account has transactions in flight (pending nonce > mined nonce, e.g. sent by
@@ -21,6 +22,7 @@ thread that signs transactions.
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from typing import Any, cast
 
@@ -32,6 +34,11 @@ from fl_node.daemon._supervisor import SupernodeSupervisor
 from fl_node.daemon._toml import ConfigFileError
 
 __all__ = ["NodeDaemon"]
+
+#: seconds between passes just after an assignment arrived (the withdrawal follows soon)
+SETTLING_POLL_S = 0.5
+#: how long after an assignment the daemon polls that fast (then ``poll_interval_s`` again)
+SETTLING_WINDOW_S = 60.0
 
 
 class NodeDaemon:
@@ -92,6 +99,7 @@ class NodeDaemon:
         self._waiting_terms: set[int] = set()
         self._waiting_logged = False
         self._chain_down_logged = False
+        self._settling_since: dict[int, float] = {}
 
     # ------------------------------------------------------------------ control
     def stop(self) -> None:
@@ -153,13 +161,28 @@ class NodeDaemon:
                 self.tick()
                 if self.supervisor is not None:
                     self.supervisor.check()
-                self._wake.wait(cfg.chain.poll_interval_s)
+                self._wake.wait(self._poll_interval())
         finally:
             if self.supervisor is not None:
                 self.supervisor.stop()
             if self.http is not None:
                 self.http.close()
             self.log("stopped", reason="signal" if self._stop.is_set() else "error")
+
+    def _poll_interval(self) -> float:
+        """Seconds to the next pass: ``[chain].poll_interval_s``, or at most
+        :data:`SETTLING_POLL_S` for :data:`SETTLING_WINDOW_S` after a round's assignment was
+        accepted (its settlement and this silo's withdrawal follow within seconds)."""
+        poll = self.config.chain.poll_interval_s
+        now = time.monotonic()
+        settling = {r.round_id for r in self.state.rounds() if not r.done and r.assignment}
+        for rid in settling - set(self._settling_since):
+            self._settling_since[rid] = now
+        for rid in set(self._settling_since) - settling:
+            del self._settling_since[rid]
+        if any(now - since < SETTLING_WINDOW_S for since in self._settling_since.values()):
+            return min(poll, SETTLING_POLL_S)
+        return poll
 
     # ------------------------------------------------------------------ chain
     def _connect(self) -> bool:

@@ -227,7 +227,9 @@ class AgentService:
         rid = self._round_id(body)
         mechanism = body.get("mechanism", "tradefl")
         if mechanism == "cogen":
-            return self._accept_cogen_terms(rid, body)
+            answer = self._accept_cogen_terms(rid, body)
+            self.wake()  # the daemon deposits now, not at its next chain poll
+            return answer
         if mechanism != "tradefl":
             raise AgentRequestError(
                 400, f"mechanism {mechanism!r}: this silo takes part in tradefl or cogen rounds"
@@ -290,6 +292,7 @@ class AgentService:
             self._agents.pop(rid, None)
             self._agent(record)  # fail now, not at the first query, if the terms do not fit
         self.log("terms-accepted", round_id=rid, index=record.index, active=list(active))
+        self.wake()  # the daemon deposits now, not at its next chain poll
         return {"accepted": True, "name": self.name, "index": record.index, "s": self.s}
 
     def _accept_cogen_terms(self, rid: int, body: Mapping[str, Any]) -> dict[str, Any]:

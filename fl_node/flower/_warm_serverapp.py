@@ -2,7 +2,8 @@
 
 With its default ``--isolation subprocess``, Flower 1.41's SuperLink starts ``flower-superexec``,
 which starts a fresh ``flwr-serverapp`` process for every run: it imports flwr's SuperLink
-runtime, then the ServerApp's modules, the coordinator's session hooks and torch, before the
+runtime, then the ServerApp's modules, the coordinator's session hooks, torch and scikit-learn
+(for the central test split: 12 s of a loaded run's ServerApp went into importing it), before the
 run's first message is sent. This executor asks the SuperLink's Runtime API for ServerApp tasks
 with ``AcquireTask`` (as ``flower-superexec`` does), but imports all of that once and runs each
 run in a child forked from itself, which calls Flower's own ``run_serverapp`` with the task's
@@ -49,6 +50,8 @@ SERVERAPP_PRELOAD = (
     "fl_node.flower.server_app",
     "fl_node.coordinator.flower_hooks",
     "torch",
+    # the ServerApp loads its central test split with scikit-learn's bundled datasets
+    "sklearn.datasets",
 )
 
 

@@ -54,6 +54,7 @@ from fl_node.flower._warm_serverapp import (
     superlink_isolation_args,
     warm_serverapps,
 )
+from fl_node.flower._warm_submit import RunHandle, start_run
 from fl_node.flower._warm_supernode import fast_supernode, supernode_command
 
 __all__ = [
@@ -267,8 +268,12 @@ class LoopbackDeployment:
 
     def submit(
         self, config: CoordinatorConfig | Mapping[str, Any], extra: Mapping[str, Any] | None = None
-    ) -> tuple[subprocess.Popen[bytes], RunResult]:
-        """Start ``flwr run --stream`` without waiting; return the CLI process and its result.
+    ) -> tuple[subprocess.Popen[bytes] | RunHandle, RunResult]:
+        """Start a run without waiting; return its handle and its result.
+
+        With the warm ServerApp path the run is started through the Control API from this
+        process (:func:`~fl_node.flower._warm_submit.start_run`), else with ``flwr run
+        --stream``; both handles have ``poll``/``wait``/``kill``.
 
         ``config`` is a :class:`CoordinatorConfig` or run config overrides of its defaults;
         ``extra`` adds keys for the session hooks. ``out-dir`` is set to a fresh directory.
@@ -284,6 +289,12 @@ class LoopbackDeployment:
         values.update({"out-dir": str(out_dir), **dict(extra or {})})
         app_dir = write_app_project(out_dir / "app", values)
         log_path = out_dir / "flwr-run.log"
+        result = RunResult(
+            returncode=-1, seconds=0.0, run_id=None, out_dir=out_dir, log_path=log_path
+        )
+        if self.warm_server:
+            assert self.tls is not None
+            return start_run(f"127.0.0.1:{self.port}", self.tls.ca_cert, app_dir, log_path), result
         log = log_path.open("wb")
         popen = subprocess.Popen(
             [self._bin("flwr"), "run", str(app_dir), CONNECTION, "--stream"],
@@ -294,12 +305,14 @@ class LoopbackDeployment:
             cwd=self.workdir,
         )
         log.close()
-        return popen, RunResult(
-            returncode=-1, seconds=0.0, run_id=None, out_dir=out_dir, log_path=log_path
-        )
+        return popen, result
 
     def wait(
-        self, popen: subprocess.Popen[bytes], result: RunResult, *, timeout: float = 600.0
+        self,
+        popen: subprocess.Popen[bytes] | RunHandle,
+        result: RunResult,
+        *,
+        timeout: float = 600.0,
     ) -> RunResult:
         """Wait for a submitted run to finish (kills the CLI after ``timeout`` seconds)."""
         start = time.monotonic()
@@ -313,7 +326,7 @@ class LoopbackDeployment:
             ) from None
         text = result.log_path.read_text(encoding="utf-8", errors="replace")
         match = re.search(r"Successfully started run (\d+)", text)
-        result.returncode = popen.returncode
+        result.returncode = popen.wait()
         result.seconds = time.monotonic() - start
         result.run_id = int(match.group(1)) if match else None
         return result
