@@ -166,5 +166,26 @@ def test_every_message_ran_in_a_child_of_the_warm_executor(session: Session) -> 
         forked = log.count(": forked pid ")
         assert forked in ((3, 4) if index == KILLED else (4,)), (index, log[-2000:])
         # no per-message flwr-clientapp process (Flower's SuperExec is not started)
-        assert "Start `flwr-clientapp` process" not in node.log_path.read_text(errors="replace")
+        node_log = node.log_path.read_text(errors="replace")
+        assert "Start `flwr-clientapp` process" not in node_log
+        # started through fl_node.flower._warm_supernode with Flower 1.41's waits shortened
+        assert "fedsettle: SuperNode idle pull 0.5 s, reply wait 0.05 s" in node_log
+        assert "object pull backoff 0.05-2.0 s" in log
     assert not dep.executors[dep.supernodes[KILLED].name].alive()
+
+
+def test_the_run_was_submitted_in_process_and_ran_in_the_warm_serverapp_executor(
+    session: Session,
+) -> None:
+    dep = session.deployment
+    assert dep.superlink is not None and dep.serverapp_executor is not None
+    assert "--isolation process" in " ".join(dep.superlink.popen.args)  # type: ignore[arg-type]
+    log = dep.serverapp_executor.log_path.read_text(errors="replace")
+    assert "warm ServerApp executor ready" in log
+    assert log.count(": forked pid ") == 1 and "exited 0 after" in log
+    run_log = session.result.log_path.read_text(errors="replace")
+    # the Control API client's lines, then the ServerApp's log streamed from the SuperLink
+    assert f"Successfully started run {session.result.run_id}" in run_log
+    assert f"run {session.result.run_id}: finished, completed" in run_log
+    assert "Start `flwr-serverapp` process" not in run_log
+    assert dep.serverapp_executor.alive()

@@ -1,0 +1,122 @@
+"""The warm ServerApp path: its settings, its command lines, and that it dies with its parent.
+
+Its runs go through the real SuperLink in tests/e2e/test_deployment_engine.py (LoopbackDeployment)
+and tests/e2e/test_deployment_settlement.py (the coordinator); the stock path, with every warm
+part switched off, runs a real session in tests/fl_node/flower/test_warm_fallback.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from proc_helpers import wait_for
+
+from fl_node.coordinator import DeploymentSettings, superlink_argv
+from fl_node.flower._warm_serverapp import (
+    SERVERAPP_ISOLATION_ENV,
+    main,
+    serverapp_executor_argv,
+    warm_serverapps,
+)
+
+BIN = Path(sys.executable).parent
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2] != "Z"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_warm_is_the_default_and_subprocess_restores_flowers_superexec() -> None:
+    assert warm_serverapps({})
+    assert not warm_serverapps({SERVERAPP_ISOLATION_ENV: " Subprocess"})
+    with pytest.raises(ValueError, match=rf"{SERVERAPP_ISOLATION_ENV}='proc'.*'subprocess'"):
+        warm_serverapps({SERVERAPP_ISOLATION_ENV: "proc"})
+
+
+def test_the_executor_reaches_a_wildcard_superlink_on_loopback_with_its_ca() -> None:
+    argv = serverapp_executor_argv("0.0.0.0", 9092, "/creds/ca.crt")
+    assert argv[:3] == [sys.executable, "-m", "fl_node.flower._warm_serverapp"]
+    assert argv[3:] == [
+        "--runtime-api-address", "127.0.0.1:9092", "--root-certificates", "/creds/ca.crt",
+    ]  # fmt: skip
+    assert serverapp_executor_argv("::", 9, None)[3:] == ["--runtime-api-address", "127.0.0.1:9"]
+    assert serverapp_executor_argv("::1", 9, None)[-1] == "[::1]:9"
+    assert serverapp_executor_argv("10.0.0.5", 9, None)[-1] == "10.0.0.5:9"
+
+
+def test_the_warm_superlink_runs_flowers_process_isolation_flag() -> None:
+    settings = DeploymentSettings(superlink="127.0.0.1:9092", root_certificates=None, insecure=True)
+    stock = superlink_argv(settings, Path("/x.db"), "flower-superlink")
+    warm = superlink_argv(settings, Path("/x.db"), "flower-superlink", warm_serverapp=True)
+    assert "--isolation" not in stock
+    assert warm == [*stock, "--isolation", "process"]
+    text = subprocess.run(
+        [str(BIN / "flower-superlink"), "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert re.search(r"--isolation \{subprocess,process\}", text)
+
+
+def test_a_missing_ca_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--runtime-api-address", "127.0.0.1:1", "--root-certificates", str(tmp_path / "ca")])
+    assert exited.value.code == 2
+    assert f"--root-certificates {tmp_path / 'ca'}: no such file" in capsys.readouterr().err
+
+
+#: starts the executor with start_process (as the coordinator does), prints its pid, then waits
+_PARENT = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from fl_node.flower._processes import flower_env, start_process
+    argv, workdir = json.loads(sys.argv[1]), Path(sys.argv[2])
+    proc = start_process("serverapp-executor", argv, env=flower_env(workdir / "home"),
+                         log_path=workdir / "executor.log", cwd=workdir)
+    print(proc.pid, flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def test_the_executor_dies_with_its_sigkilled_parent(tmp_path: Path) -> None:
+    # nothing listens on the port: the executor keeps retrying, as before its SuperLink is up
+    argv = serverapp_executor_argv("127.0.0.1", _free_port(), None)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT, json.dumps(argv), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert parent.stdout is not None
+    executor = int(parent.stdout.readline())
+    log = tmp_path / "executor.log"
+    try:
+        wait_for(lambda: "executor ready" in log.read_text(errors="replace"), 120, "the loop", 0.2)
+        assert "object pull backoff 0.05-2.0 s" in log.read_text()  # its runs pull with it
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=10)
+        wait_for(lambda: not _alive(executor), 15, "the executor to die with its parent", 0.1)
+    finally:
+        parent.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(executor, signal.SIGKILL)
