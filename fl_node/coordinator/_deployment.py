@@ -1,12 +1,17 @@
 """The deployment runtime: the ServerApp on a Flower SuperLink the silos' SuperNodes join.
 
 The coordinator (optionally) runs ``flower-superlink`` as a child with TLS and SuperNode
-authentication (``--isolation process`` next to a warm ServerApp executor,
-:mod:`fl_node.flower._warm_serverapp`, unless ``$FEDSETTLE_SERVERAPP_ISOLATION=subprocess``), registers every silo's SuperNode public key (``flwr supernode register``),
-writes the assignments of the strategy phase to a file and submits
-``flwr run <app> fedsettle --stream`` with the ServerApp's run config plus
-``hooks = fl_node.coordinator.flower_hooks:hooks``. The ServerApp writes ``result.json``; the
-node ids in it are mapped back to silo names through the identity query's answers.
+authentication, registers every silo's SuperNode public key (``flwr supernode register``), writes
+the assignments of the strategy phase to a file and submits the app with the ServerApp's run
+config plus ``hooks = fl_node.coordinator.flower_hooks:hooks``. The ServerApp writes
+``result.json``; the node ids in it are mapped back to silo names through the identity query's
+answers.
+
+By default the SuperLink runs ``--isolation process`` next to a warm ServerApp executor
+(:mod:`fl_node.flower._warm_serverapp`) and the run is submitted through the Control API from this
+process (:mod:`fl_node.flower._warm_submit`); ``$FEDSETTLE_SERVERAPP_ISOLATION=subprocess`` gives
+Flower's own SuperExec with a fresh ``flwr-serverapp`` per run and ``flwr run <app> fedsettle
+--stream``.
 """
 
 from __future__ import annotations
@@ -89,6 +94,12 @@ class FlowerDeployment:
         from fl_node.flower.deploy import CONNECTION, start_process, toml_value, wait_for_port
 
         s = self.settings
+        from fl_node.flower._warm_serverapp import warm_serverapps
+
+        if warm_serverapps(self.env):
+            from fl_node.flower._warm_submit import prefetch_imports
+
+            prefetch_imports()  # overlaps the chain steps before the Flower run
         for label, path in (
             ("root_certificates", s.root_certificates),
             ("ssl_certfile", s.ssl_certfile),
@@ -112,7 +123,7 @@ class FlowerDeployment:
         )
         (home / "config.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         if s.start_superlink:
-            from fl_node.flower._warm_serverapp import serverapp_executor_argv, warm_serverapps
+            from fl_node.flower._warm_serverapp import serverapp_executor_argv
 
             warm = warm_serverapps(self.env)
             argv = superlink_argv(

@@ -22,7 +22,34 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["RunHandle", "start_run"]
+__all__ = ["RunHandle", "prefetch_imports", "start_run"]
+
+#: what a submission imports (flwr's CLI package among them: seconds on a busy machine)
+_IMPORTS = (
+    "flwr.cli.build",
+    "flwr.common.serde",
+    "flwr.proto.control_pb2",
+    "flwr.supercore.control.control_http_client",
+    "flwr.supercore.fab",
+    "flwr.supercore.interceptors",
+)
+
+
+def prefetch_imports() -> threading.Thread:
+    """Import what :func:`start_run` needs in a background thread; return the thread.
+
+    A coordinator calls it when it starts, so the imports overlap its waits for the chain
+    (deposits, the strategy phase) instead of delaying the Flower run.
+    """
+    import importlib
+
+    def _import() -> None:
+        for module in _IMPORTS:
+            importlib.import_module(module)
+
+    thread = threading.Thread(target=_import, name="flower-submit-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 def _control_client(address: str, root_certificates: Path | None) -> Any:
@@ -59,8 +86,12 @@ class RunHandle:
         with self._log_path.open("w", encoding="utf-8") as log:
             try:
                 code = self._submit_and_stream(log)
-            except Exception:
+            except Exception as exc:  # the log names it; the caller sees the exit code
                 log.write(traceback.format_exc())
+                log.write(
+                    f"submitting {self._app} to the SuperLink at {self._address} failed: {exc}; "
+                    "check that the SuperLink runs there (and its TLS certificate)\n"
+                )
             finally:
                 log.flush()
         self.returncode = code
