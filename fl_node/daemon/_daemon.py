@@ -2,7 +2,8 @@
 
 Each pass of its loop (every ``[chain].poll_interval_s``; at once after the coordinator's terms
 or assignment arrive; every :data:`SETTLING_POLL_S` for a minute after an assignment, while the
-round settles) reconciles the silo with the chain:
+round settles; every :data:`RECONNECT_POLL_S` while the chain or contract is not reachable)
+reconciles the silo with the chain:
 
 1. discover: scan ``OrgRegistered`` events for slots held by the silo's account;
 2. wait: if the account has transactions in flight (pending nonce > mined nonce, e.g. sent by
@@ -39,6 +40,8 @@ __all__ = ["NodeDaemon"]
 SETTLING_POLL_S = 0.5
 #: how long after an assignment the daemon polls that fast (then ``poll_interval_s`` again)
 SETTLING_WINDOW_S = 60.0
+#: seconds between connection attempts while the chain or the contract is not there (yet)
+RECONNECT_POLL_S = 0.5
 
 
 class NodeDaemon:
@@ -171,9 +174,14 @@ class NodeDaemon:
 
     def _poll_interval(self) -> float:
         """Seconds to the next pass: ``[chain].poll_interval_s``, or at most
-        :data:`SETTLING_POLL_S` for :data:`SETTLING_WINDOW_S` after a round's assignment was
-        accepted (its settlement and this silo's withdrawal follow within seconds)."""
+        :data:`RECONNECT_POLL_S` while not connected (a contract deployed for a new round is
+        found within half a second; a chain that is down makes each attempt wait out the RPC
+        retries first), or at most :data:`SETTLING_POLL_S` for :data:`SETTLING_WINDOW_S` after a
+        round's assignment was accepted (its settlement and this silo's withdrawal follow within
+        seconds)."""
         poll = self.config.chain.poll_interval_s
+        if self.client is None:
+            return min(poll, RECONNECT_POLL_S)
         now = time.monotonic()
         settling = {r.round_id for r in self.state.rounds() if not r.done and r.assignment}
         for rid in settling - set(self._settling_since):

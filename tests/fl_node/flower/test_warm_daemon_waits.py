@@ -1,5 +1,6 @@
 """The daemon's settlement waits (issue 11): it deposits when the terms arrive, not at its next
-chain poll, and polls faster only for a while after its assignment (the withdrawal follows).
+chain poll; it polls faster only for a while after its assignment (the withdrawal follows) and
+while it is not connected (a new round's contract is found at once).
 
 On a real anvil: accepted terms wake the daemon's loop, refused terms do not.
 """
@@ -25,7 +26,12 @@ from fl_node.daemon import (
     terms_to_json,
     units_to_json,
 )
-from fl_node.daemon._daemon import SETTLING_POLL_S, SETTLING_WINDOW_S, NodeDaemon
+from fl_node.daemon._daemon import (
+    RECONNECT_POLL_S,
+    SETTLING_POLL_S,
+    SETTLING_WINDOW_S,
+    NodeDaemon,
+)
 from settlement import AnvilBackend, SettlementClient
 
 NAMES = ["silo-1", "silo-2"]
@@ -33,9 +39,10 @@ SIZES = [400, 300]
 
 
 def _daemon(tmp_path: Path, poll: float) -> types.SimpleNamespace:
-    """What ``NodeDaemon._poll_interval`` reads: its config's poll and its state dir."""
+    """What ``NodeDaemon._poll_interval`` reads: its config's poll, chain client and state dir."""
     return types.SimpleNamespace(
         config=types.SimpleNamespace(chain=types.SimpleNamespace(poll_interval_s=poll)),
+        client=object(),  # connected
         state=StateDir(tmp_path / "state"),
         _settling_since={},
     )
@@ -59,7 +66,11 @@ def test_the_poll_is_short_only_for_a_while_after_an_assignment(
     daemon.state.save_round(record)
     assert interval(daemon) == 2.0  # type: ignore[arg-type]
     assert daemon._settling_since == {}
-    assert interval(_daemon(tmp_path / "fast", 0.2)) == 0.2  # type: ignore[arg-type]
+    fast = _daemon(tmp_path / "fast", 0.2)
+    assert interval(fast) == 0.2  # type: ignore[arg-type]
+    daemon.client = fast.client = None  # the chain or its contract is not there (yet)
+    assert interval(daemon) == RECONNECT_POLL_S  # type: ignore[arg-type]
+    assert interval(fast) == 0.2  # type: ignore[arg-type]
 
 
 @pytest.mark.chain
