@@ -21,14 +21,20 @@ The daemons poll the chain every ``--daemon-poll`` seconds (default 2.0: node.to
 what ``coordinator init`` writes; polling much faster on one shared machine slows the Flower run
 itself: docs/overhead.md).
 
-Every SuperNode runs with ``--isolation process`` next to a warm ClientApp executor
-(``fl_node.flower._warm_executor``: flwr, the ClientApp and torch imported once, one forked child
-per message). For the speed-up, the same run also times **baseline** plain sessions before and
-after the others with the daemons restarted under ``FEDSETTLE_CLIENTAPP_ISOLATION=subprocess``
-(Flower's own SuperExec and a fresh ``flwr-clientapp`` process per message, as before):
-order baseline-1, plain-1, settled, plain-2, baseline-2 (``--no-baseline`` skips them).
-``session_time_ratio_warm_vs_baseline`` = mean plain / mean baseline session of the same run,
-the figure that counts on a shared, noisy machine; each session records its load average.
+The plain and settled sessions run the **warm path**: every SuperNode with ``--isolation
+process`` next to a warm ClientApp executor (``fl_node.flower._warm_executor``) and started
+through ``fl_node.flower._warm_supernode`` (Flower 1.41's idle pull, reply wait and object pull
+backoff shortened), the SuperLink with ``--isolation process`` next to a warm ServerApp executor
+(``fl_node.flower._warm_serverapp``), each run submitted through the Control API from the
+launcher's process (``fl_node.flower._warm_submit``; this benchmark for plain sessions, the
+coordinator for the settled one). For the speed-up, the same run also times **baseline** plain
+sessions before and after the others on Flower's stock processes: the SuperLink and the daemons
+restarted with ``FEDSETTLE_CLIENTAPP_ISOLATION``, ``FEDSETTLE_SERVERAPP_ISOLATION`` and
+``FEDSETTLE_SUPERNODE_INTERVALS`` set to ``subprocess`` (a fresh ``flwr-clientapp`` per message,
+a fresh ``flwr-serverapp`` per run, the ``flwr run`` CLI): order baseline-1, plain-1, settled,
+plain-2, baseline-2 (``--no-baseline`` skips them). ``session_time_ratio_warm_vs_baseline`` =
+mean plain / mean baseline session of the same run, the figure that counts on a shared, noisy
+machine; each session records its load average.
 
 Deployment-engine setup (SuperLink start, SuperNode key registration, daemons and SuperNodes
 start, one warm-up session) is excluded from both. The coordinator re-registers the SuperNode
