@@ -174,10 +174,16 @@ def _running(pid: int) -> bool:
 
 
 def write_pid_file(path: Path, pid: int, argv: Sequence[str]) -> None:
-    """Record ``pid`` (leader of its own process group) and its program in ``path``."""
+    """Record ``pid`` (leader of its own process group) and its program in ``path``.
+
+    The program is the executable's name, or the module of ``python -m MODULE`` (a recycled pid
+    running some other Python program is then not taken for it).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps({"pid": pid, "program": Path(argv[0]).name}), encoding="utf-8")
+    args = list(argv)
+    program = args[2] if len(args) > 2 and args[1] == "-m" else Path(args[0]).name
+    tmp.write_text(json.dumps({"pid": pid, "program": program}), encoding="utf-8")
     os.replace(tmp, path)
 
 

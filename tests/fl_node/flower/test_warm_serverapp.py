@@ -22,6 +22,7 @@ import pytest
 from proc_helpers import wait_for
 
 from fl_node.coordinator import DeploymentSettings, superlink_argv
+from fl_node.flower._processes import reap_pid_file, write_pid_file
 from fl_node.flower._warm_serverapp import (
     SERVERAPP_ISOLATION_ENV,
     main,
@@ -120,3 +121,17 @@ def test_the_executor_dies_with_its_sigkilled_parent(tmp_path: Path) -> None:
         parent.kill()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(executor, signal.SIGKILL)
+
+
+def test_a_recycled_pid_running_another_python_program_is_not_reaped(tmp_path: Path) -> None:
+    # the warm processes are `python -m MODULE`: their pid files name the module, not "python"
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        pid_file = tmp_path / "serverapp-executor.pid"
+        write_pid_file(pid_file, other.pid, serverapp_executor_argv("127.0.0.1", 9, None))
+        assert json.loads(pid_file.read_text())["program"] == "fl_node.flower._warm_serverapp"
+        assert reap_pid_file(pid_file) is None
+        assert other.poll() is None and not pid_file.exists()
+    finally:
+        other.kill()
+        other.wait()
