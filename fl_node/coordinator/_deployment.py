@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 from fl_node.coordinator._config import ConsortiumConfig, DeploymentSettings
 from fl_node.coordinator._training import TrainingError, TrainingOutcome, coordinator_run_config
-from fl_node.coordinator.flower_hooks import HOOKS_REF, write_assignments
 
 if TYPE_CHECKING:
     from fl_node.flower import Assignment
@@ -189,6 +188,7 @@ class FlowerDeployment:
 
     def train(self, plan: Mapping[str, Assignment]) -> TrainingOutcome:
         """Submit one Flower run training the silos in ``plan`` (by name); wait for its result."""
+        from fl_node.coordinator.flower_hooks import HOOKS_REF, write_assignments
         from fl_node.flower.deploy import write_app_project
 
         self._runs += 1

@@ -28,14 +28,14 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fl_node.daemon._config import SupernodeSettings
 from fl_node.daemon._state import ActionLog
 from fl_node.daemon._toml import ConfigFileError
-from fl_node.flower._processes import ManagedProcess, PortInUse, flower_env, start_process
-from fl_node.flower._warm_executor import executor_argv, warm_clientapps
-from fl_node.flower._warm_supernode import fast_supernode, supernode_command
+
+if TYPE_CHECKING:  # fl_node.flower imports flwr: only a daemon that supervises needs it
+    from fl_node.flower._processes import ManagedProcess
 
 __all__ = ["SupernodeSupervisor", "supernode_argv"]
 
@@ -120,6 +120,10 @@ class SupernodeSupervisor:
         self.log_path = self.workdir / "supernode.log"
         # private FLWR_HOME, no telemetry or installs, this venv's bin first on PATH (the
         # SuperNode starts flwr-clientapp by name), its SuperExec polling for runs every 0.2 s
+        from fl_node.flower._processes import flower_env
+        from fl_node.flower._warm_executor import warm_clientapps
+        from fl_node.flower._warm_supernode import fast_supernode
+
         self.env = flower_env(self.workdir / "flwr-home")
         self.warm = warm_clientapps(self.env)
         # the installed flower-supernode through fl_node.flower._warm_supernode (shorter waits)
@@ -165,6 +169,9 @@ class SupernodeSupervisor:
         """
         if self.alive():
             return
+        from fl_node.flower._processes import start_process
+        from fl_node.flower._warm_supernode import supernode_command
+
         self.check_files()
         command = supernode_command(self.argv, fast=self.fast)
         self._proc = start_process(
@@ -187,6 +194,9 @@ class SupernodeSupervisor:
         if not self.warm:
             return None
         if self._executor is None or not self._executor.alive():
+            from fl_node.flower._processes import start_process
+            from fl_node.flower._warm_executor import executor_argv
+
             self._executor = start_process(
                 "clientapp-executor",
                 executor_argv(runtime_api_address(self.settings)),
@@ -216,6 +226,8 @@ class SupernodeSupervisor:
         if self.restarts >= self.settings.max_restarts:
             return
         if now - self._died_at >= self.settings.restart_delay_s:
+            from fl_node.flower._processes import PortInUse
+
             self._sweep(self._proc)  # leftovers of the dead SuperNode's group
             self.restarts += 1
             try:

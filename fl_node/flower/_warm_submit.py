@@ -24,8 +24,10 @@ from typing import IO, Any
 
 __all__ = ["RunHandle", "prefetch_imports", "start_run"]
 
-#: what a submission imports (flwr's CLI package among them: seconds on a busy machine)
+#: what a submission imports (flwr's CLI package among them: seconds on a busy machine), and the
+#: coordinator's own Flower side (its hooks and run config), which it imports only when it trains
 _IMPORTS = (
+    "fl_node.coordinator.flower_hooks",
     "flwr.cli.build",
     "flwr.common.serde",
     "flwr.proto.control_pb2",
