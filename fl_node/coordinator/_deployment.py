@@ -90,12 +90,15 @@ class FlowerDeployment:
 
     def start(self) -> None:
         """Start the SuperLink (if configured), write the connection, register SuperNodes."""
+        from fl_node.flower._warm_serverapp import warm_serverapps
         from fl_node.flower.deploy import CONNECTION, start_process, toml_value, wait_for_port
 
         s = self.settings
-        from fl_node.flower._warm_serverapp import warm_serverapps
-
-        if warm_serverapps(self.env):
+        try:
+            warm = warm_serverapps(self.env)
+        except ValueError as exc:  # names the variable and its two values
+            raise TrainingError(str(exc)) from None
+        if warm:
             from fl_node.flower._warm_submit import prefetch_imports
 
             prefetch_imports()  # overlaps the chain steps before the Flower run
@@ -124,7 +127,6 @@ class FlowerDeployment:
         if s.start_superlink:
             from fl_node.flower._warm_serverapp import serverapp_executor_argv
 
-            warm = warm_serverapps(self.env)
             argv = superlink_argv(
                 s,
                 self.workdir / "superlink.db",

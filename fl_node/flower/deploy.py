@@ -10,7 +10,9 @@ process`` next to a warm ServerApp executor (:mod:`fl_node.flower._warm_serverap
 ``$FEDSETTLE_SERVERAPP_ISOLATION`` is ``subprocess`` (a fresh ``flwr-serverapp`` per run).
 The apps are the installed ``fl_node.flower.server_app:app`` / ``client_app:app``: each run
 writes a small generated Flower app project (just a ``pyproject.toml`` naming them, with the
-run's config) and submits it with ``flwr run <app> <connection> --stream``.
+run's config) and submits it through the SuperLink's Control API from this process
+(:mod:`fl_node.flower._warm_submit`), or with ``flwr run <app> <connection> --stream`` when
+``$FEDSETTLE_SERVERAPP_ISOLATION`` is ``subprocess``.
 
 Example
 -------
