@@ -165,8 +165,8 @@ def check_table(
         row, dist = graph.exporters[s:e], graph.dist_wad[s:e]
         if row and market.K[index] == 0:
             raise ValueError(f"FL round {k}: this silo (K = 0, a pure seller) imports {list(row)}")
-        d = np.zeros((n, n))
-        d[index, list(row)] = np.asarray(dist, dtype=float) / WAD
+        d = np.zeros((n, n))  # symmetric; only the row's posted entries enter T[index]
+        d[index, list(row)] = d[list(row), index] = np.asarray(dist, dtype=float) / WAD
         T = thresholds(market, d)[index]
         total = float(N[index])
         for pos, j in enumerate(row):
