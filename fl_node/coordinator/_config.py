@@ -321,6 +321,13 @@ def _silos(root: Table, mechanism: str) -> list[SiloEntry]:
         keys = (*_COMMON_SILO_KEYS, "F_max", "p")
     out: list[SiloEntry] = []
     for i, t in enumerate(tables):
+        if market and t.has("s"):
+            raise t.error(
+                "s",
+                "is not a field of a market silo (its data size is its report N)",
+                "rename it to N: the silo's training size in the market's split, which "
+                "`fedsettle node check` prints",
+            )
         t.check_keys(keys)
         entry = SiloEntry(
             index=i,

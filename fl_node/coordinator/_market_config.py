@@ -38,6 +38,7 @@ exit 3).
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from fl_node.chain_steps import ChainUnits
@@ -56,8 +57,8 @@ MARKET_UNITS = ChainUnits(x_scale=10**6, f_scale=10**6, unit_wei=10**16)
 
 
 def _on_grid(t: Table, key: str, value: float, scale: int, units_key: str) -> None:
-    scaled = value * scale
-    if abs(scaled - round(scaled)) > 1e-6 * max(1.0, abs(scaled)):
+    # exactly, on the decimal the number was written as (its shortest repr)
+    if (Fraction(repr(value)) * scale).denominator != 1:
         raise t.error(
             key,
             f"= {value!r} has more decimals than [units].{units_key} = {scale} carries on chain",
