@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 
 from fl_node.chain_steps import ChainUnits
 from fl_node.daemon import Table
+from fl_node.mechanisms.market import F_SCALE, K_SCALE, UNIT_WEI
 
 if TYPE_CHECKING:
     from fl_node.mechanisms.market import MarketTerms
@@ -53,7 +54,8 @@ __all__ = ["MARKET_SILO_KEYS", "MARKET_UNITS", "parse_market_terms"]
 MARKET_SILO_KEYS = ("N", "c", "K")
 
 #: a market round's default [units]: K and c with 6 decimals, 1e16 wei per unit of utility
-MARKET_UNITS = ChainUnits(x_scale=10**6, f_scale=10**6, unit_wei=10**16)
+#: (the market demo's)
+MARKET_UNITS = ChainUnits(x_scale=K_SCALE, f_scale=F_SCALE, unit_wei=UNIT_WEI)
 
 
 def _on_grid(t: Table, key: str, value: float, scale: int, units_key: str) -> None:

@@ -127,7 +127,7 @@ def scaffold(
     if options.mechanism not in ("tradefl", "cogen", "market"):
         raise ValueError(f"mechanism={options.mechanism!r}: use 'tradefl', 'cogen' or 'market'")
     cogen, market = options.mechanism == "cogen", options.mechanism == "market"
-    if market and deployment_runtime(options):
+    if market and _deployment_runtime(options):
         raise ValueError(
             "mechanism='market': market rounds run on the embedded runtime for now; drop "
             "--runtime deployment / --compose"
@@ -169,7 +169,7 @@ def scaffold(
     contract = first_deployment_address(operator.address)
     compose = options.compose
     rpc = "http://anvil:8545" if compose else options.rpc_url
-    deployment = deployment_runtime(options)
+    deployment = _deployment_runtime(options)
     creds = "/credentials" if compose else options.credentials
     link = options.superlink_port
     # containers start slower than local processes and need no sub-second polling
@@ -254,7 +254,7 @@ def scaffold(
     if cogen_terms is not None:
         terms_table = cogen_terms[0]
     elif reports is not None:
-        terms_table = dict(_MARKET_TERMS)
+        terms_table = _market_terms()
     else:
         terms_table = {
             "gamma": t.gamma,
@@ -371,7 +371,7 @@ def scaffold(
     return [p for p, _ in documents]
 
 
-def deployment_runtime(options: ScaffoldOptions) -> bool:
+def _deployment_runtime(options: ScaffoldOptions) -> bool:
     """True when the files describe Flower's deployment runtime (``--runtime`` or compose)."""
     return options.compose or options.runtime == "deployment"
 
@@ -396,8 +396,12 @@ def _units(options: ScaffoldOptions) -> dict[str, Any]:
     return {"x_scale": x_scale, "f_scale": f_scale, "unit_wei": str(options.unit_wei or unit)}
 
 
-#: a market consortium's public [terms]: the demo's (:class:`fl_node.market.MarketParams`)
-_MARKET_TERMS = {"lambda_pay": 2.0, "lambda_prox": 0.05, "eta": 1.0}
+def _market_terms() -> dict[str, Any]:
+    """A market consortium's public [terms]: the demo's (:class:`fl_node.market.MarketParams`)."""
+    from fl_node.market import MarketParams
+
+    p = MarketParams()
+    return {"lambda_pay": p.lambda_pay, "lambda_prox": p.lambda_prox, "eta": p.eta}
 
 
 def _market_reports(names: Sequence[str], dataset: str, alpha: float, seed: int) -> list[Any]:
@@ -408,8 +412,7 @@ def _market_reports(names: Sequence[str], dataset: str, alpha: float, seed: int)
 
     n = len(names)
     sizes = [market_training_size(dataset, n, seed, alpha, i) for i in range(n)]
-    params = MarketParams(lambda_pay=_MARKET_TERMS["lambda_pay"])
-    drawn = params.draw(names, sizes, seed)
+    drawn = MarketParams().draw(names, sizes, seed)
     return [
         MarketReport(name, N, round(float(c), 6), round(float(K), 6))
         for name, N, c, K in zip(names, sizes, drawn.c, drawn.K, strict=True)

@@ -292,7 +292,7 @@ class ModelMarket(NoStrategyPhase):
         now: int = 0,
         windows: tuple[int, int] = (3600, 3600),
     ) -> AcceptedTerms:
-        """The on-chain config and slots of ``config``'s market round (:func:`market_accepted_terms`)."""
+        """The on-chain config and slots of ``config``'s round (:func:`market_accepted_terms`)."""
         if coordinator is None:
             raise ValueError(
                 "[coordinator].key: the market's table of graphs is submitted by the "
