@@ -200,3 +200,25 @@ def test_a_market_node_needs_its_own_config_and_bundled_data(tmp_path: Path) -> 
         with pytest.raises(ConfigFileError) as info:
             load_node_config(bad)
         assert word in str(info.value) and "market" in str(info.value), str(info.value)
+
+
+def test_node_check_prints_the_market_and_cogen_fields(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from fl_node.cli import main
+
+    market = scaffold(tmp_path / "m", ScaffoldOptions(silos=3, mechanism="market", rounds=1))
+    terms = load_consortium_config(market[0]).terms
+    capsys.readouterr()
+    assert main(["node", "check", "--config", str(market[2]), "--format", "json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    own = terms.reports[1]
+    assert info["market"] == {"N": own.N, "c": own.c, "K": own.K} and info["s"] == own.N
+    assert main(["node", "check", "--config", str(market[2])]) == 0
+    entry = capsys.readouterr().out.split("consortium.toml entry:")[1]
+    assert f"N = {own.N}\nc = {own.c!r}\nK = {own.K!r}" in entry and "\ns = " not in entry
+    cogen = scaffold(tmp_path / "c", ScaffoldOptions(silos=2, mechanism="cogen", rounds=1))
+    assert main(["node", "check", "--config", str(cogen[1]), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cogen"] == {"price_per_cpu_second": 100.0}
