@@ -10,7 +10,8 @@ assignment arrives) reconciles the silo with the chain:
 3. for every unfinished round, do the one step its on-chain state calls for: deposit the bond
    (phase Deposit, not joined, bond <= ``max_bond_wei``), report the accepted assignment (phase
    Report), settle or abandon a round nobody settled in time (``settle_when_due``), withdraw
-   deposit + R_i (Settled/Abandoned) and close the round's record.
+   deposit + R_i (Settled/Abandoned) and close the round's record; in a market round, check
+   the coordinator's posted table once it is on chain (:func:`fl_node.daemon._market.check_table`).
 
 Every step re-reads the chain first (:mod:`fl_node.chain_steps` steps are no-ops once done), so a
 daemon killed and restarted at any point never deposits twice and never loses a payout. The HTTP
