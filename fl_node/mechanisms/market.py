@@ -19,6 +19,9 @@ and calls it for two steps:
     (:meth:`settlement.SettlementClient.market_table_submit`); the contract computes the
     payoffs (``payoffCalculate``).
 
+``fedsettle coordinator run`` runs it against silo daemons from ``consortium.toml``
+(``[coordinator].mechanism = "market"``, :mod:`fl_node.coordinator._market_config`; each daemon
+checks the round with :func:`market_accepted_terms` and its own N, c, K, :mod:`fl_node.daemon._market`).
 ``fedsettle demo --mechanism market`` is that coordinator with in-process silos on a spawned
 anvil (:func:`fl_node.demo.run_demo`); :meth:`ModelMarket.demo_report` adds the local-only
 comparison on the same silos and checks the payoffs against the Python mirror
@@ -41,11 +44,12 @@ import numpy as np
 from fl_node.mechanisms.base import EmbeddedConsortium, NoStrategyPhase, SessionOutcome
 
 if TYPE_CHECKING:
+    from fl_node.chain_steps import ChainUnits
     from fl_node.coordinator import ConsortiumConfig, SiloEntry
     from fl_node.demo import DemoOptions
     from fl_node.market import MarketParams, SiloSet
     from fl_node.report import ReportView
-    from settlement import AcceptedTerms, OrgSpec, RoundConfig, SettlementClient
+    from settlement import AcceptedTerms, OrgSpec, SettlementClient
     from solver.market import Market, MarketRound
 
 __all__ = [
@@ -54,16 +58,20 @@ __all__ = [
     "MarketTerms",
     "ModelMarket",
     "distance_wad",
+    "market_accepted_terms",
     "market_graphs",
     "market_split",
+    "market_training_size",
 ]
 
 Progress = Callable[[str], None]
 
 #: wei per 1.0 unit of market utility in the demo round
 UNIT_WEI = 10**16
-#: K_i goes on chain with 6 decimals (``x_scale``), c_i too (``f_scale``, the default)
+#: the demo's (and ``coordinator init``'s) scales: K_i on chain with 6 decimals (``x_scale``),
+#: c_i too (``f_scale``)
 K_SCALE = 10**6
+F_SCALE = 10**6
 #: width of the hidden layer of the silos' MLP
 HIDDEN = 32
 
@@ -116,14 +124,13 @@ class MarketTerms:
     """The public terms of a market round: every silo's report (slot order) and the prices.
 
     ``params`` are the market's economic and training parameters (lambda_pay, the prox
-    weight, the free-rider rule...); ``unit_wei`` is the wei value of 1.0 unit of utility,
-    ``k_scale`` the on-chain scale of K.
+    weight, the free-rider rule...). The chain units (wei per 1.0 unit of utility, the scales
+    of K and c) are the round's :class:`fl_node.chain_steps.ChainUnits`, sent beside the terms
+    (:meth:`ModelMarket.terms_document`).
     """
 
     reports: tuple[MarketReport, ...]
     params: MarketParams
-    unit_wei: int = UNIT_WEI
-    k_scale: int = K_SCALE
 
     @property
     def names(self) -> list[str]:
@@ -152,7 +159,7 @@ class MarketTerms:
     def from_json(cls, doc: Mapping[str, Any]) -> MarketTerms:
         from fl_node.market import MarketParams
 
-        missing = sorted({"reports", "params", "unit_wei", "k_scale"} - set(doc))
+        missing = sorted({"reports", "params"} - set(doc))
         if missing:
             raise ValueError(f"market terms lack {missing}; the coordinator must send every field")
         params = dict(doc["params"])
@@ -161,9 +168,68 @@ class MarketTerms:
         return cls(
             reports=tuple(MarketReport(**r) for r in doc["reports"]),
             params=MarketParams(**params),
-            unit_wei=int(doc["unit_wei"]),
-            k_scale=int(doc["k_scale"]),
         )
+
+
+def market_accepted_terms(
+    terms: MarketTerms,
+    units: ChainUnits,
+    accounts: Sequence[str],
+    *,
+    rounds: int,
+    coordinator: str,
+    token: str | None = None,
+    now: int = 0,
+    windows: tuple[int, int] = (3600, 3600),
+) -> AcceptedTerms:
+    """The round a market consortium opens, as every silo checks it.
+
+    Mechanism id 3, ``gammaWad`` = ``units.unit_wei`` (wei per 1.0 unit of utility),
+    ``lambdaWad`` = lambda_pay, ``dMinWad`` = the priced FL ``rounds`` the bonds cover; slot i
+    with ``base = N_i``, ``xMax = K_i * units.x_scale`` and ``fMax = c_i * units.f_scale``
+    (truncated); the weight triangle is unused and opened as zeros. Deadlines from ``now``
+    (not compared by default).
+    """
+    from settlement import ZERO_ADDRESS, AcceptedTerms, market_config, market_orgs
+
+    if len(accounts) != len(terms.reports):
+        raise ValueError(
+            f"{len(accounts)} accounts for {len(terms.reports)} silos in the market terms"
+        )
+    config = market_config(
+        now=now,
+        coordinator=coordinator,
+        lambda_pay=terms.lambda_pay,
+        unit_wei=units.unit_wei,
+        rounds=rounds,
+        token=token or ZERO_ADDRESS,
+        x_scale=units.x_scale,
+        f_scale=units.f_scale,
+        deposit_window=windows[0],
+        report_window=windows[1],
+    )
+    orgs = market_orgs(
+        list(accounts),
+        [r.N for r in terms.reports],
+        [r.c for r in terms.reports],
+        [r.K for r in terms.reports],
+        x_scale=units.x_scale,
+        f_scale=units.f_scale,
+    )
+    n = len(orgs)
+    return AcceptedTerms(config=config, orgs=orgs, rho=bytes(n * (n - 1)))
+
+
+@functools.lru_cache(maxsize=8)
+def market_training_size(dataset: str, n: int, seed: int, alpha: float, index: int) -> int:
+    """Slot ``index``'s training samples N in the market's split of ``n`` silos.
+
+    What the embedded runtime trains slot ``index`` on (:meth:`ModelMarket.run_session`, the
+    split of :func:`market_split`); a silo's daemon registers and checks this N.
+    """
+    if not 0 <= index < n:
+        raise ValueError(f"index {index} is not a slot of {n} silos")
+    return int(_silo_set(dataset, n, seed, alpha).sizes[index])
 
 
 class MarketAgent:
@@ -213,48 +279,35 @@ class ModelMarket(NoStrategyPhase):
         if not isinstance(terms, MarketTerms):
             raise ValueError(
                 f"[terms]: mechanism market needs MarketTerms, got {type(terms).__name__}; "
-                "consortium.toml cannot describe a market round yet: run "
-                "`fedsettle demo --mechanism market`"
+                'set [coordinator].mechanism = "market" and the market\'s [terms] '
+                "(fl_node.coordinator._market_config)"
             )
         return terms
 
-    def round_terms(
+    def _accepted(
         self,
         config: ConsortiumConfig,
         *,
         coordinator: str | None,
         now: int = 0,
         windows: tuple[int, int] = (3600, 3600),
-    ) -> tuple[RoundConfig, list[OrgSpec]]:
-        """The on-chain config and slots of ``config``'s market round."""
-        from settlement import ZERO_ADDRESS, market_config, market_orgs
-
+    ) -> AcceptedTerms:
+        """The on-chain config and slots of ``config``'s round (:func:`market_accepted_terms`)."""
         if coordinator is None:
             raise ValueError(
                 "[coordinator].key: the market's table of graphs is submitted by the "
                 "coordinator; give the coordinator a key (demo: drop --no-attest)"
             )
-        terms = self._terms(config)
-        reports = [terms.reports[s.index] for s in config.silos]
-        round_config = market_config(
-            now=now,
-            coordinator=coordinator,
-            lambda_pay=terms.lambda_pay,
-            unit_wei=terms.unit_wei,
-            rounds=config.fl.rounds,
-            token=config.token or ZERO_ADDRESS,
-            x_scale=terms.k_scale,
-            deposit_window=windows[0],
-            report_window=windows[1],
-        )
-        orgs = market_orgs(
+        return market_accepted_terms(
+            self._terms(config),
+            config.units,
             [s.account for s in config.silos],
-            [r.N for r in reports],
-            [r.c for r in reports],
-            [r.K for r in reports],
-            x_scale=terms.k_scale,
+            rounds=config.fl.rounds,
+            coordinator=coordinator,
+            token=config.token,
+            now=now,
+            windows=windows,
         )
-        return round_config, orgs
 
     # ------------------------------------------------------------- game / terms
     def open_round(
@@ -265,21 +318,24 @@ class ModelMarket(NoStrategyPhase):
         coordinator: str | None,
         windows: tuple[int, int],
     ) -> int:
-        round_config, orgs = self.round_terms(
+        terms = self._accepted(
             config, coordinator=coordinator, now=client.chain_time(), windows=windows
         )
-        return int(client.market_round_open(round_config, orgs).round_id)
+        return int(client.market_round_open(terms.config, list(terms.orgs)).round_id)
 
     def accepted_terms(self, config: ConsortiumConfig, *, coordinator: str | None) -> AcceptedTerms:
-        from settlement import AcceptedTerms
-
-        round_config, orgs = self.round_terms(config, coordinator=coordinator)
-        n = len(orgs)
-        # the weight triangle is unused by the market and opened as zeros
-        return AcceptedTerms(config=round_config, orgs=orgs, rho=bytes(n * (n - 1)))
+        return self._accepted(config, coordinator=coordinator)
 
     def terms_document(self, config: ConsortiumConfig) -> dict[str, Any]:
-        return {"market": self._terms(config).to_json()}
+        """The terms every silo checks the round against: the reports and parameters, the
+        chain units and the priced FL rounds its bond covers."""
+        from fl_node.daemon import units_to_json
+
+        return {
+            "market": self._terms(config).to_json(),
+            "units": units_to_json(config.units),
+            "rounds": config.fl.rounds,
+        }
 
     def initial_strategies(
         self, config: ConsortiumConfig, silos: Sequence[SiloEntry]
@@ -432,7 +488,7 @@ class ModelMarket(NoStrategyPhase):
             progress(f"[data] c and K drawn (lambda_pay {params.lambda_pay})")
         return EmbeddedConsortium(
             terms=MarketTerms(reports, params),
-            units=ChainUnits(x_scale=K_SCALE, f_scale=10**6, unit_wei=UNIT_WEI),
+            units=ChainUnits(x_scale=K_SCALE, f_scale=F_SCALE, unit_wei=UNIT_WEI),
             private=reports,
             # the consortium registry's F_max and p are TradeFL's; the market registers N, c, K
             registry=tuple({"F_max": 0.0, "p": 0.0} for _ in reports),
@@ -493,6 +549,7 @@ class ModelMarket(NoStrategyPhase):
             "mirror_digest": "0x" + bytes(mirror.digest).hex(),
             "gas": gas,
             "unit_wei": int(config.gamma_wad),  # the round's value of 1.0 unit of utility
+            "k_scale": int(config.x_scale),
         }
         mark("report")
         split = market_split(opts.dataset, opts.orgs)
@@ -572,7 +629,7 @@ def _result(
         "market": {
             "split": split,
             "unit_wei": chain["unit_wei"],
-            "k_scale_onchain": K_SCALE,
+            "k_scale_onchain": chain["k_scale"],
             "hidden": HIDDEN,
             "priced_rounds": len(rounds),
             **asdict(params),
