@@ -7,7 +7,8 @@ Distances and prox centers: :func:`distance_matrix`, :func:`cosine_distance`,
 Local solver: :func:`train_prox`, :class:`LocalTraining`, :func:`accuracy`, :func:`train_seed`.
 Market rounds: :func:`market_round` (the coordinator's step), :func:`run_market_rounds` (the one
 round loop, over a :class:`fl_node.flower.Transport`: in-process or Flower),
-:func:`run_market` (that loop in-process), :class:`MarketParams`, :class:`MarketTraining`,
+:func:`run_market` (that loop in-process), :class:`MarketPlan` (the session's document, as the
+Flower ServerApp reads it), :class:`MarketParams`, :class:`MarketTraining`,
 :class:`MarketRun`, :class:`MarketRoundError`.
 The silo's side of a round: :func:`handle_market_train` (train messages with
 ``mechanism = MARKET``), :func:`architecture`.
@@ -63,10 +64,10 @@ from fl_node.market._local import (
 from fl_node.market._market import MarketParams, MarketRun, MarketStep, market_round
 from fl_node.market._methods import BASELINES, run_baseline
 from fl_node.market._pfl_baselines import bipartition, fedamp_weights
+from fl_node.market._plan import MarketPlan, MarketTraining
 from fl_node.market._rounds import (
     MarketRoundError,
     MarketRoundRecord,
-    MarketTraining,
     run_market,
     run_market_rounds,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "Commitment",
     "LocalTraining",
     "MarketParams",
+    "MarketPlan",
     "MarketRoundError",
     "MarketRoundRecord",
     "MarketRun",

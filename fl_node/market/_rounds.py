@@ -15,28 +15,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from fl_node.flower._protocol import TRAIN, ConfigValue, Reply, Request
+from fl_node.flower._protocol import TRAIN, Reply, Request
 from fl_node.flower._transports.base import Transport
 from fl_node.market._baselines import MethodResult, Setup
-from fl_node.market._client import MARKET, architecture, market_local_silo
-from fl_node.market._local import LocalTraining, train_seed
+from fl_node.market._client import architecture, market_local_silo
 from fl_node.market._market import MarketParams, MarketRun, market_round
+from fl_node.market._plan import MarketTraining
 from solver.market import Market, MarketLedger
 
-__all__ = [
-    "MarketRoundError",
-    "MarketRoundRecord",
-    "MarketTraining",
-    "run_market",
-    "run_market_rounds",
-    "train_seed",
-]
+__all__ = ["MarketRoundError", "MarketRoundRecord", "run_market", "run_market_rounds"]
 
 Vector = NDArray[np.float64]
 
@@ -44,41 +36,6 @@ Vector = NDArray[np.float64]
 class MarketRoundError(RuntimeError):
     """A market round lost a silo (no reply, an error, a malformed model): every slot is priced,
     so the run cannot go on without it."""
-
-
-@dataclass(frozen=True)
-class MarketTraining:
-    """What every market train message carries besides the model: the local solver, the seed
-    and the architecture (:func:`fl_node.models.build_model` ``kind`` and MLP ``hidden``)."""
-
-    hp: LocalTraining = field(default_factory=LocalTraining)
-    seed: int = 0
-    model_kind: str = "mlp"
-    hidden: tuple[int, ...] = (32,)
-
-    def message_config(self, rnd: int, slot: int, mu: float) -> dict[str, ConfigValue]:
-        """The config of slot ``slot``'s train message in round ``rnd`` (prox weight ``mu``)."""
-        return {
-            "mechanism": MARKET,
-            "round": rnd,
-            "seed": train_seed(self.seed, rnd, slot),
-            "epochs": self.hp.epochs,
-            "lr": self.hp.lr,
-            "batch-size": self.hp.batch_size,
-            "model-kind": self.model_kind,
-            "hidden": ",".join(map(str, self.hidden)),
-            "prox-mu": float(mu),
-        }
-
-    def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "hidden": list(self.hidden)}
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> MarketTraining:
-        return cls(
-            LocalTraining(**doc["hp"]), int(doc["seed"]), str(doc["model_kind"]),
-            tuple(int(h) for h in doc["hidden"]),
-        )  # fmt: skip
 
 
 @dataclass(frozen=True)
