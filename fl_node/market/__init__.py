@@ -11,7 +11,8 @@ round loop, over a :class:`fl_node.flower.Transport`: in-process or Flower),
 Flower ServerApp reads it), :class:`MarketParams`, :class:`MarketTraining`,
 :class:`MarketRun`, :class:`MarketRoundError`.
 The silo's side of a round: :func:`handle_market_train` (train messages with
-``mechanism = MARKET``), :func:`architecture`.
+``mechanism = MARKET``), :func:`architecture`, :func:`market_node_config` (a SuperNode's node
+config holding a market silo).
 Baselines (Local, FedAvg, FedProx, Ditto, FedAMP-, CFL-, FedFomo- and pFedGraph-style):
 :func:`run_baseline`, :data:`BASELINES`, :class:`Setup`, :func:`fedamp_weights`,
 :func:`bipartition`.
@@ -29,7 +30,7 @@ from fl_node.market._baselines import (
     project_simplex,
     upload,
 )
-from fl_node.market._client import MARKET, architecture, handle_market_train
+from fl_node.market._client import MARKET, architecture, handle_market_train, market_node_config
 from fl_node.market._commitment import (
     ChallengeResult,
     Commitment,
@@ -112,6 +113,7 @@ __all__ = [
     "handle_market_train",
     "honest_responder",
     "leaf_hash",
+    "market_node_config",
     "market_round",
     "mean_loss",
     "model_vector",

@@ -44,6 +44,7 @@ __all__ = [
     "architecture",
     "handle_market_train",
     "market_local_silo",
+    "market_node_config",
 ]
 
 #: the ``mechanism`` config value of a market train message
@@ -94,6 +95,21 @@ def architecture(model: nn.Module) -> tuple[str, tuple[int, ...], DatasetMeta]:
     n_classes = linear[-1].out_features
     meta = DatasetMeta("market", n_features, n_classes, shape, tuple(map(str, range(n_classes))))
     return kind, hidden, meta
+
+
+def market_node_config(
+    split: str, n: int, partition_id: int, *, dataset: str, alpha: float, seed: int
+) -> dict[str, ConfigValue]:
+    """The node config of a SuperNode holding market silo ``partition_id`` of ``n``: the silos
+    :func:`fl_node.market.build_silos` makes of ``dataset`` (``split``, ``alpha``, ``seed``)."""
+    return {
+        "dataset": dataset,
+        "market-split": split,
+        "num-partitions": n,
+        "partition-id": partition_id,
+        "alpha": alpha,
+        "data-seed": seed,
+    }
 
 
 def market_local_silo(silo: Silo, index: int, meta: DatasetMeta, behaviour: str) -> LocalSilo:

@@ -38,6 +38,7 @@ from fl_node.market import (
     MarketTraining,
     Setup,
     build_silos,
+    market_node_config,
     model_vector,
     run_market,
 )
@@ -46,10 +47,7 @@ M, ROUNDS, SEED = 4, 3, 0
 
 
 def _node_config(i: int) -> dict[str, Any]:
-    return {
-        "dataset": "digits", "market-split": "dirichlet", "num-partitions": M,
-        "partition-id": i, "alpha": 0.3, "data-seed": SEED,
-    }  # fmt: skip
+    return market_node_config("dirichlet", M, i, dataset="digits", alpha=0.3, seed=SEED)
 
 
 @pytest.fixture(scope="module")
