@@ -97,6 +97,10 @@ def test_the_server_session_over_a_transport_equals_run_market(
         np.testing.assert_array_equal(got.payments, want.payments)
         np.testing.assert_array_equal(got.net_payment, want.net_payment)
     assert run.accuracy.history == reference.accuracy.history
+    tampered = json.loads(json.dumps(saved["history"]))
+    tampered["graphs"][-1][0] = [0]  # silo 0 importing itself: no market gives that graph
+    with pytest.raises(ValueError, match="is not the market's graph"):
+        MarketRun.from_dict(tampered, plan.market)
     events = [json.loads(x) for x in (tmp_path / "progress.jsonl").read_text().splitlines()]
     assert [e["round"] for e in events if e["event"] == "round-end"] == list(range(ROUNDS))
 
