@@ -27,7 +27,8 @@ anvil (:func:`fl_node.demo.run_demo`); :meth:`ModelMarket.demo_report` adds the 
 comparison on the same silos and checks the payoffs against the Python mirror
 (:func:`settlement.market_outcome`) for ``report.json`` / ``report.md``. The silos are digits'
 label clusters for a multiple of 3 silos, else a Dirichlet split (:func:`market_split`).
-The session runs on the embedded runtime only.
+The session runs on the embedded runtime or on the Flower deployment
+(:meth:`ModelMarket.run_session`).
 """
 
 from __future__ import annotations
@@ -367,18 +368,17 @@ class ModelMarket(NoStrategyPhase):
         runtime: Any,
         note: Callable[..., None],
     ) -> SessionOutcome:
-        """Train the silos through the market (module docstring); every slot must have joined."""
-        import torch
+        """Train the silos through the market (module docstring); every slot must have joined.
 
+        One round loop (:func:`fl_node.market.run_market_rounds`) on either runtime: embedded
+        (``runtime`` None) over in-process silos (:func:`fl_node.market.run_market`), or the
+        Flower deployment (``runtime.train_market``: the ServerApp runs the loop over the
+        silos' SuperNodes, whose node config must hold the market's data: ``market-split``,
+        see :mod:`fl_node.flower._silo`); the recorded distances are re-solved here.
+        """
         from fl_node.coordinator import TrainingOutcome
-        from fl_node.market import LocalTraining, Setup, model_vector, run_market
-        from fl_node.models import build_model
+        from fl_node.market import LocalTraining, MarketPlan, MarketRun, MarketTraining
 
-        if runtime is not None:
-            raise ValueError(
-                "[coordinator].mode = deployment: the market's session runs on the embedded "
-                "runtime only; use mode = embedded"
-            )
         missing = sorted({s.name for s in config.silos} - {s.name for s in silos})
         if missing:
             raise ValueError(
@@ -388,26 +388,20 @@ class ModelMarket(NoStrategyPhase):
         start = time.perf_counter()
         terms = self._terms(config)
         fl = config.fl
-        n = len(config.silos)
-        data = _silo_set(fl.dataset, n, fl.seed, fl.alpha)
-        sizes = [int(v) for v in data.sizes]
-        if sizes != [r.N for r in terms.reports]:
-            raise ValueError(
-                f"terms.reports N {[r.N for r in terms.reports]} differ from the silos' training "
-                f"sizes {sizes}; register each silo's real size"
-            )
-        torch.set_num_threads(1)
-        model = build_model(data.meta, "mlp", seed=fl.seed, hidden=(HIDDEN,))
         # round 0 is local training (distances need a direction); then fl.rounds priced rounds
-        setup = Setup(
-            data.silos,
-            model,
-            model_vector(model),
+        plan = MarketPlan(
+            terms.market(),
+            terms.params,
             fl.rounds + 1,
-            LocalTraining(epochs=fl.epochs, lr=fl.lr),
-            fl.seed,
+            MarketTraining(LocalTraining(epochs=fl.epochs, lr=fl.lr), fl.seed, "mlp", (HIDDEN,)),
+            model_seed=fl.seed,
+            dataset=fl.dataset,
         )
-        run = run_market(setup, terms.market(), terms.params)
+        setup = None
+        if runtime is None:
+            run, setup = _embedded_run(plan, config)
+        else:
+            run = MarketRun.from_dict(runtime.train_market(plan)["history"], plan.market)
         names = terms.names
         graphs = [[[names[j] for j in row] for row in r.graph] for r in run.rounds]
         for k, graph in enumerate(graphs, start=1):
@@ -554,6 +548,28 @@ class ModelMarket(NoStrategyPhase):
         mark("report")
         split = market_split(opts.dataset, opts.orgs)
         return _result(opts, run.true_market, params, run, local, chain, dict(marks), split)
+
+
+def _embedded_run(plan: Any, config: ConsortiumConfig) -> tuple[Any, Any]:
+    """``run_session``'s embedded run: the market's silos in this process, one torch thread."""
+    import torch
+
+    from fl_node.market import Setup, model_vector, run_market
+
+    fl = config.fl
+    data = _silo_set(fl.dataset, len(config.silos), fl.seed, fl.alpha)
+    sizes = [int(v) for v in data.sizes]
+    reported = [int(v) for v in plan.market.N]
+    if sizes != reported:
+        raise ValueError(
+            f"terms.reports N {reported} differ from the silos' training sizes {sizes}; "
+            "register each silo's real size"
+        )
+    torch.set_num_threads(1)
+    model = plan.initial_model(data.meta)
+    hp, seed = plan.training.hp, plan.training.seed
+    setup = Setup(data.silos, model, model_vector(model), plan.rounds, hp, seed)
+    return run_market(setup, plan.market, plan.params), setup
 
 
 def _org_spec(profile: Any) -> OrgSpec:
