@@ -256,12 +256,6 @@ def parse_consortium_config(root: Table) -> ConsortiumConfig:
         runtime.check_keys(("mode", "deployment"))
         mode = runtime.choice("mode", ("embedded", "deployment"), default="embedded")
         if mode == "deployment":
-            if mechanism == "market":
-                raise runtime.error(
-                    "mode",
-                    "= 'deployment': market rounds run on the embedded runtime for now",
-                    'set mode = "embedded"',
-                )
             deployment = _deployment(_req(runtime, "deployment", "superlink, root_certificates"))
             for silo, table in zip(silos, root.tables("silos", ""), strict=True):
                 if silo.supernode_public_key is None:

@@ -127,11 +127,6 @@ def scaffold(
     if options.mechanism not in ("tradefl", "cogen", "market"):
         raise ValueError(f"mechanism={options.mechanism!r}: use 'tradefl', 'cogen' or 'market'")
     cogen, market = options.mechanism == "cogen", options.mechanism == "market"
-    if market and _deployment_runtime(options):
-        raise ValueError(
-            "mechanism='market': market rounds run on the embedded runtime for now; drop "
-            "--runtime deployment / --compose"
-        )
     alpha = options.alpha
     if alpha is None:
         from fl_node.mechanisms import Cogen, ModelMarket

@@ -149,6 +149,7 @@ class NodeDaemon:
             if cfg.supernode is not None:
                 node_config = {
                     **cfg.data.node_config(),
+                    **_market_keys(cfg),
                     "silo-name": cfg.name,
                     "address": self.account.address,
                     "num-threads": cfg.supernode.num_threads,
@@ -509,3 +510,12 @@ def _is_connection_error(exc: BaseException) -> bool:
     return isinstance(exc, ChainUnavailable | OSError) and not isinstance(
         exc, FileNotFoundError | PermissionError
     )
+
+
+def _market_keys(cfg: NodeConfig) -> dict[str, Any]:
+    """A market silo's SuperNode holds the market's split of its [data] (``market-split``)."""
+    if cfg.market is None:
+        return {}
+    from fl_node.mechanisms.market import market_split
+
+    return {"market-split": market_split(cfg.data.dataset, cfg.data.num_partitions)}

@@ -118,9 +118,15 @@ MARKET_ERRORS = [
     ("K = 0.0\n", "", "[silos][1].K is missing", "eagerness"),
     ("K = 15000.0", "K = 15000.0\np = 1200.0", "[silos][0].p is not a known field", ""),
     ("K = 15000.0", "K = 15000.0\npartition_id = 1", "[silos][0].partition_id", "set it to 0"),
-    # the coordinator submits the table; the session runs embedded (for now)
+    # the coordinator submits the table
     ('mechanism = "market"', 'mechanism = "market"\nattest = false', "[coordinator].attest", "key"),
-    ("[fl]", '[runtime]\nmode = "deployment"\n[fl]', "[runtime].mode", 'mode = "embedded"'),
+    # a market round may run on the deployment engine, which needs its SuperLink
+    (
+        "[fl]",
+        '[runtime]\nmode = "deployment"\n[fl]',
+        "[runtime.deployment] is missing",
+        "superlink",
+    ),
 ]
 
 
@@ -180,8 +186,45 @@ def test_init_writes_a_market_consortium_the_silos_agree_with(tmp_path: Path) ->
         side.check(terms, 1)
     with pytest.raises(ValueError, match="the market's split depends on the silo count"):
         side.check(MarketTerms(terms.reports[:2], terms.params), 0)
-    with pytest.raises(ValueError, match="market rounds run on the embedded runtime"):
-        scaffold(tmp_path / "dep", ScaffoldOptions(mechanism="market", runtime="deployment"))
+
+
+def test_a_market_consortium_on_the_deployment_engine_gives_each_supernode_its_silo(
+    tmp_path: Path,
+) -> None:
+    """`init --mechanism market --runtime deployment`: every daemon's SuperNode node config
+    loads exactly the market silo (train size N) the consortium registered for its slot."""
+    from fl_node.daemon._daemon import _market_keys
+    from fl_node.flower import load_silo
+
+    out = tmp_path / "dep"
+    paths = scaffold(out, ScaffoldOptions(silos=3, mechanism="market", runtime="deployment"))
+    fedsettle = str(Path(sys.executable).parent / "fedsettle")
+    subprocess.run(
+        [
+            fedsettle,
+            "coordinator",
+            "credentials",
+            "--out",
+            str(out / "credentials"),
+            "--silos",
+            "3",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    config = load_consortium_config(paths[0])
+    assert config.mode == "deployment" and config.deployment is not None
+    terms = config.terms
+    assert isinstance(terms, MarketTerms)
+    for i, path in enumerate(paths[1:]):
+        node = load_node_config(path)
+        assert node.supernode is not None
+        keys = _market_keys(node)
+        assert keys == {"market-split": "clusters"}  # 3 silos: the label-cluster split
+        silo = load_silo({**node.data.node_config(), **keys, "silo-name": node.name})
+        assert len(silo.data) == terms.reports[i].N
+        assert silo.test is not None and len(silo.test) > 0
 
 
 def test_a_market_node_needs_its_own_config_and_bundled_data(tmp_path: Path) -> None:
