@@ -475,9 +475,11 @@ class Coordinator:
             if state.joined_count == state.n or self.client.phase_of(rid) != Phase.DEPOSIT:
                 break
             if self._progress_due():
+                # count and names from one read (a deposit may land between two reads)
                 profiles = self.client.profiles(rid)
                 missing = [s.name for s in self.config.silos if not profiles[s.index].joined]
-                self._waiting("deposits", state.joined_count, state.n, deadline,
+                have = sum(p.joined for p in profiles)
+                self._waiting("deposits", have, state.n, deadline,
                               round_id=rid, missing=missing)  # fmt: skip
             if time.monotonic() > give_up:
                 if self.devnet:
