@@ -8,6 +8,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {IFedSettle} from "./IFedSettle.sol";
 import {AccountSet} from "./lib/AccountSet.sol";
+import {PairwiseEngine} from "./lib/PairwiseEngine.sol";
 import {DataStore} from "./lib/DataStore.sol";
 import {OrgTable} from "./lib/OrgTable.sol";
 import {Pairwise} from "./lib/Pairwise.sol";
@@ -111,6 +112,8 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     MarketEngine public immutable marketEngine;
     /// roundOpen's duplicate-account check, deployed by the constructor (see lib/AccountSet.sol).
     AccountSet private immutable accountSet;
+    /// The pairwise rules' bonds and payoffs, deployed by the constructor (lib/PairwiseEngine.sol).
+    PairwiseEngine private immutable pairwiseEngine;
     /// @inheritdoc IFedSettle
     uint256 public roundCount;
     /// @inheritdoc IFedSettle
@@ -122,6 +125,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         operator = msg.sender;
         marketEngine = new MarketEngine();
         accountSet = new AccountSet();
+        pairwiseEngine = new PairwiseEngine();
     }
 
     // ------------------------------------------------------------------ open
@@ -141,34 +145,43 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         if (msg.sender != operator) revert NotOperator(msg.sender);
         _validateConfig(config, orgs.length);
         uint256 n = orgs.length;
-        Terms memory t = _termsOf(config);
-        (bytes memory buf, uint256 ptr) = DataStore.newBuffer(OrgTable.size(n));
-        uint256 maxScore = 0;
-        for (uint256 i; i < n; ++i) {
-            OrgSpec calldata o = orgs[i];
-            if (o.account == address(0)) revert InvalidParameter(_indexed("account", i));
-            (uint256 sMax, uint8 bad) = Rules.checkOrg(t, o.xMax, o.fMax, o.base);
-            if (bad == 4) revert ParameterOverflow("lambdaWad");
-            if (bad != 0) revert InvalidParameter(_indexed(bad == 1 ? "xMax" : bad == 2 ? "fMax" : "base", i));
-            if (sMax > maxScore) maxScore = sMax;
-            OrgTable.put(ptr, i, o.account, o.xMax, o.fMax, o.base);
-        }
-        OrgTable.putTerms(ptr, n, t.gammaWad, t.lambdaWad, t.dMinWad, t.xScale, t.fScale);
-        if (t.mechanismId == Rules.MARKET) MarketSession.checkBonds(marketEngine, t, orgs, PAYOFF_LIMIT);
-        else _checkOverflow(t, n, maxScore);
-        address dup = _firstDuplicate(orgs);
-        if (dup != address(0)) revert DuplicateAccount(dup);
+        // the triangle comes whole with the open: every bond is computed once, into the org table
+        bool bonded = RhoTriangle.size(n) <= RHO_CHUNK && rho.length == RhoTriangle.size(n);
+        address table = _orgTable(_termsOf(config), orgs, rho, bonded);
 
         roundId = ++roundCount;
         Round storage r = _rounds[roundId];
         _storeConfig(r, config, n);
-        r.orgTable = DataStore.deploy(buf, OrgTable.size(n));
+        r.orgTable = table;
         emit RoundOpened(roundId, msg.sender, config, n);
         for (uint256 i; i < n; ++i) {
             OrgSpec calldata o = orgs[i];
             emit OrgRegistered(roundId, i, o.account, o.xMax, o.fMax, o.base);
         }
-        _appendRho(r, roundId, rho);
+        _appendRho(r, roundId, rho, bonded);
+    }
+
+    /// @dev Checks every slot and deploys the org table: rows, terms and (`bonded`: the whole
+    ///  triangle is `rho`, whose entries are checked here) every slot's bond.
+    function _orgTable(Terms memory t, OrgSpec[] calldata orgs, bytes calldata rho, bool bonded)
+        private
+        returns (address)
+    {
+        uint256 n = orgs.length;
+        uint256 size = bonded ? OrgTable.sizeWithBonds(n) : OrgTable.size(n);
+        (bytes memory buf, uint256 ptr) = DataStore.newBuffer(size);
+        uint256 maxScore = _putRows(ptr, t, orgs);
+        uint256[] memory bonds;
+        if (t.mechanismId == Rules.MARKET) bonds = MarketSession.checkBonds(marketEngine, t, orgs, PAYOFF_LIMIT);
+        else _checkOverflow(t, n, maxScore);
+        address dup = _firstDuplicate(orgs);
+        if (dup != address(0)) revert DuplicateAccount(dup);
+        if (bonded) {
+            RhoTriangle.check(rho, 0);
+            if (t.mechanismId != Rules.MARKET) bonds = pairwiseEngine.bonds(t, orgs, rho);
+            OrgTable.putBonds(ptr, n, bonds);
+        }
+        return DataStore.deploy(buf, size);
     }
 
     /// @inheritdoc IFedSettle
@@ -179,16 +192,31 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         if (msg.sender != r.operator) revert NotOperator(msg.sender);
         if (r.rhoBytes == RhoTriangle.size(r.n)) revert RhoComplete(roundId);
         _requirePhase(r, Phase.Deposit);
-        _appendRho(r, roundId, chunk);
+        _appendRho(r, roundId, chunk, false);
     }
 
-    function _appendRho(Round storage r, uint256 roundId, bytes calldata chunk) private {
+    /// @dev Checks every slot and writes its row, then the terms; returns the largest maximum score.
+    function _putRows(uint256 ptr, Terms memory t, OrgSpec[] calldata orgs) private pure returns (uint256 maxScore) {
+        for (uint256 i; i < orgs.length; ++i) {
+            OrgSpec calldata o = orgs[i];
+            if (o.account == address(0)) revert InvalidParameter(_indexed("account", i));
+            (uint256 sMax, uint8 bad) = Rules.checkOrg(t, o.xMax, o.fMax, o.base);
+            if (bad == 4) revert ParameterOverflow("lambdaWad");
+            if (bad != 0) revert InvalidParameter(_indexed(bad == 1 ? "xMax" : bad == 2 ? "fMax" : "base", i));
+            if (sMax > maxScore) maxScore = sMax;
+            OrgTable.put(ptr, i, o.account, o.xMax, o.fMax, o.base);
+        }
+        OrgTable.putTerms(ptr, orgs.length, t.gammaWad, t.lambdaWad, t.dMinWad, t.xScale, t.fScale);
+    }
+
+    /// @dev `checked`: roundOpen checked the chunk's entries already.
+    function _appendRho(Round storage r, uint256 roundId, bytes calldata chunk, bool checked) private {
         uint256 total = RhoTriangle.size(r.n);
         uint256 done = r.rhoBytes;
         uint256 expected = total - done;
         if (expected > RHO_CHUNK) expected = RHO_CHUNK;
         if (chunk.length != expected) revert RhoLength(expected, chunk.length);
-        RhoTriangle.check(chunk, done);
+        if (!checked) RhoTriangle.check(chunk, done);
         address data = DataStore.write(chunk);
         r.rhoChunks.push(data);
         done += chunk.length;
@@ -196,13 +224,16 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         bytes32 h = keccak256(abi.encodePacked(r.rhoHash, keccak256(chunk)));
         r.rhoHash = h;
         emit RhoAppended(roundId, r.rhoChunks.length - 1, data, done);
-        if (done == total) {
-            bytes32 digest = keccak256(
-                abi.encode(block.chainid, address(this), roundId, _config(r), OrgTable.rowsHash(r.orgTable, r.n), h)
-            );
-            r.paramsDigest = digest;
-            emit RoundReady(roundId, h, digest);
-        }
+        if (done == total) _ready(r, roundId, h);
+    }
+
+    /// @dev The triangle is complete: the parameter digest (see the contract's notice).
+    function _ready(Round storage r, uint256 roundId, bytes32 rhoHash) private {
+        bytes32 digest = keccak256(
+            abi.encode(block.chainid, address(this), roundId, _config(r), OrgTable.rowsHash(r.orgTable, r.n), rhoHash)
+        );
+        r.paramsDigest = digest;
+        emit RoundReady(roundId, rhoHash, digest);
     }
 
     function _validateConfig(RoundConfig calldata c, uint256 n) private view {
@@ -437,7 +468,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
 
     /// @inheritdoc IFedSettle
     /// @dev Check order: UnknownRound, WrongPhase(Calculate), RhoIncomplete. Each call computes
-    ///  R_i for the next slots from their rows (Rules.payoffs), writes it into the org slot, emits
+    ///  R_i for the next slots from their rows (PairwiseEngine.payoffs), writes it into the org slot, emits
     ///  PayoffCalculated per depositor and extends the payoff digest; the call that reaches slot
     ///  n - 1 stores the digest, marks the round Settled and emits RoundSettled.
     function payoffCalculate(uint256 roundId, uint256 maxOrgs) external {
@@ -475,7 +506,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev R_i for the depositors among slots [start, end) (Rules.payoffs; mechanism 3: every
+    /// @dev R_i for the depositors among slots [start, end) (PairwiseEngine.payoffs; mechanism 3: every
     ///  slot's payoff from the table).
     function _payoffs(
         Round storage r,
@@ -487,8 +518,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     ) private view returns (int256[] memory out) {
         uint256 n = r.n;
         if (t.mechanismId == Rules.MARKET) return _marketPayoffs(r, t, rows, n);
-        bytes memory tri = RhoTriangle.load(r.rhoChunks, RhoTriangle.size(n));
-        return Rules.payoffs(t, tri, n, start, end, scores);
+        return pairwiseEngine.payoffs(t, r.rhoChunks, n, start, end, scores);
     }
 
     /// @dev The score every slot is settled at: its report, a silent depositor's minimum report,
@@ -723,15 +753,17 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         return OrgTable.get(r.orgTable, index);
     }
 
-    /// @dev bond_i from row i (Rules.bond); RhoIncomplete until the triangle is complete.
+    /// @dev bond_i: from the org table when the triangle came with roundOpen, else from row i
+    ///  (PairwiseEngine.bondOf; mechanism 3: MarketSession.bond); RhoIncomplete until the triangle is
+    ///  complete.
     function _bond(Round storage r, uint256 index) private view returns (uint256) {
         uint256 n = r.n;
         uint256 total = RhoTriangle.size(n);
         if (r.rhoBytes != total) revert RhoIncomplete(r.rhoBytes, total);
+        if (total <= RHO_CHUNK) return OrgTable.bondAt(r.orgTable, n, index);
         Terms memory t = _terms(r);
-        bytes memory rows = OrgTable.load(r.orgTable, n);
-        if (t.mechanismId == Rules.MARKET) return MarketSession.bond(marketEngine, t, rows, n, index);
-        return Rules.bond(t, RhoTriangle.load(r.rhoChunks, total), rows, n, index);
+        if (t.mechanismId != Rules.MARKET) return pairwiseEngine.bondOf(t, r.orgTable, r.rhoChunks, n, index);
+        return MarketSession.bond(marketEngine, t, OrgTable.load(r.orgTable, n), n, index);
     }
 
     function _phase(Round storage r) private view returns (Phase) {

@@ -37,7 +37,7 @@ library RhoTriangle {
     }
 
     /// @notice The whole triangle in memory (one EXTCODECOPY per chunk).
-    function load(address[] storage chunks, uint256 total) internal view returns (bytes memory tri) {
+    function load(address[] memory chunks, uint256 total) internal view returns (bytes memory tri) {
         tri = new bytes(total + 32); // 32 bytes of slack: entry reads load a whole word
         uint256 dest;
         assembly ("memory-safe") {

@@ -38,11 +38,12 @@ library MarketSession {
         return (base, 0);
     }
 
-    /// @notice Revert ParameterOverflow("gammaWad") unless the sum of all bonds is below `limit`:
+    /// @notice Every slot's bond; revert ParameterOverflow("gammaWad") unless their sum is below `limit`:
     ///  every payoff then lies in (-limit, limit) (an org gains at most what the others bonded).
     function checkBonds(MarketEngine engine, Terms memory t, IFedSettle.OrgSpec[] calldata orgs, uint256 limit)
         internal
         pure
+        returns (uint256[] memory b)
     {
         uint256 m = orgs.length;
         uint256[] memory n = new uint256[](m);
@@ -51,7 +52,7 @@ library MarketSession {
             n[i] = orgs[i].base;
             kWad[i] = uint256(orgs[i].xMax) * WAD / t.xScale;
         }
-        uint256[] memory b = engine.bonds(n, kWad, t.gammaWad, t.dMinWad);
+        b = engine.bonds(n, kWad, t.gammaWad, t.dMinWad);
         uint256 total = 0;
         for (uint256 i; i < m; ++i) {
             total += b[i];
