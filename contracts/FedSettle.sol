@@ -31,9 +31,12 @@ import {Terms} from "./rules/Terms.sol";
 ///  - Calculate: reports closed. payoffCalculate runs in resumable chunks, at any time.
 ///  - Settled:   after the chunk that computes slot n-1. Abandoned: after roundAbandon.
 ///
-///  Storage: per round an 11-slot record and the list of rho chunk data contracts; the org table,
-///  the weight triangle and the coordinator's report table are data-contract code. Per org, one
-///  slot (deposit, payoff, flags), plus one for a self-report (x, f).
+///  Storage: per round an 11-slot record, the lists of rho and payoff chunk data contracts and
+///  the slots' flags, 4 bits each (64 slots per word); the org table (with the bonds when the
+///  triangle came with roundOpen), the weight triangle, the coordinator's report table and the
+///  payoffs (16 bytes per slot, one data contract per payoffCalculate chunk) are data-contract
+///  code. A slot gets a storage word of its own only for a self-report (x, f) or for a deposit
+///  the org table does not imply (above the bond, or a round without bonds in its table).
 ///
 ///  Accounting never reads the contract's balance: forced ether or tokens change nothing;
 ///  `liabilities(token)` is what is still owed to depositors in that asset across all rounds.
@@ -65,16 +68,14 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     uint8 internal constant STATUS_SETTLED = 1;
     uint8 internal constant STATUS_ABANDONED = 2;
 
-    uint8 internal constant JOINED = 1;
-    uint8 internal constant REPORTED = 2; // self-reported (coordinator rounds: see the table)
-    uint8 internal constant WITHDRAWN = 4;
+    uint256 internal constant JOINED = 1;
+    uint256 internal constant REPORTED = 2; // self-reported (coordinator rounds: see the table)
+    uint256 internal constant WITHDRAWN = 4;
+    uint256 internal constant STORED = 8; // the deposit is in the slot's Org word, not the bond
 
+    /// One word, written only for a self-report or a deposit the org table does not imply.
     struct Org {
-        // slot A: written at deposit, payoff and withdrawal
         uint120 deposit;
-        int128 payoff;
-        uint8 flags;
-        // slot B: self-reported rounds only
         uint64 x;
         uint64 f;
     }
@@ -103,6 +104,8 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         bytes32 paramsDigest;
         bytes32 payoffDigest;
         address[] rhoChunks;
+        uint256[] payoffChunks; // data contract | end slot << 160
+        mapping(uint256 word => uint256) flags; // slot i: bits 4 (i % 64) .. of word i / 64
         mapping(uint256 index => Org) orgs;
     }
 
@@ -177,8 +180,9 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         address dup = _firstDuplicate(orgs);
         if (dup != address(0)) revert DuplicateAccount(dup);
         if (bonded) {
-            RhoTriangle.check(rho, 0);
-            if (t.mechanismId != Rules.MARKET) bonds = pairwiseEngine.bonds(t, orgs, rho);
+            // PairwiseEngine.bonds checks the triangle's entries as it reads them
+            if (t.mechanismId == Rules.MARKET) pairwiseEngine.checkRho(rho, 0);
+            else bonds = pairwiseEngine.bonds(t, orgs, rho);
             OrgTable.putBonds(ptr, n, bonds);
         }
         return DataStore.deploy(buf, size);
@@ -216,7 +220,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         uint256 expected = total - done;
         if (expected > RHO_CHUNK) expected = RHO_CHUNK;
         if (chunk.length != expected) revert RhoLength(expected, chunk.length);
-        if (!checked) RhoTriangle.check(chunk, done);
+        if (!checked) pairwiseEngine.checkRho(chunk, done);
         address data = DataStore.write(chunk);
         r.rhoChunks.push(data);
         done += chunk.length;
@@ -319,8 +323,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         Round storage r = _round(roundId);
         OrgTable.Row memory row = _row(r, index);
         if (msg.sender != row.account) revert WrongCaller(row.account, msg.sender);
-        Org storage o = r.orgs[index];
-        if (o.flags & JOINED != 0) revert AlreadyDeposited(index);
+        if (_flags(r, index) & JOINED != 0) revert AlreadyDeposited(index);
         _requirePhase(r, Phase.Deposit);
         uint256 bond = _bond(r, index);
         if (amount < bond) revert BondTooSmall(bond, amount);
@@ -333,8 +336,12 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         uint256 expectedValue = token == address(0) ? amount : 0;
         if (msg.value != expectedValue) revert ValueMismatch(expectedValue, msg.value);
 
-        o.deposit = uint120(amount);
-        o.flags = JOINED;
+        if (amount != bond || !_bonded(r.n)) {
+            r.orgs[index].deposit = uint120(amount);
+            _setFlags(r, index, JOINED | STORED);
+        } else {
+            _setFlags(r, index, JOINED);
+        }
         r.joinedCount += 1;
         r.totalDeposits = uint128(total);
         liabilities[token] = owed + amount;
@@ -358,12 +365,13 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         OrgTable.Row memory row = _row(r, index);
         if (msg.sender != row.account) revert WrongCaller(row.account, msg.sender);
         if (r.coordinator != address(0)) revert ReportsByCoordinator(r.coordinator);
-        Org storage o = r.orgs[index];
-        if (o.flags & JOINED == 0) revert NotJoined(index);
-        if (o.flags & REPORTED != 0) revert AlreadyReported(index);
+        uint256 flags = _flags(r, index);
+        if (flags & JOINED == 0) revert NotJoined(index);
+        if (flags & REPORTED != 0) revert AlreadyReported(index);
         _requirePhase(r, Phase.Report);
         uint256 s = _checkedScore(_terms(r), row, index, x, f);
-        o.flags |= REPORTED;
+        _setFlags(r, index, REPORTED);
+        Org storage o = r.orgs[index];
         o.x = x;
         o.f = f;
         r.reportedCount += 1;
@@ -391,7 +399,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         for (uint256 i; i < n; ++i) {
             (uint64 x, uint64 f) = _tableRow(table, i);
             if (x == 0 && f == 0) continue;
-            if (r.orgs[i].flags & JOINED == 0) revert NotJoined(i);
+            if (_flags(r, i) & JOINED == 0) revert NotJoined(i);
             OrgTable.Row memory row = OrgTable.rowAt(rows, i);
             uint256 s = _checkedScore(t, row, i, x, f);
             ++reports;
@@ -412,7 +420,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         uint32 reports = 0;
         for (uint256 i; i < n; ++i) {
             if (!named[i]) continue;
-            if (r.orgs[i].flags & JOINED == 0) revert NotJoined(i);
+            if (_flags(r, i) & JOINED == 0) revert NotJoined(i);
             ++reports;
         }
         address data = DataStore.write(table);
@@ -436,7 +444,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
             dest := add(raw, 0x20)
         }
         DataStore.copy(data, 0, size, dest);
-        return marketEngine.payoffs(MarketSession.table(t, rows, n), raw, t.dMinWad);
+        return marketEngine.rowPayoffs(rows, t.xScale, t.lambdaWad, t.gammaWad, raw, t.dMinWad);
     }
 
     function _tableRow(bytes calldata table, uint256 i) private pure returns (uint64 x, uint64 f) {
@@ -482,8 +490,27 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         Terms memory t = _terms(r);
         bytes memory rows = OrgTable.load(r.orgTable, n);
         uint256[] memory scores = _scores(r, t, rows, n);
-        int256[] memory payoffs = _payoffs(r, t, rows, scores, start, end);
-        bytes32 digest = r.payoffDigest;
+        bytes32 digest = _record(r, roundId, rows, scores, _payoffs(r, t, rows, scores, start, end), start, end);
+        r.settledCount = uint32(end);
+        if (end == n) {
+            r.status = STATUS_SETTLED;
+            emit RoundSettled(roundId, msg.sender, r.joinedCount, digest);
+        }
+    }
+
+    /// @dev Slots [start, end): emits PayoffCalculated per depositor, extends and stores the
+    ///  payoff digest and stores the chunk's payoffs as a data contract (16 bytes per slot).
+    function _record(
+        Round storage r,
+        uint256 roundId,
+        bytes memory rows,
+        uint256[] memory scores,
+        int256[] memory payoffs,
+        uint256 start,
+        uint256 end
+    ) private returns (bytes32 digest) {
+        (bytes memory buf, uint256 ptr) = DataStore.newBuffer(16 * (end - start));
+        digest = r.payoffDigest;
         for (uint256 i = start; i < end; ++i) {
             address account = OrgTable.rowAt(rows, i).account;
             uint256 s = scores[i];
@@ -492,18 +519,16 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
                 s = 0;
             } else {
                 payoff = payoffs[i];
-                // |payoff| < 2^119 (checked at open): fits the slot's int128
-                r.orgs[i].payoff = int128(payoff);
+                // |payoff| < 2^119 (checked at open): 16 bytes, two's complement
+                assembly ("memory-safe") {
+                    mstore(add(ptr, shl(4, sub(i, start))), shl(128, payoff))
+                }
                 emit PayoffCalculated(roundId, i, account, s, payoff);
             }
             digest = keccak256(abi.encode(digest, i, account, s, payoff));
         }
         r.payoffDigest = digest;
-        r.settledCount = uint32(end);
-        if (end == n) {
-            r.status = STATUS_SETTLED;
-            emit RoundSettled(roundId, msg.sender, r.joinedCount, digest);
-        }
+        r.payoffChunks.push(uint256(uint160(DataStore.deploy(buf, 16 * (end - start)))) | end << 160);
     }
 
     /// @dev R_i for the depositors among slots [start, end) (PairwiseEngine.payoffs; mechanism 3: every
@@ -542,13 +567,12 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         uint256[3] memory c;
         (c[0], c[1], c[2]) = Rules.coefficients(t);
         for (uint256 i; i < n; ++i) {
-            Org storage o = r.orgs[i];
-            uint8 flags = o.flags;
+            uint256 flags = _flags(r, i);
             if (flags & JOINED == 0) {
                 scores[i] = Pairwise.INACTIVE;
                 continue;
             }
-            (uint64 x, uint64 f) = _reportOf(o, flags, reports, i);
+            (uint64 x, uint64 f) = _reportOf(r, flags, reports, i);
             (uint64 xMax, uint64 base) = OrgTable.xMaxBaseAt(rows, i);
             if (x == 0 && f == 0) (x, f) = Rules.minReport(t, xMax);
             scores[i] = c[0] * x + c[1] * f + c[2] * base;
@@ -556,7 +580,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     }
 
     /// @dev (0, 0) when the slot did not report.
-    function _reportOf(Org storage o, uint8 flags, bytes memory reports, uint256 i)
+    function _reportOf(Round storage r, uint256 flags, bytes memory reports, uint256 i)
         private
         view
         returns (uint64 x, uint64 f)
@@ -568,6 +592,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
                 f := and(shr(128, w), 0xffffffffffffffff)
             }
         } else if (flags & REPORTED != 0) {
+            Org storage o = r.orgs[i];
             (x, f) = (o.x, o.f);
         }
     }
@@ -584,12 +609,11 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         if (msg.sender != row.account) revert WrongCaller(row.account, msg.sender);
         Phase p = _phase(r);
         if (p != Phase.Settled && p != Phase.Abandoned) revert WrongPhase(Phase.Settled, p);
-        Org storage o = r.orgs[index];
-        uint8 flags = o.flags;
+        uint256 flags = _flags(r, index);
         if (flags & JOINED == 0) revert NothingToWithdraw(index);
         if (flags & WITHDRAWN != 0) revert AlreadyWithdrawn(index);
-        uint256 amount = _payout(o, p);
-        _markPaid(r, o, flags, amount);
+        uint256 amount = _payout(r, index, flags, p);
+        _markPaid(r, index, amount);
         emit PayoffTransferred(roundId, index, msg.sender, amount);
         if (amount != 0 && !_send(r.token, row.account, amount, gasleft())) {
             revert TransferFailed(row.account, amount);
@@ -609,16 +633,15 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         address token = r.token;
         uint256 stipend = token == address(0) ? PUSH_GAS : gasleft();
         for (uint256 i = start; i < end; ++i) {
-            Org storage o = r.orgs[i];
-            uint8 flags = o.flags;
+            uint256 flags = _flags(r, i);
             if (flags & JOINED == 0 || flags & WITHDRAWN != 0) continue;
             address account = OrgTable.rowAt(rows, i).account;
-            uint256 amount = _payout(o, p);
-            _markPaid(r, o, flags, amount);
+            uint256 amount = _payout(r, i, flags, p);
+            _markPaid(r, i, amount);
             if (amount == 0 || _send(token, account, amount, stipend)) {
                 emit PayoffTransferred(roundId, i, account, amount);
             } else {
-                o.flags = flags;
+                r.flags[i >> 6] &= ~(WITHDRAWN << ((i & 63) << 2));
                 r.totalWithdrawn -= uint128(amount);
                 liabilities[token] += amount;
                 emit PayoffDeferred(roundId, i, account, amount);
@@ -626,14 +649,48 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         }
     }
 
-    function _payout(Org storage o, Phase p) private view returns (uint256) {
+    /// @dev Slot i's deposit (the Org word if STORED, else its bond in the org table), plus R_i
+    ///  once Settled.
+    function _payout(Round storage r, uint256 i, uint256 flags, Phase p) private view returns (uint256 amount) {
+        amount = flags & STORED != 0 ? r.orgs[i].deposit : OrgTable.bondAt(r.orgTable, r.n, i);
         // deposit + payoff >= deposit - bond >= 0 (Pairwise: R_i >= -bond_i)
-        if (p == Phase.Settled) return uint256(int256(uint256(o.deposit)) + o.payoff);
-        return o.deposit;
+        if (p == Phase.Settled) amount = uint256(int256(amount) + _payoffOf(r, i));
     }
 
-    function _markPaid(Round storage r, Org storage o, uint8 flags, uint256 amount) private {
-        o.flags = flags | WITHDRAWN;
+    /// @dev R_i from the payoff chunk that holds slot i (0 before it is computed).
+    function _payoffOf(Round storage r, uint256 i) private view returns (int256 payoff) {
+        uint256 start = 0;
+        uint256 count = r.payoffChunks.length;
+        for (uint256 k; k < count; ++k) {
+            uint256 c = r.payoffChunks[k];
+            uint256 end = c >> 160;
+            if (i < end) {
+                address data = address(uint160(c));
+                assembly ("memory-safe") {
+                    extcodecopy(data, 0, add(1, shl(4, sub(i, start))), 16)
+                    payoff := signextend(15, shr(128, mload(0)))
+                }
+                return payoff;
+            }
+            start = end;
+        }
+    }
+
+    function _flags(Round storage r, uint256 i) private view returns (uint256) {
+        return (r.flags[i >> 6] >> ((i & 63) << 2)) & 15;
+    }
+
+    function _setFlags(Round storage r, uint256 i, uint256 bits) private {
+        r.flags[i >> 6] |= bits << ((i & 63) << 2);
+    }
+
+    /// @dev Bonds live in the org table when the whole triangle came with roundOpen.
+    function _bonded(uint256 n) private pure returns (bool) {
+        return RhoTriangle.size(n) <= RHO_CHUNK;
+    }
+
+    function _markPaid(Round storage r, uint256 i, uint256 amount) private {
+        _setFlags(r, i, WITHDRAWN);
         r.totalWithdrawn += uint128(amount); // payouts sum to the deposits, < 2^128
         liabilities[r.token] -= amount;
     }
@@ -669,11 +726,10 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         OrgTable.Row memory row = _row(r, index);
         (prof.account, prof.xMax, prof.fMax, prof.base) = (row.account, row.xMax, row.fMax, row.base);
         if (r.rhoBytes == RhoTriangle.size(r.n)) prof.bond = _bond(r, index);
-        Org storage o = r.orgs[index];
-        uint8 flags = o.flags;
-        prof.deposited = o.deposit;
-        prof.payoff = o.payoff;
+        uint256 flags = _flags(r, index);
+        prof.payoff = _payoffOf(r, index);
         prof.joined = flags & JOINED != 0;
+        if (prof.joined) prof.deposited = _payout(r, index, flags, Phase.Abandoned);
         prof.withdrawn = flags & WITHDRAWN != 0;
         bytes memory reports;
         if (r.reportTable != address(0) && r.mechanismId != Rules.MARKET) {
@@ -685,7 +741,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
             DataStore.copy(r.reportTable, 16 * index, 16, dest);
             index = 0; // the one row copied
         }
-        (prof.x, prof.f) = _reportOf(o, flags, reports, index);
+        (prof.x, prof.f) = _reportOf(r, flags, reports, index);
         prof.reported = prof.joined && (prof.x != 0 || prof.f != 0 || flags & REPORTED != 0);
         if (prof.joined) {
             Terms memory t = _terms(r);
@@ -763,7 +819,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         if (total <= RHO_CHUNK) return OrgTable.bondAt(r.orgTable, n, index);
         Terms memory t = _terms(r);
         if (t.mechanismId != Rules.MARKET) return pairwiseEngine.bondOf(t, r.orgTable, r.rhoChunks, n, index);
-        return MarketSession.bond(marketEngine, t, OrgTable.load(r.orgTable, n), n, index);
+        return marketEngine.rowBonds(OrgTable.load(r.orgTable, n), t.xScale, t.gammaWad, t.dMinWad)[index];
     }
 
     function _phase(Round storage r) private view returns (Phase) {

@@ -13,9 +13,14 @@ import {RhoTriangle} from "./RhoTriangle.sol";
 ///  bond_i = sum_{j != i} trunc(gammaWad w_ij max(0, sMax_j - sMin_i) / D) and
 ///  R_i = sum_j trunc(gammaWad w_ij (s_i - s_j) / D) (lib/Pairwise.sol).
 contract PairwiseEngine {
+    /// @notice Reverts RhoOutOfRange at the first entry above BPS (RhoTriangle.check).
+    function checkRho(bytes calldata chunk, uint256 base) external pure {
+        RhoTriangle.check(chunk, base);
+    }
+
     /// @notice Every slot's bond from the slot specs and the complete weight triangle `tri`
     ///  (roundOpen, when the triangle arrives with it): one pass over the triangle, each entry
-    ///  (i, j) adding its term to both bond_i and bond_j.
+    ///  (i, j) adding its term to both bond_i and bond_j, checking it (RhoOutOfRange) on the way.
     /// @dev Unchecked: roundOpen checked gammaWad * BPS * every maximum score against 2^255 - 1 and
     ///  n * (largest term + 1) < 2^119 before calling.
     function bonds(Terms calldata t, IFedSettle.OrgSpec[] calldata orgs, bytes calldata tri)
@@ -26,7 +31,10 @@ contract PairwiseEngine {
         Terms memory tm = t;
         uint256 n = orgs.length;
         out = new uint256[](n);
-        if (tm.gammaWad == 0) return out;
+        if (tm.gammaWad == 0) {
+            RhoTriangle.check(tri, 0);
+            return out;
+        }
         (uint256 cx, uint256 cf, uint256 cb) = Rules.coefficients(tm);
         // per slot three words: maximum score, minimum score, bond accumulator
         uint256[] memory s = new uint256[](3 * n);
@@ -39,6 +47,7 @@ contract PairwiseEngine {
         }
         uint256 g = tm.gammaWad;
         uint256 d = Rules.denominator(tm);
+        uint256 bad;
         assembly ("memory-safe") {
             let first := add(s, 0x20)
             let end := add(first, mul(0x60, n))
@@ -48,7 +57,9 @@ contract PairwiseEngine {
                 let lo := mload(add(p, 0x20))
                 let acc := 0
                 for { let q := add(p, 0x60) } lt(q, end) { q := add(q, 0x60) } {
-                    let gw := mul(g, shr(240, calldataload(o)))
+                    let w := shr(240, calldataload(o))
+                    bad := or(bad, gt(w, 10000))
+                    let gw := mul(g, w)
                     o := add(o, 2)
                     let v := mload(q)
                     // max(0, v - lo) as (v > lo) * (v - lo)
@@ -66,6 +77,7 @@ contract PairwiseEngine {
                 mstore(add(dst, shl(5, k)), mload(add(src, mul(0x60, k))))
             }
         }
+        if (bad != 0) RhoTriangle.check(tri, 0);
     }
 
     /// @notice Slot i's bond from the round's code (rounds whose triangle came in chunks):
