@@ -20,7 +20,8 @@ contract PairwiseEngine {
 
     /// @notice Every slot's bond from the slot specs and the complete weight triangle `tri`
     ///  (roundOpen, when the triangle arrives with it): one pass over the triangle, each entry
-    ///  (i, j) adding its term to both bond_i and bond_j, checking it (RhoOutOfRange) on the way.
+    ///  (i, j) adding its term to both bond_i and bond_j; the entries are checked first
+    ///  (RhoOutOfRange).
     /// @dev Unchecked: roundOpen checked gammaWad * BPS * every maximum score against 2^255 - 1 and
     ///  n * (largest term + 1) < 2^119 before calling.
     function bonds(Terms calldata t, IFedSettle.OrgSpec[] calldata orgs, bytes calldata tri)
@@ -28,26 +29,24 @@ contract PairwiseEngine {
         pure
         returns (uint256[] memory out)
     {
+        RhoTriangle.check(tri, 0);
         Terms memory tm = t;
         uint256 n = orgs.length;
         out = new uint256[](n);
-        if (tm.gammaWad == 0) {
-            RhoTriangle.check(tri, 0);
-            return out;
-        }
+        uint256 g = tm.gammaWad;
+        if (g == 0) return out;
         (uint256 cx, uint256 cf, uint256 cb) = Rules.coefficients(tm);
-        // per slot three words: maximum score, minimum score, bond accumulator
+        // per slot three words: gammaWad * maximum score, gammaWad * minimum score, bond accumulator
+        // (g w (v - lo) == w (g v - g lo) exactly: every product fits, see above)
         uint256[] memory s = new uint256[](3 * n);
         for (uint256 i; i < n; ++i) {
             IFedSettle.OrgSpec calldata o = orgs[i];
             (uint64 x, uint64 f) = Rules.minReport(tm, o.xMax);
             uint256 b = cb * o.base;
-            s[3 * i] = cx * o.xMax + cf * o.fMax + b;
-            s[3 * i + 1] = cx * x + cf * f + b;
+            s[3 * i] = g * (cx * o.xMax + cf * o.fMax + b);
+            s[3 * i + 1] = g * (cx * x + cf * f + b);
         }
-        uint256 g = tm.gammaWad;
         uint256 d = Rules.denominator(tm);
-        uint256 bad;
         assembly ("memory-safe") {
             let first := add(s, 0x20)
             let end := add(first, mul(0x60, n))
@@ -58,15 +57,13 @@ contract PairwiseEngine {
                 let acc := 0
                 for { let q := add(p, 0x60) } lt(q, end) { q := add(q, 0x60) } {
                     let w := shr(240, calldataload(o))
-                    bad := or(bad, gt(w, 10000))
-                    let gw := mul(g, w)
                     o := add(o, 2)
                     let v := mload(q)
                     // max(0, v - lo) as (v > lo) * (v - lo)
-                    acc := add(acc, div(mul(gw, mul(gt(v, lo), sub(v, lo))), d))
+                    acc := add(acc, div(mul(w, mul(gt(v, lo), sub(v, lo))), d))
                     let u := mload(add(q, 0x20))
                     let a := add(q, 0x40)
-                    mstore(a, add(mload(a), div(mul(gw, mul(gt(hi, u), sub(hi, u))), d)))
+                    mstore(a, add(mload(a), div(mul(w, mul(gt(hi, u), sub(hi, u))), d)))
                 }
                 let a := add(p, 0x40)
                 mstore(a, add(mload(a), acc))
@@ -77,7 +74,6 @@ contract PairwiseEngine {
                 mstore(add(dst, shl(5, k)), mload(add(src, mul(0x60, k))))
             }
         }
-        if (bad != 0) RhoTriangle.check(tri, 0);
     }
 
     /// @notice Slot i's bond from the round's code (rounds whose triangle came in chunks):

@@ -107,12 +107,29 @@ library Rules {
     }
 
     /// @notice R_i for the slots in [start, end) (out[i]); scores[j] == Pairwise.INACTIVE for slots
-    ///  that never deposited.
+    ///  that never deposited (their entries of `tri`, a memory copy, are zeroed).
     function payoffs(Terms memory t, bytes memory tri, uint256 n, uint256 start, uint256 end, uint256[] memory scores)
         internal
         pure
         returns (int256[] memory)
     {
-        return Pairwise.payoffRows(tri, n, start, end, scores, t.gammaWad, denominator(t));
+        if (t.gammaWad == 0) return new int256[](n);
+        return Pairwise.payoffRows(tri, n, start, end, _scaled(tri, n, scores, t.gammaWad), denominator(t));
+    }
+
+    /// @dev g * score per slot (<= gammaWad * max score, checked at open); an inactive slot keeps
+    ///  INACTIVE and its row and column of `tri` are zeroed.
+    function _scaled(bytes memory tri, uint256 n, uint256[] memory scores, uint256 g)
+        private
+        pure
+        returns (uint256[] memory out)
+    {
+        out = new uint256[](n);
+        for (uint256 j; j < n; ++j) {
+            uint256 s = scores[j];
+            if (s == Pairwise.INACTIVE) Pairwise.deactivate(tri, n, j);
+            else s *= g;
+            out[j] = s;
+        }
     }
 }
