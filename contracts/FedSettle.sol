@@ -10,6 +10,7 @@ import {IFedSettle} from "./IFedSettle.sol";
 import {AccountSet} from "./lib/AccountSet.sol";
 import {PairwiseEngine} from "./lib/PairwiseEngine.sol";
 import {DataStore} from "./lib/DataStore.sol";
+import {FieldNames} from "./lib/FieldNames.sol";
 import {OrgTable} from "./lib/OrgTable.sol";
 import {Pairwise} from "./lib/Pairwise.sol";
 import {RhoTriangle} from "./lib/RhoTriangle.sol";
@@ -117,6 +118,8 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     AccountSet private immutable accountSet;
     /// The pairwise rules' bonds and payoffs, deployed by the constructor (lib/PairwiseEngine.sol).
     PairwiseEngine private immutable pairwiseEngine;
+    /// The indexed field names of errors, deployed by the constructor (lib/FieldNames.sol).
+    FieldNames private immutable fieldNames;
     /// @inheritdoc IFedSettle
     uint256 public roundCount;
     /// @inheritdoc IFedSettle
@@ -129,6 +132,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         marketEngine = new MarketEngine();
         accountSet = new AccountSet();
         pairwiseEngine = new PairwiseEngine();
+        fieldNames = new FieldNames();
     }
 
     // ------------------------------------------------------------------ open
@@ -200,7 +204,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     }
 
     /// @dev Checks every slot and writes its row, then the terms; returns the largest maximum score.
-    function _putRows(uint256 ptr, Terms memory t, OrgSpec[] calldata orgs) private pure returns (uint256 maxScore) {
+    function _putRows(uint256 ptr, Terms memory t, OrgSpec[] calldata orgs) private view returns (uint256 maxScore) {
         for (uint256 i; i < orgs.length; ++i) {
             OrgSpec calldata o = orgs[i];
             if (o.account == address(0)) revert InvalidParameter(_indexed("account", i));
@@ -393,18 +397,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         if (r.mechanismId == Rules.MARKET) return _marketTableSubmit(r, roundId, table);
         uint256 n = r.n;
         if (table.length != 16 * n) revert TableLength(16 * n, table.length);
-        Terms memory t = _terms(r);
-        bytes memory rows = OrgTable.load(r.orgTable, n);
-        uint32 reports = 0;
-        for (uint256 i; i < n; ++i) {
-            (uint64 x, uint64 f) = _tableRow(table, i);
-            if (x == 0 && f == 0) continue;
-            if (_flags(r, i) & JOINED == 0) revert NotJoined(i);
-            OrgTable.Row memory row = OrgTable.rowAt(rows, i);
-            uint256 s = _checkedScore(t, row, i, x, f);
-            ++reports;
-            emit ContributionSubmitted(roundId, i, row.account, x, f, s);
-        }
+        uint32 reports = _checkTable(r, roundId, table, n);
         address data = DataStore.write(table);
         r.reportTable = data;
         r.reportedCount = reports;
@@ -447,6 +440,29 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         return marketEngine.rowPayoffs(rows, t.xScale, t.lambdaWad, t.gammaWad, raw, t.dMinWad);
     }
 
+    /// @dev Checks every non-zero row of the table and emits ContributionSubmitted; returns how
+    ///  many rows report.
+    function _checkTable(Round storage r, uint256 roundId, bytes calldata table, uint256 n)
+        private
+        returns (uint32 reports)
+    {
+        Terms memory t = _terms(r);
+        bytes memory rows = OrgTable.load(r.orgTable, n);
+        uint256[] memory words = _flagWords(r, n);
+        uint256[3] memory c;
+        (c[0], c[1], c[2]) = Rules.coefficients(t);
+        for (uint256 i; i < n; ++i) {
+            (uint64 x, uint64 f) = _tableRow(table, i);
+            if (x == 0 && f == 0) continue;
+            if (_flagOf(words, i) & JOINED == 0) revert NotJoined(i);
+            OrgTable.Row memory row = OrgTable.rowAt(rows, i);
+            _checkReport(t, row, i, x, f);
+            ++reports;
+            // an admissible report scores at most the slot's maximum (checked at open)
+            emit ContributionSubmitted(roundId, i, row.account, x, f, c[0] * x + c[1] * f + c[2] * row.base);
+        }
+    }
+
     function _tableRow(bytes calldata table, uint256 i) private pure returns (uint64 x, uint64 f) {
         assembly ("memory-safe") {
             let w := calldataload(add(table.offset, shl(4, i)))
@@ -458,13 +474,18 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     /// @dev The score of an admissible report; ReportOutOfBounds("x[i]" | "f[i]") otherwise.
     function _checkedScore(Terms memory t, OrgTable.Row memory row, uint256 i, uint64 x, uint64 f)
         private
-        pure
+        view
         returns (uint256)
     {
+        _checkReport(t, row, i, x, f);
+        return Rules.score(t, row, x, f);
+    }
+
+    /// @dev ReportOutOfBounds("x[i]" | "f[i]") unless the report is admissible.
+    function _checkReport(Terms memory t, OrgTable.Row memory row, uint256 i, uint64 x, uint64 f) private view {
         (uint8 bad, uint256 min, uint256 max) = Rules.checkReport(t, row, x, f);
         if (bad == 1) revert ReportOutOfBounds(_indexed("x", i), x, min, max);
         if (bad == 2) revert ReportOutOfBounds(_indexed("f", i), f, min, max);
-        return Rules.score(t, row, x, f);
     }
 
     function _requirePhase(Round storage r, Phase expected) private view {
@@ -566,8 +587,9 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         }
         uint256[3] memory c;
         (c[0], c[1], c[2]) = Rules.coefficients(t);
+        uint256[] memory words = _flagWords(r, n);
         for (uint256 i; i < n; ++i) {
-            uint256 flags = _flags(r, i);
+            uint256 flags = _flagOf(words, i);
             if (flags & JOINED == 0) {
                 scores[i] = Pairwise.INACTIVE;
                 continue;
@@ -678,6 +700,18 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
 
     function _flags(Round storage r, uint256 i) private view returns (uint256) {
         return (r.flags[i >> 6] >> ((i & 63) << 2)) & 15;
+    }
+
+    /// @dev Every flag word of the round (one storage read per 64 slots).
+    function _flagWords(Round storage r, uint256 n) private view returns (uint256[] memory words) {
+        words = new uint256[]((n + 63) >> 6);
+        for (uint256 k; k < words.length; ++k) {
+            words[k] = r.flags[k];
+        }
+    }
+
+    function _flagOf(uint256[] memory words, uint256 i) private pure returns (uint256) {
+        return (words[i >> 6] >> ((i & 63) << 2)) & 15;
     }
 
     function _setFlags(Round storage r, uint256 i, uint256 bits) private {
@@ -860,16 +894,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         });
     }
 
-    function _indexed(string memory name, uint256 i) private pure returns (string memory) {
-        return string.concat(name, "[", _decimal(i), "]");
-    }
-
-    function _decimal(uint256 v) private pure returns (string memory) {
-        if (v == 0) return "0";
-        uint256 len = 0;
-        for (uint256 t = v; t != 0; t /= 10) ++len;
-        bytes memory out = new bytes(len);
-        for (; v != 0; v /= 10) out[--len] = bytes1(uint8(48 + v % 10));
-        return string(out);
+    function _indexed(string memory name, uint256 i) private view returns (string memory) {
+        return fieldNames.indexedName(name, i);
     }
 }

@@ -82,12 +82,22 @@ library Pairwise {
             let last := add(scores, shl(5, add(n, 1)))
             let op := add(out, shl(5, add(i, 2)))
             let o := add(add(tri, 0x20), mul(i, sub(sub(shl(1, n), i), 1)))
-            for {} lt(sp, last) { sp := add(sp, 0x20) } {
+            // two rivals per iteration, then the odd one out
+            for { let last2 := sub(last, 0x20) } lt(sp, last2) { sp := add(sp, 0x40) } {
                 let t := sdiv(mul(shr(240, mload(o)), sub(si, mload(sp))), denom)
                 acc := add(acc, t)
                 mstore(op, sub(mload(op), t))
-                op := add(op, 0x20)
-                o := add(o, 2)
+                t := sdiv(mul(shr(240, mload(add(o, 2))), sub(si, mload(add(sp, 0x20)))), denom)
+                acc := add(acc, t)
+                let op2 := add(op, 0x20)
+                mstore(op2, sub(mload(op2), t))
+                op := add(op, 0x40)
+                o := add(o, 4)
+            }
+            if lt(sp, last) {
+                let t := sdiv(mul(shr(240, mload(o)), sub(si, mload(sp))), denom)
+                acc := add(acc, t)
+                mstore(op, sub(mload(op), t))
             }
         }
     }

@@ -42,9 +42,11 @@ contract PairwiseEngine {
         for (uint256 i; i < n; ++i) {
             IFedSettle.OrgSpec calldata o = orgs[i];
             (uint64 x, uint64 f) = Rules.minReport(tm, o.xMax);
-            uint256 b = cb * o.base;
-            s[3 * i] = g * (cx * o.xMax + cf * o.fMax + b);
-            s[3 * i + 1] = g * (cx * x + cf * f + b);
+            unchecked {
+                uint256 b = cb * o.base;
+                s[3 * i] = g * (cx * o.xMax + cf * o.fMax + b);
+                s[3 * i + 1] = g * (cx * x + cf * f + b);
+            }
         }
         uint256 d = Rules.denominator(tm);
         assembly ("memory-safe") {
@@ -55,15 +57,32 @@ contract PairwiseEngine {
                 let hi := mload(p)
                 let lo := mload(add(p, 0x20))
                 let acc := 0
-                for { let q := add(p, 0x60) } lt(q, end) { q := add(q, 0x60) } {
+                let q := add(p, 0x60)
+                // two rivals per iteration, then the odd one out
+                for { let last := sub(end, 0x60) } lt(q, last) { q := add(q, 0xc0) } {
                     let w := shr(240, calldataload(o))
-                    o := add(o, 2)
                     let v := mload(q)
                     // max(0, v - lo) as (v > lo) * (v - lo)
                     acc := add(acc, div(mul(w, mul(gt(v, lo), sub(v, lo))), d))
-                    let u := mload(add(q, 0x20))
+                    v := mload(add(q, 0x20))
                     let a := add(q, 0x40)
-                    mstore(a, add(mload(a), div(mul(w, mul(gt(hi, u), sub(hi, u))), d)))
+                    mstore(a, add(mload(a), div(mul(w, mul(gt(hi, v), sub(hi, v))), d)))
+                    w := shr(240, calldataload(add(o, 2)))
+                    o := add(o, 4)
+                    v := mload(add(q, 0x60))
+                    acc := add(acc, div(mul(w, mul(gt(v, lo), sub(v, lo))), d))
+                    v := mload(add(q, 0x80))
+                    a := add(q, 0xa0)
+                    mstore(a, add(mload(a), div(mul(w, mul(gt(hi, v), sub(hi, v))), d)))
+                }
+                if lt(q, end) {
+                    let w := shr(240, calldataload(o))
+                    o := add(o, 2)
+                    let v := mload(q)
+                    acc := add(acc, div(mul(w, mul(gt(v, lo), sub(v, lo))), d))
+                    v := mload(add(q, 0x20))
+                    let a := add(q, 0x40)
+                    mstore(a, add(mload(a), div(mul(w, mul(gt(hi, v), sub(hi, v))), d)))
                 }
                 let a := add(p, 0x40)
                 mstore(a, add(mload(a), acc))

@@ -117,6 +117,12 @@ library Rules {
         return Pairwise.payoffRows(tri, n, start, end, _scaled(tri, n, scores, t.gammaWad), denominator(t));
     }
 
+    function _mul(uint256 a, uint256 b) private pure returns (uint256) {
+        unchecked {
+            return a * b;
+        }
+    }
+
     /// @dev g * score per slot (<= gammaWad * max score, checked at open); an inactive slot keeps
     ///  INACTIVE and its row and column of `tri` are zeroed.
     function _scaled(bytes memory tri, uint256 n, uint256[] memory scores, uint256 g)
@@ -128,7 +134,7 @@ library Rules {
         for (uint256 j; j < n; ++j) {
             uint256 s = scores[j];
             if (s == Pairwise.INACTIVE) Pairwise.deactivate(tri, n, j);
-            else s *= g;
+            else s = _mul(s, g);
             out[j] = s;
         }
     }
