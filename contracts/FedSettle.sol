@@ -533,7 +533,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         (bytes memory buf, uint256 ptr) = DataStore.newBuffer(16 * (end - start));
         digest = r.payoffDigest;
         for (uint256 i = start; i < end; ++i) {
-            address account = OrgTable.rowAt(rows, i).account;
+            address account = OrgTable.accountAt(rows, i);
             uint256 s = scores[i];
             int256 payoff = 0;
             if (s == Pairwise.INACTIVE) {
@@ -546,7 +546,16 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
                 }
                 emit PayoffCalculated(roundId, i, account, s, payoff);
             }
-            digest = keccak256(abi.encode(digest, i, account, s, payoff));
+            assembly ("memory-safe") {
+                // keccak256(abi.encode(digest, i, account, s, payoff)) in memory past the free pointer
+                let p := mload(0x40)
+                mstore(p, digest)
+                mstore(add(p, 0x20), i)
+                mstore(add(p, 0x40), account)
+                mstore(add(p, 0x60), s)
+                mstore(add(p, 0x80), payoff)
+                digest := keccak256(p, 0xa0)
+            }
         }
         r.payoffDigest = digest;
         r.payoffChunks.push(uint256(uint160(DataStore.deploy(buf, 16 * (end - start)))) | end << 160);
@@ -597,7 +606,9 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
             (uint64 x, uint64 f) = _reportOf(r, flags, reports, i);
             (uint64 xMax, uint64 base) = OrgTable.xMaxBaseAt(rows, i);
             if (x == 0 && f == 0) (x, f) = Rules.minReport(t, xMax);
-            scores[i] = c[0] * x + c[1] * f + c[2] * base;
+            unchecked {
+                scores[i] = c[0] * x + c[1] * f + c[2] * base; // admissible: <= the slot's maximum
+            }
         }
     }
 
@@ -635,7 +646,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         if (flags & JOINED == 0) revert NothingToWithdraw(index);
         if (flags & WITHDRAWN != 0) revert AlreadyWithdrawn(index);
         uint256 amount = _payout(r, index, flags, p);
-        _markPaid(r, index, amount);
+        _markPaid(r, r.token, index, amount);
         emit PayoffTransferred(roundId, index, msg.sender, amount);
         if (amount != 0 && !_send(r.token, row.account, amount, gasleft())) {
             revert TransferFailed(row.account, amount);
@@ -654,12 +665,13 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         bytes memory rows = OrgTable.load(r.orgTable, n);
         address token = r.token;
         uint256 stipend = token == address(0) ? PUSH_GAS : gasleft();
+        uint256[] memory words = _flagWords(r, n);
         for (uint256 i = start; i < end; ++i) {
-            uint256 flags = _flags(r, i);
+            uint256 flags = _flagOf(words, i);
             if (flags & JOINED == 0 || flags & WITHDRAWN != 0) continue;
-            address account = OrgTable.rowAt(rows, i).account;
+            address account = OrgTable.accountAt(rows, i);
             uint256 amount = _payout(r, i, flags, p);
-            _markPaid(r, i, amount);
+            _markPaid(r, token, i, amount);
             if (amount == 0 || _send(token, account, amount, stipend)) {
                 emit PayoffTransferred(roundId, i, account, amount);
             } else {
@@ -723,10 +735,10 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         return RhoTriangle.size(n) <= RHO_CHUNK;
     }
 
-    function _markPaid(Round storage r, uint256 i, uint256 amount) private {
+    function _markPaid(Round storage r, address token, uint256 i, uint256 amount) private {
         _setFlags(r, i, WITHDRAWN);
         r.totalWithdrawn += uint128(amount); // payouts sum to the deposits, < 2^128
-        liabilities[r.token] -= amount;
+        liabilities[token] -= amount;
     }
 
     /// @dev ETH: a call with `gasLimit` gas and no return data copied (no return-data bomb);

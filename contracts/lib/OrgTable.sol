@@ -132,6 +132,13 @@ library OrgTable {
         row = Row(account, xMax, fMax, base);
     }
 
+    /// @notice The account of row i of a loaded table (no bounds check, no allocation).
+    function accountAt(bytes memory raw, uint256 i) internal pure returns (address account) {
+        assembly ("memory-safe") {
+            account := shr(96, mload(add(add(raw, 0x20), mul(i, 44))))
+        }
+    }
+
     /// @notice xMax and base of row i of a loaded table (no bounds check, no allocation).
     function xMaxBaseAt(bytes memory raw, uint256 i) internal pure returns (uint64 xMax, uint64 base) {
         assembly ("memory-safe") {

@@ -78,7 +78,9 @@ library Rules {
 
     function score(Terms memory t, OrgTable.Row memory row, uint64 x, uint64 f) internal pure returns (uint256) {
         (uint256 cx, uint256 cf, uint256 cb) = coefficients(t);
-        return cx * x + cf * f + cb * row.base;
+        unchecked {
+            return cx * x + cf * f + cb * row.base; // an admissible report: <= the slot's maximum
+        }
     }
 
     /// @notice Every slot's maximum score (its fields were checked at open).
