@@ -83,7 +83,8 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
 
     /// Packed so that a deposit reads and writes few slots: slot 0 holds the deposit clock and
     /// counters, slot 1 the asset and status, slot 2 the org table (whose code also holds the
-    /// numeric terms: gammaWad, lambdaWad, dMinWad, xScale, fScale; see lib/OrgTable.sol).
+    /// numeric terms: gammaWad, lambdaWad, dMinWad, xScale, fScale, and the bonds when the triangle
+    /// came with roundOpen; see lib/OrgTable.sol).
     struct Round {
         uint64 depositDeadline;
         uint32 n;

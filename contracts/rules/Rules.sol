@@ -25,7 +25,7 @@ import {TradeFLRule} from "./TradeFLRule.sol";
 ///  Mechanism 3 (model-sharing market, contracts/rules/MarketRule.sol through MarketSession.sol)
 ///  is one more `if` branch in checkConfig, checkOrg and coefficients (its score is N_i, its minimum
 ///  report (0, 0)); its bond and payoffs need the whole org table and the coordinator's table, so
-///  the core calls MarketSession for those directly.
+///  the core calls MarketEngine for those directly.
 library Rules {
     uint8 internal constant TRADEFL = 1;
     uint8 internal constant COGEN = 2;
