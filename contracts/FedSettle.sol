@@ -175,22 +175,39 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         private
         returns (address)
     {
-        uint256 n = orgs.length;
-        uint256 size = bonded ? OrgTable.sizeWithBonds(n) : OrgTable.size(n);
-        (bytes memory buf, uint256 ptr) = DataStore.newBuffer(size);
-        uint256 maxScore = _putRows(ptr, t, orgs);
-        uint256[] memory bonds;
-        if (t.mechanismId == Rules.MARKET) bonds = MarketSession.checkBonds(marketEngine, t, orgs, PAYOFF_LIMIT);
-        else _checkOverflow(t, n, maxScore);
+        (bytes memory buf, uint256 ptr) = DataStore.newBuffer(_tableSize(orgs.length, bonded));
+        uint256[] memory marketBonds = _checkAmounts(t, orgs, _putRows(ptr, t, orgs));
         address dup = _firstDuplicate(orgs);
         if (dup != address(0)) revert DuplicateAccount(dup);
-        if (bonded) {
-            // PairwiseEngine.bonds checks the triangle's entries as it reads them
-            if (t.mechanismId == Rules.MARKET) pairwiseEngine.checkRho(rho, 0);
-            else bonds = pairwiseEngine.bonds(t, orgs, rho);
-            OrgTable.putBonds(ptr, n, bonds);
-        }
-        return DataStore.deploy(buf, size);
+        if (bonded) OrgTable.putBonds(ptr, orgs.length, _openBonds(t, orgs, rho, marketBonds));
+        return DataStore.deploy(buf, _tableSize(orgs.length, bonded));
+    }
+
+    function _tableSize(uint256 n, bool bonded) private pure returns (uint256) {
+        return bonded ? OrgTable.sizeWithBonds(n) : OrgTable.size(n);
+    }
+
+    /// @dev ParameterOverflow unless every amount fits (mechanism 3: its bonds, returned).
+    function _checkAmounts(Terms memory t, OrgSpec[] calldata orgs, uint256 maxScore)
+        private
+        view
+        returns (uint256[] memory marketBonds)
+    {
+        if (t.mechanismId == Rules.MARKET) return MarketSession.checkBonds(marketEngine, t, orgs, PAYOFF_LIMIT);
+        _checkOverflow(t, orgs.length, maxScore);
+        return new uint256[](0);
+    }
+
+    /// @dev Every slot's bond from the whole triangle `rho`, whose entries are checked first
+    ///  (RhoOutOfRange).
+    function _openBonds(Terms memory t, OrgSpec[] calldata orgs, bytes calldata rho, uint256[] memory marketBonds)
+        private
+        view
+        returns (uint256[] memory)
+    {
+        if (t.mechanismId != Rules.MARKET) return pairwiseEngine.bonds(t, orgs, rho);
+        pairwiseEngine.checkRho(rho, 0);
+        return marketBonds;
     }
 
     /// @inheritdoc IFedSettle
