@@ -515,9 +515,9 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
 
     /// @inheritdoc IFedSettle
     /// @dev Check order: UnknownRound, WrongPhase(Calculate), RhoIncomplete. Each call computes
-    ///  R_i for the next slots from their rows (PairwiseEngine.payoffs), writes it into the org slot, emits
-    ///  PayoffCalculated per depositor and extends the payoff digest; the call that reaches slot
-    ///  n - 1 stores the digest, marks the round Settled and emits RoundSettled.
+    ///  R_i for the next slots from their rows (PairwiseEngine.payoffs), stores them as one data
+    ///  contract, emits PayoffCalculated per depositor and extends the payoff digest; the call that
+    ///  reaches slot n - 1 marks the round Settled and emits RoundSettled.
     function payoffCalculate(uint256 roundId, uint256 maxOrgs) external {
         Round storage r = _round(roundId);
         _requirePhase(r, Phase.Calculate);

@@ -45,7 +45,7 @@ contract MarketEngine {
         return MarketRule.bonds(tab.n, tab.kWad, unitWei, rounds);
     }
 
-    /// @notice payoffs() for the round whose org table rows are `rows`.
+    /// @notice Every slot's net payoff from the table, for the round whose org table rows are `rows`.
     function rowPayoffs(
         bytes calldata rows,
         uint256 xScale,
@@ -76,15 +76,6 @@ contract MarketEngine {
         tab.unitWei = unitWei;
     }
 
-    /// @notice MarketRule.bonds.
-    function bonds(uint256[] calldata n, uint256[] calldata kWad, uint256 unitWei, uint256 rounds)
-        external
-        pure
-        returns (uint256[] memory)
-    {
-        return MarketRule.bonds(n, kWad, unitWei, rounds);
-    }
-
     /// @notice Decodes and checks the table; `named[i]` is true when some graph names slot i.
     function named(bytes calldata table, uint256 m, uint256 maxRounds) external pure returns (bool[] memory out) {
         MarketRule.Graph[] memory gs = decode(table, m, maxRounds);
@@ -100,16 +91,8 @@ contract MarketEngine {
         }
     }
 
-    /// @notice Every slot's net payoff: the sum over the table's graphs of MarketRule.settleRound
+    /// @dev Every slot's net payoff: the sum over the table's graphs of MarketRule.settleRound
     ///  (each sums to exactly 0).
-    function payoffs(MarketRule.Table calldata tab, bytes calldata table, uint256 maxRounds)
-        external
-        pure
-        returns (int256[] memory)
-    {
-        return _payoffs(tab, table, maxRounds);
-    }
-
     function _payoffs(MarketRule.Table memory tab, bytes calldata table, uint256 maxRounds)
         private
         pure
