@@ -61,6 +61,20 @@ def test_rho_out_of_range_rejected_at_open(rounds, client, operator) -> None:
     assert err.value.args_by_name == {"offset": 4, "value": 10_001}
 
 
+@pytest.mark.parametrize(
+    ("entry", "value"), [(3, 0x7FFF), (15, 10_001), (16, 0x8000), (20, 0xFFFF), (20, 10_001)]
+)
+def test_rho_entry_above_bps_found_in_any_lane(rounds, client, operator, entry, value) -> None:
+    # the check reads 16 entries per word: every lane and both ends of the range are caught,
+    # and the error names the first bad entry's byte offset
+    r = rounds.open(7)
+    entries = [10_000] * 21
+    entries[entry] = value
+    with pytest.raises(RhoOutOfRange) as err:
+        client.round_open(r.config, r.orgs, _raw_triangle(entries), sender=operator)
+    assert err.value.args_by_name == {"offset": 2 * entry, "value": value}
+
+
 def test_rho_length_rejected(rounds, client, operator) -> None:
     r = rounds.open(3)
     with pytest.raises(RhoLength) as err:
