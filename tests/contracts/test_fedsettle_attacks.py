@@ -350,3 +350,31 @@ def test_push_defers_a_refusing_recipient_to_pull(rounds, client, operator, org_
     assert sum(paid.values()) == sum(r.deposits.values())
     again, _ = rounds.push(r)  # nothing left to push
     assert again == {}
+
+
+def test_the_auditor_shows_a_refused_push_payout_until_it_is_pulled(
+    rounds, client, operator, org_accounts, tmp_path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from settlement.audit import AuditService, create_app
+
+    recipient, r = _contract_round(rounds, client, operator, org_accounts, "RevertingRecipient")
+    out = r.expected()
+    rounds.push(r, sender=org_accounts[61])
+    service = AuditService(tmp_path / "index.sqlite", w3=client.w3, contract=client.address)
+    try:
+        service.sync()
+        api = TestClient(create_app(service))
+        refused = api.get(f"/rounds/{r.round_id}/orgs/0").json()
+        assert refused["payout_deferred"] is True and refused["withdrawn"] is False
+        assert refused["owed_wei"] == out.payouts[0]  # still owed: it must pull
+        assert api.get(f"/rounds/{r.round_id}/orgs/1").json()["payout_deferred"] is False
+        recipient.transact("setAccepting", True, sender=operator)
+        rounds.withdraw(r, [0])
+        service.sync()
+        pulled = api.get(f"/rounds/{r.round_id}/orgs/0").json()
+        assert pulled["payout_deferred"] is True  # the history stays
+        assert pulled["withdrawn"] is True and pulled["owed_wei"] == 0
+    finally:
+        service.close()
