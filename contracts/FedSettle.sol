@@ -8,7 +8,9 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {IFedSettle} from "./IFedSettle.sol";
 import {AccountSet} from "./lib/AccountSet.sol";
+import {PairwiseEngine} from "./lib/PairwiseEngine.sol";
 import {DataStore} from "./lib/DataStore.sol";
+import {FieldNames} from "./lib/FieldNames.sol";
 import {OrgTable} from "./lib/OrgTable.sol";
 import {Pairwise} from "./lib/Pairwise.sol";
 import {RhoTriangle} from "./lib/RhoTriangle.sol";
@@ -30,9 +32,12 @@ import {Terms} from "./rules/Terms.sol";
 ///  - Calculate: reports closed. payoffCalculate runs in resumable chunks, at any time.
 ///  - Settled:   after the chunk that computes slot n-1. Abandoned: after roundAbandon.
 ///
-///  Storage: per round an 11-slot record and the list of rho chunk data contracts; the org table,
-///  the weight triangle and the coordinator's report table are data-contract code. Per org, one
-///  slot (deposit, payoff, flags), plus one for a self-report (x, f).
+///  Storage: per round an 11-slot record, the lists of rho and payoff chunk data contracts and
+///  the slots' flags, 4 bits each (64 slots per word); the org table (with the bonds when the
+///  triangle came with roundOpen), the weight triangle, the coordinator's report table and the
+///  payoffs (16 bytes per slot, one data contract per payoffCalculate chunk) are data-contract
+///  code. A slot gets a storage word of its own only for a self-report (x, f) or for a deposit
+///  the org table does not imply (above the bond, or a round without bonds in its table).
 ///
 ///  Accounting never reads the contract's balance: forced ether or tokens change nothing;
 ///  `liabilities(token)` is what is still owed to depositors in that asset across all rounds.
@@ -64,23 +69,22 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     uint8 internal constant STATUS_SETTLED = 1;
     uint8 internal constant STATUS_ABANDONED = 2;
 
-    uint8 internal constant JOINED = 1;
-    uint8 internal constant REPORTED = 2; // self-reported (coordinator rounds: see the table)
-    uint8 internal constant WITHDRAWN = 4;
+    uint256 internal constant JOINED = 1;
+    uint256 internal constant REPORTED = 2; // self-reported (coordinator rounds: see the table)
+    uint256 internal constant WITHDRAWN = 4;
+    uint256 internal constant STORED = 8; // the deposit is in the slot's Org word, not the bond
 
+    /// One word, written only for a self-report or a deposit the org table does not imply.
     struct Org {
-        // slot A: written at deposit, payoff and withdrawal
         uint120 deposit;
-        int128 payoff;
-        uint8 flags;
-        // slot B: self-reported rounds only
         uint64 x;
         uint64 f;
     }
 
     /// Packed so that a deposit reads and writes few slots: slot 0 holds the deposit clock and
     /// counters, slot 1 the asset and status, slot 2 the org table (whose code also holds the
-    /// numeric terms: gammaWad, lambdaWad, dMinWad, xScale, fScale; see lib/OrgTable.sol).
+    /// numeric terms: gammaWad, lambdaWad, dMinWad, xScale, fScale, and the bonds when the triangle
+    /// came with roundOpen; see lib/OrgTable.sol).
     struct Round {
         uint64 depositDeadline;
         uint32 n;
@@ -102,6 +106,8 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         bytes32 paramsDigest;
         bytes32 payoffDigest;
         address[] rhoChunks;
+        uint256[] payoffChunks; // data contract | end slot << 160
+        mapping(uint256 word => uint256) flags; // slot i: bits 4 (i % 64) .. of word i / 64
         mapping(uint256 index => Org) orgs;
     }
 
@@ -111,6 +117,10 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     MarketEngine public immutable marketEngine;
     /// roundOpen's duplicate-account check, deployed by the constructor (see lib/AccountSet.sol).
     AccountSet private immutable accountSet;
+    /// The pairwise rules' bonds and payoffs, deployed by the constructor (lib/PairwiseEngine.sol).
+    PairwiseEngine private immutable pairwiseEngine;
+    /// The indexed field names of errors, deployed by the constructor (lib/FieldNames.sol).
+    FieldNames private immutable fieldNames;
     /// @inheritdoc IFedSettle
     uint256 public roundCount;
     /// @inheritdoc IFedSettle
@@ -122,6 +132,8 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         operator = msg.sender;
         marketEngine = new MarketEngine();
         accountSet = new AccountSet();
+        pairwiseEngine = new PairwiseEngine();
+        fieldNames = new FieldNames();
     }
 
     // ------------------------------------------------------------------ open
@@ -141,34 +153,61 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         if (msg.sender != operator) revert NotOperator(msg.sender);
         _validateConfig(config, orgs.length);
         uint256 n = orgs.length;
-        Terms memory t = _termsOf(config);
-        (bytes memory buf, uint256 ptr) = DataStore.newBuffer(OrgTable.size(n));
-        uint256 maxScore = 0;
-        for (uint256 i; i < n; ++i) {
-            OrgSpec calldata o = orgs[i];
-            if (o.account == address(0)) revert InvalidParameter(_indexed("account", i));
-            (uint256 sMax, uint8 bad) = Rules.checkOrg(t, o.xMax, o.fMax, o.base);
-            if (bad == 4) revert ParameterOverflow("lambdaWad");
-            if (bad != 0) revert InvalidParameter(_indexed(bad == 1 ? "xMax" : bad == 2 ? "fMax" : "base", i));
-            if (sMax > maxScore) maxScore = sMax;
-            OrgTable.put(ptr, i, o.account, o.xMax, o.fMax, o.base);
-        }
-        OrgTable.putTerms(ptr, n, t.gammaWad, t.lambdaWad, t.dMinWad, t.xScale, t.fScale);
-        if (t.mechanismId == Rules.MARKET) MarketSession.checkBonds(marketEngine, t, orgs, PAYOFF_LIMIT);
-        else _checkOverflow(t, n, maxScore);
-        address dup = _firstDuplicate(orgs);
-        if (dup != address(0)) revert DuplicateAccount(dup);
+        // the triangle comes whole with the open: every bond is computed once, into the org table
+        bool bonded = RhoTriangle.size(n) <= RHO_CHUNK && rho.length == RhoTriangle.size(n);
+        address table = _orgTable(_termsOf(config), orgs, rho, bonded);
 
         roundId = ++roundCount;
         Round storage r = _rounds[roundId];
         _storeConfig(r, config, n);
-        r.orgTable = DataStore.deploy(buf, OrgTable.size(n));
+        r.orgTable = table;
         emit RoundOpened(roundId, msg.sender, config, n);
         for (uint256 i; i < n; ++i) {
             OrgSpec calldata o = orgs[i];
             emit OrgRegistered(roundId, i, o.account, o.xMax, o.fMax, o.base);
         }
-        _appendRho(r, roundId, rho);
+        _appendRho(r, roundId, rho, bonded);
+    }
+
+    /// @dev Checks every slot and deploys the org table: rows, terms and (`bonded`: the whole
+    ///  triangle is `rho`, whose entries are checked here) every slot's bond.
+    function _orgTable(Terms memory t, OrgSpec[] calldata orgs, bytes calldata rho, bool bonded)
+        private
+        returns (address)
+    {
+        (bytes memory buf, uint256 ptr) = DataStore.newBuffer(_tableSize(orgs.length, bonded));
+        uint256[] memory marketBonds = _checkAmounts(t, orgs, _putRows(ptr, t, orgs));
+        address dup = _firstDuplicate(orgs);
+        if (dup != address(0)) revert DuplicateAccount(dup);
+        if (bonded) OrgTable.putBonds(ptr, orgs.length, _openBonds(t, orgs, rho, marketBonds));
+        return DataStore.deploy(buf, _tableSize(orgs.length, bonded));
+    }
+
+    function _tableSize(uint256 n, bool bonded) private pure returns (uint256) {
+        return bonded ? OrgTable.sizeWithBonds(n) : OrgTable.size(n);
+    }
+
+    /// @dev ParameterOverflow unless every amount fits (mechanism 3: its bonds, returned).
+    function _checkAmounts(Terms memory t, OrgSpec[] calldata orgs, uint256 maxScore)
+        private
+        view
+        returns (uint256[] memory marketBonds)
+    {
+        if (t.mechanismId == Rules.MARKET) return MarketSession.checkBonds(marketEngine, t, orgs, PAYOFF_LIMIT);
+        _checkOverflow(t, orgs.length, maxScore);
+        return new uint256[](0);
+    }
+
+    /// @dev Every slot's bond from the whole triangle `rho`, whose entries are checked first
+    ///  (RhoOutOfRange).
+    function _openBonds(Terms memory t, OrgSpec[] calldata orgs, bytes calldata rho, uint256[] memory marketBonds)
+        private
+        view
+        returns (uint256[] memory)
+    {
+        if (t.mechanismId != Rules.MARKET) return pairwiseEngine.bonds(t, orgs, rho);
+        pairwiseEngine.checkRho(rho, 0);
+        return marketBonds;
     }
 
     /// @inheritdoc IFedSettle
@@ -179,16 +218,31 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         if (msg.sender != r.operator) revert NotOperator(msg.sender);
         if (r.rhoBytes == RhoTriangle.size(r.n)) revert RhoComplete(roundId);
         _requirePhase(r, Phase.Deposit);
-        _appendRho(r, roundId, chunk);
+        _appendRho(r, roundId, chunk, false);
     }
 
-    function _appendRho(Round storage r, uint256 roundId, bytes calldata chunk) private {
+    /// @dev Checks every slot and writes its row, then the terms; returns the largest maximum score.
+    function _putRows(uint256 ptr, Terms memory t, OrgSpec[] calldata orgs) private view returns (uint256 maxScore) {
+        for (uint256 i; i < orgs.length; ++i) {
+            OrgSpec calldata o = orgs[i];
+            if (o.account == address(0)) revert InvalidParameter(_indexed("account", i));
+            (uint256 sMax, uint8 bad) = Rules.checkOrg(t, o.xMax, o.fMax, o.base);
+            if (bad == 4) revert ParameterOverflow("lambdaWad");
+            if (bad != 0) revert InvalidParameter(_indexed(bad == 1 ? "xMax" : bad == 2 ? "fMax" : "base", i));
+            if (sMax > maxScore) maxScore = sMax;
+            OrgTable.put(ptr, i, o.account, o.xMax, o.fMax, o.base);
+        }
+        OrgTable.putTerms(ptr, orgs.length, t.gammaWad, t.lambdaWad, t.dMinWad, t.xScale, t.fScale);
+    }
+
+    /// @dev `checked`: roundOpen checked the chunk's entries already.
+    function _appendRho(Round storage r, uint256 roundId, bytes calldata chunk, bool checked) private {
         uint256 total = RhoTriangle.size(r.n);
         uint256 done = r.rhoBytes;
         uint256 expected = total - done;
         if (expected > RHO_CHUNK) expected = RHO_CHUNK;
         if (chunk.length != expected) revert RhoLength(expected, chunk.length);
-        RhoTriangle.check(chunk, done);
+        if (!checked) pairwiseEngine.checkRho(chunk, done);
         address data = DataStore.write(chunk);
         r.rhoChunks.push(data);
         done += chunk.length;
@@ -196,13 +250,16 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         bytes32 h = keccak256(abi.encodePacked(r.rhoHash, keccak256(chunk)));
         r.rhoHash = h;
         emit RhoAppended(roundId, r.rhoChunks.length - 1, data, done);
-        if (done == total) {
-            bytes32 digest = keccak256(
-                abi.encode(block.chainid, address(this), roundId, _config(r), OrgTable.rowsHash(r.orgTable, r.n), h)
-            );
-            r.paramsDigest = digest;
-            emit RoundReady(roundId, h, digest);
-        }
+        if (done == total) _ready(r, roundId, h);
+    }
+
+    /// @dev The triangle is complete: the parameter digest (see the contract's notice).
+    function _ready(Round storage r, uint256 roundId, bytes32 rhoHash) private {
+        bytes32 digest = keccak256(
+            abi.encode(block.chainid, address(this), roundId, _config(r), OrgTable.rowsHash(r.orgTable, r.n), rhoHash)
+        );
+        r.paramsDigest = digest;
+        emit RoundReady(roundId, rhoHash, digest);
     }
 
     function _validateConfig(RoundConfig calldata c, uint256 n) private view {
@@ -288,8 +345,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         Round storage r = _round(roundId);
         OrgTable.Row memory row = _row(r, index);
         if (msg.sender != row.account) revert WrongCaller(row.account, msg.sender);
-        Org storage o = r.orgs[index];
-        if (o.flags & JOINED != 0) revert AlreadyDeposited(index);
+        if (_flags(r, index) & JOINED != 0) revert AlreadyDeposited(index);
         _requirePhase(r, Phase.Deposit);
         uint256 bond = _bond(r, index);
         if (amount < bond) revert BondTooSmall(bond, amount);
@@ -302,8 +358,12 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         uint256 expectedValue = token == address(0) ? amount : 0;
         if (msg.value != expectedValue) revert ValueMismatch(expectedValue, msg.value);
 
-        o.deposit = uint120(amount);
-        o.flags = JOINED;
+        if (amount != bond || !_bonded(r.n)) {
+            r.orgs[index].deposit = uint120(amount);
+            _setFlags(r, index, JOINED | STORED);
+        } else {
+            _setFlags(r, index, JOINED);
+        }
         r.joinedCount += 1;
         r.totalDeposits = uint128(total);
         liabilities[token] = owed + amount;
@@ -327,12 +387,13 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         OrgTable.Row memory row = _row(r, index);
         if (msg.sender != row.account) revert WrongCaller(row.account, msg.sender);
         if (r.coordinator != address(0)) revert ReportsByCoordinator(r.coordinator);
-        Org storage o = r.orgs[index];
-        if (o.flags & JOINED == 0) revert NotJoined(index);
-        if (o.flags & REPORTED != 0) revert AlreadyReported(index);
+        uint256 flags = _flags(r, index);
+        if (flags & JOINED == 0) revert NotJoined(index);
+        if (flags & REPORTED != 0) revert AlreadyReported(index);
         _requirePhase(r, Phase.Report);
         uint256 s = _checkedScore(_terms(r), row, index, x, f);
-        o.flags |= REPORTED;
+        _setFlags(r, index, REPORTED);
+        Org storage o = r.orgs[index];
         o.x = x;
         o.f = f;
         r.reportedCount += 1;
@@ -354,18 +415,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         if (r.mechanismId == Rules.MARKET) return _marketTableSubmit(r, roundId, table);
         uint256 n = r.n;
         if (table.length != 16 * n) revert TableLength(16 * n, table.length);
-        Terms memory t = _terms(r);
-        bytes memory rows = OrgTable.load(r.orgTable, n);
-        uint32 reports = 0;
-        for (uint256 i; i < n; ++i) {
-            (uint64 x, uint64 f) = _tableRow(table, i);
-            if (x == 0 && f == 0) continue;
-            if (r.orgs[i].flags & JOINED == 0) revert NotJoined(i);
-            OrgTable.Row memory row = OrgTable.rowAt(rows, i);
-            uint256 s = _checkedScore(t, row, i, x, f);
-            ++reports;
-            emit ContributionSubmitted(roundId, i, row.account, x, f, s);
-        }
+        uint32 reports = _checkTable(r, roundId, table, n);
         address data = DataStore.write(table);
         r.reportTable = data;
         r.reportedCount = reports;
@@ -381,7 +431,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         uint32 reports = 0;
         for (uint256 i; i < n; ++i) {
             if (!named[i]) continue;
-            if (r.orgs[i].flags & JOINED == 0) revert NotJoined(i);
+            if (_flags(r, i) & JOINED == 0) revert NotJoined(i);
             ++reports;
         }
         address data = DataStore.write(table);
@@ -405,7 +455,30 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
             dest := add(raw, 0x20)
         }
         DataStore.copy(data, 0, size, dest);
-        return marketEngine.payoffs(MarketSession.table(t, rows, n), raw, t.dMinWad);
+        return marketEngine.rowPayoffs(rows, t.xScale, t.lambdaWad, t.gammaWad, raw, t.dMinWad);
+    }
+
+    /// @dev Checks every non-zero row of the table and emits ContributionSubmitted; returns how
+    ///  many rows report.
+    function _checkTable(Round storage r, uint256 roundId, bytes calldata table, uint256 n)
+        private
+        returns (uint32 reports)
+    {
+        Terms memory t = _terms(r);
+        bytes memory rows = OrgTable.load(r.orgTable, n);
+        uint256[] memory words = _flagWords(r, n);
+        uint256[3] memory c;
+        (c[0], c[1], c[2]) = Rules.coefficients(t);
+        for (uint256 i; i < n; ++i) {
+            (uint64 x, uint64 f) = _tableRow(table, i);
+            if (x == 0 && f == 0) continue;
+            if (_flagOf(words, i) & JOINED == 0) revert NotJoined(i);
+            OrgTable.Row memory row = OrgTable.rowAt(rows, i);
+            _checkReport(t, row, i, x, f);
+            ++reports;
+            // an admissible report scores at most the slot's maximum (checked at open)
+            emit ContributionSubmitted(roundId, i, row.account, x, f, c[0] * x + c[1] * f + c[2] * row.base);
+        }
     }
 
     function _tableRow(bytes calldata table, uint256 i) private pure returns (uint64 x, uint64 f) {
@@ -419,13 +492,18 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     /// @dev The score of an admissible report; ReportOutOfBounds("x[i]" | "f[i]") otherwise.
     function _checkedScore(Terms memory t, OrgTable.Row memory row, uint256 i, uint64 x, uint64 f)
         private
-        pure
+        view
         returns (uint256)
     {
+        _checkReport(t, row, i, x, f);
+        return Rules.score(t, row, x, f);
+    }
+
+    /// @dev ReportOutOfBounds("x[i]" | "f[i]") unless the report is admissible.
+    function _checkReport(Terms memory t, OrgTable.Row memory row, uint256 i, uint64 x, uint64 f) private view {
         (uint8 bad, uint256 min, uint256 max) = Rules.checkReport(t, row, x, f);
         if (bad == 1) revert ReportOutOfBounds(_indexed("x", i), x, min, max);
         if (bad == 2) revert ReportOutOfBounds(_indexed("f", i), f, min, max);
-        return Rules.score(t, row, x, f);
     }
 
     function _requirePhase(Round storage r, Phase expected) private view {
@@ -437,9 +515,9 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
 
     /// @inheritdoc IFedSettle
     /// @dev Check order: UnknownRound, WrongPhase(Calculate), RhoIncomplete. Each call computes
-    ///  R_i for the next slots from their rows (Rules.payoffs), writes it into the org slot, emits
-    ///  PayoffCalculated per depositor and extends the payoff digest; the call that reaches slot
-    ///  n - 1 stores the digest, marks the round Settled and emits RoundSettled.
+    ///  R_i for the next slots from their rows (PairwiseEngine.payoffs), stores them as one data
+    ///  contract, emits PayoffCalculated per depositor and extends the payoff digest; the call that
+    ///  reaches slot n - 1 marks the round Settled and emits RoundSettled.
     function payoffCalculate(uint256 roundId, uint256 maxOrgs) external {
         Round storage r = _round(roundId);
         _requirePhase(r, Phase.Calculate);
@@ -451,23 +529,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         Terms memory t = _terms(r);
         bytes memory rows = OrgTable.load(r.orgTable, n);
         uint256[] memory scores = _scores(r, t, rows, n);
-        int256[] memory payoffs = _payoffs(r, t, rows, scores, start, end);
-        bytes32 digest = r.payoffDigest;
-        for (uint256 i = start; i < end; ++i) {
-            address account = OrgTable.rowAt(rows, i).account;
-            uint256 s = scores[i];
-            int256 payoff = 0;
-            if (s == Pairwise.INACTIVE) {
-                s = 0;
-            } else {
-                payoff = payoffs[i];
-                // |payoff| < 2^119 (checked at open): fits the slot's int128
-                r.orgs[i].payoff = int128(payoff);
-                emit PayoffCalculated(roundId, i, account, s, payoff);
-            }
-            digest = keccak256(abi.encode(digest, i, account, s, payoff));
-        }
-        r.payoffDigest = digest;
+        bytes32 digest = _record(r, roundId, rows, scores, _payoffs(r, t, rows, scores, start, end), start, end);
         r.settledCount = uint32(end);
         if (end == n) {
             r.status = STATUS_SETTLED;
@@ -475,7 +537,49 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev R_i for the depositors among slots [start, end) (Rules.payoffs; mechanism 3: every
+    /// @dev Slots [start, end): emits PayoffCalculated per depositor, extends and stores the
+    ///  payoff digest and stores the chunk's payoffs as a data contract (16 bytes per slot).
+    function _record(
+        Round storage r,
+        uint256 roundId,
+        bytes memory rows,
+        uint256[] memory scores,
+        int256[] memory payoffs,
+        uint256 start,
+        uint256 end
+    ) private returns (bytes32 digest) {
+        (bytes memory buf, uint256 ptr) = DataStore.newBuffer(16 * (end - start));
+        digest = r.payoffDigest;
+        for (uint256 i = start; i < end; ++i) {
+            address account = OrgTable.accountAt(rows, i);
+            uint256 s = scores[i];
+            int256 payoff = 0;
+            if (s == Pairwise.INACTIVE) {
+                s = 0;
+            } else {
+                payoff = payoffs[i];
+                // |payoff| < 2^119 (checked at open): 16 bytes, two's complement
+                assembly ("memory-safe") {
+                    mstore(add(ptr, shl(4, sub(i, start))), shl(128, payoff))
+                }
+                emit PayoffCalculated(roundId, i, account, s, payoff);
+            }
+            assembly ("memory-safe") {
+                // keccak256(abi.encode(digest, i, account, s, payoff)) in memory past the free pointer
+                let p := mload(0x40)
+                mstore(p, digest)
+                mstore(add(p, 0x20), i)
+                mstore(add(p, 0x40), account)
+                mstore(add(p, 0x60), s)
+                mstore(add(p, 0x80), payoff)
+                digest := keccak256(p, 0xa0)
+            }
+        }
+        r.payoffDigest = digest;
+        r.payoffChunks.push(uint256(uint160(DataStore.deploy(buf, 16 * (end - start)))) | end << 160);
+    }
+
+    /// @dev R_i for the depositors among slots [start, end) (PairwiseEngine.payoffs; mechanism 3: every
     ///  slot's payoff from the table).
     function _payoffs(
         Round storage r,
@@ -487,8 +591,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
     ) private view returns (int256[] memory out) {
         uint256 n = r.n;
         if (t.mechanismId == Rules.MARKET) return _marketPayoffs(r, t, rows, n);
-        bytes memory tri = RhoTriangle.load(r.rhoChunks, RhoTriangle.size(n));
-        return Rules.payoffs(t, tri, n, start, end, scores);
+        return pairwiseEngine.payoffs(t, r.rhoChunks, n, start, end, scores);
     }
 
     /// @dev The score every slot is settled at: its report, a silent depositor's minimum report,
@@ -511,22 +614,24 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         }
         uint256[3] memory c;
         (c[0], c[1], c[2]) = Rules.coefficients(t);
+        uint256[] memory words = _flagWords(r, n);
         for (uint256 i; i < n; ++i) {
-            Org storage o = r.orgs[i];
-            uint8 flags = o.flags;
+            uint256 flags = _flagOf(words, i);
             if (flags & JOINED == 0) {
                 scores[i] = Pairwise.INACTIVE;
                 continue;
             }
-            (uint64 x, uint64 f) = _reportOf(o, flags, reports, i);
+            (uint64 x, uint64 f) = _reportOf(r, flags, reports, i);
             (uint64 xMax, uint64 base) = OrgTable.xMaxBaseAt(rows, i);
             if (x == 0 && f == 0) (x, f) = Rules.minReport(t, xMax);
-            scores[i] = c[0] * x + c[1] * f + c[2] * base;
+            unchecked {
+                scores[i] = c[0] * x + c[1] * f + c[2] * base; // admissible: <= the slot's maximum
+            }
         }
     }
 
     /// @dev (0, 0) when the slot did not report.
-    function _reportOf(Org storage o, uint8 flags, bytes memory reports, uint256 i)
+    function _reportOf(Round storage r, uint256 flags, bytes memory reports, uint256 i)
         private
         view
         returns (uint64 x, uint64 f)
@@ -538,6 +643,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
                 f := and(shr(128, w), 0xffffffffffffffff)
             }
         } else if (flags & REPORTED != 0) {
+            Org storage o = r.orgs[i];
             (x, f) = (o.x, o.f);
         }
     }
@@ -554,12 +660,11 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         if (msg.sender != row.account) revert WrongCaller(row.account, msg.sender);
         Phase p = _phase(r);
         if (p != Phase.Settled && p != Phase.Abandoned) revert WrongPhase(Phase.Settled, p);
-        Org storage o = r.orgs[index];
-        uint8 flags = o.flags;
+        uint256 flags = _flags(r, index);
         if (flags & JOINED == 0) revert NothingToWithdraw(index);
         if (flags & WITHDRAWN != 0) revert AlreadyWithdrawn(index);
-        uint256 amount = _payout(o, p);
-        _markPaid(r, o, flags, amount);
+        uint256 amount = _payout(r, index, flags, p);
+        _markPaid(r, r.token, index, amount);
         emit PayoffTransferred(roundId, index, msg.sender, amount);
         if (amount != 0 && !_send(r.token, row.account, amount, gasleft())) {
             revert TransferFailed(row.account, amount);
@@ -578,17 +683,17 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         bytes memory rows = OrgTable.load(r.orgTable, n);
         address token = r.token;
         uint256 stipend = token == address(0) ? PUSH_GAS : gasleft();
+        uint256[] memory words = _flagWords(r, n);
         for (uint256 i = start; i < end; ++i) {
-            Org storage o = r.orgs[i];
-            uint8 flags = o.flags;
+            uint256 flags = _flagOf(words, i);
             if (flags & JOINED == 0 || flags & WITHDRAWN != 0) continue;
-            address account = OrgTable.rowAt(rows, i).account;
-            uint256 amount = _payout(o, p);
-            _markPaid(r, o, flags, amount);
+            address account = OrgTable.accountAt(rows, i);
+            uint256 amount = _payout(r, i, flags, p);
+            _markPaid(r, token, i, amount);
             if (amount == 0 || _send(token, account, amount, stipend)) {
                 emit PayoffTransferred(roundId, i, account, amount);
             } else {
-                o.flags = flags;
+                r.flags[i >> 6] &= ~(WITHDRAWN << ((i & 63) << 2));
                 r.totalWithdrawn -= uint128(amount);
                 liabilities[token] += amount;
                 emit PayoffDeferred(roundId, i, account, amount);
@@ -596,16 +701,62 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         }
     }
 
-    function _payout(Org storage o, Phase p) private view returns (uint256) {
+    /// @dev Slot i's deposit (the Org word if STORED, else its bond in the org table), plus R_i
+    ///  once Settled.
+    function _payout(Round storage r, uint256 i, uint256 flags, Phase p) private view returns (uint256 amount) {
+        amount = flags & STORED != 0 ? r.orgs[i].deposit : OrgTable.bondAt(r.orgTable, r.n, i);
         // deposit + payoff >= deposit - bond >= 0 (Pairwise: R_i >= -bond_i)
-        if (p == Phase.Settled) return uint256(int256(uint256(o.deposit)) + o.payoff);
-        return o.deposit;
+        if (p == Phase.Settled) amount = uint256(int256(amount) + _payoffOf(r, i));
     }
 
-    function _markPaid(Round storage r, Org storage o, uint8 flags, uint256 amount) private {
-        o.flags = flags | WITHDRAWN;
+    /// @dev R_i from the payoff chunk that holds slot i (0 before it is computed).
+    function _payoffOf(Round storage r, uint256 i) private view returns (int256 payoff) {
+        uint256 start = 0;
+        uint256 count = r.payoffChunks.length;
+        for (uint256 k; k < count; ++k) {
+            uint256 c = r.payoffChunks[k];
+            uint256 end = c >> 160;
+            if (i < end) {
+                address data = address(uint160(c));
+                assembly ("memory-safe") {
+                    extcodecopy(data, 0, add(1, shl(4, sub(i, start))), 16)
+                    payoff := signextend(15, shr(128, mload(0)))
+                }
+                return payoff;
+            }
+            start = end;
+        }
+    }
+
+    function _flags(Round storage r, uint256 i) private view returns (uint256) {
+        return (r.flags[i >> 6] >> ((i & 63) << 2)) & 15;
+    }
+
+    /// @dev Every flag word of the round (one storage read per 64 slots).
+    function _flagWords(Round storage r, uint256 n) private view returns (uint256[] memory words) {
+        words = new uint256[]((n + 63) >> 6);
+        for (uint256 k; k < words.length; ++k) {
+            words[k] = r.flags[k];
+        }
+    }
+
+    function _flagOf(uint256[] memory words, uint256 i) private pure returns (uint256) {
+        return (words[i >> 6] >> ((i & 63) << 2)) & 15;
+    }
+
+    function _setFlags(Round storage r, uint256 i, uint256 bits) private {
+        r.flags[i >> 6] |= bits << ((i & 63) << 2);
+    }
+
+    /// @dev Bonds live in the org table when the whole triangle came with roundOpen.
+    function _bonded(uint256 n) private pure returns (bool) {
+        return RhoTriangle.size(n) <= RHO_CHUNK;
+    }
+
+    function _markPaid(Round storage r, address token, uint256 i, uint256 amount) private {
+        _setFlags(r, i, WITHDRAWN);
         r.totalWithdrawn += uint128(amount); // payouts sum to the deposits, < 2^128
-        liabilities[r.token] -= amount;
+        liabilities[token] -= amount;
     }
 
     /// @dev ETH: a call with `gasLimit` gas and no return data copied (no return-data bomb);
@@ -639,11 +790,10 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         OrgTable.Row memory row = _row(r, index);
         (prof.account, prof.xMax, prof.fMax, prof.base) = (row.account, row.xMax, row.fMax, row.base);
         if (r.rhoBytes == RhoTriangle.size(r.n)) prof.bond = _bond(r, index);
-        Org storage o = r.orgs[index];
-        uint8 flags = o.flags;
-        prof.deposited = o.deposit;
-        prof.payoff = o.payoff;
+        uint256 flags = _flags(r, index);
+        prof.payoff = _payoffOf(r, index);
         prof.joined = flags & JOINED != 0;
+        if (prof.joined) prof.deposited = _payout(r, index, flags, Phase.Abandoned);
         prof.withdrawn = flags & WITHDRAWN != 0;
         bytes memory reports;
         if (r.reportTable != address(0) && r.mechanismId != Rules.MARKET) {
@@ -655,7 +805,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
             DataStore.copy(r.reportTable, 16 * index, 16, dest);
             index = 0; // the one row copied
         }
-        (prof.x, prof.f) = _reportOf(o, flags, reports, index);
+        (prof.x, prof.f) = _reportOf(r, flags, reports, index);
         prof.reported = prof.joined && (prof.x != 0 || prof.f != 0 || flags & REPORTED != 0);
         if (prof.joined) {
             Terms memory t = _terms(r);
@@ -723,15 +873,17 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         return OrgTable.get(r.orgTable, index);
     }
 
-    /// @dev bond_i from row i (Rules.bond); RhoIncomplete until the triangle is complete.
+    /// @dev bond_i: from the org table when the triangle came with roundOpen, else from row i
+    ///  (PairwiseEngine.bondOf; mechanism 3: MarketSession.bond); RhoIncomplete until the triangle is
+    ///  complete.
     function _bond(Round storage r, uint256 index) private view returns (uint256) {
         uint256 n = r.n;
         uint256 total = RhoTriangle.size(n);
         if (r.rhoBytes != total) revert RhoIncomplete(r.rhoBytes, total);
+        if (total <= RHO_CHUNK) return OrgTable.bondAt(r.orgTable, n, index);
         Terms memory t = _terms(r);
-        bytes memory rows = OrgTable.load(r.orgTable, n);
-        if (t.mechanismId == Rules.MARKET) return MarketSession.bond(marketEngine, t, rows, n, index);
-        return Rules.bond(t, RhoTriangle.load(r.rhoChunks, total), rows, n, index);
+        if (t.mechanismId != Rules.MARKET) return pairwiseEngine.bondOf(t, r.orgTable, r.rhoChunks, n, index);
+        return marketEngine.rowBonds(OrgTable.load(r.orgTable, n), t.xScale, t.gammaWad, t.dMinWad)[index];
     }
 
     function _phase(Round storage r) private view returns (Phase) {
@@ -772,16 +924,7 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         });
     }
 
-    function _indexed(string memory name, uint256 i) private pure returns (string memory) {
-        return string.concat(name, "[", _decimal(i), "]");
-    }
-
-    function _decimal(uint256 v) private pure returns (string memory) {
-        if (v == 0) return "0";
-        uint256 len = 0;
-        for (uint256 t = v; t != 0; t /= 10) ++len;
-        bytes memory out = new bytes(len);
-        for (; v != 0; v /= 10) out[--len] = bytes1(uint8(48 + v % 10));
-        return string(out);
+    function _indexed(string memory name, uint256 i) private view returns (string memory) {
+        return fieldNames.indexedName(name, i);
     }
 }

@@ -36,7 +36,8 @@ pragma solidity 0.8.37;
 ///  Money rules (mechanisms.md 4.1):
 ///  - bond_i = sum_{j != i} trunc(gammaWad * w_ij * max(0, sMax_j - sMin_i) / (BPS WAD scoreUnit)),
 ///    the exact worst-case liability (rivals at their maximum score, i at its minimum), computed
-///    at deposit from row i; deposit_i + R_i >= 0 always.
+///    once at open for every slot when the whole triangle comes with roundOpen (n(n-1) <=
+///    RHO_CHUNK), else at deposit from row i; deposit_i + R_i >= 0 always.
 ///  - Silence never pays: a depositor without a report is settled at its minimum report.
 ///  - No veto after reports open: the round's operator may abandon only in phase Deposit; anyone
 ///    may abandon once deposits closed with fewer than two depositors; nobody else, ever. Once

@@ -248,10 +248,7 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
         token = _deploy_token(chain, _operator, silo_keys, progress) if opts.token else None
         if token is not None:
             units = replace(consortium.units, unit_wei=DEMO_TOKEN.unit)
-            terms = consortium.terms
-            if hasattr(terms, "unit_wei"):  # terms that carry their own unit (the market's)
-                terms = replace(terms, unit_wei=DEMO_TOKEN.unit)
-            consortium = replace(consortium, units=units, terms=terms)
+            consortium = replace(consortium, units=units)
         config = _config(
             opts,
             chain.rpc_url,

@@ -8,16 +8,44 @@ import {DataStore} from "./DataStore.sol";
 ///  account (20 bytes) | xMax (8) | fMax (8) | base (8). After the n rows, the round's numeric
 ///  terms (TERMS = 5 words): gammaWad | lambdaWad | dMinWad | xScale | fScale, so that a
 ///  transaction reads them with the rows (one cold account) instead of five cold storage slots.
-///  The round's `orgsHash` is keccak256(0x00 || rows), the code without the terms.
+///  When the weight triangle arrives with roundOpen, every slot's bond follows the terms (BOND = 16
+///  bytes each, big-endian), so a deposit reads its bond from the code it reads its row from.
+///  The round's `orgsHash` is keccak256(0x00 || rows), the code without the terms and bonds.
 library OrgTable {
     uint256 internal constant ROW = 44;
     uint256 internal constant TERMS = 160;
+    uint256 internal constant BOND = 16;
     /// Largest n whose table and terms fit one data contract: 44 * 554 + 160 <= DataStore.MAX_DATA.
     uint256 internal constant MAX_ROWS = (DataStore.MAX_DATA - TERMS) / ROW;
 
     /// @notice Bytes of the data for n rows and the terms.
     function size(uint256 n) internal pure returns (uint256) {
         return ROW * n + TERMS;
+    }
+
+    /// @notice Bytes of the data for n rows, the terms and n bonds.
+    function sizeWithBonds(uint256 n) internal pure returns (uint256) {
+        return (ROW + BOND) * n + TERMS;
+    }
+
+    /// @notice Writes the bonds after the terms (each below 2^128: checked at open).
+    function putBonds(uint256 ptr, uint256 n, uint256[] memory bonds) internal pure {
+        assembly ("memory-safe") {
+            let p := add(add(ptr, mul(n, 44)), 160)
+            let src := add(bonds, 0x20)
+            for { let k := 0 } lt(k, n) { k := add(k, 1) } {
+                mstore(add(p, shl(4, k)), shl(128, mload(add(src, shl(5, k)))))
+            }
+        }
+    }
+
+    /// @notice Slot i's bond from a table written with `putBonds` (one EXTCODECOPY of 16 bytes).
+    function bondAt(address table, uint256 n, uint256 i) internal view returns (uint256 bond) {
+        assembly ("memory-safe") {
+            mstore(0, 0)
+            extcodecopy(table, 0, add(add(161, mul(n, 44)), shl(4, i)), 16)
+            bond := shr(128, mload(0))
+        }
     }
 
     /// @notice Writes the terms after the n rows (call after the last `put`).
@@ -102,6 +130,13 @@ library OrgTable {
             base := and(shr(128, w), 0xffffffffffffffff)
         }
         row = Row(account, xMax, fMax, base);
+    }
+
+    /// @notice The account of row i of a loaded table (no bounds check, no allocation).
+    function accountAt(bytes memory raw, uint256 i) internal pure returns (address account) {
+        assembly ("memory-safe") {
+            account := shr(96, mload(add(add(raw, 0x20), mul(i, 44))))
+        }
     }
 
     /// @notice xMax and base of row i of a loaded table (no bounds check, no allocation).

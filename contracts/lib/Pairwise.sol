@@ -18,28 +18,25 @@ library Pairwise {
     /// Score marking a slot that takes no part in the round (never deposited).
     uint256 internal constant INACTIVE = type(uint256).max;
 
-    /// @notice R_i for every slot i in [start, end) (out[i]; other entries are scratch), with
-    ///  scores[j] == INACTIVE skipping j (its terms are multiplied by 0). A pair (i, j) inside
-    ///  the chunk is computed once: t_ji = -t_ij exactly (sdiv truncates toward zero), so the
-    ///  result equals the row sums R_i = sum_j t_ij.
-    function payoffRows(
-        bytes memory tri,
-        uint256 n,
-        uint256 start,
-        uint256 end,
-        uint256[] memory scores,
-        uint256 g,
-        uint256 denom
-    ) internal pure returns (int256[] memory out) {
+    /// @notice R_i for every slot i in [start, end) (out[i]; other entries are scratch) from
+    ///  `scores` = g * score (g w (s_i - s_j) == w (g s_i - g s_j) exactly), with scores[j] ==
+    ///  INACTIVE for a slot that never deposited: its row and column of `tri` must be zero
+    ///  (`deactivate`), so its terms vanish. A pair (i, j) inside the chunk is computed once:
+    ///  t_ji = -t_ij exactly (sdiv truncates toward zero), so the result equals the row sums
+    ///  R_i = sum_j t_ij.
+    function payoffRows(bytes memory tri, uint256 n, uint256 start, uint256 end, uint256[] memory scores, uint256 denom)
+        internal
+        pure
+        returns (int256[] memory out)
+    {
         out = new int256[](n);
-        if (g == 0) return out;
         for (uint256 i = start; i < end; ++i) {
             uint256 si;
             assembly ("memory-safe") {
                 si := mload(add(scores, shl(5, add(i, 1))))
             }
             if (si == INACTIVE) continue;
-            int256 acc = _lowerRow(tri, n, i, start, scores, si, g, denom) + _upperRow(tri, n, i, scores, out, si, g, denom);
+            int256 acc = _lowerRow(tri, n, i, start, scores, si, denom) + _upperRow(tri, n, i, scores, out, si, denom);
             assembly ("memory-safe") {
                 let p := add(out, shl(5, add(i, 1)))
                 mstore(p, add(mload(p), acc))
@@ -55,7 +52,6 @@ library Pairwise {
         uint256 start,
         uint256[] memory scores,
         uint256 si,
-        uint256 g,
         uint256 denom
     ) private pure returns (int256 acc) {
         assembly ("memory-safe") {
@@ -64,9 +60,7 @@ library Pairwise {
             let o := add(add(tri, 0x20), shl(1, sub(i, 1)))
             let step := sub(shl(1, n), 4)
             for {} lt(sp, last) { sp := add(sp, 0x20) } {
-                let sj := mload(sp)
-                let t := sdiv(mul(mul(g, shr(240, mload(o))), sub(si, sj)), denom)
-                acc := add(acc, mul(t, iszero(eq(sj, not(0)))))
+                acc := add(acc, sdiv(mul(shr(240, mload(o)), sub(si, mload(sp))), denom))
                 o := add(o, step)
                 step := sub(step, 2)
             }
@@ -81,7 +75,6 @@ library Pairwise {
         uint256[] memory scores,
         int256[] memory out,
         uint256 si,
-        uint256 g,
         uint256 denom
     ) private pure returns (int256 acc) {
         assembly ("memory-safe") {
@@ -89,13 +82,45 @@ library Pairwise {
             let last := add(scores, shl(5, add(n, 1)))
             let op := add(out, shl(5, add(i, 2)))
             let o := add(add(tri, 0x20), mul(i, sub(sub(shl(1, n), i), 1)))
-            for {} lt(sp, last) { sp := add(sp, 0x20) } {
-                let sj := mload(sp)
-                let t := mul(sdiv(mul(mul(g, shr(240, mload(o))), sub(si, sj)), denom), iszero(eq(sj, not(0))))
+            // two rivals per iteration, then the odd one out
+            for { let last2 := sub(last, 0x20) } lt(sp, last2) { sp := add(sp, 0x40) } {
+                let t := sdiv(mul(shr(240, mload(o)), sub(si, mload(sp))), denom)
                 acc := add(acc, t)
                 mstore(op, sub(mload(op), t))
-                op := add(op, 0x20)
-                o := add(o, 2)
+                t := sdiv(mul(shr(240, mload(add(o, 2))), sub(si, mload(add(sp, 0x20)))), denom)
+                acc := add(acc, t)
+                let op2 := add(op, 0x20)
+                mstore(op2, sub(mload(op2), t))
+                op := add(op, 0x40)
+                o := add(o, 4)
+            }
+            if lt(sp, last) {
+                let t := sdiv(mul(shr(240, mload(o)), sub(si, mload(sp))), denom)
+                acc := add(acc, t)
+                mstore(op, sub(mload(op), t))
+            }
+        }
+    }
+
+    /// @notice Zeroes slot j's row and column of the triangle in memory (a slot that never
+    ///  deposited takes no part in the payoffs).
+    function deactivate(bytes memory tri, uint256 n, uint256 j) internal pure {
+        assembly ("memory-safe") {
+            let base := add(tri, 0x20)
+            // column j: entry (a, j) for a < j
+            let o := add(base, shl(1, sub(j, 1)))
+            let step := sub(shl(1, n), 4)
+            for { let a := 0 } lt(a, j) { a := add(a, 1) } {
+                mstore8(o, 0)
+                mstore8(add(o, 1), 0)
+                o := add(o, step)
+                step := sub(step, 2)
+            }
+            // row j: entries (j, b) for b > j, contiguous
+            o := add(base, mul(j, sub(sub(shl(1, n), j), 1)))
+            let last := add(o, shl(1, sub(sub(n, j), 1)))
+            for {} lt(o, last) { o := add(o, 1) } {
+                mstore8(o, 0)
             }
         }
     }

@@ -20,13 +20,22 @@ library RhoTriangle {
         return n * (n - 1);
     }
 
+    /// Every uint16 lane of a word: its top bit; the other 15 bits; 0x8000 - (BPS + 1).
+    uint256 private constant LANE_TOP = 0x8000800080008000800080008000800080008000800080008000800080008000;
+    uint256 private constant LANE_LOW = 0x7fff7fff7fff7fff7fff7fff7fff7fff7fff7fff7fff7fff7fff7fff7fff7fff;
+    uint256 private constant LANE_BIAS = 0x58ef58ef58ef58ef58ef58ef58ef58ef58ef58ef58ef58ef58ef58ef58ef58ef;
+
     /// @notice Reverts RhoOutOfRange at the first entry above BPS (offset counted from `base`).
+    /// @dev 16 entries per word: a lane x > BPS has its top bit set, or (x & 0x7fff) + LANE_BIAS
+    ///  reaches bit 15 (no carry between lanes: 0x7fff + 0x58ef < 0x10000). Bytes past the chunk's
+    ///  end can only raise a false alarm, which the exact loop then clears.
     function check(bytes calldata chunk, uint256 base) internal pure {
         uint256 bad;
         assembly ("memory-safe") {
             let end := add(chunk.offset, chunk.length)
-            for { let p := chunk.offset } lt(p, end) { p := add(p, 2) } {
-                bad := or(bad, gt(shr(240, calldataload(p)), 10000))
+            for { let p := chunk.offset } lt(p, end) { p := add(p, 32) } {
+                let w := calldataload(p)
+                bad := or(bad, or(and(w, LANE_TOP), and(add(and(w, LANE_LOW), LANE_BIAS), LANE_TOP)))
             }
         }
         if (bad == 0) return;
@@ -37,7 +46,7 @@ library RhoTriangle {
     }
 
     /// @notice The whole triangle in memory (one EXTCODECOPY per chunk).
-    function load(address[] storage chunks, uint256 total) internal view returns (bytes memory tri) {
+    function load(address[] memory chunks, uint256 total) internal view returns (bytes memory tri) {
         tri = new bytes(total + 32); // 32 bytes of slack: entry reads load a whole word
         uint256 dest;
         assembly ("memory-safe") {

@@ -27,18 +27,24 @@ library CogenRule {
         returns (uint256 sMax, uint8 bad)
     {
         if (fMax != 0) return (0, 2);
-        uint256 basePart = uint256(base) * t.xScale * WAD; // < 2^154
-        if (xMax != 0 && t.lambdaWad > (SCORE_LIMIT - basePart) / xMax) return (0, 4);
-        return (basePart + t.lambdaWad * xMax, 0);
+        unchecked {
+            uint256 basePart = uint256(base) * t.xScale * WAD; // < 2^154 (xScale <= 1e9)
+            if (xMax != 0 && t.lambdaWad > (SCORE_LIMIT - basePart) / xMax) return (0, 4);
+            return (basePart + t.lambdaWad * xMax, 0); // checked just above
+        }
     }
 
     /// @notice score = cx x + cb base (f is always 0).
     function coefficients(Terms memory t) internal pure returns (uint256 cx, uint256 cf, uint256 cb) {
-        return (t.lambdaWad, 0, t.xScale * WAD);
+        unchecked {
+            return (t.lambdaWad, 0, t.xScale * WAD);
+        }
     }
 
     function scoreUnit(Terms memory t) internal pure returns (uint256) {
-        return t.xScale * WAD;
+        unchecked {
+            return t.xScale * WAD;
+        }
     }
 
     function checkReport(uint64 xMax, uint64 x, uint64 f) internal pure returns (uint8 bad, uint256 min, uint256 max) {

@@ -2,6 +2,7 @@
 pragma solidity 0.8.37;
 
 import {IFedSettle} from "../IFedSettle.sol";
+import {OrgTable} from "../lib/OrgTable.sol";
 import {MarketRule} from "./MarketRule.sol";
 
 /// @title MarketEngine: mechanism 3's arithmetic (MarketRule) behind external pure calls
@@ -15,14 +16,64 @@ import {MarketRule} from "./MarketRule.sol";
 ///  uint64 distWad (one MarketRule.Graph in compressed rows).
 contract MarketEngine {
     uint256 internal constant EDGE_BYTES = 10;
+    uint256 internal constant WAD = 1e18;
 
-    /// @notice MarketRule.bonds.
-    function bonds(uint256[] calldata n, uint256[] calldata kWad, uint256 unitWei, uint256 rounds)
+    /// @notice Every slot's bond from the round's slot specs (roundOpen): base = N_i,
+    ///  kWad = xMax * WAD / xScale (truncated), MarketRule.bonds.
+    function specBonds(IFedSettle.OrgSpec[] calldata orgs, uint256 xScale, uint256 unitWei, uint256 rounds)
         external
         pure
         returns (uint256[] memory)
     {
+        uint256 m = orgs.length;
+        uint256[] memory n = new uint256[](m);
+        uint256[] memory kWad = new uint256[](m);
+        for (uint256 i; i < m; ++i) {
+            n[i] = orgs[i].base;
+            kWad[i] = uint256(orgs[i].xMax) * WAD / xScale;
+        }
         return MarketRule.bonds(n, kWad, unitWei, rounds);
+    }
+
+    /// @notice Every slot's bond from the org table's rows (lib/OrgTable.sol), as specBonds.
+    function rowBonds(bytes calldata rows, uint256 xScale, uint256 unitWei, uint256 rounds)
+        external
+        pure
+        returns (uint256[] memory)
+    {
+        MarketRule.Table memory tab = _table(rows, xScale, 0, unitWei);
+        return MarketRule.bonds(tab.n, tab.kWad, unitWei, rounds);
+    }
+
+    /// @notice Every slot's net payoff from the table, for the round whose org table rows are `rows`.
+    function rowPayoffs(
+        bytes calldata rows,
+        uint256 xScale,
+        uint256 lambdaWad,
+        uint256 unitWei,
+        bytes calldata table,
+        uint256 maxRounds
+    ) external pure returns (int256[] memory) {
+        return _payoffs(_table(rows, xScale, lambdaWad, unitWei), table, maxRounds);
+    }
+
+    /// @dev The MarketRule.Table of a round from its org table rows.
+    function _table(bytes calldata rows, uint256 xScale, uint256 lambdaWad, uint256 unitWei)
+        private
+        pure
+        returns (MarketRule.Table memory tab)
+    {
+        bytes memory raw = rows;
+        uint256 m = raw.length / OrgTable.ROW;
+        tab.n = new uint256[](m);
+        tab.kWad = new uint256[](m);
+        for (uint256 i; i < m; ++i) {
+            OrgTable.Row memory row = OrgTable.rowAt(raw, i);
+            tab.n[i] = row.base;
+            tab.kWad[i] = uint256(row.xMax) * WAD / xScale;
+        }
+        tab.lambdaWad = lambdaWad;
+        tab.unitWei = unitWei;
     }
 
     /// @notice Decodes and checks the table; `named[i]` is true when some graph names slot i.
@@ -40,10 +91,10 @@ contract MarketEngine {
         }
     }
 
-    /// @notice Every slot's net payoff: the sum over the table's graphs of MarketRule.settleRound
+    /// @dev Every slot's net payoff: the sum over the table's graphs of MarketRule.settleRound
     ///  (each sums to exactly 0).
-    function payoffs(MarketRule.Table calldata tab, bytes calldata table, uint256 maxRounds)
-        external
+    function _payoffs(MarketRule.Table memory tab, bytes calldata table, uint256 maxRounds)
+        private
         pure
         returns (int256[] memory total)
     {

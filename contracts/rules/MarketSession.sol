@@ -2,7 +2,6 @@
 pragma solidity 0.8.37;
 
 import {IFedSettle} from "../IFedSettle.sol";
-import {OrgTable} from "../lib/OrgTable.sol";
 import {MarketEngine} from "./MarketEngine.sol";
 import {MarketRule} from "./MarketRule.sol";
 import {Terms} from "./Terms.sol";
@@ -18,7 +17,6 @@ import {Terms} from "./Terms.sol";
 ///  the round's one table (MarketEngine), every slot a graph names must be a depositor, and a
 ///  slot named in no graph trades nothing.
 library MarketSession {
-    uint256 internal constant WAD = 1e18;
     uint256 internal constant MAX_SCALE = 1e9;
     /// FL rounds per settlement round (the table's count is a uint16).
     uint256 internal constant MAX_ROUNDS = type(uint16).max;
@@ -38,47 +36,18 @@ library MarketSession {
         return (base, 0);
     }
 
-    /// @notice Revert ParameterOverflow("gammaWad") unless the sum of all bonds is below `limit`:
+    /// @notice Every slot's bond; revert ParameterOverflow("gammaWad") unless their sum is below `limit`:
     ///  every payoff then lies in (-limit, limit) (an org gains at most what the others bonded).
     function checkBonds(MarketEngine engine, Terms memory t, IFedSettle.OrgSpec[] calldata orgs, uint256 limit)
         internal
         pure
+        returns (uint256[] memory b)
     {
-        uint256 m = orgs.length;
-        uint256[] memory n = new uint256[](m);
-        uint256[] memory kWad = new uint256[](m);
-        for (uint256 i; i < m; ++i) {
-            n[i] = orgs[i].base;
-            kWad[i] = uint256(orgs[i].xMax) * WAD / t.xScale;
-        }
-        uint256[] memory b = engine.bonds(n, kWad, t.gammaWad, t.dMinWad);
+        b = engine.specBonds(orgs, t.xScale, t.gammaWad, t.dMinWad);
         uint256 total = 0;
-        for (uint256 i; i < m; ++i) {
+        for (uint256 i; i < orgs.length; ++i) {
             total += b[i];
         }
         if (total >= limit) revert IFedSettle.ParameterOverflow("gammaWad");
-    }
-
-    /// @notice The MarketRule.Table of the round from its org table rows.
-    function table(Terms memory t, bytes memory rows, uint256 m) internal pure returns (MarketRule.Table memory tab) {
-        tab.n = new uint256[](m);
-        tab.kWad = new uint256[](m);
-        for (uint256 i; i < m; ++i) {
-            OrgTable.Row memory row = OrgTable.rowAt(rows, i);
-            tab.n[i] = row.base;
-            tab.kWad[i] = uint256(row.xMax) * WAD / t.xScale;
-        }
-        tab.lambdaWad = t.lambdaWad;
-        tab.unitWei = t.gammaWad;
-    }
-
-    /// @notice Slot i's bond: MarketRule.bond over `rounds` = dMinWad FL rounds.
-    function bond(MarketEngine engine, Terms memory t, bytes memory rows, uint256 m, uint256 i)
-        internal
-        pure
-        returns (uint256)
-    {
-        MarketRule.Table memory tab = table(t, rows, m);
-        return engine.bonds(tab.n, tab.kWad, tab.unitWei, t.dMinWad)[i];
     }
 }

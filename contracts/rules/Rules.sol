@@ -25,7 +25,7 @@ import {TradeFLRule} from "./TradeFLRule.sol";
 ///  Mechanism 3 (model-sharing market, contracts/rules/MarketRule.sol through MarketSession.sol)
 ///  is one more `if` branch in checkConfig, checkOrg and coefficients (its score is N_i, its minimum
 ///  report (0, 0)); its bond and payoffs need the whole org table and the coordinator's table, so
-///  the core calls MarketSession for those directly.
+///  the core calls MarketEngine for those directly.
 library Rules {
     uint8 internal constant TRADEFL = 1;
     uint8 internal constant COGEN = 2;
@@ -78,7 +78,9 @@ library Rules {
 
     function score(Terms memory t, OrgTable.Row memory row, uint64 x, uint64 f) internal pure returns (uint256) {
         (uint256 cx, uint256 cf, uint256 cb) = coefficients(t);
-        return cx * x + cf * f + cb * row.base;
+        unchecked {
+            return cx * x + cf * f + cb * row.base; // an admissible report: <= the slot's maximum
+        }
     }
 
     /// @notice Every slot's maximum score (its fields were checked at open).
@@ -107,12 +109,35 @@ library Rules {
     }
 
     /// @notice R_i for the slots in [start, end) (out[i]); scores[j] == Pairwise.INACTIVE for slots
-    ///  that never deposited.
+    ///  that never deposited (their entries of `tri`, a memory copy, are zeroed).
     function payoffs(Terms memory t, bytes memory tri, uint256 n, uint256 start, uint256 end, uint256[] memory scores)
         internal
         pure
         returns (int256[] memory)
     {
-        return Pairwise.payoffRows(tri, n, start, end, scores, t.gammaWad, denominator(t));
+        if (t.gammaWad == 0) return new int256[](n);
+        return Pairwise.payoffRows(tri, n, start, end, _scaled(tri, n, scores, t.gammaWad), denominator(t));
+    }
+
+    function _mul(uint256 a, uint256 b) private pure returns (uint256) {
+        unchecked {
+            return a * b;
+        }
+    }
+
+    /// @dev g * score per slot (<= gammaWad * max score, checked at open); an inactive slot keeps
+    ///  INACTIVE and its row and column of `tri` are zeroed.
+    function _scaled(bytes memory tri, uint256 n, uint256[] memory scores, uint256 g)
+        private
+        pure
+        returns (uint256[] memory out)
+    {
+        out = new uint256[](n);
+        for (uint256 j; j < n; ++j) {
+            uint256 s = scores[j];
+            if (s == Pairwise.INACTIVE) Pairwise.deactivate(tri, n, j);
+            else s = _mul(s, g);
+            out[j] = s;
+        }
     }
 }

@@ -22,6 +22,8 @@ library TradeFLRule {
 
     /// @notice Checks slot i's fields (field name from `bad`: 1 xMax, 2 fMax, 3 base, 4 lambdaWad
     ///  overflow) and returns its maximum score.
+    /// @dev Unchecked arithmetic here and below: the scales are at most 1e9 (checkConfig), so every
+    ///  product is bounded as noted, and lambdaWad * fMax * xScale is checked against the limit.
     function checkOrg(Terms memory t, uint64 xMax, uint64 fMax, uint64 base)
         internal
         pure
@@ -30,23 +32,31 @@ library TradeFLRule {
         if (xMax == 0) return (0, 1);
         if (fMax == 0) return (0, 2);
         if (base != 0) return (0, 3);
-        uint256 xPart = uint256(xMax) * t.fScale * WAD; // < 2^64 * 1e9 * 1e18 < 2^154
-        uint256 perLambda = uint256(fMax) * t.xScale;
-        if (t.lambdaWad > (SCORE_LIMIT - xPart) / perLambda) return (0, 4);
-        return (xPart + t.lambdaWad * perLambda, 0);
+        unchecked {
+            uint256 xPart = uint256(xMax) * t.fScale * WAD; // < 2^64 * 1e9 * 1e18 < 2^154
+            uint256 perLambda = uint256(fMax) * t.xScale; // < 2^94, > 0
+            if (t.lambdaWad > (SCORE_LIMIT - xPart) / perLambda) return (0, 4);
+            return (xPart + t.lambdaWad * perLambda, 0);
+        }
     }
 
     function scoreUnit(Terms memory t) internal pure returns (uint256) {
-        return t.xScale * t.fScale * WAD;
+        unchecked {
+            return t.xScale * t.fScale * WAD; // < 2^120
+        }
     }
 
     /// @notice score = cx x + cf f (+ 0 base); cf <= the checked maximum score since fMax >= 1.
     function coefficients(Terms memory t) internal pure returns (uint256 cx, uint256 cf, uint256 cb) {
-        return (t.fScale * WAD, t.lambdaWad * t.xScale, 0);
+        unchecked {
+            return (t.fScale * WAD, t.lambdaWad * t.xScale, 0);
+        }
     }
 
     function minReport(Terms memory t, uint64 xMax) internal pure returns (uint64 x, uint64 f) {
-        x = uint64((t.dMinWad * xMax + WAD - 1) / WAD); // <= xMax since dMinWad <= WAD
+        unchecked {
+            x = uint64((t.dMinWad * xMax + WAD - 1) / WAD); // <= xMax since dMinWad <= WAD
+        }
         f = 1;
     }
 

@@ -72,10 +72,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--rounds", type=int, default=2, help="FL rounds")
     p.add_argument(
         "--mechanism",
-        choices=("tradefl", "cogen"),
+        choices=("tradefl", "cogen", "market"),
         default="tradefl",
-        help="the round's mechanism: data fraction + compute level (tradefl, default) or "
-        "synthetic-data generation (cogen)",
+        help="the round's mechanism: data fraction + compute level (tradefl, default), "
+        "synthetic-data generation (cogen) or the model-sharing market (market; embedded "
+        "runtime only)",
     )
     p.add_argument(
         "--token",
@@ -86,7 +87,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--unit-wei",
         type=int,
         help="base units of the asset per unit of game payoff ([units].unit_wei; a 6-decimal "
-        "stablecoin: e.g. 1000000000 = 1,000 per unit; default 1e18 wei, cogen 1e16)",
+        "stablecoin: e.g. 1000000000 = 1,000 per unit; default 1e18 wei, cogen and market 1e16)",
     )
     p.add_argument(
         "--runtime",

@@ -115,7 +115,13 @@ def _check(args: argparse.Namespace) -> int:
     # no NodeDaemon: checking a config must work while its daemon runs (and holds the state dir)
     try:
         account = config.key.load()
-        s = len(load_silo({**config.data.node_config(), "silo-name": config.name}).data)
+        if config.market is not None:
+            from fl_node.daemon._market import MarketSilo
+
+            # a market silo's data size is its N in the market's split of its [data]
+            s = MarketSilo(config.name, config.market, config.data).N
+        else:
+            s = len(load_silo({**config.data.node_config(), "silo-name": config.name}).data)
     except ConfigFileError as exc:
         raise UserError(str(exc), ExitCode.CONFIG) from None
     except (DataError, SiloConfigError) as exc:
@@ -134,6 +140,13 @@ def _check(args: argparse.Namespace) -> int:
         "compute_levels": None if config.cost is None else list(config.cost.F),
         "supernode": None,
     }
+    entry = f"s = {s}\n" + ("" if config.cost is None else f"F_max = {config.cost.F[-1]}\n")
+    if config.cogen is not None:
+        # delta_i depends on the consortium's qbar; the price stays private
+        info["cogen"] = {"price_per_cpu_second": config.cogen.price_per_cpu_second}
+    if config.market is not None:
+        info["market"] = {"N": s, "c": config.market.c, "K": config.market.K}
+        entry = f"N = {s}\nc = {config.market.c!r}\nK = {config.market.K!r}\n"
     if config.supernode is not None:
         from fl_node.daemon import supernode_argv
 
@@ -149,8 +162,7 @@ def _check(args: argparse.Namespace) -> int:
             print(f"{key:15} {value}")
         print(
             f"\nconsortium.toml entry:\n[[silos]]\nname = {json.dumps(config.name)}\n"
-            f'account = "{account.address}"\ns = {s}\n'
-            + ("" if config.cost is None else f"F_max = {config.cost.F[-1]}\n")
+            f'account = "{account.address}"\n{entry}'
         )
     return int(ExitCode.OK)
 

@@ -14,7 +14,8 @@ Example (relative paths are relative to the file)::
     [coordinator]
     state_dir = "state/coordinator"
     mechanism = "tradefl"                # optional: the round's mechanism (fl_node.mechanisms);
-                                         #   "cogen": [terms] and [[silos]] per _cogen_config
+                                         #   "cogen": [terms] and [[silos]] per _cogen_config,
+                                         #   "market": per _market_config
     attest = true                        # reports need the coordinator's EIP-712 signature
     [coordinator.key]                    # the attestation key (required when attest = true)
     dev_account = 1
@@ -81,6 +82,7 @@ from typing import Any
 
 from fl_node.agent import ConsortiumTerms
 from fl_node.chain_steps import ChainUnits
+from fl_node.coordinator._market_config import MARKET_UNITS
 from fl_node.daemon import KeySpec, Table, read_key_spec, read_toml
 from fl_node.mechanisms import DEFAULT_MECHANISM, mechanism_names
 
@@ -161,8 +163,9 @@ class ConsortiumConfig:
     coordinator_key: KeySpec | None
     state_dir: Path
     result_path: Path | None
-    #: the public terms: :class:`ConsortiumTerms` (tradefl) or
-    #: :class:`fl_node.mechanisms.cogen.CogenTerms` (cogen, see :mod:`._cogen_config`)
+    #: the public terms: :class:`ConsortiumTerms` (tradefl),
+    #: :class:`fl_node.mechanisms.cogen.CogenTerms` (cogen, see :mod:`._cogen_config`) or
+    #: :class:`fl_node.mechanisms.market.MarketTerms` (market, see :mod:`._market_config`)
     terms: Any
     units: ChainUnits
     silos: tuple[SiloEntry, ...]
@@ -212,17 +215,18 @@ def parse_consortium_config(root: Table) -> ConsortiumConfig:
         raise coord.error(
             "mechanism", f"= {mechanism!r} is not a registered mechanism", f"use {', '.join(names)}"
         )
-    if mechanism == "market":
-        raise coord.error(
-            "mechanism",
-            "= 'market' has no consortium.toml schema yet (its N, c, K per silo and lambda_pay)",
-            "run the market with `fedsettle demo --mechanism market`, or use tradefl or cogen",
-        )
     attest = coord.flag("attest", "true to require attested reports, else false", default=True)
+    if mechanism == "market" and not attest:
+        raise coord.error(
+            "attest",
+            "= false, but the market's table of graphs is submitted by the coordinator",
+            "set attest = true and give a [coordinator.key]",
+        )
     key_table = coord.table("key", "dev_account = N or keystore + password_env", required=attest)
     if key_table is not None and not attest:
         raise coord.error("key", "is set but attest = false", "remove it or set attest = true")
     silos = _silos(root, mechanism)
+    units = _units(root, MARKET_UNITS if mechanism == "market" else ChainUnits())
     terms: Any
     if mechanism == "cogen":
         from fl_node.coordinator._cogen_config import parse_cogen_terms
@@ -233,9 +237,18 @@ def parse_consortium_config(root: Table) -> ConsortiumConfig:
             [s.name for s in silos],
             [s.s for s in silos],
         )
+    elif mechanism == "market":
+        from fl_node.coordinator._market_config import parse_market_terms
+
+        terms = parse_market_terms(
+            _req(root, "terms", "lambda_pay (mechanism market)"),
+            root.tables("silos", ""),
+            [s.name for s in silos],
+            [s.s for s in silos],
+            units,
+        )
     else:
         terms = _terms(root, silos)
-    units = _units(root)
     mode = "embedded"
     deployment = None
     runtime = root.table("runtime", 'mode = "embedded"', required=False)
@@ -280,35 +293,47 @@ _COMMON_SILO_KEYS = ("name", "account", "s", "endpoint", "partition_id", "supern
 
 
 def _silos(root: Table, mechanism: str) -> list[SiloEntry]:
-    cogen = mechanism == "cogen"
+    cogen, market = mechanism == "cogen", mechanism == "market"
+    fields = {"cogen": "s, delta, theta, x_max", "market": "N, c, K"}
     tables = root.tables(
         "silos",
-        "per silo with name, account, s, "
-        + ("delta, theta, x_max" if cogen else "F_max, p")
-        + " and endpoint",
+        f"per silo with name, account, {fields.get(mechanism, 's, F_max, p')} and endpoint",
     )
     if len(tables) < 2:
         raise root.error("silos", "lists fewer than two silos", "add one [[silos]] per silo (>= 2)")
+    # a market silo's data size is its report N (in the market's split), not s
+    size = "N" if market else "s"
     if cogen:
         from fl_node.coordinator._cogen_config import COGEN_SILO_KEYS
 
         keys: tuple[str, ...] = (*_COMMON_SILO_KEYS, *COGEN_SILO_KEYS)
+    elif market:
+        from fl_node.coordinator._market_config import MARKET_SILO_KEYS
+
+        keys = (*(k for k in _COMMON_SILO_KEYS if k != "s"), *MARKET_SILO_KEYS)
     else:
         keys = (*_COMMON_SILO_KEYS, "F_max", "p")
     out: list[SiloEntry] = []
     for i, t in enumerate(tables):
+        if market and t.has("s"):
+            raise t.error(
+                "s",
+                "is not a field of a market silo (its data size is its report N)",
+                "rename it to N: the silo's training size in the market's split, which "
+                "`fedsettle node check` prints",
+            )
         t.check_keys(keys)
         entry = SiloEntry(
             index=i,
             name=t.text("name", 'the silo\'s name, e.g. "silo-1" (its node.toml [silo].name)'),
             account=t.address("account", "the silo's chain account (its node daemon's address)"),
-            s=t.number("s", "the silo's training samples, from `fedsettle node check`", above=0.0),
-            # cogen: no compute level, no profitability (its valuation is [[silos]].theta)
+            s=t.number(size, "the silo's training samples, from `fedsettle node check`", above=0.0),
+            # cogen, market: no compute level, no profitability (TradeFL's)
             F_max=0.0
-            if cogen
+            if cogen or market
             else t.number("F_max", "the silo's fastest compute level in samples/s", above=0.0),
             p=0.0
-            if cogen
+            if cogen or market
             else t.number("p", "the silo's public profitability, e.g. 1200.0", above=0.0),
             endpoint=t.url("endpoint", "the silo daemon's agent URL, e.g. http://silo-1:8601"),
             partition_id=t.integer(
@@ -319,7 +344,14 @@ def _silos(root: Table, mechanism: str) -> list[SiloEntry]:
             ),
         )
         if entry.s != int(entry.s):
-            raise t.error("s", f"= {entry.s} is not a whole number of samples", "use an integer")
+            raise t.error(size, f"= {entry.s} is not a whole number of samples", "use an integer")
+        if market and entry.partition_id != i:
+            raise t.error(
+                "partition_id",
+                f"= {entry.partition_id}, but the embedded market trains slot {i} on silo {i} of "
+                "its split",
+                f"set it to {i} (or remove it)",
+            )
         for prior in out:
             for key in ("name", "account", "endpoint"):
                 if getattr(prior, key) == getattr(entry, key):
@@ -372,15 +404,18 @@ def _terms(root: Table, silos: list[SiloEntry]) -> ConsortiumTerms:
     return terms
 
 
-def _units(root: Table) -> ChainUnits:
+def _units(root: Table, default: ChainUnits) -> ChainUnits:
     u = root.table("units", "", required=False)
     if u is None:
-        return ChainUnits()
+        return default
     u.check_keys(("x_scale", "f_scale", "unit_wei"))
+    d = default
     units = ChainUnits(
-        x_scale=u.integer("x_scale", "decimals of x on chain, e.g. 1000", default=1000, min=1),
-        f_scale=u.integer("f_scale", "decimals of f on chain, e.g. 1", default=1, min=1),
-        unit_wei=u.wei("unit_wei", "wei per payoff unit, e.g. 10**18", default=10**18),
+        x_scale=u.integer(
+            "x_scale", "the on-chain scale of x, e.g. 1000", default=d.x_scale, min=1
+        ),
+        f_scale=u.integer("f_scale", "the on-chain scale of f, e.g. 1", default=d.f_scale, min=1),
+        unit_wei=u.wei("unit_wei", "wei per payoff unit, e.g. 10**18", default=d.unit_wei),
     )
     if units.unit_wei < 1:
         raise u.error("unit_wei", "= 0", "set it to a positive number of wei")

@@ -5,7 +5,9 @@ authentication, registers every silo's SuperNode public key (``flwr supernode re
 the assignments of the strategy phase to a file and submits the app with the ServerApp's run
 config plus ``hooks = fl_node.coordinator.flower_hooks:hooks``. The ServerApp writes
 ``result.json``; the node ids in it are mapped back to silo names through the identity query's
-answers.
+answers. The market (mechanism 3) has no assignments: :meth:`FlowerDeployment.train_market`
+writes its :class:`fl_node.market.MarketPlan` instead and submits the run with ``mechanism =
+"market"``.
 
 By default the SuperLink runs ``--isolation process`` next to a warm ServerApp executor
 (:mod:`fl_node.flower._warm_serverapp`) and the run is submitted through the Control API from this
@@ -31,6 +33,7 @@ from fl_node.coordinator._training import TrainingError, TrainingOutcome, coordi
 
 if TYPE_CHECKING:
     from fl_node.flower import Assignment
+    from fl_node.market import MarketPlan
 
 __all__ = ["FlowerDeployment", "superlink_argv"]
 
@@ -188,23 +191,24 @@ class FlowerDeployment:
                 f"{done.returncode}): {text.strip()[-500:]}"
             )
 
-    def train(self, plan: Mapping[str, Assignment]) -> TrainingOutcome:
-        """Submit one Flower run training the silos in ``plan`` (by name); wait for its result."""
-        from fl_node.coordinator.flower_hooks import HOOKS_REF, write_assignments
+    def _flwr_run(
+        self, min_nodes: int, prepare: Callable[[Path], Mapping[str, Any]]
+    ) -> tuple[dict[str, Any], _RoundFollower, float]:
+        """Submit one Flower run and return its ``result.json``, the round follower and the
+        wall time; ``prepare(out)`` writes what the ServerApp reads into the run's directory
+        and returns the run config keys (over the coordinator's) that name it."""
         from fl_node.flower.deploy import write_app_project
 
         self._runs += 1
         out = self.workdir / f"run-{int(time.time())}-{self._runs}"
         out.mkdir(parents=True, exist_ok=True)
-        assignments = out / "assignments.json"
-        write_assignments(assignments, plan)
+        keys = prepare(out)
         run_config = {
             **coordinator_run_config(self.config),
-            "min-nodes": len(plan),
+            "min-nodes": min_nodes,
             "node-wait-timeout": self.settings.node_wait_timeout_s,
-            "hooks": HOOKS_REF,
             "out-dir": str(out),
-            "assignments-file": str(assignments),
+            **keys,
         }
         app = write_app_project(out / "app", run_config)
         log_path = out / "flwr-run.log"
@@ -230,6 +234,17 @@ class FlowerDeployment:
                 f"{log_path} and {self.workdir / 'superlink.log'}"
             )
         summary = json.loads(result.read_text(encoding="utf-8"))
+        return summary, follower, time.perf_counter() - start
+
+    def train(self, plan: Mapping[str, Assignment]) -> TrainingOutcome:
+        """Submit one Flower run training the silos in ``plan`` (by name); wait for its result."""
+        from fl_node.coordinator.flower_hooks import HOOKS_REF, write_assignments
+
+        def prepare(out: Path) -> dict[str, Any]:
+            write_assignments(out / "assignments.json", plan)
+            return {"hooks": HOOKS_REF, "assignments-file": str(out / "assignments.json")}
+
+        summary, follower, seconds = self._flwr_run(len(plan), prepare)
         names = {int(n): ident["name"] for n, ident in summary["identities"].items()}
         history = summary["history"]
         for record in history["rounds"]:  # any round the progress file did not show
@@ -239,7 +254,7 @@ class FlowerDeployment:
             dropped={names.get(int(n), str(n)): why for n, why in summary["dropped"].items()},
             accuracy=list(history["accuracy"]),
             loss=list(history["loss"]),
-            seconds=time.perf_counter() - start,
+            seconds=seconds,
             history=history,
             leave_one_out={
                 names[int(n)]: float(v)
@@ -266,6 +281,30 @@ class FlowerDeployment:
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=self.env, cwd=self.workdir,
             )  # fmt: skip
+
+    def train_market(self, plan: MarketPlan) -> dict[str, Any]:
+        """Submit one Flower run of the market session ``plan`` (the ServerApp's
+        :func:`fl_node.flower.run_market_coordinator`); return its ``result.json`` document.
+
+        Raises
+        ------
+        TrainingError
+            If the session stopped (a silo missing or dropped, a size that differs from its
+            report): the ServerApp's reason.
+        """
+
+        def prepare(out: Path) -> dict[str, Any]:
+            plan.write(out / "market-plan.json")
+            return {"mechanism": "market", "market-file": str(out / "market-plan.json")}
+
+        summary, _, seconds = self._flwr_run(plan.market.n, prepare)
+        if summary.get("error") or "history" not in summary:
+            raise TrainingError(
+                f"the market session on the deployment runtime stopped: "
+                f"{summary.get('error', 'no history in result.json')}"
+            )
+        summary["seconds"] = seconds
+        return dict(summary)
 
     def stop(self) -> None:
         """Stop the SuperLink (and its ServerApp executor) if this process started it."""

@@ -253,7 +253,28 @@ class Coordinator:
     def _run_session(
         self, session: SessionMechanism[Any], rid: int, joined: list[SiloEntry]
     ) -> dict[str, Any]:
-        """The steps of a mechanism without a strategy phase, from the terms push to settle."""
+        """The steps of a mechanism without a strategy phase, from the terms push to settle.
+
+        Resumed once reports closed (the table is on chain, or the report deadline passed),
+        nothing is trained or posted again: the saved session's training and strategies go into
+        the result, and the round is settled.
+        """
+        from settlement import Phase
+
+        mech = self.mechanism
+        saved = self._load_state()
+        if saved.get("round_id") != rid:
+            saved = {}
+        if self.client.phase_of(rid) >= Phase.CALCULATE:
+            training = (
+                None if not saved.get("training") else TrainingOutcome.from_dict(saved["training"])
+            )
+            strategies = {
+                n: mech.strategy_from_json(st) for n, st in (saved.get("strategies") or {}).items()
+            }
+            self._note("session-resumed", round_id=rid, phase=self.client.phase_of(rid).name)
+            self.strategies = strategies
+            return self._finish_session(rid, joined, strategies, training)
         with self._step("session"):
             active = self._push_terms(rid, joined)
             outcome = session.run_session(
@@ -267,6 +288,11 @@ class Coordinator:
                 accuracy=training.accuracy[-1] if training.accuracy else None,
             )
         self.session, self.strategies = outcome, outcome.strategies
+        # before the table: a coordinator killed after posting it resumes from these
+        self._save_state(
+            training=training.to_dict(),
+            strategies={n: mech.strategy_to_json(st) for n, st in outcome.strategies.items()},
+        )
         with self._step("table"):
             if self.coordinator_key is None:
                 raise ValueError(
@@ -279,11 +305,20 @@ class Coordinator:
             if receipt is not None:
                 self.receipts.append(receipt)
                 self._note("table-submitted", round_id=rid, tx=receipt.tx_hash)
+        return self._finish_session(rid, active, outcome.strategies, training)
+
+    def _finish_session(
+        self,
+        rid: int,
+        active: list[SiloEntry],
+        strategies: dict[str, Any],
+        training: TrainingOutcome | None,
+    ) -> dict[str, Any]:
         with self._step("reports"):
             self._wait_reports(rid, active)
         with self._step("settle"):
             self._settle(rid)
-        return self._result(rid, "settled", outcome.strategies, None, training)
+        return self._result(rid, "settled", strategies, None, training)
 
     # ----------------------------------------------------------------- steps
     def _connect(self) -> None:
@@ -440,9 +475,11 @@ class Coordinator:
             if state.joined_count == state.n or self.client.phase_of(rid) != Phase.DEPOSIT:
                 break
             if self._progress_due():
+                # count and names from one read (a deposit may land between two reads)
                 profiles = self.client.profiles(rid)
                 missing = [s.name for s in self.config.silos if not profiles[s.index].joined]
-                self._waiting("deposits", state.joined_count, state.n, deadline,
+                have = sum(p.joined for p in profiles)
+                self._waiting("deposits", have, state.n, deadline,
                               round_id=rid, missing=missing)  # fmt: skip
             if time.monotonic() > give_up:
                 if self.devnet:

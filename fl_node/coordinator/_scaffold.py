@@ -1,7 +1,9 @@
 """Write a ready-to-run devnet consortium: ``consortium.toml`` plus one ``node-N.toml`` per silo.
 
 Parameters are drawn like the demo's (:func:`fl_node.consortium.make_demo_consortium`: interior
-equilibrium, basis-point rho), each silo's ``s`` is the size of its bundled-data partition, keys
+equilibrium, basis-point rho), each silo's ``s`` is the size of its bundled-data partition
+(mechanism market: its ``N`` is its training size in the market's split and c, K are drawn as
+the market demo draws them, :func:`_market_reports`), keys
 are anvil dev accounts (operator 0, coordinator 1, silo N = account N + 1). The coordinator
 deploys the contract when ``[chain].contract`` is absent; the silos learn its address from the
 deployment file the coordinator writes (``[chain].deployment_file`` =
@@ -52,7 +54,7 @@ class ScaffoldOptions:
     silos: int = 3
     rpc_url: str = "http://127.0.0.1:8545"
     dataset: str = "digits"
-    #: Dirichlet concentration; None: the mechanism's (tradefl 0.5, cogen 0.1: strongly
+    #: Dirichlet concentration; None: the mechanism's (tradefl 0.5, market 0.3, cogen 0.1: strongly
     #: non-IID, where generating pays)
     alpha: float | None = None
     seed: int = 0
@@ -69,11 +71,11 @@ class ScaffoldOptions:
     contract: str = "predicted"  # or "deployment-file": how the silos learn the contract
     join_timeout_s: float = 60.0
     report_timeout_s: float = 60.0
-    mechanism: str = "tradefl"  # or "cogen" (synthetic-data generation)
+    mechanism: str = "tradefl"  # or "cogen" (synthetic-data generation), "market"
     #: settle in this ERC-20 (``[chain].token`` of every file); None: ETH
     token: str | None = None
     #: base units of the asset per unit of game payoff (``[units].unit_wei``); None: the
-    #: mechanism's ETH default (tradefl 1e18 = 1 ETH, cogen 1e16)
+    #: mechanism's ETH default (tradefl 1e18 = 1 ETH, cogen and market 1e16)
     unit_wei: int | None = None
 
 
@@ -122,14 +124,14 @@ def scaffold(
         raise ValueError(f"silos={options.silos}: a consortium needs at least two silos")
     if options.contract not in ("predicted", "deployment-file"):
         raise ValueError(f"contract={options.contract!r}: use 'predicted' or 'deployment-file'")
-    if options.mechanism not in ("tradefl", "cogen"):
-        raise ValueError(f"mechanism={options.mechanism!r}: use 'tradefl' or 'cogen'")
-    cogen = options.mechanism == "cogen"
+    if options.mechanism not in ("tradefl", "cogen", "market"):
+        raise ValueError(f"mechanism={options.mechanism!r}: use 'tradefl', 'cogen' or 'market'")
+    cogen, market = options.mechanism == "cogen", options.mechanism == "market"
     alpha = options.alpha
     if alpha is None:
-        from fl_node.mechanisms import Cogen
+        from fl_node.mechanisms import Cogen, ModelMarket
 
-        alpha = Cogen.demo_alpha if cogen else 0.5
+        alpha = Cogen.demo_alpha if cogen else ModelMarket.demo_alpha if market else 0.5
     out = Path(out)
     n = options.silos
     names = [f"silo-{i}" for i in range(1, n + 1)]
@@ -157,11 +159,12 @@ def scaffold(
     ]
     sizes = [len(p.data) for p in partitions]
     demo = make_demo_consortium(names, sizes, seed=options.seed, epochs=options.epochs)
+    reports = _market_reports(names, options.dataset, alpha, options.seed) if market else None
     operator = dev_account(0)
     contract = first_deployment_address(operator.address)
     compose = options.compose
     rpc = "http://anvil:8545" if compose else options.rpc_url
-    deployment = compose or options.runtime == "deployment"
+    deployment = _deployment_runtime(options)
     creds = "/credentials" if compose else options.credentials
     link = options.superlink_port
     # containers start slower than local processes and need no sub-second polling
@@ -203,6 +206,8 @@ def scaffold(
             ("[key]", {"dev_account": i + 2}),
             _cogen_node_table()
             if cogen
+            else ("[market]", {"c": reports[i].c, "K": reports[i].K})
+            if reports is not None
             else ("[cost]", {"eta": org.eta, "T1": org.T1, "T3": org.T3, "F": list(org.F)}),
             ("[data]", d),
             (
@@ -232,8 +237,8 @@ def scaffold(
                 path,
                 _document(
                     f"{org.name}'s node daemon (fedsettle node run --config {path.name}).\n"
-                    f"Account: anvil dev account {i + 2} ({account.address}); "
-                    f"{'[cogen]' if cogen else '[cost]'} is private.",
+                    f"Account: anvil dev account {i + 2} ({account.address})"
+                    + _private_note(options.mechanism),
                     tables,
                 ),
             )
@@ -241,6 +246,22 @@ def scaffold(
 
     t = demo.terms
     cogen_terms = _cogen_terms(names, partitions) if cogen else None
+    if cogen_terms is not None:
+        terms_table = cogen_terms[0]
+    elif reports is not None:
+        terms_table = _market_terms()
+    else:
+        terms_table = {
+            "gamma": t.gamma,
+            "lam": t.lam,
+            "w_e": t.w_e,
+            "kappa": t.kappa,
+            "G": t.G,
+            "D_min": t.D_min,
+            "A0": t.A0,
+            "tau": t.tau,
+            "rho": [list(r) for r in t.rho],
+        }
     consortium: list[tuple[str, dict[str, Any]]] = [
         ("[chain]", {"rpc_url": rpc, **token_field}),
         ("[chain.operator]", {"dev_account": 0}),
@@ -248,33 +269,13 @@ def scaffold(
             "[coordinator]",
             {
                 "state_dir": coordinator_state,
-                **({"mechanism": "cogen"} if cogen else {}),
+                **({} if options.mechanism == "tradefl" else {"mechanism": options.mechanism}),
                 "attest": True,
             },
         ),
         ("[coordinator.key]", {"dev_account": 1}),
-        (
-            "[terms]",
-            {
-                "gamma": t.gamma,
-                "lam": t.lam,
-                "w_e": t.w_e,
-                "kappa": t.kappa,
-                "G": t.G,
-                "D_min": t.D_min,
-                "A0": t.A0,
-                "tau": t.tau,
-                "rho": [list(r) for r in t.rho],
-            }
-            if cogen_terms is None
-            else cogen_terms[0],
-        ),
-        (
-            "[units]",
-            {"x_scale": 1, "f_scale": 1, "unit_wei": str(options.unit_wei or 10**16)}
-            if cogen
-            else {"x_scale": 1000, "f_scale": 1, "unit_wei": str(options.unit_wei or 10**18)},
-        ),
+        ("[terms]", terms_table),
+        ("[units]", _units(options)),
         (
             "[round]",
             {
@@ -287,11 +288,16 @@ def scaffold(
         ),
     ]
     for i, org in enumerate(demo.orgs):
+        if reports is not None:
+            fields: dict[str, Any] = {"N": reports[i].N, "c": reports[i].c, "K": reports[i].K}
+        elif cogen_terms is not None:
+            fields = {"s": int(org.s), **cogen_terms[1][i]}
+        else:
+            fields = {"s": int(org.s), "F_max": org.F[-1], "p": org.p}
         entry: dict[str, Any] = {
             "name": org.name,
             "account": dev_account(i + 2).address,
-            "s": int(org.s),
-            **({"F_max": org.F[-1], "p": org.p} if cogen_terms is None else cogen_terms[1][i]),
+            **fields,
             "endpoint": endpoint(i),
             "partition_id": i,
         }
@@ -358,6 +364,54 @@ def scaffold(
     for p, text in documents:
         p.write_text(text, encoding="utf-8")
     return [p for p, _ in documents]
+
+
+def _deployment_runtime(options: ScaffoldOptions) -> bool:
+    """True when the files describe Flower's deployment runtime (``--runtime`` or compose)."""
+    return options.compose or options.runtime == "deployment"
+
+
+def _private_note(mechanism: str) -> str:
+    return {
+        "cogen": "; [cogen] is private.",
+        "market": "; [market] is its own c and K, checked against the round before it deposits.",
+    }.get(mechanism, "; [cost] is private.")
+
+
+def _units(options: ScaffoldOptions) -> dict[str, Any]:
+    """``[units]``: the mechanism's scales, ``options.unit_wei`` or its default unit."""
+    from fl_node.coordinator._market_config import MARKET_UNITS
+
+    if options.mechanism == "market":
+        x_scale, f_scale, unit = MARKET_UNITS.x_scale, MARKET_UNITS.f_scale, MARKET_UNITS.unit_wei
+    elif options.mechanism == "cogen":
+        x_scale, f_scale, unit = 1, 1, 10**16
+    else:
+        x_scale, f_scale, unit = 1000, 1, 10**18
+    return {"x_scale": x_scale, "f_scale": f_scale, "unit_wei": str(options.unit_wei or unit)}
+
+
+def _market_terms() -> dict[str, Any]:
+    """A market consortium's public [terms]: the demo's (:class:`fl_node.market.MarketParams`)."""
+    from fl_node.market import MarketParams
+
+    p = MarketParams()
+    return {"lambda_pay": p.lambda_pay, "lambda_prox": p.lambda_prox, "eta": p.eta}
+
+
+def _market_reports(names: Sequence[str], dataset: str, alpha: float, seed: int) -> list[Any]:
+    """Every silo's N (its training size in the market's split), c and K (drawn as the demo
+    draws them, :meth:`fl_node.market.MarketParams.draw`, on the chain's 6-decimal grid)."""
+    from fl_node.market import MarketParams
+    from fl_node.mechanisms.market import MarketReport, market_training_size
+
+    n = len(names)
+    sizes = [market_training_size(dataset, n, seed, alpha, i) for i in range(n)]
+    drawn = MarketParams().draw(names, sizes, seed)
+    return [
+        MarketReport(name, N, round(float(c), 6), round(float(K), 6))
+        for name, N, c, K in zip(names, sizes, drawn.c, drawn.K, strict=True)
+    ]
 
 
 #: a cogen silo's price of its generator's CPU time in the devnet consortium: with the

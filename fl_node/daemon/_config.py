@@ -35,6 +35,12 @@ Example (every table; relative paths are relative to the file)::
     price_per_cpu_second = 300.0          #   silo's cost c_i per synthetic sample is its
                                           #   generator's measured CPU seconds at this price
 
+    [market]                              # mechanism market (instead of [cost] and [cogen]):
+    c = 0.05                              #   the silo's own cost per export and eagerness; it
+    K = 15000.0                           #   deposits only into a round that registers exactly
+                                          #   these and its N (its training size in the
+                                          #   market's split of [data], which must be bundled)
+
     [data]                                # a bundled dataset's partition ...
     dataset = "digits"
     partition_id = 0
@@ -72,6 +78,7 @@ __all__ = [
     "CogenSettings",
     "CostSettings",
     "DataSettings",
+    "MarketSettings",
     "NodeConfig",
     "SupernodeSettings",
     "load_node_config",
@@ -161,6 +168,15 @@ class CogenSettings:
 
 
 @dataclass(frozen=True)
+class MarketSettings:
+    """A market silo's own report: cost per export ``c`` and eagerness ``K`` (its N comes from
+    its data, :func:`fl_node.mechanisms.market.market_training_size`)."""
+
+    c: float
+    K: float
+
+
+@dataclass(frozen=True)
 class DataSettings:
     """A bundled dataset's Dirichlet partition, or the silo's own data ``file``."""
 
@@ -228,6 +244,8 @@ class NodeConfig:
     supernode: SupernodeSettings | None = None
     #: cogen's private pricing (None: the silo joins no cogen round)
     cogen: CogenSettings | None = None
+    #: the market report (None: the silo joins no market round)
+    market: MarketSettings | None = None
     source: Path | None = field(default=None, compare=False)
 
 
@@ -247,23 +265,44 @@ def load_node_config(path: str | Path) -> NodeConfig:
 def parse_node_config(root: Table) -> NodeConfig:
     """Validate a parsed ``node.toml`` root table."""
     root.check_keys(
-        ("silo", "chain", "key", "cost", "cogen", "data", "agent", "state", "supernode")
+        ("silo", "chain", "key", "cost", "cogen", "market", "data", "agent", "state", "supernode")
     )
     silo = _req(root, "silo", 'name = "silo-1" (the name the consortium registered)')
     silo.check_keys(("name",))
     name = silo.text("name", 'the silo\'s name as listed in the consortium, e.g. "silo-1"')
     cogen = root.table("cogen", "price_per_cpu_second", required=False)
-    # a cogen silo has no tradefl [cost]; every other silo needs one
+    market = root.table("market", "c and K (the silo's market report)", required=False)
+    # a cogen or market silo has no tradefl [cost]; every other silo needs one
     cost = root.table(
-        "cost", "eta, T1, T3 and F (the silo's private cost parameters)", required=cogen is None
+        "cost",
+        "eta, T1, T3 and F (the silo's private cost parameters)",
+        required=cogen is None and market is None,
     )
+    data = _data(_req(root, "data", 'dataset = "digits" + partition_id, or file = "..."'))
+    if market is not None:
+        # a market silo trains the market's split of its [data]: its data size (s, N) is that
+        # split's, not the partition's the other mechanisms train on
+        other = "cost" if cost is not None else "cogen" if cogen is not None else None
+        if other is not None:
+            raise root.error(
+                "market",
+                f"is set together with [{other}]",
+                "a market silo trains the market's split of its data: give it its own node.toml",
+            )
+        if data.file is not None:
+            raise root.error(
+                "market",
+                "is set with [data].file",
+                "market rounds train the market's split of a bundled dataset: set [data].dataset",
+            )
     return NodeConfig(
         name=name,
         chain=_chain(_req(root, "chain", "rpc_url, contract and max_bond_wei")),
         key=read_key_spec(_req(root, "key", "dev_account = N, or keystore + password_env")),
         cost=None if cost is None else _cost(cost),
         cogen=None if cogen is None else _cogen(cogen),
-        data=_data(_req(root, "data", 'dataset = "digits" + partition_id, or file = "..."')),
+        market=None if market is None else _market(market),
+        data=data,
         agent=_agent(root.table("agent", "host and port", required=False)),
         state_dir=_state(_req(root, "state", 'dir = "state/silo-1"')),
         supernode=_supernode(root.table("supernode", "superlink etc.", required=False)),
@@ -359,6 +398,14 @@ def _cogen(t: Table) -> CogenSettings:
             "money per CPU-second of the silo's generator, e.g. 300.0",
             above=0.0,
         )
+    )
+
+
+def _market(t: Table) -> MarketSettings:
+    t.check_keys(("c", "K"))
+    return MarketSettings(
+        c=t.number("c", "the silo's cost per export, e.g. 0.05", min=0.0),
+        K=t.number("K", "the silo's eagerness, e.g. 15000.0 (0: a pure seller)", min=0.0),
     )
 
 

@@ -12,7 +12,8 @@ reconciles the silo with the chain:
 3. for every unfinished round, do the one step its on-chain state calls for: deposit the bond
    (phase Deposit, not joined, bond <= ``max_bond_wei``), report the accepted assignment (phase
    Report), settle or abandon a round nobody settled in time (``settle_when_due``), withdraw
-   deposit + R_i (Settled/Abandoned) and close the round's record.
+   deposit + R_i (Settled/Abandoned) and close the round's record; in a market round, check
+   the coordinator's posted table once it is on chain (:func:`fl_node.daemon._market.check_table`).
 
 Every step re-reads the chain first (:mod:`fl_node.chain_steps` steps are no-ops once done), so a
 daemon killed and restarted at any point never deposits twice and never loses a payout. The HTTP
@@ -72,9 +73,17 @@ class NodeDaemon:
             stream=sys.stderr if log_stream == "stderr" else log_stream,
         )
         self.account = config.key.load()
-        silo = load_silo({**config.data.node_config(), "silo-name": config.name})
-        self.s = len(silo.data)
         from fl_node.daemon._cogen import CogenSilo
+        from fl_node.daemon._market import MarketSilo
+
+        market = None
+        if config.market is not None:
+            # a market silo trains the market's split of its data: its s is its N there
+            market = MarketSilo(config.name, config.market, config.data)
+            self.s = market.N
+        else:
+            silo = load_silo({**config.data.node_config(), "silo-name": config.name})
+            self.s = len(silo.data)
 
         cogen = None
         if config.cogen is not None:
@@ -94,6 +103,7 @@ class NodeDaemon:
             log=self.log,
             wake=self._wake.set,
             cogen=cogen,
+            market=market,
         )
         self.client: Any = None
         self.http: AgentHTTPServer | None = None
@@ -150,6 +160,7 @@ class NodeDaemon:
             if cfg.supernode is not None:
                 node_config = {
                     **cfg.data.node_config(),
+                    **_market_keys(cfg),
                     "silo-name": cfg.name,
                     "address": self.account.address,
                     "num-threads": cfg.supernode.num_threads,
@@ -334,6 +345,13 @@ class NodeDaemon:
             self._phases[rid] = phase.name
             self.log("round-phase", round_id=rid, phase=phase.name, joined=profile.joined)
         step = "none"
+        if (
+            phase >= Phase.REPORT
+            and profile.joined
+            and record.table_check is None
+            and (record.terms or {}).get("mechanism") == "market"
+        ):
+            self._check_market_table(record)
         try:
             if phase == Phase.DEPOSIT and not profile.joined:
                 step = "deposit"
@@ -403,7 +421,12 @@ class NodeDaemon:
             return
         units = units_from_json(record.terms["units"])
         try:
-            if record.terms.get("mechanism") == "cogen":
+            if record.terms.get("mechanism") == "market":
+                from fl_node.daemon._market import market_pushed_terms, market_terms_from
+
+                market, rounds = market_terms_from(record.terms)
+                expected = market_pushed_terms(self.client, rid, market, units, rounds)
+            elif record.terms.get("mechanism") == "cogen":
                 from fl_node.daemon._cogen import cogen_pushed_terms, cogen_terms_from
 
                 cogen = cogen_terms_from(record.terms)
@@ -443,6 +466,24 @@ class NodeDaemon:
                 "deposited", round_id=rid, index=idx, amount_wei=amount, tx=receipt.tx_hash,
                 gas=receipt.gas_used,
             )  # fmt: skip
+
+    def _check_market_table(self, record: RoundRecord) -> None:
+        """Check the coordinator's market table once it is on chain (:func:`check_table`)."""
+        from fl_node.daemon._market import check_table, market_terms_from
+
+        terms, _ = market_terms_from(record.terms or {})
+        rid = record.round_id
+        try:
+            summary = check_table(self.client, rid, record.index, terms)
+        except ValueError as exc:
+            verdict: dict[str, Any] = {"ok": False, "problem": str(exc)}
+            self.log("table-disputed", round_id=rid, index=record.index, problem=str(exc))
+        else:
+            if summary is None:  # not posted yet
+                return
+            verdict = {"ok": True, **summary}
+            self.log("table-checked", round_id=rid, index=record.index, **summary)
+        self.state.update_round(rid, lambda r: setattr(r, "table_check", verdict))
 
     def _asset_mismatch(self, rid: int) -> str | None:
         """Why the round's settlement asset is not the one this silo settles in, or None."""
@@ -500,3 +541,12 @@ def _is_connection_error(exc: BaseException) -> bool:
     return isinstance(exc, ChainUnavailable | OSError) and not isinstance(
         exc, FileNotFoundError | PermissionError
     )
+
+
+def _market_keys(cfg: NodeConfig) -> dict[str, Any]:
+    """A market silo's SuperNode holds the market's split of its [data] (``market-split``)."""
+    if cfg.market is None:
+        return {}
+    from fl_node.mechanisms.market import market_split
+
+    return {"market-split": market_split(cfg.data.dataset, cfg.data.num_partitions)}

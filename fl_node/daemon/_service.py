@@ -18,6 +18,7 @@ from fl_node.agent import SiloAgent, Strategy
 from fl_node.chain_steps import pushed_terms, to_report
 from fl_node.daemon._cogen import CogenSilo, cogen_pushed_terms, cogen_terms_from
 from fl_node.daemon._config import CostSettings
+from fl_node.daemon._market import MarketSilo, market_pushed_terms, market_terms_from
 from fl_node.daemon._state import ActionLog, RoundRecord, StateDir
 from fl_node.daemon._wire import (
     WireError,
@@ -79,6 +80,8 @@ class AgentService:
         The private cost parameters of tradefl rounds (None: it refuses them).
     cogen : CogenSilo, optional
         The silo's data and pricing for cogen rounds (None: it refuses them).
+    market : MarketSilo, optional
+        The silo's report for market rounds (None: it refuses them).
     reader : SettlementClient or None
         Read-only chain access (its own connection); ``None`` until the chain is reachable.
     state : StateDir
@@ -99,6 +102,7 @@ class AgentService:
         log: ActionLog,
         wake: Callable[[], None] = lambda: None,
         cogen: CogenSilo | None = None,
+        market: MarketSilo | None = None,
     ) -> None:
         self.name = name
         self.address = address
@@ -109,6 +113,7 @@ class AgentService:
         self.log = log
         self.wake = wake
         self.cogen = cogen
+        self.market = market
         self.reader: Any = None
         self._agents: dict[int, Any] = {}
         self._lock = state.lock
@@ -139,6 +144,12 @@ class AgentService:
         if record.terms is None:
             raise AgentRequestError(
                 409, f"round {record.round_id}: no terms yet; POST /terms before querying"
+            )
+        if record.terms.get("mechanism") == "market":
+            raise AgentRequestError(
+                409,
+                f"round {record.round_id}: a market round has no strategy phase (the market "
+                "prices imports from the graph); nothing to answer",
             )
         if _is_cogen(record.terms):
             assert self.cogen is not None  # accepted only with a cogen side
@@ -226,13 +237,15 @@ class AgentService:
         """Verify pushed terms against the chain and keep them for the round."""
         rid = self._round_id(body)
         mechanism = body.get("mechanism", "tradefl")
-        if mechanism == "cogen":
-            answer = self._accept_cogen_terms(rid, body)
+        if mechanism in ("cogen", "market"):
+            accept = self._accept_cogen_terms if mechanism == "cogen" else self._accept_market_terms
+            answer = accept(rid, body)
             self.wake()  # the daemon deposits now, not at its next chain poll
             return answer
         if mechanism != "tradefl":
             raise AgentRequestError(
-                400, f"mechanism {mechanism!r}: this silo takes part in tradefl or cogen rounds"
+                400,
+                f"mechanism {mechanism!r}: this silo takes part in tradefl, cogen or market rounds",
             )
         try:
             terms = terms_from_json(body.get("terms"))
@@ -363,6 +376,52 @@ class AgentService:
                 fit_cpu_seconds=cost["fit_cpu_seconds"],
                 c=cost["c"],
             )
+        return {"accepted": True, "name": self.name, "index": idx, "s": self.s}
+
+    def _accept_market_terms(self, rid: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`accept_terms` of a market round (:mod:`fl_node.daemon._market`)."""
+        if self.market is None:
+            raise AgentRequestError(
+                409, f"round {rid}: this silo's node.toml has no [market] table (c, K)"
+            )
+        try:
+            terms, rounds = market_terms_from(body)
+            units = units_from_json(body.get("units"))
+        except ValueError as exc:
+            raise AgentRequestError(400, str(exc)) from None
+        active = body.get("active", terms.names)
+        if active != terms.names:
+            # every slot of a market round trains and is priced
+            raise AgentRequestError(
+                400, f"active must list every silo {terms.names}: got {active!r}"
+            )
+        self._check_contract(body)
+        with self._lock:
+            chain = self._chain()
+            record = self._record(rid)
+            idx = record.index
+            try:
+                expected = market_pushed_terms(chain, rid, terms, units, rounds)
+                check_round(chain, rid, expected, index=idx)
+            except (TermsMismatch, ValueError) as exc:
+                raise AgentRequestError(
+                    409,
+                    f"round {rid}: the pushed market terms do not match the round on chain "
+                    f"({exc}); the coordinator must push the terms it opened the round with",
+                ) from None
+            try:
+                self.market.check(terms, idx)
+            except ValueError as exc:
+                raise AgentRequestError(409, f"round {rid}: {exc}") from None
+            record.terms = {
+                "mechanism": "market",
+                "market": body["market"],
+                "units": body["units"],
+                "rounds": rounds,
+                "active": list(terms.names),
+            }
+            self.state.save_round(record)
+        self.log("terms-accepted", round_id=rid, index=idx, mechanism="market", N=self.market.N)
         return {"accepted": True, "name": self.name, "index": idx, "s": self.s}
 
     def best_response(self, body: Mapping[str, Any]) -> dict[str, Any]:

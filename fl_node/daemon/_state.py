@@ -105,7 +105,9 @@ class RoundRecord:
 
     ``terms`` is the pushed (and digest-verified) public terms document; ``answers`` every best
     response the agent gave; ``assignment`` the accepted, attested report; ``declined`` why the
-    silo does not join (e.g. the bond exceeds its limit); ``done`` once nothing is left to do.
+    silo does not join (e.g. the bond exceeds its limit); ``done`` once nothing is left to do;
+    ``table_check`` the silo's verdict on a market round's posted table
+    (:func:`fl_node.daemon._market.check_table`).
     """
 
     round_id: int
@@ -117,6 +119,7 @@ class RoundRecord:
     declined: str | None = None
     done: bool = False
     outcome: dict[str, Any] | None = None
+    table_check: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RoundRecord:

@@ -4,6 +4,8 @@ The Flower apps are ``fl_node.flower.client_app:app`` and ``fl_node.flower.serve
 ``fl_node.flower.deploy`` starts them on the deployment engine (SuperLink + SuperNodes, TLS,
 SuperNode authentication). Everything else is plain Python that runs without Flower processes:
 :class:`InProcessTransport` calls the same silo handlers the ClientApp calls.
+The market's session (mechanism 3) on a transport is :func:`run_market_coordinator`; its round
+loop is :func:`fl_node.market.run_market_rounds`.
 """
 
 from fl_node.flower._coordinator import (
@@ -12,6 +14,7 @@ from fl_node.flower._coordinator import (
     load_hooks,
     run_coordinator,
 )
+from fl_node.flower._market_rounds import MarketSessionError, run_market_coordinator
 from fl_node.flower._protocol import (
     EVALUATE,
     EVALUATE_METRIC_KEYS,
@@ -77,6 +80,7 @@ __all__ = [
     "GridTransport",
     "InProcessTransport",
     "LocalSilo",
+    "MarketSessionError",
     "NodesNotConnectedError",
     "Reply",
     "Request",
@@ -99,5 +103,6 @@ __all__ = [
     "query_identities",
     "run_coordinator",
     "run_fl_rounds",
+    "run_market_coordinator",
     "run_session",
 ]

@@ -13,6 +13,11 @@ Node config keys (``flower-supernode --node-config "partition-id=0 num-partition
     How the bundled dataset is split and partitioned; every silo and the coordinator must agree.
 ``data-file`` (str, optional)
     The silo's own ``.npz``/``.csv`` training data, used as is instead of a bundled partition.
+``market-split`` (``"clusters"`` or ``"dirichlet"``, optional)
+    The market's silos (:func:`fl_node.market.build_silos` of ``dataset`` into
+    ``num-partitions`` silos, seed ``data-seed``, Dirichlet ``alpha``): the silo holds silo
+    ``partition-id``'s training set and its own test split (:attr:`LocalSilo.test`), on which
+    it scores its personalized model (:func:`fl_node.market.handle_market_train`).
 ``silo-name`` (str), ``address`` (str, optional)
     Reported by the identity query (``address``: the silo's chain account, if any).
 ``num-threads`` (int, optional)
@@ -75,6 +80,8 @@ class LocalSilo:
     node_config: dict[str, ConfigValue] = field(default_factory=dict)
     num_threads: int | None = None
     agent: AgentHandler | None = None
+    #: the silo's own test split (the market's personalized accuracy), if it has one
+    test: ArrayDataset | None = None
 
 
 def _get(config: Mapping[str, Any], key: str, kind: type, default: Any = None) -> Any:
@@ -135,7 +142,7 @@ def load_silo(node_config: Mapping[str, Any], *, agent: AgentHandler | None = No
     if cached is not None and agent is None:
         return cached
     pid = _get(node_config, "partition-id", int)
-    data, meta = _load_data(node_config, pid)
+    data, test, meta = _load_data(node_config, pid)
     ref = node_config.get("agent")
     silo = LocalSilo(
         name=_get(node_config, "silo-name", str, f"silo-{pid}"),
@@ -145,6 +152,7 @@ def load_silo(node_config: Mapping[str, Any], *, agent: AgentHandler | None = No
         node_config={str(k): v for k, v in node_config.items()},
         num_threads=_get(node_config, "num-threads", int, 0) or None,
         agent=agent if agent is not None else (_load_agent(str(ref)) if ref else None),
+        test=test,
     )
     if agent is None:
         with _cache_lock:
@@ -152,15 +160,35 @@ def load_silo(node_config: Mapping[str, Any], *, agent: AgentHandler | None = No
     return silo
 
 
-def _partition_data(node_config: Mapping[str, Any], pid: int) -> tuple[ArrayDataset, DatasetMeta]:
+Loaded = tuple[ArrayDataset, ArrayDataset | None, DatasetMeta]
+"""A silo's training data, its own test split (market silos only) and the dataset metadata."""
+
+
+def _partition_data(node_config: Mapping[str, Any], pid: int) -> Loaded:
     if "data-file" in node_config:
         x, y, meta = get_source(str(node_config["data-file"])).load()
-        return ArrayDataset(x.astype("float32"), y.astype("int64")), meta
+        return ArrayDataset(x.astype("float32"), y.astype("int64")), None, meta
     n_parts = _get(node_config, "num-partitions", int)
     if not 0 <= pid < n_parts:
         raise SiloConfigError(
             f"partition-id={pid} must be in 0 .. num-partitions-1 = {n_parts - 1}"
         )
+    if "market-split" in node_config:
+        from fl_node.data import DataError
+        from fl_node.market._silos import build_silos
+
+        try:
+            market = build_silos(
+                str(node_config["market-split"]),
+                n_parts,
+                seed=_get(node_config, "data-seed", int, 0),
+                alpha=_get(node_config, "alpha", float, 0.5),
+                dataset=_get(node_config, "dataset", str, "digits"),
+            )
+        except DataError as exc:
+            raise SiloConfigError(f"node config market-split: {exc}") from None
+        own = market.silos[pid]
+        return own.train, own.test, market.meta
     split = get_source(_get(node_config, "dataset", str, "digits")).split(
         test_fraction=_get(node_config, "test-fraction", float, 0.25),
         seed=_get(node_config, "data-seed", int, 0),
@@ -172,16 +200,16 @@ def _partition_data(node_config: Mapping[str, Any], pid: int) -> tuple[ArrayData
         seed=_get(node_config, "data-seed", int, 0),
         alpha=_get(node_config, "alpha", float, 0.5),
     )
-    return split.train.subset(parts[pid]), split.meta
+    return split.train.subset(parts[pid]), None, split.meta
 
 
 _DATA_KEYS = (
     "data-file", "dataset", "test-fraction", "data-seed", "num-partitions",
-    "partition-scheme", "alpha", "partition-id",
+    "partition-scheme", "alpha", "partition-id", "market-split",
 )  # fmt: skip
 
 
-def _load_data(node_config: Mapping[str, Any], pid: int) -> tuple[ArrayDataset, DatasetMeta]:
+def _load_data(node_config: Mapping[str, Any], pid: int) -> Loaded:
     """The silo's data, through an ``.npz`` cache in ``cache-dir`` when that key is set.
 
     On the deployment engine every message starts a fresh ClientApp process; the cache spares
@@ -204,8 +232,9 @@ def _load_data(node_config: Mapping[str, Any], pid: int) -> tuple[ArrayDataset, 
                 image_shape=None if shape is None else (shape[0], shape[1], shape[2]),
                 class_names=tuple(raw["class_names"]),
             )
-            return ArrayDataset(z["x"], z["y"]), meta
-    data, meta = _partition_data(node_config, pid)
+            test = ArrayDataset(z["x_test"], z["y_test"]) if "x_test" in z else None
+            return ArrayDataset(z["x"], z["y"]), test, meta
+    data, test, meta = _partition_data(node_config, pid)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     meta_json = json.dumps(
@@ -217,9 +246,12 @@ def _load_data(node_config: Mapping[str, Any], pid: int) -> tuple[ArrayDataset, 
             "class_names": list(meta.class_names),
         }
     )
-    np.savez(tmp, x=data.x, y=data.y, meta=np.array(meta_json))
+    if test is None:
+        np.savez(tmp, x=data.x, y=data.y, meta=np.array(meta_json))
+    else:
+        np.savez(tmp, x=data.x, y=data.y, meta=np.array(meta_json), x_test=test.x, y_test=test.y)
     tmp.replace(path)  # atomic: a concurrent reader sees the old state or the whole file
-    return data, meta
+    return data, test, meta
 
 
 def handle_identity(silo: LocalSilo, request: Request) -> Reply:
@@ -248,13 +280,20 @@ def handle_train(silo: LocalSilo, request: Request) -> Reply:
     0 for unpaced), ``epochs``, ``lr``, ``batch-size``, ``seed`` (the silo adds its
     partition id, so each silo keeps its own fixed subset), ``model-kind``. With ``synthetic``
     > 0 (the cogen mechanism) the silo trains on its real data plus exactly that many samples
-    of its own generator (:func:`fl_node.mechanisms.cogen.mixed_training_data`).
+    of its own generator (:func:`fl_node.mechanisms.cogen.mixed_training_data`). With
+    ``mechanism = "market"`` the message is a market round's
+    (:func:`fl_node.market.handle_market_train`: the silo's own model or prox center in, its
+    personalized model out).
     """
+    cfg = request.config
+    if cfg.get("mechanism") == "market":
+        from fl_node.market._client import handle_market_train
+
+        return handle_market_train(silo, request)
     from fl_node.models import build_model  # torch loads only where a model is needed
     from fl_node.training import train_local
 
     arrays = _require_arrays(request, "train")
-    cfg = request.config
     f = _get(cfg, "f", float, 0.0)
     data = silo.data
     if _get(cfg, "synthetic", int, 0) > 0:

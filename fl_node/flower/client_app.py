@@ -5,9 +5,10 @@ handler with the silo loaded from the SuperNode's node config, and encodes the
 :class:`~fl_node.flower.Reply`. An exception in a handler becomes Flower's error reply, which
 the coordinator records as a dropped silo for that phase.
 
-Message types: ``train`` (local training on the silo's ``d`` fraction), ``evaluate`` (global
-model on local data), ``query.identity`` (name, partition, ``s_i``, address) and
-``query.agent`` (forwarded to the silo's agent, e.g. best-response queries).
+Message types: ``train`` (local training on the silo's ``d`` fraction; with ``mechanism =
+"market"`` a market round on the silo's own model, :func:`fl_node.market.handle_market_train`),
+``evaluate`` (global model on local data), ``query.identity`` (name, partition, ``s_i``,
+address) and ``query.agent`` (forwarded to the silo's agent, e.g. best-response queries).
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 It waits for ``min-nodes`` SuperNodes, then runs :func:`~fl_node.flower.run_coordinator` over a
 :class:`~fl_node.flower.GridTransport`: identity query, strategy-phase hook, FL rounds with
 per-node configs, deadline and x-weighted FedAvg, settlement hook. Settings come from the run
-config (see :class:`~fl_node.flower.CoordinatorConfig`).
+config (see :class:`~fl_node.flower.CoordinatorConfig`). With ``mechanism = "market"`` it runs
+the model-sharing market's session instead (:func:`~fl_node.flower.run_market_coordinator` on
+the :class:`fl_node.market.MarketPlan` in ``market-file``): every silo keeps its own model.
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ app = ServerApp()
 @app.main()
 def main(grid: Grid, context: Context) -> None:
     """Run one coordinator session on the connected SuperNodes."""
-    config = CoordinatorConfig.from_run_config(dict(context.run_config))
+    run_config = dict(context.run_config)
+    config = CoordinatorConfig.from_run_config(run_config)
     transport = GridTransport(grid)
     transport.wait_for_nodes(config.min_nodes, timeout=config.node_wait_timeout)
-    run_coordinator(transport, config, load_hooks(config.hooks, dict(context.run_config)))
+    if run_config.get("mechanism") == "market":
+        from fl_node.flower._market_rounds import run_market_coordinator
+        from fl_node.market import MarketPlan
+
+        plan = MarketPlan.read(str(run_config.get("market-file", "")))
+        run_market_coordinator(transport, config, plan)
+        return
+    run_coordinator(transport, config, load_hooks(config.hooks, run_config))

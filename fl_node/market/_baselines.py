@@ -18,7 +18,7 @@ from torch import nn
 
 from fl_node.data import ArrayDataset
 from fl_node.market._distance import distance_matrix
-from fl_node.market._local import LocalTraining, accuracy, train_prox
+from fl_node.market._local import LocalTraining, accuracy, train_prox, train_seed
 from fl_node.market._silos import Silo
 
 __all__ = [
@@ -92,7 +92,7 @@ class Setup:
             center=center,
             mu=mu,
             hp=self.hp,
-            seed=self.seed * 10_007 + r * 101 + i,
+            seed=train_seed(self.seed, r, i),
         )
 
     def accuracies(self, thetas: Sequence[Vector]) -> list[float]:

@@ -19,7 +19,14 @@ from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from fl_node.data import ArrayDataset
 
-__all__ = ["LocalTraining", "accuracy", "mean_loss", "model_vector", "train_prox"]
+__all__ = [
+    "LocalTraining",
+    "accuracy",
+    "mean_loss",
+    "model_vector",
+    "train_prox",
+    "train_seed",
+]
 
 Vector = NDArray[np.float64]
 
@@ -50,6 +57,11 @@ class LocalTraining:
             raise ValueError(f"lr must be > 0; got {self.lr}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1; got {self.batch_size}")
+
+
+def train_seed(seed: int, rnd: int, slot: int) -> int:
+    """The seed of slot ``slot``'s local solve in round ``rnd`` of a run seeded ``seed``."""
+    return seed * 10_007 + rnd * 101 + slot
 
 
 def train_prox(

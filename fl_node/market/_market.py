@@ -14,18 +14,20 @@ prox center or, without imports, the silo's own last upload) and passes it to
 (``MarketParams.stall_tol``; ``None`` turns the rule off, for before/after measurements only).
 
 :func:`market_round` is the coordinator's step (runtime-agnostic: models in, graph, payments and
-prox centers out); :func:`run_market` drives it in-process with real training.
+prox centers out); :func:`fl_node.market.run_market_rounds` drives it over a transport (the
+silos train in-process or on Flower) and :func:`fl_node.market.run_market` in-process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from fl_node.market._baselines import MethodResult, Setup, upload
+from fl_node.market._baselines import MethodResult
 from fl_node.market._distance import STALL_TOL, distance_matrix, prox_center
 from solver.market import (
     Market,
@@ -37,7 +39,7 @@ from solver.market import (
     solve_round,
 )
 
-__all__ = ["MarketParams", "MarketRun", "MarketStep", "market_round", "run_market"]
+__all__ = ["MarketParams", "MarketRun", "MarketStep", "market_round"]
 
 Vector = NDArray[np.float64]
 
@@ -128,13 +130,53 @@ def market_round(
 
 @dataclass
 class MarketRun:
-    """A market run: accuracies (as :class:`MethodResult`), the ledger over rounds (on the
-    accepted reports), and each round's graph and net payments."""
+    """A market run: accuracies (as :class:`MethodResult`; its ``thetas`` are the silos' last
+    uploads, what the coordinator holds), the ledger over rounds (on the accepted reports),
+    each priced round's outcome and the wall time of every round (round 0 included)."""
 
     accuracy: MethodResult
     ledger: MarketLedger
     true_market: Market
     rounds: list[MarketRound] = field(default_factory=list)
+    round_seconds: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready record (no models): per-round accuracies, distances, graphs, payments.
+
+        The distances are exact (JSON floats round-trip): :meth:`from_dict` re-solves them.
+        """
+        return {
+            "accuracy": self.accuracy.history,
+            "distance": [r.distance.tolist() for r in self.rounds],
+            "graphs": [[[int(j) for j in row] for row in r.graph] for r in self.rounds],
+            "net_payment": [r.net_payment.tolist() for r in self.rounds],
+            "round_seconds": self.round_seconds,
+        }
+
+    @classmethod
+    def from_dict(
+        cls, doc: Mapping[str, Any], market: Market, true_market: Market | None = None
+    ) -> MarketRun:
+        """The run recorded by :meth:`to_dict`, every round re-solved from its distances on
+        ``market`` (the accepted reports); a graph that differs from the recorded one raises."""
+        ledger = MarketLedger(market)
+        rounds = []
+        for k, (d, graph) in enumerate(zip(doc["distance"], doc["graphs"], strict=True), 1):
+            r = ledger.add(solve_round(market, d))
+            if [[int(j) for j in row] for row in r.graph] != [list(row) for row in graph]:
+                raise ValueError(
+                    f"market round {k}: the recorded graph {graph} is not the market's graph "
+                    f"{[list(row) for row in r.graph]} of the recorded distances"
+                )
+            rounds.append(r)
+        accuracy = MethodResult("market", [list(map(float, h)) for h in doc["accuracy"]], [])
+        return cls(
+            accuracy,
+            ledger,
+            true_market or market,
+            rounds,
+            [float(s) for s in doc.get("round_seconds", [])],
+        )
 
     def true_utility(self) -> NDArray[np.float64]:
         """Every silo's utility summed over rounds, with its true N and c: gain of its true pool
@@ -145,61 +187,3 @@ class MarketRun:
             g = gain(self.true_market, a @ self.true_market.N)
             u += g - r.net_payment - self.true_market.c * a.sum(axis=0)
         return u
-
-
-def run_market(
-    setup: Setup,
-    true_market: Market,
-    params: MarketParams,
-    *,
-    accepted: Market | None = None,
-) -> MarketRun:
-    """Run the market with real training for ``setup.rounds`` rounds (round 0 local).
-
-    Parameters
-    ----------
-    setup
-        Silos, model, theta0, rounds, local solver and per-silo behaviours.
-    true_market
-        The silos' true N, c, K (for the true utilities).
-    params
-        lambda_prox and eta (lambda_pay is the markets').
-    accepted
-        The market the coordinator solves (reported, or reported and bound, sizes and costs);
-        default ``true_market``.
-    """
-    market = accepted if accepted is not None else true_market
-    if market.n != setup.m or true_market.n != setup.m:
-        raise ValueError(f"the market has {market.n} orgs but the setup {setup.m} silos")
-    mu = params.lambda_prox / params.eta
-    ledger = MarketLedger(market)
-    thetas = [setup.theta0.copy() for _ in range(setup.m)]
-    personal = list(thetas)
-    sent = list(thetas)
-    hist: list[list[float]] = []
-    rounds: list[MarketRound] = []
-    for r in range(setup.rounds):
-        if r == 0:
-            centers: tuple[Vector | None, ...] = (None,) * setup.m
-        else:
-            step = market_round(
-                market,
-                thetas,
-                setup.theta0,
-                params.eta,
-                sent=sent,
-                stall_tol=params.stall_tol,
-            )
-            rounds.append(ledger.add(step.result))
-            centers = step.centers
-        new = []
-        for i in range(setup.m):
-            c = centers[i]
-            received = thetas[i] if c is None else c
-            sent[i] = received
-            trained = setup.train(i, r, received, c, mu if c is not None else 0.0)
-            personal[i] = trained
-            new.append(upload(setup.behaviours[i], trained, received))
-        thetas = new
-        hist.append(setup.accuracies(personal))
-    return MarketRun(MethodResult("market", hist, personal), ledger, true_market, rounds)

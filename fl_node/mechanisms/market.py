@@ -19,12 +19,16 @@ and calls it for two steps:
     (:meth:`settlement.SettlementClient.market_table_submit`); the contract computes the
     payoffs (``payoffCalculate``).
 
+``fedsettle coordinator run`` runs it against silo daemons from ``consortium.toml``
+(``[coordinator].mechanism = "market"``, :mod:`fl_node.coordinator._market_config`; each daemon
+checks the round with :func:`market_accepted_terms` and its own N, c, K, :mod:`fl_node.daemon._market`).
 ``fedsettle demo --mechanism market`` is that coordinator with in-process silos on a spawned
 anvil (:func:`fl_node.demo.run_demo`); :meth:`ModelMarket.demo_report` adds the local-only
 comparison on the same silos and checks the payoffs against the Python mirror
 (:func:`settlement.market_outcome`) for ``report.json`` / ``report.md``. The silos are digits'
 label clusters for a multiple of 3 silos, else a Dirichlet split (:func:`market_split`).
-The session runs on the embedded runtime only.
+The session runs on the embedded runtime or on the Flower deployment
+(:meth:`ModelMarket.run_session`).
 """
 
 from __future__ import annotations
@@ -41,11 +45,12 @@ import numpy as np
 from fl_node.mechanisms.base import EmbeddedConsortium, NoStrategyPhase, SessionOutcome
 
 if TYPE_CHECKING:
+    from fl_node.chain_steps import ChainUnits
     from fl_node.coordinator import ConsortiumConfig, SiloEntry
     from fl_node.demo import DemoOptions
     from fl_node.market import MarketParams, SiloSet
     from fl_node.report import ReportView
-    from settlement import AcceptedTerms, OrgSpec, RoundConfig, SettlementClient
+    from settlement import AcceptedTerms, OrgSpec, SettlementClient
     from solver.market import Market, MarketRound
 
 __all__ = [
@@ -54,16 +59,20 @@ __all__ = [
     "MarketTerms",
     "ModelMarket",
     "distance_wad",
+    "market_accepted_terms",
     "market_graphs",
     "market_split",
+    "market_training_size",
 ]
 
 Progress = Callable[[str], None]
 
 #: wei per 1.0 unit of market utility in the demo round
 UNIT_WEI = 10**16
-#: K_i goes on chain with 6 decimals (``x_scale``), c_i too (``f_scale``, the default)
+#: the demo's (and ``coordinator init``'s) scales: K_i on chain with 6 decimals (``x_scale``),
+#: c_i too (``f_scale``)
 K_SCALE = 10**6
+F_SCALE = 10**6
 #: width of the hidden layer of the silos' MLP
 HIDDEN = 32
 
@@ -116,14 +125,13 @@ class MarketTerms:
     """The public terms of a market round: every silo's report (slot order) and the prices.
 
     ``params`` are the market's economic and training parameters (lambda_pay, the prox
-    weight, the free-rider rule...); ``unit_wei`` is the wei value of 1.0 unit of utility,
-    ``k_scale`` the on-chain scale of K.
+    weight, the free-rider rule...). The chain units (wei per 1.0 unit of utility, the scales
+    of K and c) are the round's :class:`fl_node.chain_steps.ChainUnits`, sent beside the terms
+    (:meth:`ModelMarket.terms_document`).
     """
 
     reports: tuple[MarketReport, ...]
     params: MarketParams
-    unit_wei: int = UNIT_WEI
-    k_scale: int = K_SCALE
 
     @property
     def names(self) -> list[str]:
@@ -152,7 +160,7 @@ class MarketTerms:
     def from_json(cls, doc: Mapping[str, Any]) -> MarketTerms:
         from fl_node.market import MarketParams
 
-        missing = sorted({"reports", "params", "unit_wei", "k_scale"} - set(doc))
+        missing = sorted({"reports", "params"} - set(doc))
         if missing:
             raise ValueError(f"market terms lack {missing}; the coordinator must send every field")
         params = dict(doc["params"])
@@ -161,9 +169,68 @@ class MarketTerms:
         return cls(
             reports=tuple(MarketReport(**r) for r in doc["reports"]),
             params=MarketParams(**params),
-            unit_wei=int(doc["unit_wei"]),
-            k_scale=int(doc["k_scale"]),
         )
+
+
+def market_accepted_terms(
+    terms: MarketTerms,
+    units: ChainUnits,
+    accounts: Sequence[str],
+    *,
+    rounds: int,
+    coordinator: str,
+    token: str | None = None,
+    now: int = 0,
+    windows: tuple[int, int] = (3600, 3600),
+) -> AcceptedTerms:
+    """The round a market consortium opens, as every silo checks it.
+
+    Mechanism id 3, ``gammaWad`` = ``units.unit_wei`` (wei per 1.0 unit of utility),
+    ``lambdaWad`` = lambda_pay, ``dMinWad`` = the priced FL ``rounds`` the bonds cover; slot i
+    with ``base = N_i``, ``xMax = K_i * units.x_scale`` and ``fMax = c_i * units.f_scale``
+    (truncated); the weight triangle is unused and opened as zeros. Deadlines from ``now``
+    (not compared by default).
+    """
+    from settlement import ZERO_ADDRESS, AcceptedTerms, market_config, market_orgs
+
+    if len(accounts) != len(terms.reports):
+        raise ValueError(
+            f"{len(accounts)} accounts for {len(terms.reports)} silos in the market terms"
+        )
+    config = market_config(
+        now=now,
+        coordinator=coordinator,
+        lambda_pay=terms.lambda_pay,
+        unit_wei=units.unit_wei,
+        rounds=rounds,
+        token=token or ZERO_ADDRESS,
+        x_scale=units.x_scale,
+        f_scale=units.f_scale,
+        deposit_window=windows[0],
+        report_window=windows[1],
+    )
+    orgs = market_orgs(
+        list(accounts),
+        [r.N for r in terms.reports],
+        [r.c for r in terms.reports],
+        [r.K for r in terms.reports],
+        x_scale=units.x_scale,
+        f_scale=units.f_scale,
+    )
+    n = len(orgs)
+    return AcceptedTerms(config=config, orgs=orgs, rho=bytes(n * (n - 1)))
+
+
+@functools.lru_cache(maxsize=8)
+def market_training_size(dataset: str, n: int, seed: int, alpha: float, index: int) -> int:
+    """Slot ``index``'s training samples N in the market's split of ``n`` silos.
+
+    What the embedded runtime trains slot ``index`` on (:meth:`ModelMarket.run_session`, the
+    split of :func:`market_split`); a silo's daemon registers and checks this N.
+    """
+    if not 0 <= index < n:
+        raise ValueError(f"index {index} is not a slot of {n} silos")
+    return int(_silo_set(dataset, n, seed, alpha).sizes[index])
 
 
 class MarketAgent:
@@ -213,48 +280,35 @@ class ModelMarket(NoStrategyPhase):
         if not isinstance(terms, MarketTerms):
             raise ValueError(
                 f"[terms]: mechanism market needs MarketTerms, got {type(terms).__name__}; "
-                "consortium.toml cannot describe a market round yet: run "
-                "`fedsettle demo --mechanism market`"
+                'set [coordinator].mechanism = "market" and the market\'s [terms] '
+                "(fl_node.coordinator._market_config)"
             )
         return terms
 
-    def round_terms(
+    def _accepted(
         self,
         config: ConsortiumConfig,
         *,
         coordinator: str | None,
         now: int = 0,
         windows: tuple[int, int] = (3600, 3600),
-    ) -> tuple[RoundConfig, list[OrgSpec]]:
-        """The on-chain config and slots of ``config``'s market round."""
-        from settlement import ZERO_ADDRESS, market_config, market_orgs
-
+    ) -> AcceptedTerms:
+        """The on-chain config and slots of ``config``'s round (:func:`market_accepted_terms`)."""
         if coordinator is None:
             raise ValueError(
                 "[coordinator].key: the market's table of graphs is submitted by the "
                 "coordinator; give the coordinator a key (demo: drop --no-attest)"
             )
-        terms = self._terms(config)
-        reports = [terms.reports[s.index] for s in config.silos]
-        round_config = market_config(
-            now=now,
-            coordinator=coordinator,
-            lambda_pay=terms.lambda_pay,
-            unit_wei=terms.unit_wei,
-            rounds=config.fl.rounds,
-            token=config.token or ZERO_ADDRESS,
-            x_scale=terms.k_scale,
-            deposit_window=windows[0],
-            report_window=windows[1],
-        )
-        orgs = market_orgs(
+        return market_accepted_terms(
+            self._terms(config),
+            config.units,
             [s.account for s in config.silos],
-            [r.N for r in reports],
-            [r.c for r in reports],
-            [r.K for r in reports],
-            x_scale=terms.k_scale,
+            rounds=config.fl.rounds,
+            coordinator=coordinator,
+            token=config.token,
+            now=now,
+            windows=windows,
         )
-        return round_config, orgs
 
     # ------------------------------------------------------------- game / terms
     def open_round(
@@ -265,21 +319,24 @@ class ModelMarket(NoStrategyPhase):
         coordinator: str | None,
         windows: tuple[int, int],
     ) -> int:
-        round_config, orgs = self.round_terms(
+        terms = self._accepted(
             config, coordinator=coordinator, now=client.chain_time(), windows=windows
         )
-        return int(client.market_round_open(round_config, orgs).round_id)
+        return int(client.market_round_open(terms.config, list(terms.orgs)).round_id)
 
     def accepted_terms(self, config: ConsortiumConfig, *, coordinator: str | None) -> AcceptedTerms:
-        from settlement import AcceptedTerms
-
-        round_config, orgs = self.round_terms(config, coordinator=coordinator)
-        n = len(orgs)
-        # the weight triangle is unused by the market and opened as zeros
-        return AcceptedTerms(config=round_config, orgs=orgs, rho=bytes(n * (n - 1)))
+        return self._accepted(config, coordinator=coordinator)
 
     def terms_document(self, config: ConsortiumConfig) -> dict[str, Any]:
-        return {"market": self._terms(config).to_json()}
+        """The terms every silo checks the round against: the reports and parameters, the
+        chain units and the priced FL rounds its bond covers."""
+        from fl_node.daemon import units_to_json
+
+        return {
+            "market": self._terms(config).to_json(),
+            "units": units_to_json(config.units),
+            "rounds": config.fl.rounds,
+        }
 
     def initial_strategies(
         self, config: ConsortiumConfig, silos: Sequence[SiloEntry]
@@ -311,18 +368,17 @@ class ModelMarket(NoStrategyPhase):
         runtime: Any,
         note: Callable[..., None],
     ) -> SessionOutcome:
-        """Train the silos through the market (module docstring); every slot must have joined."""
-        import torch
+        """Train the silos through the market (module docstring); every slot must have joined.
 
+        One round loop (:func:`fl_node.market.run_market_rounds`) on either runtime: embedded
+        (``runtime`` None) over in-process silos (:func:`fl_node.market.run_market`), or the
+        Flower deployment (``runtime.train_market``: the ServerApp runs the loop over the
+        silos' SuperNodes, whose node config must hold the market's data: ``market-split``,
+        see :mod:`fl_node.flower._silo`); the recorded distances are re-solved here.
+        """
         from fl_node.coordinator import TrainingOutcome
-        from fl_node.market import LocalTraining, Setup, model_vector, run_market
-        from fl_node.models import build_model
+        from fl_node.market import LocalTraining, MarketPlan, MarketRun, MarketTraining
 
-        if runtime is not None:
-            raise ValueError(
-                "[coordinator].mode = deployment: the market's session runs on the embedded "
-                "runtime only; use mode = embedded"
-            )
         missing = sorted({s.name for s in config.silos} - {s.name for s in silos})
         if missing:
             raise ValueError(
@@ -332,26 +388,20 @@ class ModelMarket(NoStrategyPhase):
         start = time.perf_counter()
         terms = self._terms(config)
         fl = config.fl
-        n = len(config.silos)
-        data = _silo_set(fl.dataset, n, fl.seed, fl.alpha)
-        sizes = [int(v) for v in data.sizes]
-        if sizes != [r.N for r in terms.reports]:
-            raise ValueError(
-                f"terms.reports N {[r.N for r in terms.reports]} differ from the silos' training "
-                f"sizes {sizes}; register each silo's real size"
-            )
-        torch.set_num_threads(1)
-        model = build_model(data.meta, "mlp", seed=fl.seed, hidden=(HIDDEN,))
         # round 0 is local training (distances need a direction); then fl.rounds priced rounds
-        setup = Setup(
-            data.silos,
-            model,
-            model_vector(model),
+        plan = MarketPlan(
+            terms.market(),
+            terms.params,
             fl.rounds + 1,
-            LocalTraining(epochs=fl.epochs, lr=fl.lr),
-            fl.seed,
+            MarketTraining(LocalTraining(epochs=fl.epochs, lr=fl.lr), fl.seed, "mlp", (HIDDEN,)),
+            model_seed=fl.seed,
+            dataset=fl.dataset,
         )
-        run = run_market(setup, terms.market(), terms.params)
+        setup = None
+        if runtime is None:
+            run, setup = _embedded_run(plan, config)
+        else:
+            run = MarketRun.from_dict(runtime.train_market(plan)["history"], plan.market)
         names = terms.names
         graphs = [[[names[j] for j in row] for row in r.graph] for r in run.rounds]
         for k, graph in enumerate(graphs, start=1):
@@ -432,7 +482,7 @@ class ModelMarket(NoStrategyPhase):
             progress(f"[data] c and K drawn (lambda_pay {params.lambda_pay})")
         return EmbeddedConsortium(
             terms=MarketTerms(reports, params),
-            units=ChainUnits(x_scale=K_SCALE, f_scale=10**6, unit_wei=UNIT_WEI),
+            units=ChainUnits(x_scale=K_SCALE, f_scale=F_SCALE, unit_wei=UNIT_WEI),
             private=reports,
             # the consortium registry's F_max and p are TradeFL's; the market registers N, c, K
             registry=tuple({"F_max": 0.0, "p": 0.0} for _ in reports),
@@ -493,10 +543,33 @@ class ModelMarket(NoStrategyPhase):
             "mirror_digest": "0x" + bytes(mirror.digest).hex(),
             "gas": gas,
             "unit_wei": int(config.gamma_wad),  # the round's value of 1.0 unit of utility
+            "k_scale": int(config.x_scale),
         }
         mark("report")
         split = market_split(opts.dataset, opts.orgs)
         return _result(opts, run.true_market, params, run, local, chain, dict(marks), split)
+
+
+def _embedded_run(plan: Any, config: ConsortiumConfig) -> tuple[Any, Any]:
+    """``run_session``'s embedded run: the market's silos in this process, one torch thread."""
+    import torch
+
+    from fl_node.market import Setup, model_vector, run_market
+
+    fl = config.fl
+    data = _silo_set(fl.dataset, len(config.silos), fl.seed, fl.alpha)
+    sizes = [int(v) for v in data.sizes]
+    reported = [int(v) for v in plan.market.N]
+    if sizes != reported:
+        raise ValueError(
+            f"terms.reports N {reported} differ from the silos' training sizes {sizes}; "
+            "register each silo's real size"
+        )
+    torch.set_num_threads(1)
+    model = plan.initial_model(data.meta)
+    hp, seed = plan.training.hp, plan.training.seed
+    setup = Setup(data.silos, model, model_vector(model), plan.rounds, hp, seed)
+    return run_market(setup, plan.market, plan.params), setup
 
 
 def _org_spec(profile: Any) -> OrgSpec:
@@ -572,7 +645,7 @@ def _result(
         "market": {
             "split": split,
             "unit_wei": chain["unit_wei"],
-            "k_scale_onchain": K_SCALE,
+            "k_scale_onchain": chain["k_scale"],
             "hidden": HIDDEN,
             "priced_rounds": len(rounds),
             **asdict(params),

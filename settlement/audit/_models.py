@@ -191,6 +191,11 @@ class OrgRecord(BaseModel):
         description="what the slot can still withdraw: deposit + R_i once settled, the deposit "
         "once abandoned, 0 after withdrawal; before settlement the deposit (locked)"
     )
+    payout_deferred: bool = Field(
+        default=False,
+        description="a push payout to the slot was refused (PayoffDeferred): it stays owed "
+        "until the slot pulls (withdrawn tells whether it has)",
+    )
 
 
 class DepositOut(BaseModel):

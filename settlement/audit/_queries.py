@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -163,6 +163,8 @@ class RoundData:
     as_of_timestamp: int | None
     chain_id: int | None = None
     contract: str | None = None
+    #: PayoffDeferred rows: push payouts the recipient refused (it pulls later)
+    deferrals: list[sqlite3.Row] = field(default_factory=list)
 
     @property
     def phase(self) -> Phase:
@@ -278,6 +280,7 @@ def load_round(conn: sqlite3.Connection, round_id: int) -> RoundData:
         report_table=table[0] if table else None,
         payoffs=_rows(conn, "payoffs", round_id),
         withdrawals=_rows(conn, "withdrawals", round_id),
+        deferrals=_rows(conn, "deferrals", round_id),
         settlement=settled[0] if settled else None,
         abandonment=abandoned[0] if abandoned else None,
         as_of_block=number,
@@ -452,6 +455,7 @@ def org_records(data: RoundData) -> list[OrgRecord]:
     contributions = data.by_index(data.contributions)
     payoffs = data.by_index(data.payoffs)
     withdrawals = data.by_index(data.withdrawals)
+    deferred = data.by_index(data.deferrals)
     phase = data.phase
     xs, fs = data.opened["x_scale"], data.opened["f_scale"]
     mech = int(data.opened["mechanism_id"])
@@ -499,6 +503,7 @@ def org_records(data: RoundData) -> list[OrgRecord]:
                 withdrawn=withdrawn,
                 withdrawn_wei=withdrawn_wei,
                 owed_wei=owed(phase, deposited, payoff, withdrawn),
+                payout_deferred=bool(deferred.get(i)),
             )
         )
     return out

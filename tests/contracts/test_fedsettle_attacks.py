@@ -61,6 +61,20 @@ def test_rho_out_of_range_rejected_at_open(rounds, client, operator) -> None:
     assert err.value.args_by_name == {"offset": 4, "value": 10_001}
 
 
+@pytest.mark.parametrize(
+    ("entry", "value"), [(3, 0x7FFF), (15, 10_001), (16, 0x8000), (20, 0xFFFF), (20, 10_001)]
+)
+def test_rho_entry_above_bps_found_in_any_lane(rounds, client, operator, entry, value) -> None:
+    # the check reads 16 entries per word: every lane and both ends of the range are caught,
+    # and the error names the first bad entry's byte offset
+    r = rounds.open(7)
+    entries = [10_000] * 21
+    entries[entry] = value
+    with pytest.raises(RhoOutOfRange) as err:
+        client.round_open(r.config, r.orgs, _raw_triangle(entries), sender=operator)
+    assert err.value.args_by_name == {"offset": 2 * entry, "value": value}
+
+
 def test_rho_length_rejected(rounds, client, operator) -> None:
     r = rounds.open(3)
     with pytest.raises(RhoLength) as err:
@@ -336,3 +350,31 @@ def test_push_defers_a_refusing_recipient_to_pull(rounds, client, operator, org_
     assert sum(paid.values()) == sum(r.deposits.values())
     again, _ = rounds.push(r)  # nothing left to push
     assert again == {}
+
+
+def test_the_auditor_shows_a_refused_push_payout_until_it_is_pulled(
+    rounds, client, operator, org_accounts, tmp_path
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from settlement.audit import AuditService, create_app
+
+    recipient, r = _contract_round(rounds, client, operator, org_accounts, "RevertingRecipient")
+    out = r.expected()
+    rounds.push(r, sender=org_accounts[61])
+    service = AuditService(tmp_path / "index.sqlite", w3=client.w3, contract=client.address)
+    try:
+        service.sync()
+        api = TestClient(create_app(service))
+        refused = api.get(f"/rounds/{r.round_id}/orgs/0").json()
+        assert refused["payout_deferred"] is True and refused["withdrawn"] is False
+        assert refused["owed_wei"] == out.payouts[0]  # still owed: it must pull
+        assert api.get(f"/rounds/{r.round_id}/orgs/1").json()["payout_deferred"] is False
+        recipient.transact("setAccepting", True, sender=operator)
+        rounds.withdraw(r, [0])
+        service.sync()
+        pulled = api.get(f"/rounds/{r.round_id}/orgs/0").json()
+        assert pulled["payout_deferred"] is True  # the history stays
+        assert pulled["withdrawn"] is True and pulled["owed_wei"] == 0
+    finally:
+        service.close()

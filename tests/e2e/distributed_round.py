@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +37,13 @@ def distributed_round(
     init: Sequence[str] = (),
     run: Sequence[str] = (),
     env: dict[str, str] | None = None,
+    before_run: Callable[[Path], None] | None = None,
 ) -> Iterator[RoundRun]:
     """Init 3 silos (extra ``init`` flags), run the daemons and the coordinator (``--devnet``
-    plus ``run``), wait for every withdrawal and a clean SIGTERM exit of every daemon."""
+    plus ``run``), wait for every withdrawal and a clean SIGTERM exit of every daemon.
+
+    ``before_run(cfg)`` runs once the daemons started, before ``coordinator run`` (e.g. a first
+    coordinator that dies mid-round, so that ``coordinator run`` resumes it)."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     with AnvilBackend(accounts=6, tx_gas_limit=True) as chain:
         cfg = root / "cfg"
@@ -60,6 +64,8 @@ def distributed_round(
             for i in (1, 2, 3)
         ]
         try:
+            if before_run is not None:
+                before_run(cfg)
             coordinator = subprocess.run(
                 [FEDSETTLE, "coordinator", "run", "--config", str(cfg / "consortium.toml"),
                  "--devnet", "--out", str(root / "result.json"), *run],

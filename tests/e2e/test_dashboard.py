@@ -355,8 +355,12 @@ def test_round_page_shows_the_contract_numbers(
     assert browser.evaluate("document.querySelector('[data-param=lambda]').textContent") == "0.75"
     assert browser.evaluate("document.querySelector('[data-param=d_min]').textContent") == "0.2"
     assert browser.evaluate("document.getElementById('round-token').textContent") == "ETH"
-    # one point per reporter, two bars (deposit, payout) per depositor
-    assert browser.evaluate("document.querySelectorAll('#plot-redistribution circle').length") == 3
+    # one point per depositor (the silent one hollow: settled at its minimum), two bars
+    # (deposit, payout) per depositor
+    assert browser.evaluate("document.querySelectorAll('#plot-redistribution circle').length") == 4
+    silent = "#plot-redistribution circle[data-silent=true]"
+    assert browser.evaluate(f"document.querySelectorAll('{silent}').length") == 1
+    assert "org 3 (silent" in browser.evaluate(f"document.querySelector('{silent}').textContent")
     assert browser.evaluate("document.querySelectorAll('#plot-payouts rect').length") == 8
     shot = browser.screenshot(tmp_path / "dashboard-round.png")
     assert shot[:8] == b"\x89PNG\r\n\x1a\n" and len(shot) > 20_000

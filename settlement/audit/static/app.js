@@ -208,8 +208,10 @@ function scatterPlot(points, xLabel, yLabel, id) {
   g.push(s("line", { class: "axis", x1: m.l, x2: width - m.r, y1: sy(0), y2: sy(0), "stroke-dasharray": "4 3" }));
   for (const p of points) {
     const color = p.y >= 0 ? COLORS.pos : COLORS.neg;
-    g.push(s("circle", { cx: sx(p.x), cy: sy(p.y), r: 6, fill: color, "fill-opacity": 0.85 },
-      s("title", {}, p.title)));
+    const paint = p.silent
+      ? { fill: "none", stroke: color, "stroke-width": 2, "data-silent": "true" }
+      : { fill: color, "fill-opacity": 0.85 };
+    g.push(s("circle", { cx: sx(p.x), cy: sy(p.y), r: 6, ...paint }, s("title", {}, p.title)));
     g.push(s("text", { x: sx(p.x) + 8, y: sy(p.y) - 8 }, p.label));
   }
   return s("svg", { id, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": yLabel }, g);
@@ -241,7 +243,7 @@ function barPlot(groups, series, yLabel, id) {
 
 function legend(series) {
   return h("div", { class: "legend" }, series.map((x) =>
-    [h("span", { class: "swatch", style: `background:${x.color}` }), x.name]));
+    [h("span", { class: "swatch", style: `background:${x.color}${x.border ? `;border:2px solid ${x.border}` : ""}` }), x.name]));
 }
 
 // ------------------------------------------------------------------ views
@@ -394,16 +396,20 @@ async function viewRound(id) {
       h("th", {}, "status"))),
     h("tbody", {}, rows)));
 
-  const reporters = orgs.items.filter((o) => o.reported);
-  const rUnit = unitFor(reporters.map((o) => o.payoff_wei));
+  // every depositor is settled: reporters on their score, silent depositors (hollow points) on
+  // the minimum score their bond covers (spec 4.1: silence never pays)
+  const settledOrgs = orgs.items.filter((o) => o.joined);
+  const rUnit = unitFor(settledOrgs.map((o) => o.payoff_wei));
   const scatter = !settled
     ? h("p", { class: "muted", id: "redistribution-pending" }, "Redistribution pending: payoffs are computed at settlement.")
-    : reporters.length
-      ? scatterPlot(reporters.map((o) => ({
+    : settledOrgs.length
+      ? scatterPlot(settledOrgs.map((o) => ({
         x: o.contribution_real, y: Number(big(o.payoff_wei)) / rUnit.div, label: LABELS[o.account] || `#${o.index}`,
-        title: `org ${o.index}: c = ${fmtNum(o.contribution_real)}, R = ${fmtWei(o.payoff_wei)} wei`,
+        silent: !o.reported,
+        title: `org ${o.index}${o.reported ? "" : " (silent: settled at its minimum)"}: `
+          + `c = ${fmtNum(o.contribution_real)}, R = ${fmtWei(o.payoff_wei)} wei`,
       })), "contribution score c_i", `redistribution R_i (${rUnit.name})`, "plot-redistribution")
-      : h("p", { class: "muted" }, "No contributions reported.");
+      : h("p", { class: "muted" }, "No deposits.");
   const joined = orgs.items.filter((o) => o.joined);
   const series = settled
     ? [{ name: "deposit", color: COLORS.dep }, { name: "payout", color: COLORS.pay }]
@@ -430,7 +436,8 @@ async function viewRound(id) {
       " · ", h("a", { href: `/rounds/${id}/export?format=csv`, id: "export-csv" }, "CSV")),
     h("div", { class: "plots" },
       h("div", { class: "card plot" }, h("h2", {}, "Contributions vs redistribution"), scatter,
-        settled ? legend([{ name: "receives", color: COLORS.pos }, { name: "pays", color: COLORS.neg }]) : ""),
+        settled ? legend([{ name: "receives", color: COLORS.pos }, { name: "pays", color: COLORS.neg },
+          { name: "silent, settled at its minimum", color: "transparent", border: COLORS.neg }]) : ""),
       h("div", { class: "card plot" }, h("h2", {}, settled ? "Payouts (deposit + R_i)" : "Deposits"), bars, legend(series))),
     ...(market ? [h("h2", {}, "Import graphs"), marketGraphs(market)] : []),
     h("h2", {}, "Events"),

@@ -119,6 +119,8 @@ def test_a_silo_that_never_joins_does_not_lock_the_round(
     log = Coordinator(config, log_stream=None).log.entries()
     waits = [e for e in log if e["event"] == "waiting-deposits" and e["round_id"] == rid]
     assert len(waits) >= 2  # join_timeout_s = 10 s, one line per PROGRESS_INTERVAL_S = 5 s
+    # every line's count and names agree (they come from one read of the chain)
+    assert all(w["need"] - w["have"] == len(w["missing"]) for w in waits)
     last = waits[-1]
     assert last["missing"] == ["silo-3"] and (last["have"], last["need"]) == (2, 3)
     assert last["message"].startswith("waiting for 1 of 3 deposits, deadline in ")

@@ -270,8 +270,8 @@ CONSORTIUM_ERRORS = [
     (
         'state_dir = "state/coordinator"',
         'state_dir = "state/coordinator"\nmechanism = "market"',
-        "[coordinator].mechanism",
-        "fedsettle demo --mechanism market",
+        "[silos][0].s is not a known field",  # a market silo registers N, c and K
+        "N, c, K",
     ),
     ("[coordinator.key]\ndev_account = 1\n", "", "[coordinator.key] is missing", "keystore"),
     (
