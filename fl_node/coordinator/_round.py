@@ -46,6 +46,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -465,12 +466,9 @@ class Coordinator:
         unoffered = list(self.config.silos)
         deadline = self.client.round_config(rid).deposit_deadline
         while True:
-            for silo in list(unoffered):
-                try:
-                    self.agents[silo.name].push_terms(offer)
-                    unoffered.remove(silo)
-                except (AgentUnavailable, AgentRejected):
-                    pass
+            if unoffered:
+                refused = self._push_each(unoffered, offer)
+                unoffered = [s for s in unoffered if s.name in refused]
             state = self.client.round_state(rid)
             if state.joined_count == state.n or self.client.phase_of(rid) != Phase.DEPOSIT:
                 break
@@ -499,6 +497,21 @@ class Coordinator:
         )
         return joined
 
+    def _push_each(self, silos: list[SiloEntry], document: dict[str, Any]) -> dict[str, str]:
+        """Push ``document`` to every silo at once (each daemon checks the round on chain before
+        it answers, so one after another would add up); the refusals, by silo name."""
+
+        def push(silo: SiloEntry) -> str | None:
+            try:
+                self.agents[silo.name].push_terms(document)
+            except (AgentUnavailable, AgentRejected) as exc:
+                return str(exc)
+            return None
+
+        with ThreadPoolExecutor(max_workers=max(1, min(len(silos), 16))) as pool:
+            answers = list(pool.map(push, silos))
+        return {s.name: a for s, a in zip(silos, answers, strict=True) if a is not None}
+
     def _push_terms(self, rid: int, active: list[SiloEntry]) -> list[SiloEntry]:
         """Push terms until every remaining silo accepted the same ``active`` list."""
         base = {
@@ -510,12 +523,7 @@ class Coordinator:
         }
         while active:
             names = [s.name for s in active]
-            refused: dict[str, str] = {}
-            for silo in active:
-                try:
-                    self.agents[silo.name].push_terms({**base, "active": names})
-                except (AgentUnavailable, AgentRejected) as exc:
-                    refused[silo.name] = str(exc)
+            refused = self._push_each(active, {**base, "active": names})
             if not refused:
                 self._note("terms-pushed", round_id=rid, active=names)
                 return active
