@@ -270,8 +270,8 @@ CONSORTIUM_ERRORS = [
     (
         'state_dir = "state/coordinator"',
         'state_dir = "state/coordinator"\nmechanism = "market"',
-        "[silos][0].s is not a known field",  # a market silo registers N, c and K
-        "N, c, K",
+        "[silos][0].s is not a field of a market silo",  # a market silo registers N, c, K
+        "rename it to N",
     ),
     ("[coordinator.key]\ndev_account = 1\n", "", "[coordinator.key] is missing", "keystore"),
     (
