@@ -328,15 +328,9 @@ class AgentService:
             chain = self._chain()
             record = self._record(rid)
             idx = record.index
-            try:
-                expected = cogen_pushed_terms(chain, rid, terms, units)
-                check_round(chain, rid, expected, index=idx)
-            except (TermsMismatch, ValueError) as exc:
-                raise AgentRequestError(
-                    409,
-                    f"round {rid}: the pushed cogen terms do not match the round on chain "
-                    f"({exc}); the coordinator must push the terms it opened the round with",
-                ) from None
+            _check_pushed(
+                chain, rid, idx, "cogen", lambda: cogen_pushed_terms(chain, rid, terms, units)
+            )
             if terms.names[idx] != self.name:
                 raise AgentRequestError(
                     409,
@@ -400,15 +394,13 @@ class AgentService:
             chain = self._chain()
             record = self._record(rid)
             idx = record.index
-            try:
-                expected = market_pushed_terms(chain, rid, terms, units, rounds)
-                check_round(chain, rid, expected, index=idx)
-            except (TermsMismatch, ValueError) as exc:
-                raise AgentRequestError(
-                    409,
-                    f"round {rid}: the pushed market terms do not match the round on chain "
-                    f"({exc}); the coordinator must push the terms it opened the round with",
-                ) from None
+            _check_pushed(
+                chain,
+                rid,
+                idx,
+                "market",
+                lambda: market_pushed_terms(chain, rid, terms, units, rounds),
+            )
             try:
                 self.market.check(terms, idx)
             except ValueError as exc:
@@ -540,3 +532,16 @@ def _answer_json(terms: Mapping[str, Any] | None, strategy: Any) -> dict[str, An
 
         return get_mechanism("cogen").strategy_to_json(strategy)
     return strategy_to_json(strategy)
+
+
+def _check_pushed(chain: Any, rid: int, index: int, what: str, expected: Callable[[], Any]) -> None:
+    """Check the round on chain against the pushed ``what`` terms (``expected()`` builds what
+    the silo expects from them); a mismatch is a 409 naming the field."""
+    try:
+        check_round(chain, rid, expected(), index=index)
+    except (TermsMismatch, ValueError) as exc:
+        raise AgentRequestError(
+            409,
+            f"round {rid}: the pushed {what} terms do not match the round on chain ({exc}); the "
+            "coordinator must push the terms it opened the round with",
+        ) from None
