@@ -89,3 +89,9 @@ def distributed_round(
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
+
+
+def actions(state_dir: Path) -> list[dict[str, Any]]:
+    """The lines of a daemon's or the coordinator's ``actions.jsonl`` (none if not written yet)."""
+    path = state_dir / "actions.jsonl"
+    return [json.loads(x) for x in path.read_text().splitlines()] if path.is_file() else []

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from distributed_round import actions as _actions
 from distributed_round import distributed_round
 
 from fl_node.coordinator import load_consortium_config
@@ -23,11 +24,6 @@ from fl_node.daemon import load_node_config
 from settlement import Phase, SettlementClient
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
-
-
-def _actions(state_dir: Path) -> list[dict[str, Any]]:
-    path = state_dir / "actions.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines()] if path.is_file() else []
 
 
 @dataclass

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from distributed_round import actions as _actions
 from distributed_round import distributed_round
 from proc_helpers import FEDSETTLE
 
@@ -36,11 +37,6 @@ pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 INIT = ["--mechanism", "market", "--rounds", "2"]
 ENV = {"OMP_NUM_THREADS": "1"}
-
-
-def _actions(state_dir: Path) -> list[dict[str, Any]]:
-    path = state_dir / "actions.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines()] if path.is_file() else []
 
 
 @dataclass
