@@ -25,16 +25,20 @@ The plain and settled sessions run the **warm path**: every SuperNode with ``--i
 process`` next to a warm ClientApp executor (``fl_node.flower._warm_executor``) and started
 through ``fl_node.flower._warm_supernode`` (Flower 1.41's idle pull, reply wait and object pull
 backoff shortened), the SuperLink with ``--isolation process`` next to a warm ServerApp executor
-(``fl_node.flower._warm_serverapp``), each run submitted through the Control API from the
+(``fl_node.flower._warm_serverapp``) and Flower's in-memory state (``superlink_state =
+"memory"``, the coordinator's default), each run submitted through the Control API from the
 launcher's process (``fl_node.flower._warm_submit``; this benchmark for plain sessions, the
 coordinator for the settled one). For the speed-up, the same run also times **baseline** plain
-sessions before and after the others on Flower's stock processes: the SuperLink and the daemons
+sessions before and after the others as the product ran before issue 11: Flower's stock
+processes on a SQLite SuperLink state. The SuperLink (on a new SQLite file) and the daemons are
 restarted with ``FEDSETTLE_CLIENTAPP_ISOLATION``, ``FEDSETTLE_SERVERAPP_ISOLATION`` and
 ``FEDSETTLE_SUPERNODE_INTERVALS`` set to ``subprocess`` (a fresh ``flwr-clientapp`` per message,
-a fresh ``flwr-serverapp`` per run, the ``flwr run`` CLI): order baseline-1, plain-1, settled,
-plain-2, baseline-2 (``--no-baseline`` skips them). ``session_time_ratio_warm_vs_baseline`` =
-mean plain / mean baseline session of the same run, the figure that counts on a shared, noisy
-machine; each session records its load average.
+a fresh ``flwr-serverapp`` per run, the ``flwr run`` CLI). One **warm-file** session (the warm
+processes on a SQLite state) splits the gain between the processes and the state. Order
+baseline-1, plain-1, settled, plain-2, warm-file, baseline-2 (``--no-baseline`` skips the
+baselines and warm-file). ``session_time_ratio_warm_vs_baseline`` = mean plain / mean baseline
+session of the same run, the figure that counts on a shared, noisy machine; each session records
+its load average.
 
 Deployment-engine setup (SuperLink start, SuperNode key registration, daemons and SuperNodes
 start, one warm-up session) is excluded from both. The coordinator re-registers the SuperNode
@@ -115,6 +119,9 @@ RESULTS = Path(__file__).resolve().parent / "results" / "overhead.json"
 MODE_ENVS = (ISOLATION_ENV, SERVERAPP_ISOLATION_ENV, INTERVALS_ENV)
 BIN = Path(sys.executable).parent
 TARGET_PCT = 10.0
+#: the baseline's SuperLink state: the SQLite file the coordinator ran its SuperLink on before
+#: ``superlink_state`` (and its in-memory default) existed
+BASELINE_STATE = "file"
 
 #: node.toml's default chain poll interval (also what `coordinator init` writes): three daemons
 #: polling much faster on this one machine slow the Flower run itself (see docs/overhead.md).
@@ -226,7 +233,8 @@ class Bench:
         self.serverapp_executor: ManagedProcess | None = None
         self.creds = self.cfg_dir / "credentials"
         self._superlinks = 0
-        self.superlink_mode: str | None = None
+        #: (isolation, superlink_state) of the running SuperLink
+        self.superlink_mode: tuple[str, str] | None = None
         self.daemons: list[subprocess.Popen[bytes]] = []
         self.env = flower_env(workdir / "flwr-home")
         self.config: ConsortiumConfig | None = None
@@ -280,21 +288,24 @@ class Bench:
         times["flwr_home_s"] = time.perf_counter() - t
         return times
 
-    def start_superlink(self, isolation: str) -> float:
+    def start_superlink(self, isolation: str, state: str) -> float:
         """(Re)start the SuperLink in ``isolation`` mode (``warm``: ``--isolation process`` and
         a warm ServerApp executor; ``subprocess``: Flower's SuperExec and a fresh
-        ``flwr-serverapp`` per run) on a fresh database, and register the SuperNode keys."""
+        ``flwr-serverapp`` per run) with fresh ``state`` (``memory``: Flower's in-memory state,
+        the coordinator's default; ``file``: a new SQLite file), and register the SuperNode
+        keys."""
         assert self.config is not None and self.config.deployment is not None
         settings = self.config.deployment
         t = time.perf_counter()
         self.stop_superlink()
         creds = self.creds
         self._superlinks += 1
-        self.superlink_mode = isolation
+        self.superlink_mode = (isolation, state)
         # The coordinator's own command line for a SuperLink it starts, with the TLS files.
         argv = superlink_argv(
             dataclasses.replace(
                 settings,
+                superlink_state=state,
                 ssl_certfile=creds / "tls" / "server.pem",
                 ssl_keyfile=creds / "tls" / "server.key",
             ),
@@ -440,7 +451,13 @@ class Bench:
         if code != 0 or not result.is_file():
             raise RuntimeError(f"{label}: flwr run failed; see {out / 'flwr-run.log'}")
         summary = json.loads(result.read_text(encoding="utf-8"))
-        row = {"label": label, "kind": kind, "isolation": self.isolation, "wall_s": round(wall, 3)}
+        row: dict[str, Any] = {
+            "label": label,
+            "kind": kind,
+            "isolation": self.isolation,
+            "superlink_state": self.superlink_mode[1] if self.superlink_mode else None,
+            "wall_s": round(wall, 3),
+        }
         row.update(_flower_phases(summary, wall))
         row["contention"] = contention
         _log(f"{label}: {wall:.1f} s")
@@ -526,6 +543,7 @@ class Bench:
             "label": label,
             "kind": "settled",
             "isolation": self.isolation,
+            "superlink_state": self.superlink_mode[1] if self.superlink_mode else None,
             "wall_s": round(wall, 3),
             "deployment_setup_excluded_s": round(setup, 3),
             "session_s": round(session, 3),
@@ -648,35 +666,54 @@ def _summarize(rows: list[dict[str, Any]], setup: dict[str, float]) -> dict[str,
         "target_pct": TARGET_PCT,
         "meets_target": 100.0 * settlement / plain_mean < TARGET_PCT,
         "setup_excluded_s": {k: round(v, 3) for k, v in setup.items()},
-        **_speedup(plain, [r for r in rows if r["kind"] == "baseline"]),
+        **_speedup(
+            plain,
+            [r for r in rows if r["kind"] == "baseline"],
+            [r for r in rows if r["kind"] == "warm_file"],
+        ),
     }
 
 
-def _speedup(plain: list[dict[str, Any]], baseline: list[dict[str, Any]]) -> dict[str, Any]:
-    """Plain sessions with warm ClientApp executors against the baseline sessions of the same
-    run (Flower's fresh ``flwr-clientapp`` per message): the figure that counts on a noisy
-    machine."""
+def _speedup(
+    plain: list[dict[str, Any]],
+    baseline: list[dict[str, Any]],
+    warm_file: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Plain sessions on the warm path against the baseline sessions of the same run (Flower's
+    stock processes on a SQLite SuperLink state): the figure that counts on a noisy machine;
+    ``warm_file`` sessions split the gain between the processes and the state."""
     if not baseline:
         return {}
     new = statistics.fmean(r["wall_s"] for r in plain)
     old = statistics.fmean(r["wall_s"] for r in baseline)
+    groups = {"warm": plain, "subprocess": baseline}
+    if warm_file:
+        groups["warm_file"] = warm_file
     phases = {
         kind: statistics.fmean(x for r in rows for x in r["train_phases_s"])
-        for kind, rows in (("warm", plain), ("subprocess", baseline))
+        for kind, rows in groups.items()
     }
-    return {
+    out = {
         "baseline_session_s": [r["wall_s"] for r in baseline],
         "baseline_session_mean_s": round(old, 3),
         "session_time_ratio_warm_vs_baseline": round(new / old, 4),
         "train_phase_mean_s": {k: round(v, 3) for k, v in phases.items()},
         "identity_phase_s": {
-            "warm": [r["identity_phase_s"] for r in plain],
-            "subprocess": [r["identity_phase_s"] for r in baseline],
+            k: [r["identity_phase_s"] for r in rows] for k, rows in groups.items()
         },
         "load_avg_1m_start": {
-            r["label"]: r["contention"]["load_avg_1m_start"] for r in [*baseline, *plain]
+            r["label"]: r["contention"]["load_avg_1m_start"]
+            for rows in groups.values()
+            for r in rows
         },
     }
+    if warm_file:
+        # the warm processes with the baseline's SQLite SuperLink state: what the state costs
+        mean = statistics.fmean(r["wall_s"] for r in warm_file)
+        out["warm_file_session_s"] = [r["wall_s"] for r in warm_file]
+        out["session_time_ratio_warm_file_vs_baseline"] = round(mean / old, 4)
+        out["session_time_ratio_warm_vs_warm_file"] = round(new / mean, 4)
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -697,8 +734,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--no-baseline",
         dest="baseline",
         action="store_false",
-        help="skip the baseline sessions (Flower's fresh flwr-clientapp process per message) "
-        "run before and after the others on the same SuperLink",
+        help="skip the baseline sessions (Flower's stock processes on a SQLite SuperLink "
+        "state) run before and after the others, and the warm-file session",
     )
     args = parser.parse_args(argv)
     if args.silos < 2:
@@ -715,28 +752,36 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
 
-    def daemons(isolation: str) -> None:
+    def daemons(isolation: str, state: str) -> None:
         bench.stop_daemons()
-        if isolation != bench.superlink_mode:
-            setup[f"superlink_restart_{isolation}_s"] = bench.start_superlink(isolation)
-        setup[f"daemons_start_{isolation}_s"] = bench.start_daemons(isolation)
+        mode = f"{isolation}_{state}"
+        if (isolation, state) != bench.superlink_mode:
+            # a SuperLink with fresh state, so the daemons' SuperNodes start after it
+            setup[f"superlink_restart_{mode}_s"] = bench.start_superlink(isolation, state)
+        setup[f"daemons_start_{mode}_s"] = bench.start_daemons(isolation)
         if not args.no_warmup:
             # the first session on fresh SuperNodes also waits for them to connect and
             # installs the app bundle on every node: keep it out of the comparison
             t = time.perf_counter()
-            bench.plain(f"warm-up-{isolation}", rounds=1)
-            setup[f"warmup_session_{isolation}_s"] = time.perf_counter() - t
+            bench.plain(f"warm-up-{mode}", rounds=1)
+            setup[f"warmup_session_{mode}_s"] = time.perf_counter() - t
 
     try:
         _log(f"setting up in {workdir}")
         setup = bench.setup()
+        assert bench.config is not None and bench.config.deployment is not None
+        state = bench.config.deployment.superlink_state
         if args.baseline:
-            daemons("subprocess")
+            daemons("subprocess", BASELINE_STATE)
             rows.append(bench.plain("baseline-1", kind="baseline"))
-        daemons("warm")
+        daemons("warm", state)
         rows += [bench.plain("plain-1"), bench.settled("settled"), bench.plain("plain-2")]
         if args.baseline:
-            daemons("subprocess")
+            if state != BASELINE_STATE:
+                # the warm processes on the baseline's SQLite state: the state's share
+                daemons("warm", BASELINE_STATE)
+                rows.append(bench.plain("warm-file", kind="warm_file"))
+            daemons("subprocess", BASELINE_STATE)
             rows.append(bench.plain("baseline-2", kind="baseline"))
     finally:
         bench.teardown()
@@ -758,6 +803,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "order": [r["label"] for r in rows],
             "clientapp_isolation": {r["label"]: r["isolation"] for r in rows},
             "daemon_poll_interval_s": bench.daemon_poll,
+            "superlink_state": bench.config.deployment.superlink_state
+            if bench.config is not None and bench.config.deployment is not None
+            else None,
             "python": platform.python_version(),
             "flwr": _version("flwr"),
             "cpus": os.cpu_count(),

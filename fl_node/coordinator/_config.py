@@ -72,6 +72,7 @@ Example (relative paths are relative to the file)::
     ssl_certfile = "tls/server.pem"      #   with this certificate and key
     ssl_keyfile = "tls/server.key"
     node_wait_timeout_s = 120
+    superlink_state = "memory"           # or "file": <state_dir>/flower/superlink.db
 """
 
 from __future__ import annotations
@@ -151,6 +152,16 @@ class DeploymentSettings:
     insecure: bool = False
     node_wait_timeout_s: float = 120.0
     run_timeout_s: float = 1800.0
+    #: where a SuperLink the coordinator starts keeps its state: ``"memory"`` (Flower's
+    #: in-memory state, the default) or ``"file"`` (a SQLite file, ``superlink.db`` in the
+    #: coordinator's Flower directory). Measured on 2 cores (3 silos, 5 FL rounds, warm path):
+    #: 28-31 s per session in memory against 57-66 s with the file, whose SQL state every message,
+    #: object and heartbeat goes through. The file keeps the SuperNodes' registrations across a
+    #: coordinator restart; in memory, a restarted coordinator registers the SuperNode keys again
+    #: and each daemon restarts its SuperNode, which exits when the new SuperLink does not know
+    #: its node id (``restart_delay_s`` later). Runs never survive a coordinator restart either way:
+    #: the ServerApp dies with it and the coordinator submits a new run.
+    superlink_state: str = "memory"
 
 
 @dataclass(frozen=True)
@@ -469,6 +480,10 @@ def _fl(t: Table | None, n_silos: int) -> FLSettings:
     )  # fmt: skip
 
 
+#: the values of ``[runtime.deployment].superlink_state``
+SUPERLINK_STATES = ("memory", "file")
+
+
 def _deployment(t: Table) -> DeploymentSettings:
     t.check_keys(DeploymentSettings.__dataclass_fields__)
     insecure = t.flag("insecure", "true only for a SuperLink without TLS", default=False)
@@ -491,4 +506,5 @@ def _deployment(t: Table) -> DeploymentSettings:
         insecure=insecure,
         node_wait_timeout_s=t.number("node_wait_timeout_s", "seconds", default=120.0, above=0.0),
         run_timeout_s=t.number("run_timeout_s", "seconds", default=1800.0, above=0.0),
+        superlink_state=t.choice("superlink_state", SUPERLINK_STATES, default="memory"),
     )

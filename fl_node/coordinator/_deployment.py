@@ -43,8 +43,10 @@ def superlink_argv(
 ) -> list[str]:
     """The ``flower-superlink`` command line the coordinator runs for ``settings``.
 
-    With ``warm_serverapp`` it runs ``--isolation process``: the ServerApp runs are then taken by
-    a warm executor (:func:`~fl_node.flower._warm_serverapp.serverapp_executor_argv`) that the
+    ``database`` is used only with ``superlink_state = "file"``; by default the SuperLink keeps
+    Flower's in-memory state (see :attr:`DeploymentSettings.superlink_state`). With
+    ``warm_serverapp`` it runs ``--isolation process``: the ServerApp runs are then taken by a
+    warm executor (:func:`~fl_node.flower._warm_serverapp.serverapp_executor_argv`) that the
     caller starts next to it.
     """
     from fl_node.flower._warm_serverapp import superlink_isolation_args
@@ -62,7 +64,7 @@ def superlink_argv(
     return [
         *argv,
         "--disable-runtime-dependency-installation",
-        "--database", str(database),
+        *(["--database", str(database)] if settings.superlink_state == "file" else []),
         "--host", settings.host,
         "--port", str(settings.port),
         *superlink_isolation_args(warm_serverapp),

@@ -332,6 +332,7 @@ def scaffold(
                     "ssl_certfile": f"{creds}/tls/server.pem",
                     "ssl_keyfile": f"{creds}/tls/server.key",
                     "node_wait_timeout_s": 300.0 if compose else 120.0,
+                    "superlink_state": "memory",
                 },
             ),
         ]

@@ -307,3 +307,35 @@ def test_deployment_runtime_needs_supernode_keys(tmp_path: Path) -> None:
         load_consortium_config(
             _write(tmp_path, CONSORTIUM + '\n[runtime]\nmode = "cloud"\n', "consortium.toml")
         )
+
+
+def test_the_superlink_keeps_memory_state_unless_the_file_is_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``[runtime.deployment].superlink_state``: Flower's in-memory state by default (no
+    ``--database``), a SQLite file with ``"file"``; any other value names the field and the two
+    options."""
+    from fl_node.cli import main
+    from fl_node.coordinator import superlink_argv
+
+    out = tmp_path / "dep"
+    assert main(["coordinator", "init", "--out", str(out), "--runtime", "deployment"]) == 0
+    capsys.readouterr()
+    path = out / "consortium.toml"
+    text = path.read_text()
+    assert 'superlink_state = "memory"' in text
+    db = tmp_path / "superlink.db"
+    memory = load_consortium_config(path).deployment
+    assert memory is not None and memory.superlink_state == "memory"
+    assert "--database" not in superlink_argv(memory, db, "flower-superlink")
+    path.write_text(text.replace('superlink_state = "memory"', 'superlink_state = "file"'))
+    file = load_consortium_config(path).deployment
+    assert file is not None
+    argv = superlink_argv(file, db, "flower-superlink")
+    assert argv[argv.index("--database") + 1] == str(db)
+    path.write_text(text.replace('superlink_state = "memory"', 'superlink_state = "disk"'))
+    with pytest.raises(ConfigFileError) as err:
+        load_consortium_config(path)
+    message = str(err.value)
+    assert "[runtime.deployment].superlink_state" in message
+    assert "'memory' or 'file'" in message
