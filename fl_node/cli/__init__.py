@@ -9,6 +9,7 @@ code). Modules are discovered automatically, so a new command is one new file. H
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import pkgutil
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 
 from fl_node.cli._exit import ExitCode, UserError
 
-__all__ = ["ExitCode", "UserError", "build_parser", "main"]
+__all__ = ["ExitCode", "UserError", "build_parser", "console_main", "main"]
 
 
 def _command_modules() -> list[str]:
@@ -58,5 +59,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(code or 0)
 
 
+def console_main() -> None:
+    """The ``fedsettle`` console script: :func:`main`, then exit with the heap frozen.
+
+    A command that loaded web3, eth-account and flwr spends most of a second in the
+    interpreter's final garbage collection (0.8 s measured after a coordinator run's imports on
+    this 2-core machine; 0.07 s with ``gc.freeze()``). Exit handlers and stream flushes still run;
+    only the collection of objects that die with the process is skipped. :func:`main` itself
+    does not freeze: tests and other callers run it many times in one process.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console_main()

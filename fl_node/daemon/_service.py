@@ -256,9 +256,12 @@ class AgentService:
         if not isinstance(active, list) or not all(isinstance(a, str) for a in active):
             raise AgentRequestError(400, "active must be a list of silo names")
         self._check_contract(body)
+        doc = {"terms": body.get("terms"), "units": body.get("units"), "active": list(active)}
         with self._lock:
-            chain = self._chain()
             record = self._record(rid)
+            if record.terms == doc:
+                return self._accepted_again(record)
+            chain = self._chain()
             cfg = chain.round_config(rid)
             try:
                 check_round(chain, rid, pushed_terms(chain, rid, terms, units), index=record.index)
@@ -291,12 +294,7 @@ class AgentService:
                     f"s={self.s:g} samples (xMax should be {expected}); fix the consortium's "
                     "[[silos]] s or the silo's [data]",
                 )
-            doc = {
-                "terms": body["terms"],
-                "units": body["units"],
-                "active": list(active),
-            }
-            if record.terms is not None and record.terms != doc and record.assignment is not None:
+            if record.terms is not None and record.assignment is not None:
                 raise AgentRequestError(
                     409, f"round {rid}: terms already fixed and an assignment accepted"
                 )
@@ -306,6 +304,21 @@ class AgentService:
             self._agent(record)  # fail now, not at the first query, if the terms do not fit
         self.log("terms-accepted", round_id=rid, index=record.index, active=list(active))
         self.wake()  # the daemon deposits now, not at its next chain poll
+        return {"accepted": True, "name": self.name, "index": record.index, "s": self.s}
+
+    def _accepted_again(self, record: Any) -> dict[str, Any]:
+        """The answer to terms this silo already checked and stored for the round: the
+        parameters they were checked against are fixed on chain from ``roundOpen`` on, and the
+        daemon checks them again before it deposits, so a re-push (the strategy phase pushes the
+        deposit-time terms again) is answered without reading the chain."""
+        self.log(
+            "terms-accepted",
+            round_id=record.round_id,
+            index=record.index,
+            active=list(record.terms.get("active", [])),
+            again=True,
+        )
+        self.wake()
         return {"accepted": True, "name": self.name, "index": record.index, "s": self.s}
 
     def _accept_cogen_terms(self, rid: int, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -324,9 +337,18 @@ class AgentService:
         if unknown:
             raise AgentRequestError(400, f"active lists {unknown}, which are not in cogen.names")
         self._check_contract(body)
+        public = {
+            "mechanism": "cogen",
+            "cogen": body.get("cogen"),
+            "units": body.get("units"),
+            "active": list(active),
+        }
         with self._lock:
-            chain = self._chain()
             record = self._record(rid)
+            old = record.terms
+            if old is not None and {k: old.get(k) for k in public} == public:
+                return self._accepted_again(record)
+            chain = self._chain()
             idx = record.index
             _check_pushed(
                 chain, rid, idx, "cogen", lambda: cogen_pushed_terms(chain, rid, terms, units)
@@ -344,18 +366,10 @@ class AgentService:
                 self.cogen.check(terms, idx)
             except ValueError as exc:
                 raise AgentRequestError(409, f"round {rid}: {exc}") from None
-            public = {
-                "mechanism": "cogen",
-                "cogen": body["cogen"],
-                "units": body["units"],
-                "active": list(active),
-            }
-            old = record.terms
             if old is not None and record.assignment is not None:
-                if {k: old.get(k) for k in public} != public:
-                    raise AgentRequestError(
-                        409, f"round {rid}: terms already fixed and an assignment accepted"
-                    )
+                raise AgentRequestError(
+                    409, f"round {rid}: terms already fixed and an assignment accepted"
+                )
             cost = self.cogen.price(terms, idx)
             record.terms = {**public, "private": cost}
             self.state.save_round(record)

@@ -13,7 +13,7 @@ from eth_account.signers.local import LocalAccount
 from fl_node.agent import SiloAgent
 from fl_node.chain_steps import ChainUnits, open_round, to_report
 from fl_node.consortium import DemoConsortium, make_demo_consortium
-from fl_node.coordinator import AgentClient, AgentRejected, HttpResponder
+from fl_node.coordinator import AgentClient, AgentRejected, AgentUnavailable, HttpResponder
 from fl_node.daemon import (
     ActionLog,
     AgentHTTPServer,
@@ -150,6 +150,40 @@ def test_terms_that_do_not_match_the_onchain_round_are_refused(
     assert missing.value.status == 404
     with pytest.raises(AgentRejected, match="not this silo's contract"):
         http.push_terms({**_terms_doc(client, round_id, demo), "contract": "0x" + "11" * 20})
+
+
+class _NoChain:
+    """A reader that fails every chain read."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"the chain was read ({name})")
+
+
+def test_terms_already_checked_are_accepted_again_without_the_chain_and_others_are_checked(
+    agent: tuple[AgentService, AgentClient],
+    client: SettlementClient,
+    round_id: int,
+    demo: DemoConsortium,
+) -> None:
+    """The strategy phase re-pushes the deposit-time terms: an identical document is answered
+    from the stored, already checked terms; any other document is checked on chain again."""
+    service, http = agent
+    doc = _terms_doc(client, round_id, demo)
+    first = http.push_terms(doc)
+    reader = service.reader
+    service.reader = _NoChain()
+    try:
+        assert http.push_terms(doc) == first
+        with pytest.raises(AgentUnavailable, match=r"HTTP 500.*the chain was read"):
+            http.push_terms({**doc, "active": NAMES[:2]})
+    finally:
+        service.reader = reader
+    changed = {**doc, "terms": {**doc["terms"], "gamma": doc["terms"]["gamma"] * 2}}
+    with pytest.raises(AgentRejected, match=r"do not match the round on chain \(gamma_wad"):
+        http.push_terms(changed)
+    assert http.push_terms({**doc, "active": NAMES[:2]})["accepted"]
+    again = [e for e in service.log.entries() if e["event"] == "terms-accepted"]
+    assert [e.get("again", False) for e in again] == [False, True, False]
 
 
 def test_a_silo_whose_data_differs_from_its_slot_refuses_the_terms(
