@@ -86,7 +86,9 @@ class AgentClient:
         #: the round's mechanism, which reads the agent's answers (None: tradefl's Strategy)
         self.mechanism = mechanism
 
-    def _request(self, method: str, path: str, body: Any = None) -> Any:
+    def _request(
+        self, method: str, path: str, body: Any = None, *, timeout: float | None = None
+    ) -> Any:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
             self.endpoint + path,
@@ -95,7 +97,7 @@ class AgentClient:
             headers={"Content-Type": "application/json"},
         )
         try:
-            with _OPENER.open(request, timeout=self.timeout) as response:
+            with _OPENER.open(request, timeout=timeout or self.timeout) as response:
                 return json.loads(response.read() or b"null")
         except urllib.error.HTTPError as exc:
             try:
@@ -117,7 +119,13 @@ class AgentClient:
         """Nothing to send: the daemon sees the round on chain and deposits its bond itself."""
 
     def round_closed(self, client: Any, round_id: int) -> None:
-        """Nothing to send: the daemon sees the round close on chain and withdraws itself."""
+        """Wake the daemon (``POST /round-closed``) so it reads the closed round on chain and
+        withdraws now, not at its next poll. Best effort: a daemon that is down or does not
+        know the route finds the round closed at its next chain poll all the same."""
+        try:
+            self._request("POST", "/round-closed", {"round_id": round_id}, timeout=2.0)
+        except (AgentUnavailable, AgentRejected):
+            pass
 
     def health(self) -> dict[str, Any]:
         return dict(self._request("GET", "/health"))

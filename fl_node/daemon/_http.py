@@ -62,6 +62,8 @@ class _Handler(BaseHTTPRequestHandler):
                 result = service.best_response(self._body())
             elif method == "POST" and path == "/assignment":
                 result = service.accept_assignment(self._body())
+            elif method == "POST" and path == "/round-closed":
+                result = service.round_closed(self._body())
             else:
                 raise AgentRequestError(404, f"no route {method} {path}")
         except AgentRequestError as exc:

@@ -534,6 +534,14 @@ class AgentService:
         self.wake()
         return {"accepted": True, "x": fields["x_onchain"], "f": fields["f_onchain"]}
 
+    def round_closed(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The coordinator says the round settled (or was abandoned): wake the daemon's loop,
+        which reads the phase on chain and withdraws if the chain agrees. Nothing is taken from
+        the message but the wake-up, so a false one costs one chain poll."""
+        rid = self._round_id(body)
+        self.wake()
+        return {"woken": True, "round_id": rid}
+
 
 def _is_cogen(terms: Mapping[str, Any]) -> bool:
     return terms.get("mechanism") == "cogen"

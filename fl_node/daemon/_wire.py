@@ -20,6 +20,10 @@ Endpoints of the daemon's agent (all JSON, errors are ``{"error": "..."}`` with 
     the final strategy and its on-chain integers with the coordinator's EIP-712 signature. The
     daemon checks that it equals its agent's last answer (within rounding) and that the
     signature recovers to the round's coordinator, then reports it with ``contributionSubmit``.
+``POST /round-closed``
+    ``{"round_id"}`` -> ``{"woken": true, "round_id"}``: the coordinator settled (or abandoned)
+    the round; the daemon's loop wakes and reads the phase on chain (it withdraws only if the
+    chain says so), instead of at its next poll.
 ``GET /rounds/<id>``
     The daemon's record of a round (terms, answers, assignment, outcome).
 

@@ -236,3 +236,19 @@ def test_assignment_must_match_the_agents_answer(
     assert stored["by_table"] is client.round_config(round_id).attested
     events = [e["event"] for e in service.log.entries()]
     assert events.count("assignment-rejected") == 3 and "assignment-accepted" in events
+
+
+def test_round_closed_wakes_the_daemon_and_is_best_effort(
+    agent: tuple[AgentService, AgentClient], client: SettlementClient, round_id: int
+) -> None:
+    """``POST /round-closed`` only wakes the daemon's loop (which then reads the phase on chain);
+    the coordinator's call never fails the round, even with the daemon gone or a bad id."""
+    service, http = agent
+    woken: list[int] = []
+    service.wake = lambda: woken.append(1)
+    http.round_closed(client, round_id)
+    assert woken == [1]
+    with pytest.raises(AgentRejected, match="round_id must be a positive integer") as bad:
+        http._request("POST", "/round-closed", {"round_id": 0})
+    assert bad.value.status == 400 and woken == [1]
+    AgentClient("gone", "http://127.0.0.1:9", timeout=30).round_closed(client, round_id)
