@@ -68,6 +68,10 @@ __all__ = ["Coordinator", "CoordinatorError"]
 
 #: seconds between two "waiting for N of M ..." lines of one wait
 PROGRESS_INTERVAL_S = 5.0
+#: the first seconds of the deposit wait poll every FAST_POLL_S (not [round].poll_interval_s):
+#: daemons deposit within a second of the terms push, and each later look costs one chain read
+FAST_WINDOW_S = 10.0
+FAST_POLL_S = 0.1
 
 
 def _duration(seconds: float) -> str:
@@ -180,8 +184,11 @@ class Coordinator:
             raise CoordinatorError(name, f"{type(exc).__name__}: {exc}") from exc
         self.timings[name] = round(time.perf_counter() - start, 3)
 
-    def _sleep(self) -> None:
-        time.sleep(self.config.round.poll_interval_s)
+    def _sleep(self, fast_until: float | None = None) -> None:
+        poll = self.config.round.poll_interval_s
+        if fast_until is not None and time.monotonic() < fast_until:
+            poll = min(poll, FAST_POLL_S)
+        time.sleep(poll)
 
     # ----------------------------------------------------------------- the run
     def run(self) -> dict[str, Any]:
@@ -452,6 +459,7 @@ class Coordinator:
         from settlement import Phase
 
         give_up = time.monotonic() + self.config.round.join_timeout_s
+        fast_until = time.monotonic() + FAST_WINDOW_S
         told = False
         # silos check the round against these terms before they deposit: offer them (again, to
         # a daemon not yet connected) until each accepted
@@ -486,7 +494,7 @@ class Coordinator:
                 if not told:
                     self._note("waiting-deposit-deadline", joined=state.joined_count, n=state.n)
                     told = True
-            self._sleep()
+            self._sleep(fast_until)
         profiles = self.client.profiles(rid)
         joined = [s for s in self.config.silos if profiles[s.index].joined]
         self._note(

@@ -218,3 +218,28 @@ def test_an_abandoned_round_gives_the_in_process_silo_that_joined_its_deposit_ba
     first = client.profile_record(result["round_id"], 0)
     assert first.withdrawn and links["silo-1"].payout_wei == int(first.deposited) > 0
     assert links["silo-2"].payout_wei == links["silo-3"].payout_wei == 0
+
+
+def test_the_deposit_wait_polls_fast_only_in_its_first_seconds(
+    configs: list[Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Daemons deposit within a second of the terms push: the coordinator looks every
+    FAST_POLL_S then, and at ``[round].poll_interval_s`` after its fast window (and in every
+    other wait)."""
+    import time as real_time
+
+    from fl_node.coordinator import _round
+
+    config = _config(configs, tmp_path)
+    config = dataclasses.replace(
+        config, round=dataclasses.replace(config.round, poll_interval_s=2.0)
+    )
+    coordinator = Coordinator(config, log_stream=None)
+    slept: list[float] = []
+    monkeypatch.setattr(_round.time, "sleep", slept.append)
+    now = real_time.monotonic()
+    coordinator._sleep(now + 5.0)
+    coordinator._sleep(now - 1.0)
+    coordinator._sleep()
+    assert slept == [_round.FAST_POLL_S, 2.0, 2.0]
+    assert _round.FAST_POLL_S < 2.0
