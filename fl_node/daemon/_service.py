@@ -121,6 +121,7 @@ class AgentService:
     # ---------------------------------------------------------------- helpers
     def _chain(self) -> Any:
         if self.reader is None:
+            self.wake()  # a request means a round is on: connect now, not at the next poll
             raise AgentRequestError(503, "the daemon is not connected to the chain yet; retry")
         return self.reader
 
@@ -223,6 +224,7 @@ class AgentService:
 
     def _check_contract(self, body: Mapping[str, Any]) -> None:
         if self.contract is None:
+            self.wake()  # the coordinator just deployed it: read the deployment file now
             raise AgentRequestError(
                 503, "the daemon has not read its contract address yet (see its log); retry"
             )

@@ -252,3 +252,28 @@ def test_round_closed_wakes_the_daemon_and_is_best_effort(
         http._request("POST", "/round-closed", {"round_id": 0})
     assert bad.value.status == 400 and woken == [1]
     AgentClient("gone", "http://127.0.0.1:9", timeout=30).round_closed(client, round_id)
+
+
+def test_a_push_before_the_daemon_is_connected_wakes_it_to_connect(
+    agent: tuple[AgentService, AgentClient],
+    client: SettlementClient,
+    round_id: int,
+    demo: DemoConsortium,
+) -> None:
+    """Terms pushed right after ``roundOpen`` may reach a daemon still looking for the new
+    contract: it answers 503 (the coordinator re-offers) and wakes its loop to connect now."""
+    service, http = agent
+    woken: list[int] = []
+    service.wake = lambda: woken.append(1)
+    reader, contract = service.reader, service.contract
+    try:
+        service.contract = None
+        with pytest.raises(AgentUnavailable, match=r"HTTP 503.*has not read its contract"):
+            http.push_terms(_terms_doc(client, round_id, demo))
+        assert woken == [1]
+        service.contract, service.reader = contract, None
+        with pytest.raises(AgentUnavailable, match=r"HTTP 503.*not connected to the chain"):
+            http.push_terms(_terms_doc(client, round_id, demo))
+        assert woken == [1, 1]
+    finally:
+        service.reader, service.contract = reader, contract
