@@ -8,11 +8,10 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from proc_helpers import wait_for
+from proc_helpers import gone, spawn_parent, wait_for
 
 from fl_node.flower._processes import (
     PortInUse,
@@ -32,50 +31,10 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _gone(pid: int) -> bool:
-    """Whether ``pid`` exited (a zombie not yet reaped by init counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat[stat.rfind(")") + 2] == "Z"
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-#: a parent process that starts ``argv`` with start_process, prints the child's pid, then waits
-_PARENT = textwrap.dedent(
-    """
-    import json, sys, time
-    from pathlib import Path
-    from fl_node.flower._processes import flower_env, start_process
-    argv, workdir = json.loads(sys.argv[1]), Path(sys.argv[2])
-    proc = start_process("child", argv, env=flower_env(workdir / "home"),
-                         log_path=workdir / "child.log", cwd=workdir)
-    print(proc.pid, flush=True)
-    time.sleep(600)
-    """
-)
-
-
-def _spawn_parent(argv: list[str], workdir: Path) -> tuple[subprocess.Popen[str], int]:
-    import json
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    parent = subprocess.Popen(
-        [sys.executable, "-c", _PARENT, json.dumps(argv), str(workdir)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-    assert parent.stdout is not None
-    line = parent.stdout.readline()
-    assert line.strip().isdigit(), f"the parent printed {line!r}"
-    return parent, int(line)
 
 
 def _listener(port: int) -> list[str]:
@@ -91,13 +50,13 @@ def _listener(port: int) -> list[str]:
 
 def test_child_dies_with_a_sigkilled_parent_and_the_restart_reaps_the_rest(tmp_path: Path) -> None:
     port = _free_port()
-    parent, child = _spawn_parent(_listener(port), tmp_path)
+    parent, child = spawn_parent(_listener(port), tmp_path)
     try:
         wait_for(lambda: _listening(port), 30, "the child's port")
         wait_for(lambda: len(group_members(child)) == 2, 30, "the child's own child")
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(timeout=10)
-        wait_for(lambda: _gone(child), 10, "the child to die with its parent")
+        wait_for(lambda: gone(child), 10, "the child to die with its parent")
         wait_for(lambda: not _listening(port), 10, "the port to be released")
         # the grandchild outlives its parent but stays in the group the pid file names
         assert len(group_members(child)) == 1
@@ -125,7 +84,7 @@ def test_a_restart_reaps_the_process_group_of_the_pid_file(tmp_path: Path) -> No
         )  # fmt: skip
         try:
             assert orphan.wait(timeout=10) == -signal.SIGKILL
-            assert _gone(grandchild)
+            assert gone(grandchild)
             wait_for(lambda: _listening(port), 30, "the new child's port")
             assert f'"pid": {proc.pid}' in (tmp_path / "child.pid").read_text()
         finally:
@@ -165,12 +124,12 @@ def test_a_real_superlink_dies_with_its_sigkilled_parent(tmp_path: Path) -> None
     port = _free_port()
     binary = str(Path(sys.executable).parent / "flower-superlink")
     argv = [binary, "--insecure", "--database", ":flwr-in-memory-state:", "--port", str(port)]
-    parent, superlink = _spawn_parent(argv, tmp_path)
+    parent, superlink = spawn_parent(argv, tmp_path)
     try:
         wait_for(lambda: _listening(port), 60, "the SuperLink's port", 0.2)
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(timeout=10)
-        wait_for(lambda: _gone(superlink), 15, "the SuperLink to die with its parent")
+        wait_for(lambda: gone(superlink), 15, "the SuperLink to die with its parent")
         wait_for(lambda: not _listening(port), 15, "the SuperLink's port to be released")
         # what the SuperLink spawned (its SuperExec) stays in its group: a restart reaps it
         reap_pid_file(tmp_path / "child.pid")

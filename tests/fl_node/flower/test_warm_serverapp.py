@@ -12,14 +12,12 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
-from proc_helpers import wait_for
+from proc_helpers import free_port_block, gone, spawn_parent, wait_for
 
 from fl_node.coordinator import DeploymentSettings, superlink_argv
 from fl_node.flower._processes import reap_pid_file, write_pid_file
@@ -31,20 +29,6 @@ from fl_node.flower._warm_serverapp import (
 )
 
 BIN = Path(sys.executable).parent
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2] != "Z"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_warm_is_the_default_and_subprocess_restores_flowers_superexec() -> None:
@@ -84,39 +68,17 @@ def test_a_missing_ca_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert f"--root-certificates {tmp_path / 'ca'}: no such file" in capsys.readouterr().err
 
 
-#: starts the executor with start_process (as the coordinator does), prints its pid, then waits
-_PARENT = textwrap.dedent(
-    """
-    import json, sys, time
-    from pathlib import Path
-    from fl_node.flower._processes import flower_env, start_process
-    argv, workdir = json.loads(sys.argv[1]), Path(sys.argv[2])
-    proc = start_process("serverapp-executor", argv, env=flower_env(workdir / "home"),
-                         log_path=workdir / "executor.log", cwd=workdir)
-    print(proc.pid, flush=True)
-    time.sleep(600)
-    """
-)
-
-
 def test_the_executor_dies_with_its_sigkilled_parent(tmp_path: Path) -> None:
     # nothing listens on the port: the executor keeps retrying, as before its SuperLink is up
-    argv = serverapp_executor_argv("127.0.0.1", _free_port(), None)
-    parent = subprocess.Popen(
-        [sys.executable, "-c", _PARENT, json.dumps(argv), str(tmp_path)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-    assert parent.stdout is not None
-    executor = int(parent.stdout.readline())
-    log = tmp_path / "executor.log"
+    argv = serverapp_executor_argv("127.0.0.1", free_port_block(1), None)
+    parent, executor = spawn_parent(argv, tmp_path, "serverapp-executor")
+    log = tmp_path / "serverapp-executor.log"
     try:
         wait_for(lambda: "executor ready" in log.read_text(errors="replace"), 120, "the loop", 0.2)
         assert "object pull backoff 0.05-2.0 s" in log.read_text()  # its runs pull with it
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(timeout=10)
-        wait_for(lambda: not _alive(executor), 15, "the executor to die with its parent", 0.1)
+        wait_for(lambda: gone(executor), 15, "the executor to die with its parent", 0.1)
     finally:
         parent.kill()
         with contextlib.suppress(ProcessLookupError):
