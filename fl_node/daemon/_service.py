@@ -239,16 +239,22 @@ class AgentService:
         """Verify pushed terms against the chain and keep them for the round."""
         rid = self._round_id(body)
         mechanism = body.get("mechanism", "tradefl")
-        if mechanism in ("cogen", "market"):
-            accept = self._accept_cogen_terms if mechanism == "cogen" else self._accept_market_terms
-            answer = accept(rid, body)
-            self.wake()  # the daemon deposits now, not at its next chain poll
-            return answer
-        if mechanism != "tradefl":
+        accept = {
+            "tradefl": self._accept_tradefl_terms,
+            "cogen": self._accept_cogen_terms,
+            "market": self._accept_market_terms,
+        }.get(mechanism)
+        if accept is None:
             raise AgentRequestError(
                 400,
                 f"mechanism {mechanism!r}: this silo takes part in tradefl, cogen or market rounds",
             )
+        answer = accept(rid, body)
+        self.wake()  # the daemon deposits now, not at its next chain poll
+        return answer
+
+    def _accept_tradefl_terms(self, rid: int, body: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`accept_terms` of a tradefl round (data fraction and compute level)."""
         try:
             terms = terms_from_json(body.get("terms"))
             units = units_from_json(body.get("units"))
@@ -305,7 +311,6 @@ class AgentService:
             self._agents.pop(rid, None)
             self._agent(record)  # fail now, not at the first query, if the terms do not fit
         self.log("terms-accepted", round_id=rid, index=record.index, active=list(active))
-        self.wake()  # the daemon deposits now, not at its next chain poll
         return {"accepted": True, "name": self.name, "index": record.index, "s": self.s}
 
     def _accepted_again(self, record: Any) -> dict[str, Any]:
@@ -320,7 +325,6 @@ class AgentService:
             active=list(record.terms.get("active", [])),
             again=True,
         )
-        self.wake()
         return {"accepted": True, "name": self.name, "index": record.index, "s": self.s}
 
     def _accept_cogen_terms(self, rid: int, body: Mapping[str, Any]) -> dict[str, Any]:
