@@ -45,7 +45,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -463,14 +463,7 @@ class Coordinator:
         told = False
         # silos check the round against these terms before they deposit: offer them (again, to
         # a daemon not yet connected) until each accepted
-        offer = {
-            "round_id": rid,
-            "contract": self.client.address,
-            "chain_id": self.client.chain_id,
-            "mechanism": self.mechanism.name,
-            **self.mechanism.terms_document(self.config),
-            "active": [s.name for s in self.config.silos],
-        }
+        offer = self._terms(rid, self.config.silos)
         unoffered = list(self.config.silos)
         deadline = self.client.round_config(rid).deposit_deadline
         while True:
@@ -505,6 +498,19 @@ class Coordinator:
         )
         return joined
 
+    def _terms(self, rid: int, active: Iterable[SiloEntry]) -> dict[str, Any]:
+        """The terms document pushed to the silos, ``active`` naming who plays: one builder, so
+        the deposit-time offer and the strategy phase's push are equal when every silo joined
+        (a daemon answers an equal re-push without reading the chain)."""
+        return {
+            "round_id": rid,
+            "contract": self.client.address,
+            "chain_id": self.client.chain_id,
+            "mechanism": self.mechanism.name,
+            **self.mechanism.terms_document(self.config),
+            "active": [s.name for s in active],
+        }
+
     def _push_each(self, silos: list[SiloEntry], document: dict[str, Any]) -> dict[str, str]:
         """Push ``document`` to every silo at once (each daemon checks the round on chain before
         it answers, so one after another would add up); the refusals, by silo name."""
@@ -522,16 +528,9 @@ class Coordinator:
 
     def _push_terms(self, rid: int, active: list[SiloEntry]) -> list[SiloEntry]:
         """Push terms until every remaining silo accepted the same ``active`` list."""
-        base = {
-            "round_id": rid,
-            "contract": self.client.address,
-            "chain_id": self.client.chain_id,
-            "mechanism": self.mechanism.name,
-            **self.mechanism.terms_document(self.config),
-        }
         while active:
             names = [s.name for s in active]
-            refused = self._push_each(active, {**base, "active": names})
+            refused = self._push_each(active, self._terms(rid, active))
             if not refused:
                 self._note("terms-pushed", round_id=rid, active=names)
                 return active
