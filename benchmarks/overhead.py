@@ -330,6 +330,11 @@ class Bench:
             list(pool.map(self._register, keys))
         return time.perf_counter() - t
 
+    @property
+    def superlink_state(self) -> str | None:
+        """The running SuperLink's state (``memory`` or ``file``), None before the first."""
+        return self.superlink_mode[1] if self.superlink_mode else None
+
     def stop_superlink(self) -> None:
         """Stop the SuperLink and its ServerApp executor, if running."""
         for proc in (self.serverapp_executor, self.superlink):
@@ -455,7 +460,7 @@ class Bench:
             "label": label,
             "kind": kind,
             "isolation": self.isolation,
-            "superlink_state": self.superlink_mode[1] if self.superlink_mode else None,
+            "superlink_state": self.superlink_state,
             "wall_s": round(wall, 3),
         }
         row.update(_flower_phases(summary, wall))
@@ -543,7 +548,7 @@ class Bench:
             "label": label,
             "kind": "settled",
             "isolation": self.isolation,
-            "superlink_state": self.superlink_mode[1] if self.superlink_mode else None,
+            "superlink_state": self.superlink_state,
             "wall_s": round(wall, 3),
             "deployment_setup_excluded_s": round(setup, 3),
             "session_s": round(session, 3),
@@ -803,9 +808,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "order": [r["label"] for r in rows],
             "clientapp_isolation": {r["label"]: r["isolation"] for r in rows},
             "daemon_poll_interval_s": bench.daemon_poll,
-            "superlink_state": bench.config.deployment.superlink_state
-            if bench.config is not None and bench.config.deployment is not None
-            else None,
+            "superlink_state": state,
             "python": platform.python_version(),
             "flwr": _version("flwr"),
             "cpus": os.cpu_count(),

@@ -77,6 +77,7 @@ class FlowerDeployment:
     def __init__(
         self, config: ConsortiumConfig, workdir: Path, progress: Callable[..., None]
     ) -> None:
+        from fl_node.flower._warm_serverapp import warm_serverapps
         from fl_node.flower.deploy import flower_env
 
         assert config.deployment is not None
@@ -89,20 +90,21 @@ class FlowerDeployment:
         self.superlink: Any = None
         self.serverapp_executor: Any = None
         self._runs = 0
+        try:
+            #: the warm ServerApp path (executor next to the SuperLink, Control API submission)
+            self.warm = warm_serverapps(self.env)
+        except ValueError as exc:  # names the variable and its two values
+            raise TrainingError(str(exc)) from None
 
     def _bin(self, name: str) -> str:
         return str(Path(sys.executable).parent / name)
 
     def start(self) -> None:
         """Start the SuperLink (if configured), write the connection, register SuperNodes."""
-        from fl_node.flower._warm_serverapp import warm_serverapps
         from fl_node.flower.deploy import CONNECTION, start_process, toml_value, wait_for_port
 
         s = self.settings
-        try:
-            warm = warm_serverapps(self.env)
-        except ValueError as exc:  # names the variable and its two values
-            raise TrainingError(str(exc)) from None
+        warm = self.warm
         if warm:
             from fl_node.flower._warm_submit import prefetch_imports
 
@@ -268,12 +270,11 @@ class FlowerDeployment:
     def _submit(self, app: Path, log_path: Path) -> Any:
         """Start the run: through the Control API from this process on the warm path
         (:func:`~fl_node.flower._warm_submit.start_run`), else ``flwr run --stream``."""
-        from fl_node.flower._warm_serverapp import warm_serverapps
         from fl_node.flower._warm_submit import start_run
         from fl_node.flower.deploy import CONNECTION
 
         s = self.settings
-        if warm_serverapps(self.env):
+        if self.warm:
             return start_run(
                 s.superlink, None if s.insecure else s.root_certificates, app, log_path
             )
