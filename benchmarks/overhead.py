@@ -34,9 +34,11 @@ processes on a SQLite SuperLink state. The SuperLink (on a new SQLite file) and 
 restarted with ``FEDSETTLE_CLIENTAPP_ISOLATION``, ``FEDSETTLE_SERVERAPP_ISOLATION`` and
 ``FEDSETTLE_SUPERNODE_INTERVALS`` set to ``subprocess`` (a fresh ``flwr-clientapp`` per message,
 a fresh ``flwr-serverapp`` per run, the ``flwr run`` CLI). One **warm-file** session (the warm
-processes on a SQLite state) splits the gain between the processes and the state. Order
-baseline-1, plain-1, settled, plain-2, warm-file, baseline-2 (``--no-baseline`` skips the
-baselines and warm-file). ``session_time_ratio_warm_vs_baseline`` = mean plain / mean baseline
+processes on a SQLite state) splits the gain between the processes and the state. One
+**plain-cli** session submits the plain run as a plain Flower operator does, with ``flwr run
+<app> --stream`` (a new process): its start-up (``flwr_cli_start_s``) is what the operator's own
+command costs, next to the coordinator process's. Order baseline-1, plain-1, settled, plain-2,
+plain-cli, warm-file, baseline-2 (``--no-baseline`` skips the baselines and warm-file). ``session_time_ratio_warm_vs_baseline`` = mean plain / mean baseline
 session of the same run, the figure that counts on a shared, noisy machine; each session records
 its load average.
 
@@ -45,12 +47,19 @@ start, one warm-up session) is excluded from both. The coordinator re-registers 
 keys at its start (its ``superlink`` step; the keys are already registered, so it only confirms
 them): that step is deployment setup too and is subtracted from the settled session.
 
-Figures (``summary``): ``settlement_s`` = settled session - its Flower run (``flwr run
---stream``, the coordinator's ``training`` step): anvil's spawn, the coordinator process, chain
-transactions, the strategy phase and the waits for the daemons; ``overhead_pct`` = 100 *
-``settlement_s`` / mean plain session; ``ratio`` = settled session / mean plain session. Every
-session also records the machine's CPU contention (load, busy %, the daemons' own CPU seconds),
-since other jobs on a shared machine move Flower's phases by many seconds.
+Figures (``summary``): ``settlement_s`` = settled session - its Flower run. The coordinator
+submits that run as soon as the round is open (its ``submit`` step); the ServerApp identifies
+the silos while they deposit and then waits for the strategy phase's plan. Its Flower run
+(``flower_run_s``) is the submission-to-``result.json`` time less that wait (``plan_wait_s``).
+Everything else in the session is the settlement layer's: anvil's spawn, the coordinator
+process, chain transactions, the strategy phase where it is not hidden behind the run's start,
+the waits for the daemons. ``overhead_pct`` = 100 * ``settlement_s`` / mean plain session;
+``direct_overhead_pct`` = 100 * (settled session - mean plain session) / mean plain session (the
+plain difference, as noisy as the plain sessions' spread; lower than ``overhead_pct`` because
+the coordinator does not wait for Flower's own end of a run whose result is written, which a
+plain ``flwr run`` does); ``ratio`` = settled session / mean plain session. Every session also
+records the machine's CPU contention (load, busy %, the daemons' own CPU seconds), since other
+jobs on a shared machine move Flower's phases by many seconds.
 
 Prints a JSON document and writes it to ``benchmarks/results/overhead.json``.
 
@@ -130,7 +139,9 @@ DAEMON_POLL_S: float = next(
 )  # type: ignore[assignment]
 
 #: coordinator steps that are chain transactions or the strategy phase (the settlement layer)
-SETTLEMENT_STEPS = ("connect", "contract", "open", "deposits", "strategy", "assign", "reports")
+SETTLEMENT_STEPS = (
+    "connect", "contract", "open", "submit", "deposits", "strategy", "assign", "reports",
+)  # fmt: skip
 SETTLE_STEP = "settle"
 
 
@@ -435,8 +446,9 @@ class Bench:
         app = write_app_project(out / "app", run_config)
         _log(f"{label}: plain FedAvg session, {run_config['num-rounds']} rounds")
         meter = _Meter([d.pid for d in self.daemons])
+        submitted = time.time()
         start = time.perf_counter()
-        if self.isolation == "warm":  # the Control API from this process, as the coordinator
+        if self.isolation == "warm" and kind != "plain_cli":  # the Control API from here
             settings = self.config.deployment
             assert settings is not None
             handle = start_run(
@@ -462,6 +474,8 @@ class Bench:
             "isolation": self.isolation,
             "superlink_state": self.superlink_state,
             "wall_s": round(wall, 3),
+            # from the submission (the CLI's spawn) to the ServerApp's first line
+            "submit_to_session_start_s": _session_start(out / "progress.jsonl", submitted),
         }
         row.update(_flower_phases(summary, wall))
         row["contention"] = contention
@@ -529,7 +543,10 @@ class Bench:
         wall = marks["withdrawn"] - start
         coordinator_wall = marks["coordinator"] - marks["anvil"]
         setup = steps.get("superlink", 0.0)
-        training = steps["training"]
+        run = result.get("training") or {}
+        # Flower's own run: from its submission (right after the round opened) until the
+        # ServerApp wrote result.json, less the time it waited for the coordinator's plan
+        flower = float(run.get("seconds", steps["training"])) - float(run.get("plan_wait_s", 0.0))
         breakdown = {
             "anvil_spawn": marks["anvil"] - start,
             # interpreter start, imports and config validation before the Coordinator exists,
@@ -542,7 +559,7 @@ class Bench:
             "withdrawals": marks["withdrawn"] - marks["coordinator"],
         }
         session = wall - setup
-        settlement = session - training
+        settlement = session - flower
         run_summary = _training_run_summary(self.config, result)
         row: dict[str, Any] = {
             "label": label,
@@ -552,7 +569,9 @@ class Bench:
             "wall_s": round(wall, 3),
             "deployment_setup_excluded_s": round(setup, 3),
             "session_s": round(session, 3),
-            "training_step_s": round(training, 3),
+            "training_step_s": round(steps["training"], 3),
+            "flower_run_s": round(flower, 3),
+            "plan_wait_s": round(float(run.get("plan_wait_s", 0.0)), 3),
             "settlement_s": round(settlement, 3),
             "settlement_breakdown_s": {k: round(v, 3) for k, v in breakdown.items()},
             "coordinator_steps_s": steps,
@@ -566,7 +585,7 @@ class Bench:
             "status": result["status"],
         }
         if run_summary is not None:
-            row.update(_flower_phases(run_summary, training))
+            row.update(_flower_phases(run_summary, flower))
         else:
             row["accuracy"] = result["accuracy"]
         return row
@@ -598,6 +617,17 @@ def _flower_phases(summary: dict[str, Any], wall: float) -> dict[str, Any]:
         "accuracy": [None if r["accuracy"] is None else round(r["accuracy"], 4) for r in rounds],
         "reporters_per_round": [len(r["reporters"]) for r in rounds],
     }
+
+
+def _session_start(progress: Path, submitted: float) -> float | None:
+    """Seconds from ``submitted`` (wall clock) to the ServerApp's ``session-start`` line."""
+    if not progress.is_file():
+        return None
+    for line in progress.read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        if event.get("event") == "session-start":
+            return round(float(event["time"]) - submitted, 3)
+    return None
 
 
 def _training_run_summary(
@@ -652,7 +682,8 @@ def _summarize(rows: list[dict[str, Any]], setup: dict[str, float]) -> dict[str,
         "plain_session_mean_s": round(plain_mean, 3),
         "plain_session_spread_s": round(max(plain_wall) - min(plain_wall), 3),
         "settled_session_s": session,
-        "settled_flower_run_s": settled["training_step_s"],
+        "settled_flower_run_s": settled["flower_run_s"],
+        "settled_plan_wait_s": settled["plan_wait_s"],
         "settlement_s": settlement,
         # the same without anvil's spawn and the coordinator process's start-up
         "settlement_chain_and_strategy_s": round(
@@ -662,20 +693,48 @@ def _summarize(rows: list[dict[str, Any]], setup: dict[str, float]) -> dict[str,
             3,
         ),
         "strategy_phase_s": settled["settlement_breakdown_s"].get("strategy"),
-        # the Flower run alone (flwr run --stream): plain sessions vs the coordinator's
-        "flower_run_s": {"plain": plain_wall, "settled": settled["training_step_s"]},
+        # the Flower run alone: plain sessions (submission to the run's end) vs the
+        # coordinator's (submission to result.json, less the wait for its plan)
+        "flower_run_s": {"plain": plain_wall, "settled": settled["flower_run_s"]},
         "ratio": round(session / plain_mean, 4),
         "ratio_vs_each_plain": [round(session / w, 4) for w in plain_wall],
         "overhead_pct": round(100.0 * settlement / plain_mean, 2),
+        # the plain difference of the two session times (noisy: the plain sessions alone spread
+        # by plain_session_spread_s)
+        "direct_overhead_pct": round(100.0 * (session - plain_mean) / plain_mean, 2),
         "settlement_share_of_settled_session_pct": round(100.0 * settlement / session, 2),
         "target_pct": TARGET_PCT,
         "meets_target": 100.0 * settlement / plain_mean < TARGET_PCT,
+        **_flwr_cli(plain, [r for r in rows if r["kind"] == "plain_cli"], settlement, plain_mean),
         "setup_excluded_s": {k: round(v, 3) for k, v in setup.items()},
         **_speedup(
             plain,
             [r for r in rows if r["kind"] == "baseline"],
             [r for r in rows if r["kind"] == "warm_file"],
         ),
+    }
+
+
+def _flwr_cli(
+    plain: list[dict[str, Any]], cli: list[dict[str, Any]], settlement: float, plain_mean: float
+) -> dict[str, Any]:
+    """What starting a run with the ``flwr run`` CLI costs a plain Flower operator.
+
+    The plain sessions submit from the benchmark's own process, which imported flwr long ago;
+    an operator types ``flwr run <app> --stream``, a new process, as the settled session starts
+    ``fedsettle coordinator run``. ``flwr_cli_start_s`` = the CLI session's submission to
+    ``session-start`` less the in-process sessions' (the Flower rounds' noise does not enter).
+    """
+    lags = [r["submit_to_session_start_s"] for r in plain]
+    if not cli or cli[0]["submit_to_session_start_s"] is None or None in lags:
+        return {}
+    start = cli[0]["submit_to_session_start_s"] - statistics.fmean(lags)
+    return {
+        "plain_cli_session_s": cli[0]["wall_s"],
+        "flwr_cli_start_s": round(start, 3),
+        # the settlement layer over what a plain operator's own command costs to start
+        "settlement_over_flwr_cli_s": round(settlement - start, 3),
+        "overhead_over_flwr_cli_pct": round(100.0 * (settlement - start) / plain_mean, 2),
     }
 
 
@@ -781,6 +840,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             rows.append(bench.plain("baseline-1", kind="baseline"))
         daemons("warm", state)
         rows += [bench.plain("plain-1"), bench.settled("settled"), bench.plain("plain-2")]
+        # as a plain Flower operator starts a run: `flwr run <app> --stream`, a new process
+        rows.append(bench.plain("plain-cli", kind="plain_cli"))
         if args.baseline:
             if state != BASELINE_STATE:
                 # the warm processes on the baseline's SQLite state: the state's share

@@ -1,11 +1,14 @@
 """The deployment runtime: the ServerApp on a Flower SuperLink the silos' SuperNodes join.
 
 The coordinator (optionally) runs ``flower-superlink`` as a child with TLS and SuperNode
-authentication, registers every silo's SuperNode public key (``flwr supernode register``), writes
-the assignments of the strategy phase to a file and submits the app with the ServerApp's run
-config plus ``hooks = fl_node.coordinator.flower_hooks:hooks``. The ServerApp writes
-``result.json``; the node ids in it are mapped back to silo names through the identity query's
-answers. The market (mechanism 3) has no assignments: :meth:`FlowerDeployment.train_market`
+authentication, registers every silo's SuperNode public key (``flwr supernode register``), and
+submits the app with the ServerApp's run config plus ``hooks =
+fl_node.coordinator.flower_hooks:hooks`` as soon as the round is open
+(:meth:`FlowerDeployment.begin_training`): the ServerApp starts and identifies the silos while
+they deposit, then waits for the assignments of the strategy phase, which
+:meth:`FlowerDeployment.train` writes to the run's ``assignments.json`` (an abandoned round
+writes an abort instead). The ServerApp writes ``result.json``; the node ids in it are mapped
+back to silo names through the identity query's answers. The market (mechanism 3) has no assignments: :meth:`FlowerDeployment.train_market`
 writes its :class:`fl_node.market.MarketPlan` instead and submits the run with ``mechanism =
 "market"``.
 
@@ -18,6 +21,7 @@ Flower's own SuperExec with a fresh ``flwr-serverapp`` per run and ``flwr run <a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -25,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +40,28 @@ if TYPE_CHECKING:
     from fl_node.flower import Assignment
     from fl_node.market import MarketPlan
 
-__all__ = ["FlowerDeployment", "superlink_argv"]
+__all__ = ["FlowerDeployment", "PendingRun", "superlink_argv"]
+
+#: the plan's file in a run's directory (see :mod:`fl_node.coordinator.flower_hooks`)
+PLAN_FILE = "assignments.json"
+#: the market session's plan in a run's directory
+MARKET_FILE = "market-plan.json"
+#: how often the coordinator looks at a run's progress
+FINISH_POLL_S = 0.1
+#: how long a withdrawn (or finished) run gets to end by itself before it is stopped
+ABORT_WAIT_S = 10.0
+
+
+@dataclass
+class PendingRun:
+    """A submitted Flower run: its directory, its ``Popen``-like handle and its follower."""
+
+    out: Path
+    proc: Any
+    follower: _RoundFollower
+    started: float
+    #: the plan is written (or the run was submitted with it)
+    planned: bool = False
 
 
 def superlink_argv(
@@ -90,6 +116,8 @@ class FlowerDeployment:
         self.superlink: Any = None
         self.serverapp_executor: Any = None
         self._runs = 0
+        #: runs whose result is in while Flower still ends them (see :meth:`_finish_run`)
+        self._tails: list[Any] = []
         try:
             #: the warm ServerApp path (executor next to the SuperLink, Control API submission)
             self.warm = warm_serverapps(self.env)
@@ -105,6 +133,7 @@ class FlowerDeployment:
 
         s = self.settings
         warm = self.warm
+        self._withdraw_stale_plans()
         if warm:
             from fl_node.flower._warm_submit import prefetch_imports
 
@@ -169,6 +198,21 @@ class FlowerDeployment:
             with ThreadPoolExecutor(max_workers=len(silos)) as pool:
                 list(pool.map(lambda x: self._register(x.name, x.supernode_public_key), silos))
 
+    def _withdraw_stale_plans(self) -> None:
+        """Abort the runs a previous coordinator process submitted but never gave a plan.
+
+        Their ServerApps (on a SuperLink that outlived that process) would otherwise wait for
+        the plan until ``run_timeout_s``; this process has submitted nothing yet.
+        """
+        from fl_node.coordinator.flower_hooks import write_abort
+
+        for run in sorted(self.workdir.glob("run-*")):
+            if (run / "app").is_dir() and not any(
+                (run / name).exists() for name in (PLAN_FILE, MARKET_FILE, "result.json")
+            ):
+                write_abort(run / PLAN_FILE, "the coordinator that submitted this run restarted")
+                self.progress("training-withdrawn", run=run.name, reason="coordinator restarted")
+
     def _register(self, name: str, public_key: Path | None) -> None:
         from fl_node.flower.deploy import CONNECTION
 
@@ -195,12 +239,11 @@ class FlowerDeployment:
                 f"{done.returncode}): {text.strip()[-500:]}"
             )
 
-    def _flwr_run(
+    def _start_run(
         self, min_nodes: int, prepare: Callable[[Path], Mapping[str, Any]]
-    ) -> tuple[dict[str, Any], _RoundFollower, float]:
-        """Submit one Flower run and return its ``result.json``, the round follower and the
-        wall time; ``prepare(out)`` writes what the ServerApp reads into the run's directory
-        and returns the run config keys (over the coordinator's) that name it."""
+    ) -> PendingRun:
+        """Submit one Flower run; ``prepare(out)`` writes what the ServerApp reads into the run's
+        directory and returns the run config keys (over the coordinator's) that name it."""
         from fl_node.flower.deploy import write_app_project
 
         self._runs += 1
@@ -216,11 +259,21 @@ class FlowerDeployment:
         }
         app = write_app_project(out / "app", run_config)
         log_path = out / "flwr-run.log"
-        start = time.perf_counter()
+        started = time.perf_counter()
         proc = self._submit(app, log_path)
-        follower = _RoundFollower(out / "progress.jsonl", self.progress)
+        return PendingRun(out, proc, _RoundFollower(out / "progress.jsonl", self.progress), started)
+
+    def _finish_run(self, run: PendingRun) -> tuple[dict[str, Any], float]:
+        """Wait for the run's ``result.json``; return it and the run's wall time.
+
+        The run is done for the coordinator when the ServerApp logs ``session-end`` (after it
+        wrote ``result.json``): Flower's own end of the run (the ServerApp process exits, the
+        SuperLink marks the run finished, the log stream notices) takes another 1.4-1.6 s here,
+        which the coordinator spends on the assignments and settlement instead.
+        """
+        proc, follower, log_path = run.proc, run.follower, run.out / "flwr-run.log"
         deadline = time.monotonic() + self.settings.run_timeout_s
-        while proc.poll() is None:  # each FL round is logged as the ServerApp ends it
+        while not follower.ended and proc.poll() is None:  # each FL round logged as it ends
             follower.poll()
             if time.monotonic() > deadline:
                 proc.kill()
@@ -229,30 +282,71 @@ class FlowerDeployment:
                     "the Flower run did not finish within [runtime.deployment]."
                     f"run_timeout_s = {self.settings.run_timeout_s}; see {log_path}"
                 )
-            time.sleep(0.2)
+            time.sleep(FINISH_POLL_S)
         follower.poll()
-        result = out / "result.json"
+        seconds = time.perf_counter() - run.started
+        result = run.out / "result.json"
         if not result.is_file():
             raise TrainingError(
-                f"the Flower run wrote no {result} (flwr exit code {proc.returncode}); see "
+                f"the Flower run wrote no {result} (flwr exit code {proc.poll()}); see "
                 f"{log_path} and {self.workdir / 'superlink.log'}"
             )
-        summary = json.loads(result.read_text(encoding="utf-8"))
-        return summary, follower, time.perf_counter() - start
+        self._tails.append(proc)
+        return json.loads(result.read_text(encoding="utf-8")), seconds
 
-    def train(self, plan: Mapping[str, Assignment]) -> TrainingOutcome:
-        """Submit one Flower run training the silos in ``plan`` (by name); wait for its result."""
-        from fl_node.coordinator.flower_hooks import HOOKS_REF, write_assignments
+    def begin_training(self, silos: int) -> PendingRun:
+        """Submit the training run before its plan exists (while the silos deposit).
+
+        The ServerApp identifies the silos as soon as all ``silos`` SuperNodes are connected,
+        then waits (at most ``[runtime.deployment].run_timeout_s``) for :meth:`train` to write
+        the plan, or for :meth:`abort_training`; the Flower run's start-up and identity query
+        thereby overlap the deposits and the strategy phase.
+        """
+        from fl_node.coordinator.flower_hooks import HOOKS_REF
 
         def prepare(out: Path) -> dict[str, Any]:
-            write_assignments(out / "assignments.json", plan)
-            return {"hooks": HOOKS_REF, "assignments-file": str(out / "assignments.json")}
+            return {
+                "hooks": HOOKS_REF,
+                "assignments-file": str(out / PLAN_FILE),
+                "plan-wait-timeout": self.settings.run_timeout_s,
+            }
 
-        summary, follower, seconds = self._flwr_run(len(plan), prepare)
+        return self._start_run(silos, prepare)
+
+    def abort_training(self, run: PendingRun, reason: str) -> None:
+        """Withdraw the plan of a run from :meth:`begin_training`; wait briefly for it to end."""
+        from fl_node.coordinator.flower_hooks import write_abort
+
+        write_abort(run.out / PLAN_FILE, reason)
+        run.planned = True
+        try:
+            run.proc.wait(timeout=ABORT_WAIT_S)
+        except subprocess.TimeoutExpired:
+            run.proc.kill()
+        self.progress("training-withdrawn", run=run.out.name, reason=reason)
+
+    def train(
+        self, plan: Mapping[str, Assignment], pending: PendingRun | None = None
+    ) -> TrainingOutcome:
+        """Train the silos in ``plan`` (by name) in ``pending`` (from :meth:`begin_training`) or
+        in a run submitted now; wait for its result."""
+        from fl_node.coordinator.flower_hooks import HOOKS_REF, write_assignments
+
+        if pending is None:
+
+            def prepare(out: Path) -> dict[str, Any]:
+                write_assignments(out / PLAN_FILE, plan)
+                return {"hooks": HOOKS_REF, "assignments-file": str(out / PLAN_FILE)}
+
+            pending = self._start_run(len(plan), prepare)
+        else:
+            write_assignments(pending.out / PLAN_FILE, plan)
+        pending.planned = True
+        summary, seconds = self._finish_run(pending)
         names = {int(n): ident["name"] for n, ident in summary["identities"].items()}
         history = summary["history"]
         for record in history["rounds"]:  # any round the progress file did not show
-            follower.emit(record)
+            pending.follower.emit(record)
         return TrainingOutcome(
             completed=[names[int(n)] for n in history["completed"] if int(n) in names],
             dropped={names.get(int(n), str(n)): why for n, why in summary["dropped"].items()},
@@ -265,6 +359,7 @@ class FlowerDeployment:
                 for n, v in history.get("leave_one_out", {}).items()
                 if int(n) in names
             },
+            plan_wait_s=pending.follower.plan_wait_s,
         )
 
     def _submit(self, app: Path, log_path: Path) -> Any:
@@ -297,10 +392,10 @@ class FlowerDeployment:
         """
 
         def prepare(out: Path) -> dict[str, Any]:
-            plan.write(out / "market-plan.json")
-            return {"mechanism": "market", "market-file": str(out / "market-plan.json")}
+            plan.write(out / MARKET_FILE)
+            return {"mechanism": "market", "market-file": str(out / MARKET_FILE)}
 
-        summary, _, seconds = self._flwr_run(plan.market.n, prepare)
+        summary, seconds = self._finish_run(self._start_run(plan.market.n, prepare))
         if summary.get("error") or "history" not in summary:
             raise TrainingError(
                 f"the market session on the deployment runtime stopped: "
@@ -310,7 +405,17 @@ class FlowerDeployment:
         return dict(summary)
 
     def stop(self) -> None:
-        """Stop the SuperLink (and its ServerApp executor) if this process started it."""
+        """Stop the SuperLink (and its ServerApp executor) if this process started it.
+
+        A ``flwr run`` CLI still streaming the end of a finished run is stopped too (the
+        Control API client of the warm path is a thread of this process).
+        """
+        for proc in self._tails:
+            if isinstance(proc, subprocess.Popen) and proc.poll() is None:
+                proc.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=ABORT_WAIT_S)
+        self._tails.clear()
         if self.serverapp_executor is not None:
             self.serverapp_executor.stop()
             self.serverapp_executor = None
@@ -327,6 +432,17 @@ class _RoundFollower:
         self.progress = progress
         self.offset = 0
         self.seen: set[int] = set()
+        #: the ServerApp logged ``session-end``: ``result.json`` is written
+        self.ended = False
+        #: when the ServerApp identified the silos and when it had their plan (its clock)
+        self.times: dict[str, float] = {}
+
+    @property
+    def plan_wait_s(self) -> float:
+        """How long the ServerApp waited for the plan after the identity query."""
+        if "identified" not in self.times or "assigned" not in self.times:
+            return 0.0
+        return max(0.0, self.times["assigned"] - self.times["identified"])
 
     def poll(self) -> None:
         """Report the rounds that ended since the last poll (complete lines only)."""
@@ -342,8 +458,13 @@ class _RoundFollower:
                 event = json.loads(line)
             except ValueError:
                 continue
-            if event.get("event") == "round-end":
+            kind = event.get("event")
+            if kind == "round-end":
                 self.emit(event)
+            elif kind in ("identified", "assigned"):
+                self.times[kind] = float(event["time"])
+            elif kind == "session-end":
+                self.ended = True
 
     def emit(self, record: Mapping[str, Any]) -> None:
         rnd = int(record["round"])

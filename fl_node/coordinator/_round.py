@@ -15,6 +15,9 @@ Steps (each named in errors and in the action log ``<state_dir>/actions.jsonl``)
 ``open``      open a round with the consortium's silos and public terms (the contract computes
               ``paramsDigest`` from the round's numbers), or resume the unfinished round of a
               previous run;
+``submit``    (deployment runtime, mechanisms with a strategy phase) submit the Flower run
+              now: its ServerApp starts and identifies the silos while they deposit, then waits
+              for the plan (``training`` writes it; an abandoned round withdraws it);
 ``deposits``  push the terms to every silo (each checks every on-chain parameter and its lock
               limit before it deposits) and tell every silo link the round opened; wait until
               every silo joined or the deposit deadline passed (``--devnet``: warp chain time
@@ -48,7 +51,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fl_node.coordinator._agents import (
     AgentClient,
@@ -62,6 +65,9 @@ from fl_node.coordinator._result import round_result
 from fl_node.coordinator._training import TrainingOutcome
 from fl_node.daemon import ActionLog, StateDir
 from fl_node.mechanisms import SessionMechanism, SessionOutcome, get_mechanism, session_of
+
+if TYPE_CHECKING:
+    from fl_node.coordinator._deployment import PendingRun
 
 __all__ = ["Coordinator", "CoordinatorError"]
 
@@ -215,6 +221,28 @@ class Coordinator:
             self._attach_or_deploy()
         with self._step("open"):
             rid = self._open_or_resume()
+        session = session_of(self.mechanism)
+        saved = self._load_state()
+        resumed = saved.get("round_id") == rid and bool(saved.get("training"))
+        pending = None
+        if self.deployment is not None and session is None and not resumed:
+            # the Flower run starts and identifies the silos while they deposit
+            with self._step("submit"):
+                pending = self.deployment.begin_training(len(self.config.silos))
+        try:
+            return self._run_round(rid, session, saved if resumed else None, pending)
+        except BaseException as exc:
+            if pending is not None and not pending.planned:
+                self.deployment.abort_training(pending, f"the coordinator stopped: {exc!r}")
+            raise
+
+    def _run_round(
+        self,
+        rid: int,
+        session: SessionMechanism[Any] | None,
+        saved: dict[str, Any] | None,
+        pending: PendingRun | None,
+    ) -> dict[str, Any]:
         with self._step("deposits"):
             for link in self.agents.values():
                 link.round_opened(self.client, rid)
@@ -223,18 +251,17 @@ class Coordinator:
             with self._step("abandon"):
                 from settlement import Phase
 
+                if pending is not None:
+                    self.deployment.abort_training(pending, "fewer than two silos joined")
                 if self.client.phase_of(rid) not in (Phase.SETTLED, Phase.ABANDONED):
                     self.client.round_abandon(rid)
                 self._note("round-abandoned", round_id=rid, joined=[s.name for s in joined])
                 self._close_links(rid)
             return self._result(rid, "abandoned: fewer than two silos joined", {}, None, None)
-        session = session_of(self.mechanism)
         if session is not None:
             return self._run_session(session, rid, joined)
-        saved = self._load_state()
-        training = None
         mech = self.mechanism
-        if saved.get("round_id") == rid and saved.get("training"):
+        if saved is not None:
             training = TrainingOutcome.from_dict(saved["training"])
             strategies = {n: mech.strategy_from_json(s) for n, s in saved["strategies"].items()}
             phase_doc = saved.get("strategy_phase")
@@ -247,7 +274,7 @@ class Coordinator:
                 strategy_phase=phase_doc,
             )
             with self._step("training"):
-                training = self._train(strategies)
+                training = self._train(strategies, pending)
             self._save_state(training=training.to_dict())
         self.strategies = strategies
         with self._step("assign"):
@@ -568,14 +595,14 @@ class Coordinator:
             active = [s for s in active if s.name not in phase.dropped]
         return {s.name: s for s in phase.strategies}, phase.to_dict()
 
-    def _train(self, strategies: dict[str, Any]) -> TrainingOutcome:
+    def _train(self, strategies: dict[str, Any], pending: PendingRun | None) -> TrainingOutcome:
         plan = self.mechanism.training_plan(strategies, self.config)
         if self.deployment is None:
             from fl_node.coordinator._training import train_embedded
 
             outcome = train_embedded(self.config, plan, self._note)
         else:
-            outcome = self.deployment.train(plan)
+            outcome = self.deployment.train(plan, pending)
         self._note(
             "training-done",
             completed=outcome.completed,

@@ -40,11 +40,15 @@ class TrainingOutcome:
     dropped: dict[str, str]
     accuracy: list[float | None]
     loss: list[float | None]
+    #: the Flower run's wall time (deployment: from its submission until its result was written)
     seconds: float
     history: dict[str, Any] = field(default_factory=dict)
     #: each silo's leave-one-out score of its last-round update (validation-loss units, higher
     #: is better), by name; empty unless the mechanism asks for it (cogen)
     leave_one_out: dict[str, float] = field(default_factory=dict)
+    #: of ``seconds``, how long the ServerApp waited for the coordinator's plan (deployment: the
+    #: run is submitted while the silos deposit; the strategy phase ends the wait)
+    plan_wait_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +59,7 @@ class TrainingOutcome:
             "seconds": self.seconds,
             "history": self.history,
             "leave_one_out": self.leave_one_out,
+            "plan_wait_s": self.plan_wait_s,
         }
 
     @classmethod

@@ -13,6 +13,7 @@ from fl_node.flower._coordinator import (
     SessionHooks,
     load_hooks,
     run_coordinator,
+    wait_for_session_nodes,
 )
 from fl_node.flower._market_rounds import MarketSessionError, run_market_coordinator
 from fl_node.flower._protocol import (
@@ -105,4 +106,5 @@ __all__ = [
     "run_fl_rounds",
     "run_market_coordinator",
     "run_session",
+    "wait_for_session_nodes",
 ]

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -19,19 +19,36 @@ from fl_node.flower._session import (
     BeforeTraining,
     SessionResult,
     centralized_evaluator,
+    equal_effort_assignments,
     run_session,
 )
 from fl_node.flower._transports.base import Transport
 
-__all__ = ["CoordinatorConfig", "SessionHooks", "load_hooks", "run_coordinator"]
+__all__ = [
+    "CoordinatorConfig",
+    "SessionHooks",
+    "load_hooks",
+    "run_coordinator",
+    "wait_for_session_nodes",
+]
+
+#: how often :func:`wait_for_session_nodes` asks ``nodes_needed`` and counts the nodes
+NODE_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
 class SessionHooks:
-    """The lead's code plugged into a session: strategy phase and settlement."""
+    """The lead's code plugged into a session: strategy phase and settlement.
+
+    ``nodes_needed`` (optional) lets a session start before its plan exists: while the ServerApp
+    waits for SuperNodes it returns None as long as the plan is not known, then the number of
+    nodes the plan trains (see :func:`wait_for_session_nodes`); it raises to end the session
+    (the plan was withdrawn, or never came).
+    """
 
     before_training: BeforeTraining | None = None
     after_training: AfterTraining | None = None
+    nodes_needed: Callable[[], int | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -103,7 +120,47 @@ def load_hooks(ref: str, run_config: Mapping[str, Any]) -> SessionHooks:
     return SessionHooks(
         before_training=getattr(hooks, "before_training", None),
         after_training=getattr(hooks, "after_training", None),
+        nodes_needed=getattr(hooks, "nodes_needed", None),
     )
+
+
+class NodeWaiter(Protocol):
+    """The part of a transport :func:`wait_for_session_nodes` uses (a GridTransport's)."""
+
+    def node_ids(self) -> list[int]: ...
+
+    def wait_for_nodes(self, count: int, *, timeout: float) -> list[int]: ...
+
+
+def wait_for_session_nodes(
+    transport: NodeWaiter, config: CoordinatorConfig, hooks: SessionHooks
+) -> list[int]:
+    """Wait for the SuperNodes a session starts with; return their ids.
+
+    Without ``hooks.nodes_needed``: ``config.min_nodes`` nodes within ``node_wait_timeout``.
+    With it, the session may start before its plan exists (the coordinator submits the run
+    while the silos deposit): it starts as soon as ``min_nodes`` nodes (every silo of the
+    consortium) are connected, so the identity query overlaps the coordinator's strategy
+    phase; or, once ``nodes_needed()`` names the plan's node count, when that many are
+    connected (a silo that never joined the round is not waited for). The plan's own deadline
+    is the hook's: ``nodes_needed`` raises when it passed.
+
+    Raises
+    ------
+    NodesNotConnectedError
+        If the nodes did not connect within ``node_wait_timeout`` (counted from when the plan
+        was known, with ``nodes_needed``).
+    """
+    if hooks.nodes_needed is None:
+        return transport.wait_for_nodes(config.min_nodes, timeout=config.node_wait_timeout)
+    while True:
+        need = hooks.nodes_needed()
+        if need is not None:
+            return transport.wait_for_nodes(need, timeout=config.node_wait_timeout)
+        nodes = transport.node_ids()
+        if len(nodes) >= config.min_nodes:
+            return nodes
+        time.sleep(NODE_POLL_S)
 
 
 class _Progress:
@@ -167,6 +224,13 @@ def run_coordinator(
         if on_round_end is not None:
             on_round_end(record)
 
+    def _before(identities: Mapping[int, Any], transport: Transport) -> Any:
+        # the coordinator reads the wait for its plan from these two lines
+        progress("identified", nodes=sorted(identities))
+        plan = (hooks.before_training or equal_effort_assignments)(identities, transport)
+        progress("assigned", nodes=sorted(plan))
+        return plan
+
     progress("session-start", nodes=transport.node_ids(), config=asdict(config))
     result = run_session(
         transport,
@@ -182,7 +246,7 @@ def run_coordinator(
         ),
         round_timeout=config.round_timeout,
         query_timeout=config.query_timeout,
-        before_training=hooks.before_training,
+        before_training=_before,
         after_training=hooks.after_training,
         federated_evaluation=config.federated_evaluation,
         on_round_start=lambda rnd, asked: progress("round-start", round=rnd, asked=asked),

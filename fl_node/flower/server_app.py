@@ -1,6 +1,8 @@
 """The Flower ServerApp run by the coordinator (``@app.main()`` with a Grid and a Context).
 
-It waits for ``min-nodes`` SuperNodes, then runs :func:`~fl_node.flower.run_coordinator` over a
+It loads the session hooks, waits for the SuperNodes (``min-nodes``, or fewer once a plan that
+arrives after the submission names fewer: :func:`~fl_node.flower.wait_for_session_nodes`), then
+runs :func:`~fl_node.flower.run_coordinator` over a
 :class:`~fl_node.flower.GridTransport`: identity query, strategy-phase hook, FL rounds with
 per-node configs, deadline and x-weighted FedAvg, settlement hook. Settings come from the run
 config (see :class:`~fl_node.flower.CoordinatorConfig`). With ``mechanism = "market"`` it runs
@@ -13,7 +15,12 @@ from __future__ import annotations
 from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 
-from fl_node.flower._coordinator import CoordinatorConfig, load_hooks, run_coordinator
+from fl_node.flower._coordinator import (
+    CoordinatorConfig,
+    load_hooks,
+    run_coordinator,
+    wait_for_session_nodes,
+)
 from fl_node.flower._transports.grid import GridTransport
 
 __all__ = ["app"]
@@ -27,12 +34,15 @@ def main(grid: Grid, context: Context) -> None:
     run_config = dict(context.run_config)
     config = CoordinatorConfig.from_run_config(run_config)
     transport = GridTransport(grid)
-    transport.wait_for_nodes(config.min_nodes, timeout=config.node_wait_timeout)
     if run_config.get("mechanism") == "market":
         from fl_node.flower._market_rounds import run_market_coordinator
         from fl_node.market import MarketPlan
 
+        transport.wait_for_nodes(config.min_nodes, timeout=config.node_wait_timeout)
         plan = MarketPlan.read(str(run_config.get("market-file", "")))
         run_market_coordinator(transport, config, plan)
         return
-    run_coordinator(transport, config, load_hooks(config.hooks, run_config))
+    # the hooks first: with a plan still to come they decide how many nodes to wait for
+    hooks = load_hooks(config.hooks, run_config)
+    wait_for_session_nodes(transport, config, hooks)
+    run_coordinator(transport, config, hooks)

@@ -195,3 +195,74 @@ def test_the_run_was_submitted_in_process_and_ran_in_the_warm_serverapp_executor
     assert f"run {session.result.run_id}: finished, completed" in run_log
     assert "Start `flwr-serverapp` process" not in run_log
     assert dep.serverapp_executor.alive()
+
+
+# The coordinator submits its training run while the silos deposit (FlowerDeployment.
+# begin_training): the ServerApp identifies the silos, then waits for the plan file. These two
+# runs use the same deployment after the session above (its silo-2 SuperNode is dead).
+
+
+def _submit_before_the_plan(dep: LoopbackDeployment, plan_path: Path) -> tuple[Any, RunResult]:
+    from fl_node.coordinator.flower_hooks import HOOKS_REF
+
+    return dep.submit(
+        {"num-rounds": 1, "min-nodes": 2, "round-timeout": ROUND_TIMEOUT},
+        {"hooks": HOOKS_REF, "assignments-file": str(plan_path), "plan-wait-timeout": 120.0},
+    )
+
+
+def _event_time(result: RunResult, name: str) -> float | None:
+    return next((e["time"] for e in result.events() if e["event"] == name), None)
+
+
+def test_a_run_submitted_before_its_plan_identifies_first_and_trains_the_plan(
+    session: Session, tmp_path: Path
+) -> None:
+    from fl_node.coordinator.flower_hooks import write_assignments
+    from fl_node.flower import Assignment
+
+    dep = session.deployment
+    plan_path = tmp_path / "assignments.json"
+    popen, result = _submit_before_the_plan(dep, plan_path)
+    try:
+        _wait_for(lambda: _event_time(result, "identified") is not None, 120, "the identities")
+        time.sleep(0.5)  # the ServerApp keeps waiting: nothing is trained without a plan
+        assert not any(e["event"] == "round-start" for e in result.events())
+        written = time.time()
+        write_assignments(
+            plan_path, {"silo-0": Assignment(1.0, 0.0, 50.0), "silo-1": Assignment(1.0, 0.0, 50.0)}
+        )
+        dep.wait(popen, result, timeout=240)
+    finally:
+        if popen.poll() is None:
+            popen.kill()
+    identified, assigned = _event_time(result, "identified"), _event_time(result, "assigned")
+    assert identified is not None and assigned is not None
+    assert identified < written <= assigned + 0.01  # identity query before the plan existed
+    summary = result.summary
+    names = {n: s["name"] for n, s in summary["identities"].items()}
+    assert sorted(names.values()) == ["silo-0", "silo-1"]
+    assert sorted(names[str(n)] for n in summary["history"]["completed"]) == ["silo-0", "silo-1"]
+    assert summary["history"]["accuracy"][0] is not None
+
+
+def test_a_withdrawn_plan_ends_the_waiting_run_without_training(
+    session: Session, tmp_path: Path
+) -> None:
+    from fl_node.coordinator.flower_hooks import write_abort
+
+    dep = session.deployment
+    plan_path = tmp_path / "assignments.json"
+    popen, result = _submit_before_the_plan(dep, plan_path)
+    try:
+        _wait_for(lambda: _event_time(result, "identified") is not None, 120, "the identities")
+        write_abort(plan_path, "fewer than two silos joined")
+        dep.wait(popen, result, timeout=60)
+    finally:
+        if popen.poll() is None:
+            popen.kill()
+    assert result.returncode != 0  # the run failed: nothing was trained
+    assert not (result.out_dir / "result.json").exists()
+    assert not any(e["event"] == "round-start" for e in result.events())
+    log = result.log_path.read_text(errors="replace")
+    assert "withdrew this run's plan: fewer than two silos joined" in log, log[-2000:]

@@ -38,3 +38,22 @@ def test_rounds_are_reported_as_they_end_once_each(tmp_path: Path) -> None:
                                                                  "loss": 0.4}):  # fmt: skip
         follower.emit(record)
     assert [data["round"] for _, data in seen] == [1, 2, 3]
+
+
+def test_the_plan_wait_and_the_end_of_the_session_are_read_from_the_serverapp(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "progress.jsonl"
+    follower = _RoundFollower(path, lambda event, **data: None)
+    path.write_text(_line("session-start", time=100.0) + _line("identified", time=101.5))
+    follower.poll()
+    assert follower.plan_wait_s == 0.0 and not follower.ended  # the plan has not come yet
+    with path.open("a") as fh:
+        fh.write(_line("assigned", time=102.25) + _line("round-end", round=1, accuracy=0.5,
+                                                        loss=1.0, time=110.0))  # fmt: skip
+    follower.poll()
+    assert follower.plan_wait_s == 0.75 and not follower.ended
+    with path.open("a") as fh:
+        fh.write(_line("session-end", time=120.0))
+    follower.poll()
+    assert follower.ended

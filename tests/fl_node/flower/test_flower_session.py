@@ -111,7 +111,8 @@ def test_coordinator_writes_progress_result_and_model(
     summary = json.loads((tmp_path / "result.json").read_text())
     events = [json.loads(line)["event"] for line in (tmp_path / "progress.jsonl").open()]
     assert events == [
-        "session-start", "round-start", "round-end", "round-start", "round-end", "session-end",
+        "session-start", "identified", "assigned", "round-start", "round-end", "round-start",
+        "round-end", "session-end",
     ]  # fmt: skip
     assert summary["history"]["accuracy"] == result.history.accuracy
     assert summary["history"]["completed"] == [1, 2, 3]
