@@ -10,14 +10,15 @@ training plan, on-chain report, result rows) comes from the round's
 Steps (each named in errors and in the action log ``<state_dir>/actions.jsonl``):
 
 ``connect``   reach the chain, load the operator and coordinator keys;
+``submit``    (deployment runtime, mechanisms with a strategy phase, nothing trained to
+              resume) submit the Flower run now: its ServerApp starts and identifies the silos
+              while the round opens and they deposit, then waits for the plan (``training``
+              writes it; an abandoned round, or any failure, withdraws it);
 ``contract``  attach to ``[chain].contract``, or to the contract this coordinator deployed
               before (``<state_dir>/deployment.json``), or deploy one;
 ``open``      open a round with the consortium's silos and public terms (the contract computes
               ``paramsDigest`` from the round's numbers), or resume the unfinished round of a
               previous run;
-``submit``    (deployment runtime, mechanisms with a strategy phase) submit the Flower run
-              now: its ServerApp starts and identifies the silos while they deposit, then waits
-              for the plan (``training`` writes it; an abandoned round withdraws it);
 ``deposits``  push the terms to every silo (each checks every on-chain parameter and its lock
               limit before it deposits) and tell every silo link the round opened; wait until
               every silo joined or the deposit deadline passed (``--devnet``: warp chain time
@@ -217,24 +218,33 @@ class Coordinator:
                 self.deployment.stop()
 
     def _run(self) -> dict[str, Any]:
-        with self._step("contract"):
-            self._attach_or_deploy()
-        with self._step("open"):
-            rid = self._open_or_resume()
         session = session_of(self.mechanism)
-        saved = self._load_state()
-        resumed = saved.get("round_id") == rid and bool(saved.get("training"))
         pending = None
-        if self.deployment is not None and session is None and not resumed:
-            # the Flower run starts and identifies the silos while they deposit
-            with self._step("submit"):
-                pending = self.deployment.begin_training(len(self.config.silos))
+        if not self._load_state().get("training"):
+            # nothing trained to resume: the Flower run starts now and identifies the silos
+            # while the contract is deployed, the round opens and the silos deposit
+            pending = self._begin_training(session)
         try:
+            with self._step("contract"):
+                self._attach_or_deploy()
+            with self._step("open"):
+                rid = self._open_or_resume()
+            saved = self._load_state()
+            resumed = saved.get("round_id") == rid and bool(saved.get("training"))
+            if pending is None and not resumed:  # a new round after a settled one
+                pending = self._begin_training(session)
             return self._run_round(rid, session, saved if resumed else None, pending)
         except BaseException as exc:
             if pending is not None and not pending.planned:
                 self.deployment.abort_training(pending, f"the coordinator stopped: {exc!r}")
             raise
+
+    def _begin_training(self, session: SessionMechanism[Any] | None) -> PendingRun | None:
+        """Submit the training run before its plan (deployment runtime, strategy phase)."""
+        if self.deployment is None or session is not None:
+            return None
+        with self._step("submit"):
+            return self.deployment.begin_training(len(self.config.silos))
 
     def _run_round(
         self,

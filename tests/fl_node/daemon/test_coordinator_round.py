@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -243,3 +244,90 @@ def test_the_deposit_wait_polls_fast_only_in_its_first_seconds(
     coordinator._sleep()
     assert slept == [_round.FAST_POLL_S, 2.0, 2.0]
     assert _round.FAST_POLL_S < 2.0
+
+
+class _RecordingRuntime:
+    """The deployment runtime's seam of the coordinator (begin, train, abort), recording each
+    call; it trains for real with the embedded trainer. The real Flower side of a plan that
+    comes after the submission is in tests/e2e/test_deployment_engine.py."""
+
+    def __init__(self, config: ConsortiumConfig, calls: list[str]) -> None:
+        self.config, self.calls = config, calls
+
+    def begin_training(self, silos: int) -> Any:
+        self.calls.append(f"begin {silos}")
+        return types.SimpleNamespace(planned=False)
+
+    def abort_training(self, pending: Any, reason: str) -> None:
+        pending.planned = True
+        self.calls.append(f"abort: {reason}")
+
+    def train(self, plan: Any, pending: Any) -> Any:
+        from fl_node.coordinator._training import train_embedded
+
+        self.calls.append(f"train {sorted(plan)} in the begun run: {pending is not None}")
+        pending.planned = True
+        return train_embedded(self.config, plan, lambda *a, **k: None)
+
+
+def _run_with_runtime(coordinator: Coordinator, calls: list[str]) -> dict[str, Any]:
+    coordinator._connect()
+    coordinator.deployment = _RecordingRuntime(coordinator.config, calls)
+    events = coordinator.log.entries
+    result = coordinator._run()
+    steps = [e["step"] for e in events() if e.get("event") == "step"]
+    calls.append("steps " + " ".join(steps))
+    return result
+
+
+def test_the_flower_run_is_submitted_before_the_contract_and_trains_the_strategy_phases_plan(
+    configs: list[Path], tmp_path: Path
+) -> None:
+    config = _config(configs, tmp_path, contract=None)
+    links = {
+        name: link if link.index != 2 else InProcessSilo(
+            name, link.index, link.account, link.private, link.mechanism
+        )
+        for name, link in _in_process_links(config, configs).items()
+    }  # fmt: skip
+    calls: list[str] = []
+    result = _run_with_runtime(
+        Coordinator(config, devnet=True, log_stream=None, links=links), calls
+    )
+    assert result["status"] == "settled"
+    assert calls[:2] == [
+        "begin 3",
+        "train ['silo-1', 'silo-2', 'silo-3'] in the begun run: True",
+    ]
+    assert calls[2].startswith("steps submit contract open deposits strategy training assign")
+
+
+def test_an_abandoned_round_withdraws_the_plan_of_the_run_it_submitted(
+    configs: list[Path], tmp_path: Path
+) -> None:
+    base = load_consortium_config(configs[0])
+    config = _config(
+        configs, tmp_path, contract=None,
+        round=dataclasses.replace(base.round, join_timeout_s=0.5, poll_interval_s=0.1),
+    )  # fmt: skip
+    links = {
+        name: link if link.index == 0 else _Absent(name, link.index, link.account, None, link.mechanism)
+        for name, link in _in_process_links(config, configs).items()
+    }  # fmt: skip
+    calls: list[str] = []
+    result = _run_with_runtime(
+        Coordinator(config, devnet=True, log_stream=None, links=links), calls
+    )
+    assert result["status"] == "abandoned: fewer than two silos joined"
+    assert calls[:2] == ["begin 3", "abort: fewer than two silos joined"]
+
+
+def test_a_failing_step_withdraws_the_plan_with_the_error(
+    configs: list[Path], tmp_path: Path
+) -> None:
+    config = _config(configs, tmp_path, contract="0x" + "42" * 20)  # no code there
+    calls: list[str] = []
+    with pytest.raises(CoordinatorError, match="contract"):
+        _run_with_runtime(Coordinator(config, log_stream=None), calls)
+    assert calls[0] == "begin 3"
+    assert calls[1].startswith("abort: the coordinator stopped: CoordinatorError(")
