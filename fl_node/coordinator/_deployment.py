@@ -1,7 +1,8 @@
 """The deployment runtime: the ServerApp on a Flower SuperLink the silos' SuperNodes join.
 
 The coordinator (optionally) runs ``flower-superlink`` as a child with TLS and SuperNode
-authentication, registers every silo's SuperNode public key (``flwr supernode register``), and
+authentication, registers every silo's SuperNode public key (through the Control API, or
+``flwr supernode register`` on the subprocess path), and
 submits the app with the ServerApp's run config plus ``hooks =
 fl_node.coordinator.flower_hooks:hooks`` as soon as the round is open
 (:meth:`FlowerDeployment.begin_training`): the ServerApp starts and identifies the silos while
@@ -214,6 +215,9 @@ class FlowerDeployment:
                 self.progress("training-withdrawn", run=run.name, reason="coordinator restarted")
 
     def _register(self, name: str, public_key: Path | None) -> None:
+        """Register ``name``'s SuperNode key: through the Control API from this process on the
+        warm path (:func:`~fl_node.flower._warm_submit.register_supernode`), else with
+        ``flwr supernode register``."""
         from fl_node.flower.deploy import CONNECTION
 
         if public_key is None or not Path(public_key).is_file():
@@ -221,6 +225,21 @@ class FlowerDeployment:
                 f"consortium.toml: [[silos]] {name}: supernode_public_key = "
                 f"{str(public_key)!r} does not exist; point it at the SuperNode's .pub key"
             )
+        if self.warm:
+            from fl_node.flower._warm_submit import register_supernode
+
+            s = self.settings
+            try:
+                node_id = register_supernode(
+                    s.superlink, None if s.insecure else s.root_certificates, Path(public_key)
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise TrainingError(f"registering {name}'s SuperNode key failed: {exc}") from None
+            if node_id is None:
+                self.progress("supernode-registered", silo=name, note="already registered")
+            else:
+                self.progress("supernode-registered", silo=name, node_id=node_id)
+            return
         done = subprocess.run(
             [self._bin("flwr"), "supernode", "register", str(public_key), CONNECTION,
              "--format", "json"],

@@ -11,6 +11,9 @@ thread of the calling process, and returns a :class:`RunHandle` that behaves lik
 The return code is 0 when the run finished with the sub-status ``completed``, 1 otherwise (the
 CLI exits 0 even for a failed run; callers read the ServerApp's ``result.json`` either way).
 ``FEDSETTLE_SERVERAPP_ISOLATION=subprocess`` makes the callers use the ``flwr run`` CLI.
+
+:func:`register_supernode` is ``flwr supernode register`` the same way: one ``RegisterNode``
+call instead of a CLI process per key (1.5-2 s each here).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["RunHandle", "prefetch_imports", "start_run"]
+__all__ = ["RunHandle", "prefetch_imports", "register_supernode", "start_run"]
 
 #: what a submission imports (flwr's CLI package among them: seconds on a busy machine), and the
 #: coordinator's own Flower side (its hooks and run config), which it imports only when it trains
@@ -169,3 +172,48 @@ def start_run(address: str, root_certificates: Path | None, app: Path, log_path:
         Receives ``Successfully started run N`` and the streamed ServerApp log.
     """
     return RunHandle(address, root_certificates, app, log_path)
+
+
+def register_supernode(
+    address: str, root_certificates: Path | None, public_key: Path
+) -> int | None:
+    """Register a SuperNode's public key with the SuperLink's Control API at ``address``.
+
+    What ``flwr supernode register <key> <connection>`` does, from this process. Returns the new
+    node id, or None when the SuperLink already has the key.
+
+    Raises
+    ------
+    ValueError
+        If ``public_key`` is not an EC public key in OpenSSH format (``flwr`` writes them so).
+    RuntimeError
+        If the SuperLink refused the key (its answer) or did not answer.
+    """
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from flwr.proto.control_pb2 import RegisterNodeRequest
+    from flwr.supercore.primitives.asymmetric import public_key_to_bytes
+
+    try:
+        key = serialization.load_ssh_public_key(Path(public_key).read_bytes())
+    except (OSError, ValueError, UnsupportedAlgorithm) as exc:
+        raise ValueError(f"{public_key}: not a readable OpenSSH public key ({exc})") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise ValueError(f"{public_key}: a SuperNode key must be an EC key, not {type(key)}")
+    client = _control_client(address, root_certificates)
+    try:
+        res = client.RegisterNode(RegisterNodeRequest(public_key=public_key_to_bytes(key)))
+    except Exception as exc:
+        # the SuperLink's reason is in the body of its HTTP answer (412 for a known key)
+        answer = str(getattr(getattr(exc, "response", None), "text", "") or "")
+        if "already in use" in answer.lower():
+            return None
+        raise RuntimeError(
+            f"the SuperLink at {address} did not register {public_key}: {exc} {answer}".strip()
+        ) from exc
+    finally:
+        client.close()
+    if not res.node_id:
+        raise RuntimeError(f"the SuperLink at {address} registered {public_key} with no node id")
+    return int(res.node_id)

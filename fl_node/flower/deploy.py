@@ -56,7 +56,7 @@ from fl_node.flower._warm_serverapp import (
     superlink_isolation_args,
     warm_serverapps,
 )
-from fl_node.flower._warm_submit import RunHandle, start_run
+from fl_node.flower._warm_submit import RunHandle, register_supernode, start_run
 from fl_node.flower._warm_supernode import fast_supernode, supernode_command
 
 __all__ = [
@@ -182,7 +182,7 @@ class LoopbackDeployment:
             generate_node_key_pair(self.workdir / "keys", f"supernode-{i}")
             for i in range(len(self.node_configs))
         ]
-        # Each registration is a CLI process; run them side by side.
+        # Each registration is a Control API call (a CLI process on the subprocess path).
         with ThreadPoolExecutor(max_workers=len(keys)) as pool:
             self.node_ids = list(pool.map(self._register, keys))
         started = []
@@ -257,6 +257,14 @@ class LoopbackDeployment:
         return proc, port
 
     def _register(self, keys: NodeKeyPair) -> int:
+        if self.warm_server:  # the Control API from this process, as the coordinator does
+            assert self.tls is not None
+            node_id = register_supernode(
+                f"127.0.0.1:{self.port}", self.tls.ca_cert, keys.public_key
+            )
+            if node_id is None:
+                raise RuntimeError(f"{keys.public_key}: the new SuperLink already had this key")
+            return node_id
         done = self._cli(
             "supernode", "register", str(keys.public_key), CONNECTION, "--format", "json"
         )

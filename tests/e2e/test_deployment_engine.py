@@ -266,3 +266,20 @@ def test_a_withdrawn_plan_ends_the_waiting_run_without_training(
     assert not any(e["event"] == "round-start" for e in result.events())
     log = result.log_path.read_text(errors="replace")
     assert "withdrew this run's plan: fewer than two silos joined" in log, log[-2000:]
+
+
+def test_keys_are_registered_through_the_control_api_once(session: Session, tmp_path: Path) -> None:
+    from fl_node.flower._warm_submit import register_supernode
+
+    dep = session.deployment
+    assert dep.tls is not None
+    address, ca = f"127.0.0.1:{dep.port}", dep.tls.ca_cert
+    # the start registered these in-process (no `flwr supernode register` process): again is a no-op
+    assert register_supernode(address, ca, dep.workdir / "keys" / "supernode-0.pub") is None
+    fresh = generate_node_key_pair(tmp_path, "late-silo")
+    node_id = register_supernode(address, ca, fresh.public_key)
+    assert node_id is not None and node_id not in dep.node_ids
+    not_a_key = tmp_path / "not-a-key.pub"
+    not_a_key.write_text("ssh-ed25519 AAAA\n")
+    with pytest.raises(ValueError, match=r"not-a-key\.pub: not a readable OpenSSH public key"):
+        register_supernode(address, ca, not_a_key)
