@@ -2,16 +2,15 @@
 
 The coordinator (optionally) runs ``flower-superlink`` as a child with TLS and SuperNode
 authentication, registers every silo's SuperNode public key (through the Control API, or
-``flwr supernode register`` on the subprocess path), and
-submits the app with the ServerApp's run config plus ``hooks =
-fl_node.coordinator.flower_hooks:hooks`` as soon as the round is open
+``flwr supernode register`` on the subprocess path), and submits the app with the ServerApp's
+run config plus ``hooks = fl_node.coordinator.flower_hooks:hooks`` before the round opens
 (:meth:`FlowerDeployment.begin_training`): the ServerApp starts and identifies the silos while
-they deposit, then waits for the assignments of the strategy phase, which
+the round opens and they deposit, then waits for the assignments of the strategy phase, which
 :meth:`FlowerDeployment.train` writes to the run's ``assignments.json`` (an abandoned round
 writes an abort instead). The ServerApp writes ``result.json``; the node ids in it are mapped
-back to silo names through the identity query's answers. The market (mechanism 3) has no assignments: :meth:`FlowerDeployment.train_market`
-writes its :class:`fl_node.market.MarketPlan` instead and submits the run with ``mechanism =
-"market"``.
+back to silo names through the identity query's answers. The market (mechanism 3) has no
+assignments: :meth:`FlowerDeployment.train_market` writes its
+:class:`fl_node.market.MarketPlan` instead and submits the run with ``mechanism = "market"``.
 
 By default the SuperLink runs ``--isolation process`` next to a warm ServerApp executor
 (:mod:`fl_node.flower._warm_serverapp`) and the run is submitted through the Control API from this
@@ -314,7 +313,7 @@ class FlowerDeployment:
         return json.loads(result.read_text(encoding="utf-8")), seconds
 
     def begin_training(self, silos: int) -> PendingRun:
-        """Submit the training run before its plan exists (while the silos deposit).
+        """Submit the training run before its plan exists (before the round opens).
 
         The ServerApp identifies the silos as soon as all ``silos`` SuperNodes are connected,
         then waits (at most ``[runtime.deployment].run_timeout_s``) for :meth:`train` to write
@@ -341,7 +340,9 @@ class FlowerDeployment:
         try:
             run.proc.wait(timeout=ABORT_WAIT_S)
         except subprocess.TimeoutExpired:
-            run.proc.kill()
+            # StopRun: best effort, the coordinator is ending the round (or failing) already
+            with contextlib.suppress(Exception):
+                run.proc.kill()
         self.progress("training-withdrawn", run=run.out.name, reason=reason)
 
     def train(

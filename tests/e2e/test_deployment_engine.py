@@ -12,7 +12,7 @@ import socket
 import ssl
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -215,27 +215,39 @@ def _event_time(result: RunResult, name: str) -> float | None:
     return next((e["time"] for e in result.events() if e["event"] == name), None)
 
 
+def _run_after_identity(
+    dep: LoopbackDeployment, plan_path: Path, then: Callable[[RunResult], float], timeout: float
+) -> tuple[RunResult, float]:
+    """Submit before the plan; once the silos are identified, ``then(result)`` writes the plan
+    file (returning when); wait for the run's end."""
+    popen, result = _submit_before_the_plan(dep, plan_path)
+    try:
+        _wait_for(lambda: _event_time(result, "identified") is not None, 120, "the identities")
+        written = then(result)
+        dep.wait(popen, result, timeout=timeout)
+    finally:
+        if popen.poll() is None:
+            popen.kill()
+    return result, written
+
+
 def test_a_run_submitted_before_its_plan_identifies_first_and_trains_the_plan(
     session: Session, tmp_path: Path
 ) -> None:
     from fl_node.coordinator.flower_hooks import write_assignments
     from fl_node.flower import Assignment
 
-    dep = session.deployment
     plan_path = tmp_path / "assignments.json"
-    popen, result = _submit_before_the_plan(dep, plan_path)
-    try:
-        _wait_for(lambda: _event_time(result, "identified") is not None, 120, "the identities")
+
+    def write_plan_later(running: RunResult) -> float:
         time.sleep(0.5)  # the ServerApp keeps waiting: nothing is trained without a plan
-        assert not any(e["event"] == "round-start" for e in result.events())
+        assert not any(e["event"] == "round-start" for e in running.events())
         written = time.time()
-        write_assignments(
-            plan_path, {"silo-0": Assignment(1.0, 0.0, 50.0), "silo-1": Assignment(1.0, 0.0, 50.0)}
-        )
-        dep.wait(popen, result, timeout=240)
-    finally:
-        if popen.poll() is None:
-            popen.kill()
+        plan = {"silo-0": Assignment(1.0, 0.0, 50.0), "silo-1": Assignment(1.0, 0.0, 50.0)}
+        write_assignments(plan_path, plan)
+        return written
+
+    result, written = _run_after_identity(session.deployment, plan_path, write_plan_later, 240)
     identified, assigned = _event_time(result, "identified"), _event_time(result, "assigned")
     assert identified is not None and assigned is not None
     assert identified < written <= assigned + 0.01  # identity query before the plan existed
@@ -251,16 +263,13 @@ def test_a_withdrawn_plan_ends_the_waiting_run_without_training(
 ) -> None:
     from fl_node.coordinator.flower_hooks import write_abort
 
-    dep = session.deployment
     plan_path = tmp_path / "assignments.json"
-    popen, result = _submit_before_the_plan(dep, plan_path)
-    try:
-        _wait_for(lambda: _event_time(result, "identified") is not None, 120, "the identities")
+
+    def withdraw(running: RunResult) -> float:
         write_abort(plan_path, "fewer than two silos joined")
-        dep.wait(popen, result, timeout=60)
-    finally:
-        if popen.poll() is None:
-            popen.kill()
+        return time.time()
+
+    result, _ = _run_after_identity(session.deployment, plan_path, withdraw, 60)
     assert result.returncode != 0  # the run failed: nothing was trained
     assert not (result.out_dir / "result.json").exists()
     assert not any(e["event"] == "round-start" for e in result.events())

@@ -199,19 +199,26 @@ class _Absent(InProcessSilo):
         """Never deposits."""
 
 
-def test_an_abandoned_round_gives_the_in_process_silo_that_joined_its_deposit_back(
-    chain: AnvilBackend, configs: list[Path], tmp_path: Path
-) -> None:
+def _one_joins(
+    configs: list[Path], tmp_path: Path
+) -> tuple[ConsortiumConfig, dict[str, InProcessSilo]]:
+    """A round only silo-1 joins (the others never deposit), with a short join wait."""
     base = load_consortium_config(configs[0])
     config = _config(
         configs, tmp_path, contract=None,
         round=dataclasses.replace(base.round, join_timeout_s=0.5, poll_interval_s=0.1),
     )  # fmt: skip
-    links = _in_process_links(config, configs)
     links = {
         name: link if link.index == 0 else _Absent(name, link.index, link.account, None, link.mechanism)
-        for name, link in links.items()
+        for name, link in _in_process_links(config, configs).items()
     }  # fmt: skip
+    return config, links
+
+
+def test_an_abandoned_round_gives_the_in_process_silo_that_joined_its_deposit_back(
+    chain: AnvilBackend, configs: list[Path], tmp_path: Path
+) -> None:
+    config, links = _one_joins(configs, tmp_path)
     result = Coordinator(config, devnet=True, log_stream=None, links=links).run()
     assert result["status"] == "abandoned: fewer than two silos joined"
     client = SettlementClient.at(chain, result["contract"])
@@ -305,15 +312,7 @@ def test_the_flower_run_is_submitted_before_the_contract_and_trains_the_strategy
 def test_an_abandoned_round_withdraws_the_plan_of_the_run_it_submitted(
     configs: list[Path], tmp_path: Path
 ) -> None:
-    base = load_consortium_config(configs[0])
-    config = _config(
-        configs, tmp_path, contract=None,
-        round=dataclasses.replace(base.round, join_timeout_s=0.5, poll_interval_s=0.1),
-    )  # fmt: skip
-    links = {
-        name: link if link.index == 0 else _Absent(name, link.index, link.account, None, link.mechanism)
-        for name, link in _in_process_links(config, configs).items()
-    }  # fmt: skip
+    config, links = _one_joins(configs, tmp_path)
     calls: list[str] = []
     result = _run_with_runtime(
         Coordinator(config, devnet=True, log_stream=None, links=links), calls

@@ -141,3 +141,26 @@ def test_hooks_without_a_plan_wait_for_min_nodes() -> None:
     nodes = _Nodes([1, 2])
     assert wait_for_session_nodes(nodes, CoordinatorConfig(min_nodes=2), SessionHooks()) == [1, 2]
     assert nodes.waited_for == [2]
+
+
+def test_a_restarted_coordinator_withdraws_the_runs_its_predecessor_left_waiting(
+    tmp_path: Path,
+) -> None:
+    from fl_node.coordinator import ScaffoldOptions, load_consortium_config, scaffold
+    from fl_node.coordinator._deployment import PLAN_FILE, FlowerDeployment
+
+    paths = scaffold(tmp_path / "cfg", ScaffoldOptions(silos=2, runtime="deployment"))
+    events: list[tuple[str, dict[str, object]]] = []
+    runtime = FlowerDeployment(
+        load_consortium_config(paths[0]), tmp_path / "flower", lambda e, **d: events.append((e, d))
+    )
+    waiting, trained = tmp_path / "flower" / "run-1-1", tmp_path / "flower" / "run-1-2"
+    for run in (waiting, trained):
+        (run / "app").mkdir(parents=True)
+    write_assignments(trained / PLAN_FILE, PLAN)
+    runtime._withdraw_stale_plans()
+    with pytest.raises(RuntimeError, match="withdrew this run's plan: the coordinator that"):
+        hooks({"assignments-file": str(waiting / PLAN_FILE), "plan-wait-timeout": 1.0})
+    plan = hooks({"assignments-file": str(trained / PLAN_FILE)}).before_training
+    assert plan is not None and plan(_identities("silo-1"), None) == {1: PLAN["silo-1"]}  # type: ignore[arg-type]
+    assert events == [("training-withdrawn", {"run": "run-1-1", "reason": "coordinator restarted"})]
