@@ -38,7 +38,8 @@ processes on a SQLite state) splits the gain between the processes and the state
 **plain-cli** session submits the plain run as a plain Flower operator does, with ``flwr run
 <app> --stream`` (a new process): its start-up (``flwr_cli_start_s``) is what the operator's own
 command costs, next to the coordinator process's. Order baseline-1, plain-1, settled, plain-2,
-plain-cli, warm-file, baseline-2 (``--no-baseline`` skips the baselines and warm-file). ``session_time_ratio_warm_vs_baseline`` = mean plain / mean baseline
+plain-cli, warm-file, baseline-2 (``--no-baseline`` skips the baselines and warm-file).
+``session_time_ratio_warm_vs_baseline`` = mean plain / mean baseline
 session of the same run, the figure that counts on a shared, noisy machine; each session records
 its load average.
 
@@ -48,18 +49,19 @@ keys at its start (its ``superlink`` step; the keys are already registered, so i
 them): that step is deployment setup too and is subtracted from the settled session.
 
 Figures (``summary``): ``settlement_s`` = settled session - its Flower run. The coordinator
-submits that run as soon as the round is open (its ``submit`` step); the ServerApp identifies
-the silos while they deposit and then waits for the strategy phase's plan. Its Flower run
-(``flower_run_s``) is the submission-to-``result.json`` time less that wait (``plan_wait_s``).
-Everything else in the session is the settlement layer's: anvil's spawn, the coordinator
-process, chain transactions, the strategy phase where it is not hidden behind the run's start,
-the waits for the daemons. ``overhead_pct`` = 100 * ``settlement_s`` / mean plain session;
-``direct_overhead_pct`` = 100 * (settled session - mean plain session) / mean plain session (the
-plain difference, as noisy as the plain sessions' spread; lower than ``overhead_pct`` because
-the coordinator does not wait for Flower's own end of a run whose result is written, which a
-plain ``flwr run`` does); ``ratio`` = settled session / mean plain session. Every session also
-records the machine's CPU contention (load, busy %, the daemons' own CPU seconds), since other
-jobs on a shared machine move Flower's phases by many seconds.
+submits that run before its contract step (its ``submit`` step); the ServerApp identifies the
+silos while the round opens and they deposit, and then waits for the strategy phase's plan.
+Its Flower run (``flower_run_s``) is the submission-to-``result.json`` time less that wait
+(``plan_wait_s``). Everything else in the session is the settlement layer's: anvil's spawn,
+the coordinator process, chain transactions, the strategy phase where it is not hidden behind
+the run's start, the waits for the daemons. ``overhead_pct`` = 100 * ``settlement_s`` / mean
+plain session; ``direct_overhead_pct`` = 100 * (settled session - mean plain session) / mean
+plain session (the plain difference: it gains from the coordinator not waiting for Flower's own
+end of a run whose result is written, which a plain session does, and loses by the settled
+run's training paced to the equilibrium's compute levels; +1.6% and +27% in two runs of session
+6); ``ratio`` = settled session / mean plain session. Every session also records the machine's
+CPU contention (load, busy %, the daemons' own CPU seconds), since other jobs on a shared
+machine move Flower's phases by many seconds.
 
 Prints a JSON document and writes it to ``benchmarks/results/overhead.json``.
 
@@ -113,6 +115,7 @@ from fl_node.flower._warm_supernode import INTERVALS_ENV  # noqa: E402
 from fl_node.flower.deploy import (  # noqa: E402
     CONNECTION,
     ManagedProcess,
+    RunResult,
     flower_env,
     generate_node_key_pair,
     generate_tls_files,
@@ -475,7 +478,9 @@ class Bench:
             "superlink_state": self.superlink_state,
             "wall_s": round(wall, 3),
             # from the submission (the CLI's spawn) to the ServerApp's first line
-            "submit_to_session_start_s": _session_start(out / "progress.jsonl", submitted),
+            "submit_to_session_start_s": _session_start(
+                RunResult(code, wall, None, out, out / "flwr-run.log").events(), submitted
+            ),
         }
         row.update(_flower_phases(summary, wall))
         row["contention"] = contention
@@ -619,15 +624,10 @@ def _flower_phases(summary: dict[str, Any], wall: float) -> dict[str, Any]:
     }
 
 
-def _session_start(progress: Path, submitted: float) -> float | None:
-    """Seconds from ``submitted`` (wall clock) to the ServerApp's ``session-start`` line."""
-    if not progress.is_file():
-        return None
-    for line in progress.read_text(encoding="utf-8").splitlines():
-        event = json.loads(line)
-        if event.get("event") == "session-start":
-            return round(float(event["time"]) - submitted, 3)
-    return None
+def _session_start(events: list[dict[str, Any]], submitted: float) -> float | None:
+    """Seconds from ``submitted`` (wall clock) to the ServerApp's ``session-start`` event."""
+    start = next((e["time"] for e in events if e.get("event") == "session-start"), None)
+    return None if start is None else round(float(start) - submitted, 3)
 
 
 def _training_run_summary(

@@ -60,7 +60,7 @@ class PendingRun:
     proc: Any
     follower: _RoundFollower
     started: float
-    #: the plan is written (or the run was submitted with it)
+    #: its plan file is written (the plan, or an abort)
     planned: bool = False
 
 
@@ -345,22 +345,12 @@ class FlowerDeployment:
                 run.proc.kill()
         self.progress("training-withdrawn", run=run.out.name, reason=reason)
 
-    def train(
-        self, plan: Mapping[str, Assignment], pending: PendingRun | None = None
-    ) -> TrainingOutcome:
-        """Train the silos in ``plan`` (by name) in ``pending`` (from :meth:`begin_training`) or
-        in a run submitted now; wait for its result."""
-        from fl_node.coordinator.flower_hooks import HOOKS_REF, write_assignments
+    def train(self, plan: Mapping[str, Assignment], pending: PendingRun) -> TrainingOutcome:
+        """Train the silos in ``plan`` (by name) in ``pending``, the run from
+        :meth:`begin_training`: write its plan, wait for its result."""
+        from fl_node.coordinator.flower_hooks import write_assignments
 
-        if pending is None:
-
-            def prepare(out: Path) -> dict[str, Any]:
-                write_assignments(out / PLAN_FILE, plan)
-                return {"hooks": HOOKS_REF, "assignments-file": str(out / PLAN_FILE)}
-
-            pending = self._start_run(len(plan), prepare)
-        else:
-            write_assignments(pending.out / PLAN_FILE, plan)
+        write_assignments(pending.out / PLAN_FILE, plan)
         pending.planned = True
         summary, seconds = self._finish_run(pending)
         names = {int(n): ident["name"] for n, ident in summary["identities"].items()}

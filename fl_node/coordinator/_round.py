@@ -612,6 +612,8 @@ class Coordinator:
 
             outcome = train_embedded(self.config, plan, self._note)
         else:
+            # _run submitted the run (a round with nothing trained to resume always has one)
+            assert pending is not None
             outcome = self.deployment.train(plan, pending)
         self._note(
             "training-done",
