@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from solver._block import BlockMatrix
-from solver.market._gain import _root, gain, inv_sqrt_diff
+from solver.market._gain import _root, gain, imported_sizes, marginal_gain
 from solver.market._graph import CHUNK_ENTRIES
 from solver.market._model import Market, check_distance_form
 from solver.market._round import IR_RTOL, round_summary
@@ -239,9 +239,8 @@ def solve_round_edges(
     imp = np.repeat(np.arange(m), sizes)
     exp = np.array([j for r in rows for j in r], dtype=np.intp)
     dist = np.concatenate(ds) if ds else np.zeros(0)
-    imported = np.bincount(imp, weights=N[exp], minlength=m)
-    total = N + imported
-    marg = np.sqrt(market.K[imp]) * inv_sqrt_diff(total[imp] - N[exp], total[imp], N[exp])
+    imported, residual = imported_sizes([N[np.asarray(r, dtype=np.intp)] for r in rows])
+    marg = marginal_gain(market.K[imp], N[imp], imported[imp], residual[imp], N[exp])
     r = marg - market.lambda_pay * dist * N[exp] / N[imp]
     g = gain(market, imported)
     starts = np.concatenate(([0], np.cumsum(sizes)))

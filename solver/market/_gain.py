@@ -4,17 +4,21 @@ With s_i(n) = sqrt(K_i / n) (convex, decreasing), importing the set S into org i
 n_i = N_i + sum_{j in S} N_j samples gains G_i(S) = s_i(N_i) - s_i(n_i), and exporter j's last-in
 marginal gain is s_i(n_i - N_j) - s_i(n_i). Differences of inverse square roots are evaluated in
 the cancellation-free form 1/sqrt(x) - 1/sqrt(y) = (y - x) / (sqrt(x y) (sqrt(x) + sqrt(y))),
-with y - x passed exactly (it is a data size).
+with y - x passed exactly (it is a data size). The pool without j is not computed as n_i - N_j,
+which loses every digit of a small N_i next to a large N_j: see :func:`marginal_gain`.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from solver.market._model import Market, check_distance
 
-__all__ = ["gain", "inv_sqrt_diff", "thresholds"]
+__all__ = ["gain", "imported_sizes", "inv_sqrt_diff", "marginal_gain", "thresholds"]
 
 FloatArray = NDArray[np.float64]
 
@@ -41,6 +45,33 @@ def gain(market: Market, imported: ArrayLike) -> FloatArray:
     size of the models org i imports."""
     N, extra = market.N, np.asarray(imported, dtype=float)
     return np.sqrt(market.K) * inv_sqrt_diff(N, N + extra, extra)
+
+
+def imported_sizes(rows: Sequence[NDArray[np.float64]]) -> tuple[FloatArray, FloatArray]:
+    """Per importer, the imported data size (the correctly rounded sum of its exporters' N_j) and
+    that sum's rounding residual (exact sum minus the rounded one, itself rounded)."""
+    imported = np.array([math.fsum(r) for r in rows], dtype=float)
+    residual = np.array(
+        [math.fsum(np.append(r, -s)) for r, s in zip(rows, imported, strict=True)], dtype=float
+    )
+    return imported, residual
+
+
+def marginal_gain(
+    K_i: ArrayLike, N_i: ArrayLike, imported: ArrayLike, residual: ArrayLike, N_j: ArrayLike
+) -> FloatArray:
+    """Exporter j's last-in marginal gain s_i(n_i - N_j) - s_i(n_i) per edge, from the importer's
+    :func:`imported_sizes`.
+
+    The pool without j is N_i + ((imported - N_j) + residual): when N_j is at least half the
+    imported size the subtraction is exact (Sterbenz) and the residual restores the sum's
+    rounding, otherwise the difference is at least half of it and already accurate. A row with one
+    import therefore gives exactly :func:`gain` (pool N_i, the same two floats).
+    """
+    Ni, Nj = np.asarray(N_i, dtype=float), np.asarray(N_j, dtype=float)
+    imp = np.asarray(imported, dtype=float)
+    rest = Ni + ((imp - Nj) + np.asarray(residual, dtype=float))
+    return np.sqrt(np.asarray(K_i, dtype=float)) * inv_sqrt_diff(rest, Ni + imp, Nj)
 
 
 def thresholds(market: Market, distance: ArrayLike) -> FloatArray:
@@ -95,12 +126,14 @@ def _root(a: FloatArray, hi: FloatArray, sk: FloatArray, rhs: FloatArray) -> Flo
     """
     q = rhs / sk
     x = hi - a
-    for _ in range(NEWTON_STEPS):
-        sx, sy = np.sqrt(x), np.sqrt(x + a)
-        r = sx / sy
-        # z = log x moves by -(log h - log q) / slope, slope = -(1 + r + r^2) / 2
-        x = x * np.exp(2.0 * np.log(a / (sx * sy * (sx + sy) * q)) / (1.0 + r * (1.0 + r)))
-    with np.errstate(over="ignore", invalid="ignore"):
+    # a non-finite estimate (overflow, log of 0) or a polish bracket touching T = a (a division
+    # by 0 in the check) only sends its entry to the full bracket: no warning
+    with np.errstate(all="ignore"):
+        for _ in range(NEWTON_STEPS):
+            sx, sy = np.sqrt(x), np.sqrt(x + a)
+            r = sx / sy
+            # z = log x moves by -(log h - log q) / slope, slope = -(1 + r + r^2) / 2
+            x = x * np.exp(2.0 * np.log(a / (sx * sy * (sx + sy) * q)) / (1.0 + r * (1.0 + r)))
         est = a + x
         lo = np.maximum(a, est * (1.0 - POLISH_RTOL))
         up = np.minimum(hi, est * (1.0 + POLISH_RTOL))

@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from solver.market._gain import gain
-from solver.market._graph import adjacency
+from solver.market._gain import gain, imported_sizes
 from solver.market._model import Market
 from solver.market._random import random_market
 from solver.market._round import solve_round
@@ -37,9 +36,9 @@ def misreport_gain(
     N[liar] *= n_factor
     c[liar] *= c_factor
     lie = solve_round(market.replace(N=N, c=c), distance)
-    a = adjacency(lie.graph, market.n)
-    true_gain = float(gain(market, a @ market.N)[liar])
-    true_cost = float(market.c[liar] * a[:, liar].sum())
+    imported = imported_sizes([market.N[list(row)] for row in lie.graph])[0]
+    true_gain = float(gain(market, imported)[liar])
+    true_cost = float(market.c[liar] * sum(liar in row for row in lie.graph))
     u_lie = true_gain - float(lie.net_payment[liar]) - true_cost
     return float(truth.utility[liar]), u_lie
 

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from solver._errors import GameError
-from solver.market._gain import gain, inv_sqrt_diff, thresholds
+from solver.market._gain import gain, imported_sizes, marginal_gain, thresholds
 from solver.market._graph import adjacency, greedy_rows
 from solver.market._model import Market, check_distance
 
@@ -57,15 +57,14 @@ def edge_payments(market: Market, distance: ArrayLike, rows: Sequence[Sequence[i
     not the greedy one can have r_ij < 0 (see ``settlement.rules`` for the on-chain rule).
     """
     d = check_distance(distance, market.n)
-    a = adjacency(_check_rows(rows, market.n), market.n)
+    graph = _check_rows(rows, market.n)
     N = market.N
-    total = N + a @ N
-    rest = np.where(a, total[:, None] - N[None, :], 1.0)
-    marg = np.sqrt(market.K)[:, None] * inv_sqrt_diff(
-        rest, np.broadcast_to(total[:, None], rest.shape), np.broadcast_to(N[None, :], rest.shape)
-    )
-    price = market.lambda_pay * d * N[None, :] / N[:, None]
-    return np.where(a, marg - price, 0.0)
+    imported, residual = imported_sizes([N[list(row)] for row in graph])
+    i, j = np.nonzero(adjacency(graph, market.n))
+    r = np.zeros((market.n, market.n))
+    marg = marginal_gain(market.K[i], N[i], imported[i], residual[i], N[j])
+    r[i, j] = marg - market.lambda_pay * d[i, j] * N[j] / N[i]
+    return r
 
 
 def net_payments(payments: ArrayLike) -> FloatArray:
@@ -152,7 +151,7 @@ def evaluate_round(
     graph = _check_rows(rows, market.n)
     r = edge_payments(market, d, graph)
     a = adjacency(graph, market.n)
-    g = gain(market, a @ market.N)
+    g = gain(market, imported_sizes([market.N[list(row)] for row in graph])[0])
     p = net_payments(r)
     importers = a.sum(axis=0)
     cost = market.c * importers
