@@ -16,6 +16,15 @@ settled
     distributed best response over the daemons' HTTP agents, trains through the same ServerApp
     with the strategy phase's assignments, sends attested assignments, waits for the daemons'
     ``contributionSubmit``, calls ``payoffCalculate``), then until every daemon withdrew.
+settled-warm
+    The round a running coordinator pays: ``fedsettle coordinator run --rounds 2`` on the
+    settled session's chain (a daemon stops on a chain replaced under it), timed from the first
+    round's result to the second round's last withdrawal. No process start-up, anvil spawn,
+    connection or SuperLink step is in it.
+plain-plan
+    A plain session that trains the settled-warm round's own plan (its assignments file: d,
+    paced f, x weights) with no chain and no coordinator: the settled Flower run without the
+    settlement, so the direct comparison leaves the mechanism's paced training out.
 
 The daemons poll the chain every ``--daemon-poll`` seconds (default 2.0: node.toml's default and
 what ``coordinator init`` writes; polling much faster on one shared machine slows the Flower run
@@ -37,8 +46,9 @@ a fresh ``flwr-serverapp`` per run, the ``flwr run`` CLI). One **warm-file** ses
 processes on a SQLite state) splits the gain between the processes and the state. One
 **plain-cli** session submits the plain run as a plain Flower operator does, with ``flwr run
 <app> --stream`` (a new process): its start-up (``flwr_cli_start_s``) is what the operator's own
-command costs, next to the coordinator process's. Order baseline-1, plain-1, settled, plain-2,
-plain-cli, warm-file, baseline-2 (``--no-baseline`` skips the baselines and warm-file).
+command costs, next to the coordinator process's. Order baseline-1, plain-1, settled,
+settled-warm, plain-2, plain-plan, plain-cli, warm-file, baseline-2 (``--no-baseline`` skips
+the baselines and warm-file).
 ``session_time_ratio_warm_vs_baseline`` = mean plain / mean baseline
 session of the same run, the figure that counts on a shared, noisy machine; each session records
 its load average.
@@ -59,9 +69,10 @@ plain session; ``direct_overhead_pct`` = 100 * (settled session - mean plain ses
 plain session (the plain difference: it gains from the coordinator not waiting for Flower's own
 end of a run whose result is written, which a plain session does, and loses by the settled
 run's training paced to the equilibrium's compute levels; +1.6% and +27% in two runs of session
-6); ``ratio`` = settled session / mean plain session. Every session also records the machine's
-CPU contention (load, busy %, the daemons' own CPU seconds), since other jobs on a shared
-machine move Flower's phases by many seconds.
+6); ``ratio`` = settled session / mean plain session; ``warm_round`` the same figures for the
+settled-warm round, with ``direct_vs_plan_pct`` its session against plain-plan's. Every session
+also records the machine's CPU contention (load, busy %, the daemons' own CPU seconds), since
+other jobs on a shared machine move Flower's phases by many seconds.
 
 Prints a JSON document and writes it to ``benchmarks/results/overhead.json``.
 
@@ -104,7 +115,9 @@ from fl_node.coordinator import (  # noqa: E402
     scaffold,
     superlink_argv,
 )
-from fl_node.daemon import ChainSettings  # noqa: E402
+from fl_node.coordinator._deployment import PLAN_FILE  # noqa: E402
+from fl_node.coordinator.flower_hooks import HOOKS_REF  # noqa: E402
+from fl_node.daemon import ChainSettings, load_node_config  # noqa: E402
 from fl_node.flower._warm_executor import ISOLATION_ENV  # noqa: E402
 from fl_node.flower._warm_serverapp import (  # noqa: E402
     SERVERAPP_ISOLATION_ENV,
@@ -254,6 +267,8 @@ class Bench:
         self.config: ConsortiumConfig | None = None
         self.isolation = "warm"
         self._runs = 0
+        #: the first settled session's anvil, kept for the next ones (closed at teardown)
+        self.chain: AnvilBackend | None = None
 
     # ------------------------------------------------------------------ setup
     def setup(self) -> dict[str, float]:
@@ -432,10 +447,23 @@ class Bench:
     def teardown(self) -> None:
         self.stop_daemons()
         self.stop_superlink()
+        if self.chain is not None:
+            self.chain.close()
+            self.chain = None
 
     # ------------------------------------------------------------------ sessions
-    def plain(self, label: str, rounds: int | None = None, kind: str = "plain") -> dict[str, Any]:
-        """One plain FedAvg session: ``flwr run --stream`` wall time and the ServerApp's phases."""
+    def plain(
+        self,
+        label: str,
+        rounds: int | None = None,
+        kind: str = "plain",
+        plan: Path | None = None,
+    ) -> dict[str, Any]:
+        """One plain FedAvg session: ``flwr run --stream`` wall time and the ServerApp's phases.
+
+        ``plan``: an assignments file of a settled run; the session then trains that plan
+        (d, paced f, x weights: the coordinator's hooks read it at once) with no chain, no
+        coordinator and no strategy phase."""
         assert self.config is not None
         self._runs += 1
         out = self.workdir / f"plain-{self._runs}"
@@ -446,8 +474,13 @@ class Bench:
             "node-wait-timeout": 120.0,
             "out-dir": str(out),
         }
+        if plan is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(plan, out / PLAN_FILE)
+            run_config.update({"hooks": HOOKS_REF, "assignments-file": str(out / PLAN_FILE)})
         app = write_app_project(out / "app", run_config)
-        _log(f"{label}: plain FedAvg session, {run_config['num-rounds']} rounds")
+        what = "FedAvg of the settled run's plan" if plan is not None else "plain FedAvg"
+        _log(f"{label}: {what} session, {run_config['num-rounds']} rounds")
         meter = _Meter([d.pid for d in self.daemons])
         submitted = time.time()
         start = time.perf_counter()
@@ -526,8 +559,11 @@ class Bench:
             roles = {self.config.operator.load().address.lower(): "operator"}
             roles.update({x.account.lower(): x.name for x in self.config.silos})
             txs = _chain_transactions(chain, roles)
-        finally:
+        except BaseException:
             chain.close()
+            raise
+        # the daemons keep their records of this chain: later settled sessions run on it
+        self.chain = chain
         row = self._settled_row(label, start, marks, result, txs)
         row["contention"] = contention
         _log(
@@ -535,6 +571,102 @@ class Bench:
             f"{row['settlement_s']:.1f} s settlement"
         )
         return row
+
+    def settled_warm(self, label: str) -> dict[str, Any]:
+        """The second of two settlement rounds one ``fedsettle coordinator run --rounds 2``
+        process runs back to back: the round a running coordinator pays.
+
+        Its session runs from the first round's ``result-written`` (everything the process
+        does between the rounds counts) to the later of its own ``result-written`` and its last
+        ``withdrew`` (the daemons' action logs; both are wall-clock times of this machine)."""
+        assert self.config is not None
+        out = self.workdir / label
+        out.mkdir(parents=True, exist_ok=True)
+        _log(f"{label}: fedsettle coordinator run --rounds 2 --devnet + daemons")
+        meter = _Meter([d.pid for d in self.daemons])
+        # the settled session's chain: a daemon stops on a chain replaced under it
+        chain = self.chain
+        if chain is None:
+            raise RuntimeError(f"{label}: runs on the chain of a settled session before it")
+        state = self.config.state_dir
+        logged = len(_jsonl(state / "actions.jsonl"))
+        with (out / "coordinator.err").open("wb") as err:
+            done = subprocess.run(
+                [str(BIN / "fedsettle"), "coordinator", "run", "--config",
+                 str(self.cfg_dir / "consortium.toml"), "--devnet", "--quiet",
+                 "--rounds", "2", "--out", str(out / "result.json")],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                env=self.mode_env(), cwd=self.workdir, timeout=1800, check=False,
+            )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"{label}: the coordinator exited {done.returncode}; see {out / 'coordinator.err'}"
+            )
+        rounds = [json.loads(line)["round_id"] for line in done.stdout.splitlines()]
+        if len(rounds) != 2:
+            raise RuntimeError(f"{label}: expected two rounds, the coordinator printed {rounds}")
+        result = json.loads((state / f"result-round-{rounds[1]}.json").read_text("utf-8"))
+        client = SettlementClient.at(chain, result["contract"])
+        _wait_for(lambda: all(p.withdrawn for p in client.profiles(rounds[1])), 300, "withdrawals")
+        contention = meter.read(anvil_cpu_s=_proc_cpu_s(chain.pid))
+        written = [e["time"] for e in _jsonl(state / "actions.jsonl")[logged:]
+                   if e["event"] == "result-written"]  # fmt: skip
+        withdrew = [
+            e["time"]
+            for i in range(1, self.silos + 1)
+            for e in _jsonl(load_node_config(self.cfg_dir / f"node-{i}.toml").state_dir
+                            / "actions.jsonl")
+            if e["event"] == "withdrew" and e.get("round_id") == rounds[1]
+        ]  # fmt: skip
+        if len(written) != 2 or len(withdrew) != self.silos:
+            raise RuntimeError(f"{label}: {len(written)} results, {len(withdrew)} withdrawals")
+        end = max(written[1], *withdrew)
+        session = end - written[0]
+        steps = {k: float(v) for k, v in result["timings_s"].items()}
+        run = result["training"]
+        flower = float(run["seconds"]) - float(run["plan_wait_s"])
+        breakdown = {
+            # from the first round's result to the second round's first step (Coordinator
+            # state, the round's reset)
+            "between_rounds": session - steps["total"] - (end - written[1]),
+            **{k: steps[k] for k in SETTLEMENT_STEPS if k in steps},
+            "settle": steps.get(SETTLE_STEP, 0.0),
+            "coordinator_other": steps["total"] - sum(v for k, v in steps.items() if k != "total"),
+            "withdrawals_after_result": end - written[1],
+        }
+        row: dict[str, Any] = {
+            "label": label,
+            "kind": "settled_warm",
+            "isolation": self.isolation,
+            "superlink_state": self.superlink_state,
+            "round_ids": rounds,
+            "wall_s": round(session, 3),
+            "session_s": round(session, 3),
+            "training_step_s": round(steps["training"], 3),
+            "flower_run_s": round(flower, 3),
+            "plan_wait_s": round(float(run["plan_wait_s"]), 3),
+            "settlement_s": round(session - flower, 3),
+            "settlement_breakdown_s": {k: round(v, 3) for k, v in breakdown.items()},
+            "coordinator_steps_s": steps,
+            "strategy_phase": _phase_summary(result.get("strategy_phase")),
+            "sum_R_wei": result["sum_R_wei"],
+            "status": result["status"],
+            "contention": contention,
+        }
+        summary = _training_run_summary(self.config, result)
+        if summary is not None:
+            row.update(_flower_phases(summary, flower))
+        _log(f"{label}: {session:.1f} s session, {row['settlement_s']:.2f} s settlement")
+        return row
+
+    def last_plan(self) -> Path:
+        """The assignments file of the coordinator's latest Flower run."""
+        assert self.config is not None
+        runs = sorted((self.config.state_dir / "flower").glob(f"run-*/{PLAN_FILE}"),
+                      key=lambda p: p.stat().st_mtime)  # fmt: skip
+        if not runs:
+            raise RuntimeError("no settled run wrote an assignments file yet")
+        return runs[-1]
 
     def _settled_row(
         self,
@@ -624,6 +756,13 @@ def _flower_phases(summary: dict[str, Any], wall: float) -> dict[str, Any]:
     }
 
 
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    """The JSON lines of an action log (none if not written)."""
+    if not path.is_file():
+        return []
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
 def _session_start(events: list[dict[str, Any]], submitted: float) -> float | None:
     """Seconds from ``submitted`` (wall clock) to the ServerApp's ``session-start`` event."""
     start = next((e["time"] for e in events if e.get("event") == "session-start"), None)
@@ -710,6 +849,11 @@ def _summarize(rows: list[dict[str, Any]], setup: dict[str, float]) -> dict[str,
             "decomposed": 100.0 * settlement / plain_mean < TARGET_PCT,
         },
         **_flwr_cli(plain, [r for r in rows if r["kind"] == "plain_cli"], settlement, plain_mean),
+        **_warm_round(
+            [r for r in rows if r["kind"] == "settled_warm"],
+            [r for r in rows if r["kind"] == "plain_plan"],
+            plain_mean,
+        ),
         "setup_excluded_s": {k: round(v, 3) for k, v in setup.items()},
         **_speedup(
             plain,
@@ -717,6 +861,37 @@ def _summarize(rows: list[dict[str, Any]], setup: dict[str, float]) -> dict[str,
             [r for r in rows if r["kind"] == "warm_file"],
         ),
     }
+
+
+def _warm_round(
+    warm: list[dict[str, Any]], plan: list[dict[str, Any]], plain_mean: float
+) -> dict[str, Any]:
+    """The settlement layer of a round in a running coordinator (``--rounds``): no process
+    start-up, no anvil spawn, no connection or SuperLink step.
+
+    ``plan``: the plain session that trained the same round's plan (d, paced f, x weights)
+    without settlement. Against it the direct comparison leaves the mechanism's training out:
+    ``plan_training_s`` = that session - the mean plain one is what the plan costs Flower,
+    ``direct_vs_plan_pct`` what the settlement layer adds to the session on top."""
+    if not warm:
+        return {}
+    row = warm[0]
+    pct = 100.0 * row["settlement_s"] / plain_mean
+    out: dict[str, Any] = {
+        "session_s": row["session_s"],
+        "flower_run_s": row["flower_run_s"],
+        "plan_wait_s": row["plan_wait_s"],
+        "settlement_s": row["settlement_s"],
+        "overhead_pct": round(pct, 2),
+        "direct_overhead_pct": round(100.0 * (row["session_s"] - plain_mean) / plain_mean, 2),
+        "meets_target": pct < TARGET_PCT,
+    }
+    if plan:
+        same = plan[0]["wall_s"]
+        out["plain_plan_session_s"] = same
+        out["plan_training_s"] = round(same - plain_mean, 3)
+        out["direct_vs_plan_pct"] = round(100.0 * (row["session_s"] - same) / plain_mean, 2)
+    return {"warm_round": out}
 
 
 def _flwr_cli(
@@ -843,7 +1018,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             daemons("subprocess", BASELINE_STATE)
             rows.append(bench.plain("baseline-1", kind="baseline"))
         daemons("warm", state)
-        rows += [bench.plain("plain-1"), bench.settled("settled"), bench.plain("plain-2")]
+        rows += [bench.plain("plain-1"), bench.settled("settled")]
+        # the second of two rounds in one coordinator process: what a running coordinator pays
+        rows += [bench.settled_warm("settled-warm"), bench.plain("plain-2")]
+        # the settled-warm round's own plan (d, paced f, x weights) without any settlement
+        rows.append(bench.plain("plain-plan", kind="plain_plan", plan=bench.last_plan()))
         # as a plain Flower operator starts a run: `flwr run <app> --stream`, a new process
         rows.append(bench.plain("plain-cli", kind="plain_cli"))
         if args.baseline:

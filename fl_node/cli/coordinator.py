@@ -35,7 +35,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="on anvil: warp chain time past deposit/report deadlines after the timeouts",
     )
-    p.add_argument("--out", type=Path, help="result JSON path (default: [coordinator].result)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="result JSON path (default: [coordinator].result); with --rounds, the latest "
+        "round's (every round's is also in the state dir as result-round-<id>.json)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=_positive_int,
+        default=1,
+        help="settlement rounds to run back to back in this process (default 1): the chain "
+        "connection, the SuperLink and the start-up are paid once; stops after a round that "
+        "did not settle",
+    )
     p.add_argument("--quiet", action="store_true", help="log actions to the state dir only")
     add_log_format(p)
     p.set_defaults(func=_run)
@@ -140,6 +153,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=_credentials)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1; e.g. --rounds 3")
+    return value
+
+
 def _load(path: Path) -> Any:
     from fl_node.coordinator import load_consortium_config
     from fl_node.daemon import ConfigFileError
@@ -170,7 +193,7 @@ def _run(args: argparse.Namespace) -> int:
             config, devnet=args.devnet, log_stream=None if args.quiet else "stderr"
         )
         coordinator.log.format = args.log_format
-        result = coordinator.run()
+        result = coordinator.run(rounds=args.rounds, on_result=_print_result)
     except ConfigFileError as exc:
         raise UserError(str(exc), ExitCode.CONFIG) from None
     except CoordinatorError as exc:
@@ -179,8 +202,13 @@ def _run(args: argparse.Namespace) -> int:
         if isinstance(cause, ConfigFileError | ValueError) and "[" in str(cause):
             code = ExitCode.CONFIG
         raise UserError(str(exc), code) from None
-    print(json.dumps({k: result[k] for k in ("status", "round_id", "contract", "sum_R_wei")}))
     return int(ExitCode.OK if result["status"] == "settled" else ExitCode.FAILURE)
+
+
+def _print_result(result: dict[str, Any]) -> None:
+    """One JSON line per round on stdout, as each round's result is written."""
+    keys = ("status", "round_id", "contract", "sum_R_wei")
+    print(json.dumps({k: result[k] for k in keys}), flush=True)
 
 
 def _check(args: argparse.Namespace) -> int:

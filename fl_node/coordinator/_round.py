@@ -198,24 +198,56 @@ class Coordinator:
         time.sleep(poll)
 
     # ----------------------------------------------------------------- the run
-    def run(self) -> dict[str, Any]:
-        """Run the round; return (and write) the result document."""
+    def run(
+        self, rounds: int = 1, on_result: Callable[[dict[str, Any]], None] | None = None
+    ) -> dict[str, Any]:
+        """Run ``rounds`` settlement rounds back to back; return the last result document.
+
+        The chain connection, the contract, the SuperLink (deployment runtime) and this
+        process's imports are paid once: a round after the first starts with its ``submit``
+        step. Every round writes its result (see :meth:`_result`) and is passed to
+        ``on_result``; the run stops after a round that did not settle (abandoned), whose
+        result is returned.
+        """
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+            raise ValueError(f"rounds: {rounds!r} is not a whole number of rounds >= 1")
         with self._step("connect"):
             self._connect()
         self.deployment = None
         if self.config.mode == "deployment":
-            from fl_node.coordinator._deployment import FlowerDeployment
-
             with self._step("superlink"):
-                self.deployment = FlowerDeployment(
-                    self.config, self.state.path / "flower", lambda e, **d: self._note(e, **d)
-                )
-                self.deployment.start()
+                self.deployment = self._start_runtime()
         try:
-            return self._run()
+            for k in range(rounds):
+                if k:
+                    self._next_round()
+                result = self._run()
+                if on_result is not None:
+                    on_result(result)
+                if result["status"] != "settled":
+                    break
+            return result
         finally:
             if self.deployment is not None:
                 self.deployment.stop()
+
+    def _start_runtime(self) -> Any:
+        """The deployment runtime (SuperLink started, keys registered), stopped by :meth:`run`."""
+        from fl_node.coordinator._deployment import FlowerDeployment
+
+        deployment = FlowerDeployment(
+            self.config, self.state.path / "flower", lambda e, **d: self._note(e, **d)
+        )
+        deployment.start()
+        return deployment
+
+    def _next_round(self) -> None:
+        """Forget the finished round's outcome: the next one is timed and reported alone."""
+        self.receipts = []
+        self.strategies = {}
+        self.session = None
+        self.timings = {}
+        self._t0 = time.perf_counter()
 
     def _run(self) -> dict[str, Any]:
         session = session_of(self.mechanism)
@@ -233,11 +265,15 @@ class Coordinator:
             resumed = saved.get("round_id") == rid and bool(saved.get("training"))
             if pending is None and not resumed:  # a new round after a settled one
                 pending = self._begin_training(session)
-            return self._run_round(rid, session, saved if resumed else None, pending)
+            result = self._run_round(rid, session, saved if resumed else None, pending)
         except BaseException as exc:
             if pending is not None and not pending.planned:
                 self.deployment.abort_training(pending, f"the coordinator stopped: {exc!r}")
             raise
+        # the round is closed and its result written: nothing of it is left to resume, so the
+        # next round (in this process or the next) submits its Flower run first
+        self._save_state(training=None, strategies=None, strategy_phase=None)
+        return result
 
     def _begin_training(self, session: SessionMechanism[Any] | None) -> PendingRun | None:
         """Submit the training run before its plan (deployment runtime, strategy phase)."""
@@ -723,8 +759,12 @@ class Coordinator:
             self.client, self.config, self.mechanism, rid, status, strategies, phase_doc, training
         )
         result["timings_s"] = {**self.timings, "total": round(time.perf_counter() - self._t0, 3)}
-        path = self.config.result_path or self.state.path / f"result-round-{rid}.json"
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(result, indent=2), encoding="utf-8")
+        # every round in the state dir; [coordinator].result / --out: the latest round's
+        text = json.dumps(result, indent=2)
+        own = self.state.path / f"result-round-{rid}.json"
+        path = Path(self.config.result_path or own)
+        for target in dict.fromkeys((own, path)):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
         self._note("result-written", path=str(path), status=status, sum_R_wei=result["sum_R_wei"])
         return result

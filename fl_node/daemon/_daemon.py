@@ -112,6 +112,7 @@ class NodeDaemon:
         self._waiting_terms: set[int] = set()
         self._waiting_logged = False
         self._chain_down_logged = False
+        self._genesis = b""
         self._settling_since: dict[int, float] = {}
 
     # ------------------------------------------------------------------ control
@@ -229,6 +230,7 @@ class NodeDaemon:
                 self._chain_down_logged = True
             return False
         self._check_state_belongs_to(client.address, chain_id, genesis)
+        self._genesis = genesis
         self.client = client
         self.service.contract = client.address
         self.service.reader = reader
@@ -273,10 +275,16 @@ class NodeDaemon:
         return max(pending - mined, 0)
 
     def tick(self) -> None:
-        """One reconciliation pass (see the module docstring); never raises on chain errors."""
+        """One reconciliation pass (see the module docstring); never raises on chain errors.
+
+        Raises :class:`ConfigFileError` when the chain behind ``[chain].rpc_url`` was replaced
+        since the daemon connected (another genesis block: e.g. a devnet restarted without its
+        state, whose contract and round ids repeat the old chain's): the state dir's records
+        belong to the old chain, and acting on them would skip this chain's deposits."""
         if not self._connect():
             return
         try:
+            self._check_same_chain()
             self._discover()
             waiting = self._in_flight()
             if waiting:
@@ -291,11 +299,26 @@ class NodeDaemon:
             for record in self.state.rounds():
                 if not record.done and not self._stop.is_set():
                     self._advance(record)
+        except ConfigFileError:
+            raise
         except Exception as exc:
             if _is_connection_error(exc):
                 self._disconnect(exc)
             else:
                 self.log("error", error=repr(exc), trace=traceback.format_exc(limit=4))
+
+    def _check_same_chain(self) -> None:
+        genesis = bytes(self.client.w3.eth.get_block(0)["hash"])
+        if genesis == self._genesis:
+            return
+        old, new = "0x" + self._genesis.hex(), "0x" + genesis.hex()
+        self.log("chain-replaced", rpc_url=self.config.chain.rpc_url, genesis=new, was=old)
+        raise ConfigFileError(
+            f"[chain].rpc_url = {self.config.chain.rpc_url!r}: the chain was replaced while the "
+            f"daemon ran (genesis {old[:10]}... is now {new[:10]}...); the records in "
+            f"[state].dir = {str(self.state.path)!r} belong to the old chain and are kept: "
+            "start the daemon with a fresh [state].dir for the new chain"
+        )
 
     def _discover(self) -> None:
         latest = int(self.client.w3.eth.block_number)

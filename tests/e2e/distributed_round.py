@@ -28,6 +28,7 @@ class RoundRun:
     node_states: list[Path]
     seconds: float  # from the daemons' start to the last withdrawal
     stderr: str  # the coordinator's
+    stdout: str = ""  # the coordinator's: one JSON line per round
 
 
 @contextmanager
@@ -40,7 +41,8 @@ def distributed_round(
     before_run: Callable[[Path], None] | None = None,
 ) -> Iterator[RoundRun]:
     """Init 3 silos (extra ``init`` flags), run the daemons and the coordinator (``--devnet``
-    plus ``run``), wait for every withdrawal and a clean SIGTERM exit of every daemon.
+    plus ``run``), wait for every withdrawal of every round the coordinator printed and a clean
+    SIGTERM exit of every daemon.
 
     ``before_run(cfg)`` runs once the daemons started, before ``coordinator run`` (e.g. a first
     coordinator that dies mid-round, so that ``coordinator run`` resumes it)."""
@@ -74,16 +76,19 @@ def distributed_round(
             assert coordinator.returncode == 0, coordinator.stderr[-3000:]
             result = json.loads((root / "result.json").read_text())
             client = SettlementClient.at(chain, result["contract"])
-            rid = result["round_id"]
-            wait_for(lambda: all(p.withdrawn for p in client.profiles(rid)), 60, "every withdrawal")
+            rounds = [json.loads(line)["round_id"] for line in coordinator.stdout.splitlines()]
+            wait_for(
+                lambda: all(p.withdrawn for r in rounds for p in client.profiles(r)),
+                60,
+                "every withdrawal",
+            )
             seconds = time.monotonic() - start
             for proc in daemons:
                 proc.send_signal(signal.SIGTERM)
             codes = [proc.wait(timeout=60) for proc in daemons]
             assert codes == [0, 0, 0]
-            yield RoundRun(
-                cfg, result, client, [n.state_dir for n in nodes], seconds, coordinator.stderr
-            )
+            yield RoundRun(cfg, result, client, [n.state_dir for n in nodes], seconds,
+                           coordinator.stderr, coordinator.stdout)  # fmt: skip
         finally:
             for proc in daemons:
                 if proc.poll() is None:

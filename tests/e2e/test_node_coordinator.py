@@ -33,13 +33,19 @@ class Run:
     node_states: list[Path]
     seconds: float
     stderr: str = ""
+    stdout: str = ""
+    state: Path = Path()
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    """Two settlement rounds back to back in one coordinator process (``--rounds 2``); the
+    tests of one round look at the second (``--out`` holds the latest round's result)."""
     root = tmp_path_factory.mktemp("node-coordinator")
-    with distributed_round(root, init=["--rounds", "1"], run=["--log-format", "human"]) as r:
-        yield Run(r.result, r.client, r.node_states, r.seconds, r.stderr)
+    flags = ["--log-format", "human", "--rounds", "2"]
+    with distributed_round(root, init=["--rounds", "1"], run=flags) as r:
+        state = load_consortium_config(r.cfg / "consortium.toml").state_dir
+        yield Run(r.result, r.client, r.node_states, r.seconds, r.stderr, r.stdout, state)
 
 
 def test_the_round_settles_budget_balanced(run: Run) -> None:
@@ -84,6 +90,24 @@ def test_each_daemon_checked_deposited_and_withdrew_once(run: Run) -> None:
             if int(e.args["index"]) == silo["index"]
         ]
         assert (report.args["x"], report.args["f"]) == (silo["x_onchain"], silo["f_onchain"])
+
+
+def test_two_rounds_in_one_process_each_settled_with_every_daemon(run: Run) -> None:
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    first, second = (json.loads((run.state / f"result-round-{x['round_id']}.json").read_text())
+                     for x in lines)  # fmt: skip
+    assert [x["round_id"] for x in lines] == [first["round_id"], first["round_id"] + 1]
+    assert second == run.result and {x["status"] for x in lines} == {"settled"}
+    assert first["contract"] == second["contract"] == run.client.address
+    # one connection to the chain for both rounds
+    assert "connect" in first["timings_s"] and "connect" not in second["timings_s"]
+    for doc in (first, second):
+        rid = doc["round_id"]
+        assert run.client.phase_of(rid) == Phase.SETTLED and doc["sum_R_wei"] == 0
+        assert len(run.client.events("PayoffTransferred", round_id=rid)) == 3
+        for state_dir in run.node_states:
+            events = [a["event"] for a in _actions(state_dir) if a.get("round_id") == rid]
+            assert events.count("deposited") == events.count("withdrew") == 1
 
 
 def test_the_reports_are_the_attested_strategy_phase_outcome(run: Run) -> None:

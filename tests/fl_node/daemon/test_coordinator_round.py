@@ -276,15 +276,31 @@ class _RecordingRuntime:
         pending.planned = True
         return train_embedded(self.config, plan, lambda *a, **k: None)
 
+    def stop(self) -> None:
+        self.calls.append("stop")
 
-def _run_with_runtime(coordinator: Coordinator, calls: list[str]) -> dict[str, Any]:
-    coordinator._connect()
-    coordinator.deployment = _RecordingRuntime(coordinator.config, calls)
-    events = coordinator.log.entries
-    result = coordinator._run()
-    steps = [e["step"] for e in events() if e.get("event") == "step"]
-    calls.append("steps " + " ".join(steps))
-    return result
+
+class _RecordingCoordinator(Coordinator):
+    """The coordinator with :class:`_RecordingRuntime` as its deployment runtime."""
+
+    calls: list[str]
+
+    def _start_runtime(self) -> Any:
+        return _RecordingRuntime(self.config, self.calls)
+
+
+def _run_with_runtime(
+    config: ConsortiumConfig, calls: list[str], rounds: int = 1, **options: Any
+) -> dict[str, Any]:
+    coordinator = _RecordingCoordinator(
+        dataclasses.replace(config, mode="deployment"), log_stream=None, **options
+    )
+    coordinator.calls = calls
+    try:
+        return coordinator.run(rounds=rounds)
+    finally:
+        steps = [e["step"] for e in coordinator.log.entries() if e.get("event") == "step"]
+        calls.append("steps " + " ".join(steps))
 
 
 def test_the_flower_run_is_submitted_before_the_contract_and_trains_the_strategy_phases_plan(
@@ -298,15 +314,51 @@ def test_the_flower_run_is_submitted_before_the_contract_and_trains_the_strategy
         for name, link in _in_process_links(config, configs).items()
     }  # fmt: skip
     calls: list[str] = []
-    result = _run_with_runtime(
-        Coordinator(config, devnet=True, log_stream=None, links=links), calls
-    )
+    result = _run_with_runtime(config, calls, devnet=True, links=links)
     assert result["status"] == "settled"
-    assert calls[:2] == [
+    assert calls[:3] == [
         "begin 3",
         "train ['silo-1', 'silo-2', 'silo-3'] in the begun run: True",
+        "stop",
     ]
-    assert calls[2].startswith("steps submit contract open deposits strategy training assign")
+    assert calls[3].startswith(
+        "steps connect superlink submit contract open deposits strategy training assign"
+    )
+
+
+def test_rounds_back_to_back_each_submit_first_and_settle_on_their_own(
+    chain: AnvilBackend, configs: list[Path], tmp_path: Path
+) -> None:
+    config = _config(configs, tmp_path, contract=None, result_path=tmp_path / "out.json")
+    links = _in_process_links(config, configs)
+    links["silo-3"] = InProcessSilo("silo-3", 2, links["silo-3"].account,
+                                    links["silo-3"].private, links["silo-3"].mechanism)  # fmt: skip
+    calls: list[str] = []
+    result = _run_with_runtime(config, calls, rounds=2, devnet=True, links=links)
+    first, second = (json.loads((tmp_path / "coordinator" / f"result-round-{r}.json").read_text())
+                     for r in (result["round_id"] - 1, result["round_id"]))  # fmt: skip
+    assert json.loads((tmp_path / "out.json").read_text()) == second == result
+    assert first["status"] == second["status"] == "settled"
+    assert first["contract"] == second["contract"]
+    trained = "train ['silo-1', 'silo-2', 'silo-3'] in the begun run: True"
+    assert calls[:5] == ["begin 3", trained, "begin 3", trained, "stop"]
+    # connect and the runtime once; the second round starts with its submission, before
+    # anything of it happens on chain, and reuses the contract the first one deployed
+    round_steps = "submit contract open deposits strategy training assign reports settle"
+    assert calls[5] == f"steps connect superlink {round_steps} {round_steps}"
+    assert {"connect", "superlink"} <= set(first["timings_s"])
+    assert not {"connect", "superlink"} & set(second["timings_s"])
+    client = SettlementClient.at(chain, result["contract"])
+    for doc in (first, second):
+        assert client.phase_of(doc["round_id"]) == Phase.SETTLED
+        assert doc["sum_R_wei"] == 0
+        assert all(p.withdrawn for p in client.profiles(doc["round_id"]))
+    # each silo joined and withdrew in both rounds (the table reported for it), and its last
+    # payout is the second round's deposit + R
+    for link in links.values():
+        assert len(link.receipts) == 4
+        profile = client.profile_record(second["round_id"], link.index)
+        assert link.payout_wei == int(profile.deposited) + int(profile.payoff)
 
 
 def test_an_abandoned_round_withdraws_the_plan_of_the_run_it_submitted(
@@ -314,11 +366,10 @@ def test_an_abandoned_round_withdraws_the_plan_of_the_run_it_submitted(
 ) -> None:
     config, links = _one_joins(configs, tmp_path)
     calls: list[str] = []
-    result = _run_with_runtime(
-        Coordinator(config, devnet=True, log_stream=None, links=links), calls
-    )
+    result = _run_with_runtime(config, calls, rounds=3, devnet=True, links=links)
     assert result["status"] == "abandoned: fewer than two silos joined"
-    assert calls[:2] == ["begin 3", "abort: fewer than two silos joined"]
+    # the run stops after the round that did not settle: no second round is begun
+    assert calls[:3] == ["begin 3", "abort: fewer than two silos joined", "stop"]
 
 
 def test_a_failing_step_withdraws_the_plan_with_the_error(
@@ -327,6 +378,7 @@ def test_a_failing_step_withdraws_the_plan_with_the_error(
     config = _config(configs, tmp_path, contract="0x" + "42" * 20)  # no code there
     calls: list[str] = []
     with pytest.raises(CoordinatorError, match="contract"):
-        _run_with_runtime(Coordinator(config, log_stream=None), calls)
+        _run_with_runtime(config, calls)
     assert calls[0] == "begin 3"
     assert calls[1].startswith("abort: the coordinator stopped: CoordinatorError(")
+    assert calls[2] == "stop"
