@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fl_node.cli._exit import ExitCode, UserError
-from fl_node.cli._options import add_log_format
+from fl_node.cli._options import add_log_format, positive_int
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--rounds",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         help="settlement rounds to run back to back in this process (default 1): the chain "
         "connection, the SuperLink and the start-up are paid once; stops after a round that "
@@ -151,16 +151,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--out, which keeps the .pub) and DIR/silo-N/tls/ca.crt",
     )
     p.set_defaults(func=_credentials)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1; e.g. --rounds 3")
-    return value
 
 
 def _load(path: Path) -> Any:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fl_node.cli._exit import ExitCode, UserError
+from fl_node.cli._options import positive_int
 
 #: TradeFL algorithm names (kept here so that ``--help`` does not import the solver)
 ALGORITHMS = ("dbr", "dbr-sim", "cgbd", "exact", "wpr", "gca", "fip", "tos")
@@ -27,16 +28,6 @@ FALLBACK_ALGORITHMS = ("dbr", "dbr-sim", "wpr")
 #: PAYMENTS_FORMS and DENSE_UP_TO; a test checks they agree)
 PAYMENTS_FORMS = ("auto", "dense", "edges")
 MARKET_DENSE_UP_TO = 500
-
-
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = 0
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return v
 
 
 def register(subparsers: Any) -> None:
@@ -68,7 +59,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--max-rounds",
-        type=_positive_int,
+        type=positive_int,
         metavar="N",
         help=f"round limit of {', '.join(ROUND_ALGORITHMS)} (default 1000)",
     )

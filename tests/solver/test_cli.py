@@ -136,7 +136,7 @@ def test_solve_imports_only_its_own_command_module() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     loaded = json.loads(out.splitlines()[-1].replace("'", '"'))
-    assert loaded == ["fl_node.cli._exit", "fl_node.cli.solve"]
+    assert loaded == ["fl_node.cli._exit", "fl_node.cli._options", "fl_node.cli.solve"]
     helptext = subprocess.run(
         [sys.executable, "-c", "from fl_node.cli import main; main(['--help'])"],
         capture_output=True,

@@ -50,3 +50,16 @@ def test_a_coordinator_without_chain_says_so_and_a_second_copy_is_refused(
     finally:
         first.terminate()
         first.wait(timeout=30)
+
+
+@pytest.mark.parametrize("rounds", ["0", "-2", "two", "1.5"])
+def test_rounds_must_be_a_whole_number_of_at_least_one(
+    rounds: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fl_node.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["coordinator", "run", "--config", str(tmp_path / "c.toml"), "--rounds", rounds])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --rounds: must be a positive integer, got {rounds!r}" in err
