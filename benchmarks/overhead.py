@@ -651,7 +651,7 @@ class Bench:
             "strategy_phase": _phase_summary(result.get("strategy_phase")),
             "sum_R_wei": result["sum_R_wei"],
             "status": result["status"],
-            "contention": contention,
+            "contention": contention,  # over both rounds of the process
         }
         summary = _training_run_summary(self.config, result)
         if summary is not None:

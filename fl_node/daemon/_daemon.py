@@ -367,6 +367,8 @@ class NodeDaemon:
         if self._phases.get(rid) != phase.name:
             self._phases[rid] = phase.name
             self.log("round-phase", round_id=rid, phase=phase.name, joined=profile.joined)
+        if profile.joined and record.deposit_tx is None:
+            self._recover_deposit_line(record)
         step = "none"
         if (
             phase >= Phase.REPORT
@@ -489,6 +491,32 @@ class NodeDaemon:
                 "deposited", round_id=rid, index=idx, amount_wei=amount, tx=receipt.tx_hash,
                 gas=receipt.gas_used,
             )  # fmt: skip
+            self._deposit_logged(rid, receipt.tx_hash)
+
+    def _deposit_logged(self, rid: int, tx: str) -> None:
+        def mark(record: RoundRecord) -> None:
+            record.deposit_tx = tx
+
+        self.state.update_round(rid, mark)
+
+    def _recover_deposit_line(self, record: RoundRecord) -> None:
+        """The slot joined but its ``deposited`` line was never marked: the daemon was killed
+        between the mined deposit and the log line (or before the mark). Log it from the
+        chain's ``DepositSubmitted`` event unless the line is there."""
+        rid, idx = record.round_id, record.index
+        logged = [e for e in self.log.entries()
+                  if e.get("event") == "deposited" and e.get("round_id") == rid]  # fmt: skip
+        if logged:
+            self._deposit_logged(rid, str(logged[-1].get("tx")))
+            return
+        for event in self.client.events("DepositSubmitted", round_id=rid):
+            if int(event.args["index"]) == idx:
+                self.log(
+                    "deposited", round_id=rid, index=idx, amount_wei=int(event.args["amount"]),
+                    tx=event.tx_hash, recovered=True,
+                )  # fmt: skip
+                self._deposit_logged(rid, event.tx_hash)
+                return
 
     def _check_market_table(self, record: RoundRecord) -> None:
         """Check the coordinator's market table once it is on chain (:func:`check_table`)."""

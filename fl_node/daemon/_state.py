@@ -107,7 +107,9 @@ class RoundRecord:
     response the agent gave; ``assignment`` the accepted, attested report; ``declined`` why the
     silo does not join (e.g. the bond exceeds its limit); ``done`` once nothing is left to do;
     ``table_check`` the silo's verdict on a market round's posted table
-    (:func:`fl_node.daemon._market.check_table`).
+    (:func:`fl_node.daemon._market.check_table`); ``deposit_tx`` the silo's deposit once its
+    ``deposited`` action is logged (a daemon killed between the mined deposit and that line logs
+    it when it restarts, marked ``recovered``).
     """
 
     round_id: int
@@ -120,6 +122,7 @@ class RoundRecord:
     done: bool = False
     outcome: dict[str, Any] | None = None
     table_check: dict[str, Any] | None = None
+    deposit_tx: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RoundRecord:

@@ -185,6 +185,30 @@ def test_restarts_never_deposit_twice_nor_lose_the_payout(world: World) -> None:
     assert withdrew["amount_wei"] == int(payouts[0].args["amount"])
 
 
+def test_a_deposit_mined_before_its_log_line_is_logged_when_the_daemon_restarts(
+    world: World,
+) -> None:
+    """Killed between its mined deposit and the ``deposited`` line (the first test's kill can
+    land there), the daemon logs the deposit from the chain's event at its next pass, once."""
+    client, state = world.client, world.nodes[0].state_dir
+    rid = _open(world, others=(1,))  # slot 2 stays out: deposits stay open
+    receipt = join(client, rid, 0, dev_account(2))  # the daemon's deposit, then it died
+    assert receipt is not None
+    seen = len(actions(state))
+    for _ in range(2):  # the second pass finds the line marked: nothing more
+        once = DaemonProcess(world.node_paths[0], world.logs, "--once", "--quiet")
+        assert once.proc.wait(timeout=120) == 0, once.output()
+    lines = [a for a in actions(state)[seen:] if a.get("round_id") == rid]
+    deposited = [a for a in lines if a["event"] == "deposited"]
+    assert len(deposited) == 1
+    assert deposited[0]["recovered"] is True and deposited[0]["tx"] == receipt.tx_hash
+    assert deposited[0]["amount_wei"] == int(client.profile_record(rid, 0).deposited) > 0
+    client.round_abandon(rid)
+    once = DaemonProcess(world.node_paths[0], world.logs, "--once", "--quiet")
+    assert once.proc.wait(timeout=120) == 0, once.output()
+    assert client.profile_record(rid, 0).withdrawn  # the refund, before the next test
+
+
 def test_a_deposit_in_flight_at_the_kill_is_awaited_not_repeated(world: World) -> None:
     client, state, w3 = world.client, world.nodes[0].state_dir, world.client.w3
     silo1 = dev_account(2).address
