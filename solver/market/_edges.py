@@ -239,7 +239,7 @@ def solve_round_edges(
     imp = np.repeat(np.arange(m), sizes)
     exp = np.array([j for r in rows for j in r], dtype=np.intp)
     dist = np.concatenate(ds) if ds else np.zeros(0)
-    imported, residual = imported_sizes([N[np.asarray(r, dtype=np.intp)] for r in rows])
+    imported, residual = imported_sizes(N, rows)
     marg = marginal_gain(market.K[imp], N[imp], imported[imp], residual[imp], N[exp])
     r = marg - market.lambda_pay * dist * N[exp] / N[imp]
     g = gain(market, imported)

@@ -47,12 +47,14 @@ def gain(market: Market, imported: ArrayLike) -> FloatArray:
     return np.sqrt(market.K) * inv_sqrt_diff(N, N + extra, extra)
 
 
-def imported_sizes(rows: Sequence[NDArray[np.float64]]) -> tuple[FloatArray, FloatArray]:
-    """Per importer, the imported data size (the correctly rounded sum of its exporters' N_j) and
-    that sum's rounding residual (exact sum minus the rounded one, itself rounded)."""
-    imported = np.array([math.fsum(r) for r in rows], dtype=float)
+def imported_sizes(N: FloatArray, rows: Sequence[Sequence[int]]) -> tuple[FloatArray, FloatArray]:
+    """Per importer (``rows[i]``: the orgs i imports), the imported data size (the correctly
+    rounded sum of its exporters' N_j) and that sum's rounding residual (exact sum minus the
+    rounded one, itself rounded)."""
+    sizes = [N[np.asarray(row, dtype=np.intp)] for row in rows]
+    imported = np.array([math.fsum(x) for x in sizes], dtype=float)
     residual = np.array(
-        [math.fsum(np.append(r, -s)) for r, s in zip(rows, imported, strict=True)], dtype=float
+        [math.fsum(np.append(x, -s)) for x, s in zip(sizes, imported, strict=True)], dtype=float
     )
     return imported, residual
 

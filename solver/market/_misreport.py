@@ -36,7 +36,7 @@ def misreport_gain(
     N[liar] *= n_factor
     c[liar] *= c_factor
     lie = solve_round(market.replace(N=N, c=c), distance)
-    imported = imported_sizes([market.N[list(row)] for row in lie.graph])[0]
+    imported = imported_sizes(market.N, lie.graph)[0]
     true_gain = float(gain(market, imported)[liar])
     true_cost = float(market.c[liar] * sum(liar in row for row in lie.graph))
     u_lie = true_gain - float(lie.net_payment[liar]) - true_cost

@@ -56,10 +56,17 @@ def edge_payments(market: Market, distance: ArrayLike, rows: Sequence[Sequence[i
     The payments depend on the set S_i only, not on its order. No sign is imposed: a graph that is
     not the greedy one can have r_ij < 0 (see ``settlement.rules`` for the on-chain rule).
     """
-    d = check_distance(distance, market.n)
     graph = _check_rows(rows, market.n)
+    return _payments(
+        market, check_distance(distance, market.n), graph, *imported_sizes(market.N, graph)
+    )
+
+
+def _payments(
+    market: Market, d: FloatArray, graph: Rows, imported: FloatArray, residual: FloatArray
+) -> FloatArray:
+    """:func:`edge_payments` of a checked graph, from its :func:`imported_sizes`."""
     N = market.N
-    imported, residual = imported_sizes([N[list(row)] for row in graph])
     i, j = np.nonzero(adjacency(graph, market.n))
     r = np.zeros((market.n, market.n))
     marg = marginal_gain(market.K[i], N[i], imported[i], residual[i], N[j])
@@ -149,9 +156,10 @@ def evaluate_round(
     if threshold is None:
         threshold = thresholds(market, d)
     graph = _check_rows(rows, market.n)
-    r = edge_payments(market, d, graph)
+    imported, residual = imported_sizes(market.N, graph)
+    r = _payments(market, d, graph, imported, residual)
     a = adjacency(graph, market.n)
-    g = gain(market, imported_sizes([market.N[list(row)] for row in graph])[0])
+    g = gain(market, imported)
     p = net_payments(r)
     importers = a.sum(axis=0)
     cost = market.c * importers
