@@ -149,14 +149,7 @@ class Coordinator:
         if missing:
             raise ValueError(f"links: no link for silo(s) {missing}; give one per [[silos]] entry")
         self.on_event = on_event
-        #: receipts of the coordinator's own transactions (deploy, settle) in this run
-        self.receipts: list[Any] = []
-        #: the round's strategies by silo name, once the strategy phase ran (or was resumed)
-        self.strategies: dict[str, Any] = {}
-        #: the session of a mechanism without a strategy phase, once it ran
-        self.session: SessionOutcome | None = None
-        self.timings: dict[str, float] = {}
-        self._t0 = time.perf_counter()
+        self._reset_round()
         self.client: Any = None
         self.backend: Any = None
         self.operator: Any = None
@@ -220,7 +213,7 @@ class Coordinator:
         try:
             for k in range(rounds):
                 if k:
-                    self._next_round()
+                    self._reset_round()
                 result = self._run()
                 if on_result is not None:
                     on_result(result)
@@ -241,12 +234,15 @@ class Coordinator:
         deployment.start()
         return deployment
 
-    def _next_round(self) -> None:
-        """Forget the finished round's outcome: the next one is timed and reported alone."""
-        self.receipts = []
-        self.strategies = {}
-        self.session = None
-        self.timings = {}
+    def _reset_round(self) -> None:
+        """Start a round's outcome afresh: each round is timed and reported alone."""
+        #: receipts of the coordinator's own transactions (deploy, settle) in this round
+        self.receipts: list[Any] = []
+        #: the round's strategies by silo name, once the strategy phase ran (or was resumed)
+        self.strategies: dict[str, Any] = {}
+        #: the session of a mechanism without a strategy phase, once it ran
+        self.session: SessionOutcome | None = None
+        self.timings: dict[str, float] = {}
         self._t0 = time.perf_counter()
 
     def _run(self) -> dict[str, Any]:
@@ -263,7 +259,9 @@ class Coordinator:
                 rid = self._open_or_resume()
             saved = self._load_state()
             resumed = saved.get("round_id") == rid and bool(saved.get("training"))
-            if pending is None and not resumed:  # a new round after a settled one
+            # saved training of a round that closed without clearing it (its process died
+            # after the result) or that is not this one: this round starts its run now
+            if pending is None and not resumed:
                 pending = self._begin_training(session)
             result = self._run_round(rid, session, saved if resumed else None, pending)
         except BaseException as exc:
@@ -762,9 +760,10 @@ class Coordinator:
         # every round in the state dir; [coordinator].result / --out: the latest round's
         text = json.dumps(result, indent=2)
         own = self.state.path / f"result-round-{rid}.json"
+        own.write_text(text, encoding="utf-8")
         path = Path(self.config.result_path or own)
-        for target in dict.fromkeys((own, path)):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
+        if path != own:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
         self._note("result-written", path=str(path), status=status, sum_R_wei=result["sum_R_wei"])
         return result
