@@ -117,7 +117,7 @@ from fl_node.coordinator import (  # noqa: E402
 )
 from fl_node.coordinator._deployment import PLAN_FILE  # noqa: E402
 from fl_node.coordinator.flower_hooks import HOOKS_REF  # noqa: E402
-from fl_node.daemon import ChainSettings, load_node_config  # noqa: E402
+from fl_node.daemon import ActionLog, ChainSettings, load_node_config  # noqa: E402
 from fl_node.flower._warm_executor import ISOLATION_ENV  # noqa: E402
 from fl_node.flower._warm_serverapp import (  # noqa: E402
     SERVERAPP_ISOLATION_ENV,
@@ -533,21 +533,8 @@ class Bench:
                              tx_gas_limit=True)  # fmt: skip
         try:
             marks["anvil"] = time.perf_counter()
-            with (out / "coordinator.err").open("wb") as err:
-                done = subprocess.run(
-                    [str(BIN / "fedsettle"), "coordinator", "run", "--config",
-                     str(self.cfg_dir / "consortium.toml"), "--devnet", "--quiet",
-                     "--out", str(out / "result.json")],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-                    env=self.mode_env(), cwd=self.workdir,
-                    timeout=1800, check=False,
-                )  # fmt: skip
+            self._coordinator_run(label, out)
             marks["coordinator"] = time.perf_counter()
-            if done.returncode != 0:
-                raise RuntimeError(
-                    f"{label}: the coordinator exited {done.returncode}; see "
-                    f"{out / 'coordinator.err'}"
-                )
             result = json.loads((out / "result.json").read_text(encoding="utf-8"))
             client = SettlementClient.at(chain, result["contract"])
             rid = int(result["round_id"])
@@ -589,49 +576,34 @@ class Bench:
         if chain is None:
             raise RuntimeError(f"{label}: runs on the chain of a settled session before it")
         state = self.config.state_dir
-        logged = len(_jsonl(state / "actions.jsonl"))
-        with (out / "coordinator.err").open("wb") as err:
-            done = subprocess.run(
-                [str(BIN / "fedsettle"), "coordinator", "run", "--config",
-                 str(self.cfg_dir / "consortium.toml"), "--devnet", "--quiet",
-                 "--rounds", "2", "--out", str(out / "result.json")],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-                env=self.mode_env(), cwd=self.workdir, timeout=1800, check=False,
-            )  # fmt: skip
-        if done.returncode != 0:
-            raise RuntimeError(
-                f"{label}: the coordinator exited {done.returncode}; see {out / 'coordinator.err'}"
-            )
-        rounds = [json.loads(line)["round_id"] for line in done.stdout.splitlines()]
+        logged = len(_actions(state))
+        stdout = self._coordinator_run(label, out, "--rounds", "2")
+        rounds = [json.loads(line)["round_id"] for line in stdout.splitlines()]
         if len(rounds) != 2:
             raise RuntimeError(f"{label}: expected two rounds, the coordinator printed {rounds}")
         result = json.loads((state / f"result-round-{rounds[1]}.json").read_text("utf-8"))
         client = SettlementClient.at(chain, result["contract"])
         _wait_for(lambda: all(p.withdrawn for p in client.profiles(rounds[1])), 300, "withdrawals")
         contention = meter.read(anvil_cpu_s=_proc_cpu_s(chain.pid))
-        written = [e["time"] for e in _jsonl(state / "actions.jsonl")[logged:]
-                   if e["event"] == "result-written"]  # fmt: skip
+        written = [e["time"] for e in _actions(state)[logged:] if e["event"] == "result-written"]
         withdrew = [
             e["time"]
             for i in range(1, self.silos + 1)
-            for e in _jsonl(load_node_config(self.cfg_dir / f"node-{i}.toml").state_dir
-                            / "actions.jsonl")
+            for e in _actions(load_node_config(self.cfg_dir / f"node-{i}.toml").state_dir)
             if e["event"] == "withdrew" and e.get("round_id") == rounds[1]
-        ]  # fmt: skip
+        ]
         if len(written) != 2 or len(withdrew) != self.silos:
             raise RuntimeError(f"{label}: {len(written)} results, {len(withdrew)} withdrawals")
         end = max(written[1], *withdrew)
         session = end - written[0]
         steps = {k: float(v) for k, v in result["timings_s"].items()}
         run = result["training"]
-        flower = float(run["seconds"]) - float(run["plan_wait_s"])
+        flower = _flower_run_s(result, steps)
         breakdown = {
             # from the first round's result to the second round's first step (Coordinator
             # state, the round's reset)
             "between_rounds": session - steps["total"] - (end - written[1]),
-            **{k: steps[k] for k in SETTLEMENT_STEPS if k in steps},
-            "settle": steps.get(SETTLE_STEP, 0.0),
-            "coordinator_other": steps["total"] - sum(v for k, v in steps.items() if k != "total"),
+            **_step_parts(steps),
             "withdrawals_after_result": end - written[1],
         }
         row: dict[str, Any] = {
@@ -659,6 +631,23 @@ class Bench:
         _log(f"{label}: {session:.1f} s session, {row['settlement_s']:.2f} s settlement")
         return row
 
+    def _coordinator_run(self, label: str, out: Path, *extra: str) -> str:
+        """``fedsettle coordinator run --devnet`` on the benchmark's consortium, its result in
+        ``out``; return its stdout (one JSON line per round)."""
+        with (out / "coordinator.err").open("wb") as err:
+            done = subprocess.run(
+                [str(BIN / "fedsettle"), "coordinator", "run", "--config",
+                 str(self.cfg_dir / "consortium.toml"), "--devnet", "--quiet",
+                 *extra, "--out", str(out / "result.json")],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+                env=self.mode_env(), cwd=self.workdir, timeout=1800, check=False, text=True,
+            )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"{label}: the coordinator exited {done.returncode}; see {out / 'coordinator.err'}"
+            )
+        return done.stdout
+
     def last_plan(self) -> Path:
         """The assignments file of the coordinator's latest Flower run."""
         assert self.config is not None
@@ -681,18 +670,13 @@ class Bench:
         coordinator_wall = marks["coordinator"] - marks["anvil"]
         setup = steps.get("superlink", 0.0)
         run = result.get("training") or {}
-        # Flower's own run: from its submission (right after the round opened) until the
-        # ServerApp wrote result.json, less the time it waited for the coordinator's plan
-        flower = float(run.get("seconds", steps["training"])) - float(run.get("plan_wait_s", 0.0))
+        flower = _flower_run_s(result, steps)
         breakdown = {
             "anvil_spawn": marks["anvil"] - start,
             # interpreter start, imports and config validation before the Coordinator exists,
             # plus writing the result and exiting
             "coordinator_process": coordinator_wall - steps["total"],
-            **{f"{k}": steps[k] for k in SETTLEMENT_STEPS if k in steps},
-            "settle": steps.get(SETTLE_STEP, 0.0),
-            # the coordinator's own time not inside a named step (state files, result reads)
-            "coordinator_other": steps["total"] - sum(v for k, v in steps.items() if k != "total"),
+            **_step_parts(steps),
             "withdrawals": marks["withdrawn"] - marks["coordinator"],
         }
         session = wall - setup
@@ -756,11 +740,26 @@ def _flower_phases(summary: dict[str, Any], wall: float) -> dict[str, Any]:
     }
 
 
-def _jsonl(path: Path) -> list[dict[str, Any]]:
-    """The JSON lines of an action log (none if not written)."""
-    if not path.is_file():
-        return []
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+def _actions(state_dir: Path) -> list[dict[str, Any]]:
+    """The action log of a coordinator's or a daemon's state dir."""
+    return ActionLog(state_dir / "actions.jsonl", name="benchmark", stream=None).entries()
+
+
+def _step_parts(steps: Mapping[str, float]) -> dict[str, float]:
+    """A settled round's coordinator steps that belong to the settlement layer."""
+    return {
+        **{k: steps[k] for k in SETTLEMENT_STEPS if k in steps},
+        "settle": steps.get(SETTLE_STEP, 0.0),
+        # the coordinator's own time not inside a named step (state files, result reads)
+        "coordinator_other": steps["total"] - sum(v for k, v in steps.items() if k != "total"),
+    }
+
+
+def _flower_run_s(result: Mapping[str, Any], steps: Mapping[str, float]) -> float:
+    """Flower's own run in a settled round: from its submission (before the round opened) until
+    the ServerApp wrote result.json, less the time it waited for the coordinator's plan."""
+    run = result.get("training") or {}
+    return float(run.get("seconds", steps["training"])) - float(run.get("plan_wait_s", 0.0))
 
 
 def _session_start(events: list[dict[str, Any]], submitted: float) -> float | None:
