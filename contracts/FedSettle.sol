@@ -402,9 +402,9 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
 
     /// @inheritdoc IFedSettle
     /// @dev Check order: UnknownRound, NoCoordinator, WrongCaller(coordinator), TableAlreadySubmitted,
-    ///  WrongPhase(Report), TableLength (16 n bytes), then per slot in index order NotJoined (a
-    ///  non-zero row for a slot that did not deposit) and ReportOutOfBounds. The table becomes the
-    ///  code of a data contract; reports close with it.
+    ///  WrongPhase(Report), TableLength (16 n bytes; cogen also 24 n), then per slot in index order
+    ///  NotJoined (a non-zero row for a slot that did not deposit) and ReportOutOfBounds. The table
+    ///  becomes the code of a data contract; reports close with it.
     function contributionTableSubmit(uint256 roundId, bytes calldata table) external {
         Round storage r = _round(roundId);
         address coordinator = r.coordinator;
@@ -414,7 +414,10 @@ contract FedSettle is IFedSettle, ReentrancyGuardTransient {
         _requirePhase(r, Phase.Report);
         if (r.mechanismId == Rules.MARKET) return _marketTableSubmit(r, roundId, table);
         uint256 n = r.n;
-        if (table.length != 16 * n) revert TableLength(16 * n, table.length);
+        // cogen: the rows may be followed by n int64 measured scores, stored, never paid on
+        if (table.length != 16 * n && (r.mechanismId != Rules.COGEN || table.length != 24 * n)) {
+            revert TableLength(16 * n, table.length);
+        }
         uint32 reports = _checkTable(r, roundId, table, n);
         address data = DataStore.write(table);
         r.reportTable = data;

@@ -199,6 +199,10 @@ interface IFedSettle {
 
     /// The coordinator submits the whole assignment table once: n rows of (uint64 x, uint64 f)
     /// big-endian (16 bytes per slot); a row (0, 0) means "no report" (settled at the minimum).
+    /// Mechanism 2 (cogen) only: the rows may be followed by n big-endian int64 measured scores
+    /// (each slot's leave-one-out contribution in units of 1e-9 validation loss, int64 min = not
+    /// measured). They are stored with the table, attested by the coordinator's one transaction,
+    /// and never enter a payoff or a bond.
     /// Mechanism 3: the table is uint16 R then R graphs (MarketSession: rowStart as n + 1 uint16,
     /// then per edge uint16 exporter, uint64 distWad); a slot named in no graph trades nothing.
     function contributionTableSubmit(uint256 roundId, bytes calldata table) external;

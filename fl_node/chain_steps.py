@@ -236,14 +236,17 @@ def submit_table(
     round_id: int,
     rows: Mapping[int, tuple[int, int]],
     sender: LocalAccount,
+    *,
+    measured: Mapping[int, float] | None = None,
 ) -> Receipt | None:
     """The coordinator submits every slot's (x, f) in one transaction; no-op once reports closed.
 
     Slots missing from ``rows`` are settled at their minimum report (silence never pays).
+    ``measured`` (cogen) are the slots' leave-one-out scores, stored with the table, not paid on.
     """
     if client.phase_of(round_id) != Phase.REPORT:
         return None
-    return client.contribution_table_submit(round_id, rows, sender=sender)
+    return client.contribution_table_submit(round_id, rows, measured=measured, sender=sender)
 
 
 def settle(

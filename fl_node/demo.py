@@ -330,11 +330,17 @@ def run_demo(opts: DemoOptions, progress: Progress = print) -> dict[str, Any]:
     strategies = [coordinator.strategies[name] for name in names]
     rows, summary = mechanism.report_rows(consortium, strategies, profiles)
     phase_doc = outcome["strategy_phase"]
+    # cogen: the coordinator's leave-one-out scores, as measured and as its table stored them
+    measured = {
+        s["name"]: {k: s[k] for k in ("leave_one_out", "leave_one_out_onchain") if k in s}
+        for s in outcome["silos"]
+    }
     orgs_out = [
         {
             "name": name,
             "address": prof.account,
             **row,
+            **measured.get(name, {}),
             "bond_wei": int(prof.bond),
             "deposit_wei": int(prof.deposited),
             "R_wei": int(prof.payoff),

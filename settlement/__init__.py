@@ -124,6 +124,7 @@ from settlement._market import (
     pack_market_table,
     unpack_market_table,
 )
+from settlement._measured import MEASURED_SCALE, NOT_MEASURED, pack_measured, unpack_measured
 from settlement._outcome import RoundOutcome, compute_outcome
 from settlement._rules import F_MIN, SUPPORTED_MECHANISMS, Rule
 from settlement._terms import AcceptedTerms, check_round
@@ -150,9 +151,11 @@ __all__ = [
     "F_MIN",
     "MAINNET_TX_GAS_CAP",
     "MAX_PHASE_SPAN",
+    "MEASURED_SCALE",
     "MECHANISM_COGEN",
     "MECHANISM_MARKET",
     "MECHANISM_TRADEFL",
+    "NOT_MEASURED",
     "RHO_CHUNK",
     "SUPPORTED_MECHANISMS",
     "WAD",
@@ -254,6 +257,7 @@ __all__ = [
     "mine",
     "orgs_hash",
     "pack_market_table",
+    "pack_measured",
     "pack_report_table",
     "pack_rho",
     "params_digest",
@@ -272,6 +276,7 @@ __all__ = [
     "to_wad",
     "triangle_size",
     "unpack_market_table",
+    "unpack_measured",
     "unpack_rho",
     "warp_to",
 ]

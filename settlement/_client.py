@@ -19,6 +19,7 @@ from settlement._errors import ConfigError, ErrorDecoder, _abi_type
 from settlement._fixedpoint import Real, pack_rho, rho_chunks
 from settlement._logs import LogPager
 from settlement._market import pack_market_table
+from settlement._measured import pack_measured, unpack_measured
 from settlement._token import TokenClient
 from settlement._transact import EventRecord, NonceManager, Receipt, Transactor
 from settlement._types import (
@@ -345,16 +346,20 @@ class SettlementClient:
         round_id: int,
         reports: Mapping[int, tuple[int, int]],
         *,
+        measured: Mapping[int, float] | None = None,
         sender: LocalAccount | None = None,
     ) -> Receipt:
         """The coordinator submits the round's whole report table (once, in one transaction).
 
-        ``reports`` maps slot index -> ``(x, f)``; missing slots are "no report".
+        ``reports`` maps slot index -> ``(x, f)``; missing slots are "no report". ``measured``
+        (cogen rounds only) maps slot index -> its measured score in validation-loss units,
+        appended to the table (:mod:`settlement._measured`; never paid on).
         """
         n = self.round_state(round_id).n
-        return self._send(
-            "contributionTableSubmit", [round_id, pack_report_table(n, reports)], sender
-        )
+        table = pack_report_table(n, reports)
+        if measured is not None:
+            table += pack_measured(n, measured)
+        return self._send("contributionTableSubmit", [round_id, table], sender)
 
     def market_round_open(
         self, config: RoundConfig, orgs: Sequence[OrgSpec], *, sender: LocalAccount | None = None
@@ -372,12 +377,23 @@ class SettlementClient:
             "contributionTableSubmit", [round_id, pack_market_table(n, graphs)], sender
         )
 
-    def market_table(self, round_id: int) -> bytes | None:
-        """The market table stored by the contract (None before it is submitted)."""
+    def report_table(self, round_id: int) -> bytes | None:
+        """The report table stored by the contract, any mechanism (None before it is submitted)."""
         events = self.events("ReportTableSubmitted", round_id=round_id)
         if not events:
             return None
         return bytes(self.w3.eth.get_code(cast(Any, events[0].args["data"])))[1:]
+
+    def market_table(self, round_id: int) -> bytes | None:
+        """The market table stored by the contract (None before it is submitted)."""
+        return self.report_table(round_id)
+
+    def measured_scores(self, round_id: int) -> list[float | None] | None:
+        """The measured scores a cogen table carries, per slot (None: no table or no annex)."""
+        table = self.report_table(round_id)
+        if table is None:
+            return None
+        return unpack_measured(self.round_state(round_id).n, table)
 
     def payoff_calculate(
         self, round_id: int, max_orgs: int = 0, *, sender: LocalAccount | None = None

@@ -121,7 +121,8 @@ def _check(args: argparse.Namespace) -> int:
             # a market silo's data size is its N in the market's split of its [data]
             s = MarketSilo(config.name, config.market, config.data).N
         else:
-            s = len(load_silo({**config.data.node_config(), "silo-name": config.name}).data)
+            silo = load_silo({**config.data.node_config(), "silo-name": config.name})
+            s = len(silo.data)
     except ConfigFileError as exc:
         raise UserError(str(exc), ExitCode.CONFIG) from None
     except (DataError, SiloConfigError) as exc:
@@ -142,8 +143,20 @@ def _check(args: argparse.Namespace) -> int:
     }
     entry = f"s = {s}\n" + ("" if config.cost is None else f"F_max = {config.cost.F[-1]}\n")
     if config.cogen is not None:
-        # delta_i depends on the consortium's qbar; the price stays private
-        info["cogen"] = {"price_per_cpu_second": config.cogen.price_per_cpu_second}
+        import numpy as np
+
+        # delta_i is the L1 distance of these counts / s to the consortium's qbar (the pooled
+        # label mix, which one silo cannot see): the operator computes it from every silo's
+        # counts; the price stays private to the daemon
+        counts = np.bincount(silo.data.y, minlength=silo.meta.n_classes)
+        info["cogen"] = {
+            "price_per_cpu_second": config.cogen.price_per_cpu_second,
+            "label_counts": [int(v) for v in counts],
+        }
+        entry += (
+            f"# delta = L1 distance of label_counts / s to [terms].qbar\n"
+            f"# label_counts = {info['cogen']['label_counts']}\n"
+        )
     if config.market is not None:
         info["market"] = {"N": s, "c": config.market.c, "K": config.market.K}
         entry = f"N = {s}\nc = {config.market.c!r}\nK = {config.market.K!r}\n"

@@ -26,10 +26,13 @@ def round_result(
     ``payout_due_wei`` is what each joined silo withdraws: its deposit + R_i once settled; the
     strategy columns of a silo's row are the mechanism's (:meth:`Mechanism.strategy_fields`);
     ``leave_one_out`` (cogen) is its update's leave-one-out score on the held-out test split,
-    in test-loss units (:func:`fl_node.cogen.leave_one_out`), reported here, not on chain.
+    in test-loss units (:func:`fl_node.cogen.leave_one_out`); ``leave_one_out_onchain`` is the
+    same score as the coordinator's table stored it (1e-9 units, :mod:`settlement._measured`;
+    attested, never paid on), None for a slot the table measured nothing for.
     """
     state = client.round_state(rid)
     profiles = client.profiles(rid)
+    measured = client.measured_scores(rid) if mechanism.name == "cogen" else None
     silos = []
     for silo in config.silos:
         prof = profiles[silo.index]
@@ -50,8 +53,10 @@ def round_result(
             }
         )
         if training is not None and training.leave_one_out:
-            # off chain: the measured marginal contribution of its last-round update
+            # the measured marginal contribution of its last-round update
             silos[-1]["leave_one_out"] = training.leave_one_out.get(silo.name)
+        if measured is not None:
+            silos[-1]["leave_one_out_onchain"] = measured[silo.index]
     return {
         "status": status,
         "round_id": rid,

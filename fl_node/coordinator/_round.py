@@ -322,7 +322,7 @@ class Coordinator:
             self._save_state(training=training.to_dict())
         self.strategies = strategies
         with self._step("assign"):
-            assigned = self._assign(rid, strategies, training.completed)
+            assigned = self._assign(rid, strategies, training)
         with self._step("reports"):
             self._wait_reports(rid, assigned)
         with self._step("settle"):
@@ -658,10 +658,11 @@ class Coordinator:
         return outcome
 
     def _assign(
-        self, rid: int, strategies: dict[str, Any], completed: list[str]
+        self, rid: int, strategies: dict[str, Any], training: TrainingOutcome
     ) -> list[SiloEntry]:
         from fl_node.chain_steps import submit_table
 
+        completed = training.completed
         assigned = []
         rows: dict[int, tuple[int, int]] = {}
         for silo in self.config.silos:
@@ -688,7 +689,12 @@ class Coordinator:
             rows[silo.index] = (x, f)
             assigned.append(silo)
         if self.coordinator_key is not None:
-            receipt = submit_table(self.client, rid, rows, self.coordinator_key)
+            # cogen: every trained silo's leave-one-out score rides with the table (never paid on)
+            loo = training.leave_one_out
+            measured = {s.index: loo[s.name] for s in self.config.silos if s.name in loo}
+            receipt = submit_table(
+                self.client, rid, rows, self.coordinator_key, measured=measured or None
+            )
             if receipt is not None:
                 self.receipts.append(receipt)
                 self._note("table-submitted", round_id=rid, reports=len(rows), tx=receipt.tx_hash)

@@ -725,6 +725,12 @@ def _plots(out: Path, result: dict[str, Any], plt: Any) -> list[str]:
     return ["generation.png", "accuracy.png", payoffs]
 
 
+def _measured_cell(o: dict[str, Any]) -> str:
+    """The silo's leave-one-out score as the coordinator's table stored it (1e-9 units)."""
+    value = o.get("leave_one_out_onchain")
+    return "–" if value is None else f"{value:.4g}"
+
+
 def _report_view() -> Any:
     from fl_node.report import IDENTITY_COLUMNS, MONEY_COLUMNS, ReportView
 
@@ -742,6 +748,7 @@ def _report_view() -> Any:
             *MONEY_COLUMNS,
             ("payoff C_i", lambda o: f"{o['payoff']:.4g}"),
             ("IR", lambda o: "yes" if o["individually_rational"] else "no"),
+            ("leave-one-out (on chain)", _measured_cell),
         ),
         plots=_plots,
     )

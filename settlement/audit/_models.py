@@ -196,6 +196,13 @@ class OrgRecord(BaseModel):
         description="a push payout to the slot was refused (PayoffDeferred): it stays owed "
         "until the slot pulls (withdrawn tells whether it has)",
     )
+    measured_score: float | None = Field(
+        default=None,
+        description="cogen: the slot's measured marginal contribution (leave-one-out, in "
+        "validation-loss units, 1e-9 resolution) that the coordinator's report table carries; "
+        "attested, never paid on; null when the table measured nothing for the slot or the "
+        "round has no such scores",
+    )
 
 
 class DepositOut(BaseModel):

@@ -16,6 +16,7 @@ from typing import Any
 from settlement._errors import ConfigError
 from settlement._fixedpoint import WAD, unpack_rho
 from settlement._market import unpack_market_table
+from settlement._measured import unpack_measured
 from settlement._rules import Rule
 from settlement._types import ZERO_ADDRESS, OrgSpec, Phase, RoundConfig, to_address
 from settlement.audit import _db
@@ -309,6 +310,14 @@ def round_inputs(data: RoundData) -> RoundInputs:
     )
 
 
+def measured_scores(data: RoundData) -> list[float | None] | None:
+    """A cogen round's measured scores as its table stored them (None: no table or no annex)."""
+    row = data.report_table
+    if int(data.opened["mechanism_id"]) != 2 or row is None or row["code"] is None:
+        return None
+    return unpack_measured(len(data.orgs), bytes.fromhex(str(row["code"])[2:]))
+
+
 def _market_table(data: RoundData) -> bytes | None:
     """A market round's table bytes as indexed from ``ReportTableSubmitted`` (None otherwise)."""
     row = data.report_table
@@ -440,9 +449,13 @@ def detail(data: RoundData) -> RoundDetail:
     )
 
 
-def owed(phase: Phase, deposited: int, payoff: int, withdrawn: bool) -> int:
-    """What a slot can still withdraw (or will, once the round ends)."""
-    if withdrawn or deposited == 0:
+def owed(phase: Phase, joined: bool, deposited: int, payoff: int, withdrawn: bool) -> int:
+    """What a slot can still withdraw (or will, once the round ends).
+
+    ``joined`` decides, not the amount: a slot whose bond is 0 joins with a deposit of 0 and is
+    still owed its R_i once settled.
+    """
+    if withdrawn or not joined:
         return 0
     if phase == Phase.SETTLED:
         return deposited + payoff
@@ -457,6 +470,7 @@ def org_records(data: RoundData) -> list[OrgRecord]:
     withdrawals = data.by_index(data.withdrawals)
     deferred = data.by_index(data.deferrals)
     phase = data.phase
+    measured = measured_scores(data)
     xs, fs = data.opened["x_scale"], data.opened["f_scale"]
     mech = int(data.opened["mechanism_id"])
     rule = data.rule()
@@ -502,8 +516,9 @@ def org_records(data: RoundData) -> list[OrgRecord]:
                 reported=bool(c),
                 withdrawn=withdrawn,
                 withdrawn_wei=withdrawn_wei,
-                owed_wei=owed(phase, deposited, payoff, withdrawn),
+                owed_wei=owed(phase, bool(deposits.get(i)), deposited, payoff, withdrawn),
                 payout_deferred=bool(deferred.get(i)),
+                measured_score=None if measured is None else measured[i],
             )
         )
     return out

@@ -41,6 +41,7 @@ def test_every_output_is_written(demo_out: Path) -> None:
         assert (demo_out / plot).stat().st_size > 1000, plot
     md = (demo_out / "report.md").read_text()
     assert "| D | delta | x |" in md and "without generation" in md
+    assert "leave-one-out (on chain) |" in md
 
 
 def test_budget_balances_to_the_wei(report: dict) -> None:
@@ -100,6 +101,11 @@ def test_the_chain_state_reopens_and_the_auditor_recomputes_mechanism_2(
         assert out.outcome.payoffs == [int(p.payoff) for p in profiles]
         assert out.outcome.digest == client.round_state(rid).payoff_digest
         assert "0x" + bytes(out.outcome.digest).hex() == report["payoff_digest"]
+        # the coordinator's table carries each silo's leave-one-out score (not paid on)
+        measured = client.measured_scores(rid)
+        assert measured == [o["leave_one_out_onchain"] for o in report["orgs"]]
+        for o, m in zip(report["orgs"], measured, strict=True):
+            assert m == pytest.approx(o["leave_one_out"], abs=1e-9)
 
 
 def test_audit_verify_passes_on_the_saved_cogen_chain_state(

@@ -72,8 +72,9 @@ def test_the_cogen_round_settles_budget_balanced(run: Run) -> None:
     assert len(result["accuracy"]) == 2 and result["accuracy"][-1] > 0.2  # chance: 0.1
 
 
-def test_each_silo_has_its_leave_one_out_score_off_chain(run: Run) -> None:
-    """The coordinator scored every silo's last-round update on the held-out test split."""
+def test_each_silo_has_its_leave_one_out_score_attested_on_chain(run: Run) -> None:
+    """The coordinator scored every silo's last-round update on the held-out test split, and its
+    one table transaction stored the scores next to the reports (1e-9 units, not paid on)."""
     import math
 
     scores = {s["name"]: s["leave_one_out"] for s in run.result["silos"]}
@@ -81,6 +82,11 @@ def test_each_silo_has_its_leave_one_out_score_off_chain(run: Run) -> None:
     assert scores == run.result["training"]["leave_one_out"]
     assert all(isinstance(v, float) and math.isfinite(v) for v in scores.values())
     assert len(set(scores.values())) == len(scores)  # measured per silo, not a constant
+    onchain = run.client.measured_scores(run.result["round_id"])
+    assert onchain is not None and len(onchain) == len(scores)
+    for silo in run.result["silos"]:
+        assert silo["leave_one_out_onchain"] == onchain[silo["index"]]
+        assert onchain[silo["index"]] == pytest.approx(silo["leave_one_out"], abs=1e-9)
 
 
 def test_each_report_is_the_silos_equilibrium_strategy(run: Run) -> None:

@@ -363,6 +363,8 @@ async function viewRound(id) {
     h("dt", {}, "opened"), h("dd", {}, txLink(round.opened)),
     h("dt", {}, "as of block"), h("dd", {}, `${round.as_of_block} (${fmtTime(round.as_of_timestamp)})`));
 
+  // cogen: the measured leave-one-out scores the coordinator's table carries (never paid on)
+  const measured = orgs.items.some((o) => o.measured_score !== null && o.measured_score !== undefined);
   const rows = orgs.items.map((o) => {
     const v = checks.get(o.index) || {};
     const match = v.payoff_ok === true ? h("span", { class: "ok" }, "✓")
@@ -375,6 +377,8 @@ async function viewRound(id) {
       h("td", { class: "num" }, o.x),
       h("td", { class: "num" }, o.f),
       h("td", { class: "num", "data-field": "contribution" }, o.reported ? fmtNum(o.contribution_real) : "–"),
+      ...(measured ? [h("td", { class: "num", "data-field": "measured_score" },
+        o.measured_score === null ? "–" : fmtNum(o.measured_score))] : []),
       amount(o.bond_wei, { field: "bond_wei" }),
       amount(o.deposited_wei, { field: "deposited_wei" }),
       o.payoff_pending ? pendingCell("payoff_wei") : amount(o.payoff_wei, { field: "payoff_wei", signed: true }),
@@ -389,7 +393,9 @@ async function viewRound(id) {
     h("thead", {}, h("tr", {},
       h("th", { class: "num" }, "#"), h("th", {}, "org"), h("th", {}, "slot"),
       h("th", { class: "num" }, "x"), h("th", { class: "num" }, "f"),
-      h("th", { class: "num" }, "c_i"), h("th", { class: "num" }, `bond (${sym()})`),
+      h("th", { class: "num" }, "c_i"),
+      ...(measured ? [h("th", { class: "num", title: "leave-one-out on validation loss, attested by the coordinator's table; not paid on" }, "measured (LOO)")] : []),
+      h("th", { class: "num" }, `bond (${sym()})`),
       h("th", { class: "num" }, `deposit (${sym()})`), h("th", { class: "num" }, `R_i on-chain (${sym()})`),
       h("th", { class: "num" }, `R_i recomputed (${sym()})`), h("th", {}, "match"),
       h("th", { class: "num" }, `withdrawn (${sym()})`), h("th", { class: "num" }, `owed (${sym()})`),

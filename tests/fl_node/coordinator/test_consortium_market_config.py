@@ -263,5 +263,17 @@ def test_node_check_prints_the_market_and_cogen_fields(
     entry = capsys.readouterr().out.split("consortium.toml entry:")[1]
     assert f"N = {own.N}\nc = {own.c!r}\nK = {own.K!r}" in entry and "\ns = " not in entry
     cogen = scaffold(tmp_path / "c", ScaffoldOptions(silos=2, mechanism="cogen", rounds=1))
+    consortium = load_consortium_config(cogen[0])
     assert main(["node", "check", "--config", str(cogen[1]), "--format", "json"]) == 0
-    assert json.loads(capsys.readouterr().out)["cogen"] == {"price_per_cpu_second": 100.0}
+    info = json.loads(capsys.readouterr().out)["cogen"]
+    assert info["price_per_cpu_second"] == 100.0
+    # the counts give the delta the consortium holds for this silo, against its qbar
+    from solver.cogen import heterogeneity
+
+    counts = info["label_counts"]
+    assert sum(counts) == consortium.terms.D[0] and len(counts) == len(consortium.terms.qbar)
+    delta = float(heterogeneity(counts, consortium.terms.qbar))
+    assert delta == pytest.approx(consortium.terms.delta[0], abs=1e-9)
+    assert main(["node", "check", "--config", str(cogen[1])]) == 0
+    entry = capsys.readouterr().out.split("consortium.toml entry:")[1]
+    assert f"# label_counts = {counts}" in entry

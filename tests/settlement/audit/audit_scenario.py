@@ -16,6 +16,8 @@ Rounds, in order (each finished before the next opens, so time warps do not inte
    ``fl_node.chain_steps.join``; settled; paid by push.
 8. ``cogen``: mechanism 2 (score D + q x, bases D on the slots), slot 2 silent (settled at
    x = 0); settled; paid by push.
+9. ``cogen_measured``: mechanism 2 with a coordinator whose table carries measured
+   (leave-one-out) scores, slot 1 unmeasured; settled; nobody withdraws.
 
 The v2 steps go through ``fl_node.chain_steps`` (join, report, submit_table, settle, payout,
 withdraw) on top of :class:`settlement.SettlementClient`.
@@ -56,6 +58,10 @@ RHO5 = [
 def rho(n: int) -> list[list[float]]:
     """The leading ``n x n`` block of a fixed symmetric competition matrix."""
     return [row[:n] for row in RHO5[:n]]
+
+
+#: the measured scores of round 9's table (slot 1 not measured)
+MEASURED_SCORES = {0: 0.031, 2: -0.0045}
 
 
 @dataclass
@@ -196,6 +202,23 @@ def build(chain: AnvilBackend) -> Scenario:
     steps.settle(client, r)
     steps.payout(client, r)
     sc.rounds["cogen"] = r
+
+    # 9. cogen with a coordinator: its one table carries measured (leave-one-out) scores
+    cfg = client.round_config_from_reals(
+        gamma=10**13,
+        lambda_="1",
+        d_min=0,
+        mechanism_id=MECHANISM_COGEN,
+        coordinator=sc.coordinator.address,
+    )
+    r = client.round_open(cfg, specs, rho(3)).round_id
+    for i in range(3):
+        steps.join(client, r, i, orgs[i])
+    steps.submit_table(
+        client, r, {0: (200, 0), 2: (50, 0)}, sc.coordinator, measured=MEASURED_SCORES
+    )
+    steps.settle(client, r)
+    sc.rounds["cogen_measured"] = r
 
     # 6 (played last: later rounds warp time). still open: in the report phase, deposits locked
     r, cfg = open_round(3)

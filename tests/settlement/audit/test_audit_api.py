@@ -51,13 +51,24 @@ def test_round_phases_cover_every_outcome(api: TestClient, scenario: Scenario) -
         "open": "Report",
         "token": "Settled",
         "cogen": "Settled",
+        "cogen_measured": "Settled",
     }
     assert scenario.client.phase_of(scenario.rounds["open"]) == Phase.REPORT
 
 
 @pytest.mark.parametrize(
     "name",
-    ["settled", "missing", "abandoned_op", "abandoned_late", "attested", "open", "token", "cogen"],
+    [
+        "settled",
+        "missing",
+        "abandoned_op",
+        "abandoned_late",
+        "attested",
+        "open",
+        "token",
+        "cogen",
+        "cogen_measured",
+    ],
 )
 def test_round_detail_and_orgs_match_views(api: TestClient, scenario: Scenario, name: str) -> None:
     client = scenario.client
@@ -85,10 +96,10 @@ def test_round_detail_and_orgs_match_views(api: TestClient, scenario: Scenario, 
     assert c["params_digest"] == "0x" + state.params_digest.hex()
     assert detail["rho_bps"] == unpack_rho(client.round_rho(rid), state.n)
     # the mechanism's parameters in its own terms
-    if name == "cogen":
+    if name.startswith("cogen"):
         bases = [p.base for p in client.profiles(rid)]
         assert c["parameters"]["D"] == bases == [143, 107, 597]
-        assert c["parameters"]["q"] == 0.75
+        assert c["parameters"]["q"] == (0.75 if name == "cogen" else 1.0)
         assert c["parameters"]["kappa_wei_per_score"] == str(config.gamma_wad / 10**18)
     else:
         assert c["parameters"]["lambda"] == config.lambda_wad / 10**18
@@ -281,3 +292,24 @@ def test_cogen_round_verifies_against_the_node(api: TestClient, scenario: Scenar
     assert not silent.reported and silent.score == 597 * 10**18
     assert v["orgs"][2]["score_expected"] == silent.score
     assert v["checks"]["silent_at_minimum"]["status"] == "passed"
+
+
+def test_a_cogen_tables_measured_scores_are_shown_and_not_paid_on(
+    api: TestClient, scenario: Scenario
+) -> None:
+    from audit_scenario import MEASURED_SCORES
+
+    rid = scenario.rounds["cogen_measured"]
+    orgs = api.get(f"/rounds/{rid}/orgs").json()["items"]
+    assert [o["measured_score"] for o in orgs] == [MEASURED_SCORES[0], None, MEASURED_SCORES[2]]
+    assert scenario.client.measured_scores(rid) == [o["measured_score"] for o in orgs]
+    v = api.get(f"/rounds/{rid}/verify").json()
+    assert (v["status"], v["verified"]) == ("verified", True), v["summary"]
+    # the payoffs follow the declared scores D + q x alone (the mirror knows no measured score)
+    assert [o["payoff_expected_wei"] for o in v["orgs"]] == [o["payoff_wei"] for o in orgs]
+    # slot 2's bond is 0 (no rival can outscore it): it joined with 0 wei and is owed its R_i
+    assert orgs[2]["joined"] and orgs[2]["deposited_wei"] == 0
+    assert orgs[2]["owed_wei"] == orgs[2]["payoff_wei"] > 0
+    # rounds without the annex say so with null
+    plain = api.get(f"/rounds/{scenario.rounds['cogen']}/orgs").json()["items"]
+    assert {o["measured_score"] for o in plain} == {None}

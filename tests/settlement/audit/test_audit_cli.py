@@ -63,6 +63,7 @@ def test_state_file_rounds_verify_and_export(
         "Settled",
         "Settled",
         "Settled",
+        "Settled",
         "Report",
     ]
     assert [r["total_deposits_wei"] for r in rounds] == [
@@ -212,7 +213,7 @@ def test_serve_starts_with_one_command_and_stops_cleanly(
             line = proc.stderr.readline() if proc.stderr else ""
             assert line, f"serve exited early with {proc.poll()}: {banner}"
             banner += line
-        assert "8 round(s) indexed" in banner
+        assert "9 round(s) indexed" in banner
         children = subprocess.run(
             ["ps", "-o", "pid=", "--ppid", str(proc.pid)], capture_output=True, text=True
         ).stdout.split()
