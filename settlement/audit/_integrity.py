@@ -10,7 +10,10 @@ A signed report file is one JSON object::
 whitespace, UTF-8), so re-indenting the file does not change it but editing any value does. The
 signature is EIP-191 ``personal_sign`` (version 0x45) of the text
 ``fedsettle-audit-report:sha256:<hex>`` by the auditor's key; anyone can recover the signer's
-address from it (:func:`check_report`).
+address from it (:func:`check_report`). A signature is 65 bytes ``r || s || v``; v may be 27/28
+or 0/1 (both encodings of the same recovery id are accepted), and s must be in the lower half
+of the curve order (EIP-2): the mirrored high-s twin of a valid signature is refused, so every
+report has exactly one signature per key.
 """
 
 from __future__ import annotations
@@ -37,6 +40,34 @@ class ReportError(AuditError):
 def canonical(report: Any) -> bytes:
     """The canonical JSON bytes the sha256 is taken over."""
     return json.dumps(report, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+#: secp256k1's group order; an s above half of it is the malleable twin (EIP-2)
+_SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def _signature_bytes(signature: Any) -> bytes:
+    """The 65-byte signature with v normalized to 27/28; ReportError names what is wrong."""
+    text = signature if isinstance(signature, str) else ""
+    try:
+        raw = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        raw = b""
+    if len(raw) != 65:
+        raise ReportError(
+            f"integrity.signature must be 0x + 130 hex digits (r || s || v), got {signature!r}"
+        )
+    v = raw[64]
+    if v in (0, 1):
+        v += 27
+    if v not in (27, 28):
+        raise ReportError(f"integrity.signature: v = {raw[64]} is neither 27/28 nor 0/1")
+    if int.from_bytes(raw[32:64], "big") > _SECP256K1_N // 2:
+        raise ReportError(
+            "integrity.signature: s is in the upper half of the curve order (a malleated "
+            "signature, EIP-2); re-sign the report"
+        )
+    return raw[:64] + bytes([v])
 
 
 def _message(sha256: str) -> Any:
@@ -113,8 +144,9 @@ def check_report(text: str, *, expected_signer: str | None = None) -> ReportChec
         return ReportCheck(sha256=actual, signer=None, report=report)
     if not isinstance(signer, str) or not is_address(signer):
         raise ReportError(f"integrity.signer {signer!r} is not an address")
+    raw = _signature_bytes(signature)
     try:
-        recovered = Account.recover_message(_message(actual), signature=signature)
+        recovered = Account.recover_message(_message(actual), signature=raw)
     except Exception as exc:
         raise ReportError(f"integrity.signature is not a valid signature: {exc}") from exc
     if recovered != to_checksum_address(signer):

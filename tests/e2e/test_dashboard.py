@@ -35,6 +35,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from fl_node import chain_steps as steps
 from settlement import (
+    MECHANISM_COGEN,
     AnvilBackend,
     OrgSpec,
     SettlementClient,
@@ -81,8 +82,13 @@ class Played:
     labels: dict[str, str]
     token_round: int = 0
     token: str = ""
+    cogen: int = 0
     service: AuditService | None = None
     db: Path | None = None
+
+
+#: the measured scores of the cogen round's table (slot 2 not measured)
+MEASURED = {0: 0.0421, 1: -0.0037}
 
 
 def _play(chain: AnvilBackend) -> Played:
@@ -126,6 +132,18 @@ def _play(chain: AnvilBackend) -> Played:
         steps.report(client, token_round, i, orgs[i], x, f)
     warp_to(w3, cfg3.report_deadline + 1)
     steps.settle(client, token_round)
+    # cogen with a coordinator whose table carries measured (leave-one-out) scores
+    coordinator = dev_account(3)
+    cfg5 = client.round_config_from_reals(
+        gamma=10**13, lambda_=1, d_min=0, mechanism_id=MECHANISM_COGEN,
+        coordinator=coordinator.address,
+    )  # fmt: skip
+    bases = [OrgSpec(to_address(a.address), 200, 0, 100 * (i + 1)) for i, a in enumerate(orgs[:3])]
+    cogen = client.round_open(cfg5, bases, [[0, 0.2, 0.1], [0.2, 0, 0.3], [0.1, 0.3, 0]]).round_id
+    for i in range(3):
+        steps.join(client, cogen, i, orgs[i])
+    steps.submit_table(client, cogen, {0: (150, 0), 1: (20, 0)}, coordinator, measured=MEASURED)
+    steps.settle(client, cogen)
     cfg4 = client.round_config_from_reals(gamma=10**12, lambda_=0.5, d_min=0.1)
     # still open for deposits: one of two slots joined
     depositing = client.round_open(cfg4, specs[:2], [[0, 0.5], [0.5, 0]]).round_id
@@ -139,6 +157,7 @@ def _play(chain: AnvilBackend) -> Played:
         labels=labels,
         token_round=token_round,
         token=str(usd.address),
+        cogen=cogen,
     )
 
 
@@ -368,6 +387,22 @@ def test_round_page_shows_the_contract_numbers(
     assert browser.console_errors() == []
 
 
+def test_a_cogen_round_shows_the_measured_scores_its_table_carries(
+    live: tuple[str, Played], browser: Browser
+) -> None:
+    base, played = live
+    browser.open(f"{base}/#/rounds/{played.cogen}")
+    assert browser.evaluate("document.body.dataset.loaded") == "true"
+    rows = json.loads(browser.evaluate(ROW_CELLS))
+    assert [r["measured_score"] for r in rows] == ["0.0421", "-0.0037", "–"]
+    assert browser.evaluate(f"{BANNER}.dataset.status") == "verified"
+    assert browser.console_errors() == []
+    # a round without measured scores has no such column
+    browser.open(f"{base}/#/rounds/{played.settled}")
+    assert browser.evaluate("document.body.dataset.loaded") == "true"
+    assert all("measured_score" not in r for r in json.loads(browser.evaluate(ROW_CELLS)))
+
+
 def test_a_token_round_shows_amounts_in_the_token_units(
     live: tuple[str, Played], browser: Browser
 ) -> None:
@@ -407,16 +442,16 @@ def test_rounds_list_loads_and_verifies(
     base, played = live
     browser.open(f"{base}/")
     rows = browser.evaluate("document.querySelectorAll('#rounds-table tbody tr').length")
-    assert rows == played.client.round_count() == 4
+    assert rows == played.client.round_count() == 5
     phases = browser.evaluate(
         "[...document.querySelectorAll('#rounds-table [data-field=phase]')].map(e => e.textContent)"
     )
-    assert phases == ["Settled", "Abandoned", "Settled", "Deposit"]
+    assert phases == ["Settled", "Abandoned", "Settled", "Settled", "Deposit"]
     deposits = browser.evaluate(
         "[...document.querySelectorAll('#rounds-table [data-field=total_deposits_wei]')]"
         ".map(e => e.dataset.wei)"
     )
-    rounds = (played.settled, played.abandoned, played.token_round, played.depositing)
+    rounds = (played.settled, played.abandoned, played.token_round, played.cogen, played.depositing)
     assert [int(d) for d in deposits] == [
         played.client.round_state(r).total_deposits for r in rounds
     ]
@@ -425,7 +460,7 @@ def test_rounds_list_loads_and_verifies(
         "[...document.querySelectorAll('#rounds-table [data-field=verify]')]"
         ".map(e => e.textContent).join('|')"
     )
-    browser.wait_for(f"{badges} === 'verified|verified|verified|not verified'")
+    browser.wait_for(f"{badges} === 'verified|verified|verified|verified|not verified'")
     browser.wait_for("document.getElementById('status').textContent.includes('indexed block')")
     shot = tmp_path / "dashboard-rounds.png"
     browser.screenshot(shot)
@@ -516,7 +551,12 @@ def test_org_history_and_transaction_pages(live: tuple[str, Played], browser: Br
         )
     )
     payoff = played.client.profile_record(played.settled, 1).payoff
-    assert rounds == [[played.settled, str(payoff)], [played.depositing, "pending"]]
+    cogen = played.client.profile_record(played.cogen, 1).payoff
+    assert rounds == [
+        [played.settled, str(payoff)],
+        [played.cogen, str(cogen)],
+        [played.depositing, "pending"],
+    ]
     # tx links of the round's events lead to the API's transaction view
     browser.open(f"{base}/#/rounds/{played.settled}")
     tx = browser.evaluate(
