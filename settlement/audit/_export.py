@@ -50,6 +50,8 @@ CSV_COLUMNS = (
     "withdrawn",
     "withdrawn_wei",
     "owed_wei",
+    "payout_deferred",
+    "measured_score",
     "status",
     "token",
     "chain_id",

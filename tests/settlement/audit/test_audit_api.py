@@ -310,6 +310,10 @@ def test_a_cogen_tables_measured_scores_are_shown_and_not_paid_on(
     # slot 2's bond is 0 (no rival can outscore it): it joined with 0 wei and is owed its R_i
     assert orgs[2]["joined"] and orgs[2]["deposited_wei"] == 0
     assert orgs[2]["owed_wei"] == orgs[2]["payoff_wei"] > 0
+    csv_rows = list(
+        csv.DictReader(io.StringIO(api.get(f"/rounds/{rid}/export", params={"format": "csv"}).text))
+    )
+    assert [r["measured_score"] for r in csv_rows] == ["0.031", "", "-0.0045"]
     # rounds without the annex say so with null
     plain = api.get(f"/rounds/{scenario.rounds['cogen']}/orgs").json()["items"]
     assert {o["measured_score"] for o in plain} == {None}
