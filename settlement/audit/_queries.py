@@ -310,20 +310,24 @@ def round_inputs(data: RoundData) -> RoundInputs:
     )
 
 
+def _table(data: RoundData, mechanism_id: int) -> bytes | None:
+    """The report table's bytes as indexed from ``ReportTableSubmitted``, for a round of
+    ``mechanism_id`` (None for another mechanism or before the table)."""
+    row = data.report_table
+    if int(data.opened["mechanism_id"]) != mechanism_id or row is None or row["code"] is None:
+        return None
+    return bytes.fromhex(str(row["code"])[2:])
+
+
 def measured_scores(data: RoundData) -> list[float | None] | None:
     """A cogen round's measured scores as its table stored them (None: no table or no annex)."""
-    row = data.report_table
-    if int(data.opened["mechanism_id"]) != 2 or row is None or row["code"] is None:
-        return None
-    return unpack_measured(len(data.orgs), bytes.fromhex(str(row["code"])[2:]))
+    table = _table(data, 2)
+    return None if table is None else unpack_measured(len(data.orgs), table)
 
 
 def _market_table(data: RoundData) -> bytes | None:
-    """A market round's table bytes as indexed from ``ReportTableSubmitted`` (None otherwise)."""
-    row = data.report_table
-    if int(data.opened["mechanism_id"]) != 3 or row is None or row["code"] is None:
-        return None
-    return bytes.fromhex(str(row["code"])[2:])
+    """A market round's table bytes (None otherwise)."""
+    return _table(data, 3)
 
 
 def market_graphs(data: RoundData, labels: Mapping[str, str]) -> MarketGraphs:
