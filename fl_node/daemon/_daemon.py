@@ -370,13 +370,12 @@ class NodeDaemon:
         if profile.joined and record.deposit_tx is None:
             self._recover_deposit_line(record)
         step = "none"
-        if (
-            phase >= Phase.REPORT
-            and profile.joined
-            and record.table_check is None
-            and (record.terms or {}).get("mechanism") == "market"
-        ):
-            self._check_market_table(record)
+        if profile.joined and record.table_check is None:
+            if (record.terms or {}).get("mechanism") == "market":
+                if phase >= Phase.REPORT:
+                    self._check_market_table(record)
+            elif phase in (Phase.CALCULATE, Phase.SETTLED):
+                self._check_own_row(record, profile)
         try:
             if phase == Phase.DEPOSIT and not profile.joined:
                 step = "deposit"
@@ -517,6 +516,35 @@ class NodeDaemon:
                 )  # fmt: skip
                 self._deposit_logged(rid, event.tx_hash)
                 return
+
+    def _check_own_row(self, record: RoundRecord, profile: Any) -> None:
+        """Once reports closed, compare the slot's on-chain report with the assignment this silo
+        accepted for the coordinator's table (tradefl, cogen): a coordinator that posted another
+        row, or no table at all, is named in a ``table-disputed`` line (the money follows the
+        chain; the line is the silo's evidence). Nothing to check without an accepted
+        assignment for a table."""
+        a = record.assignment
+        if a is None or not a.get("by_table", False):
+            return
+        rid, idx = record.round_id, record.index
+        expected = (int(a["x_onchain"]), int(a["f_onchain"]))
+        onchain = (int(profile.x), int(profile.f)) if profile.reported else (0, 0)
+        if onchain == expected:
+            verdict: dict[str, Any] = {"ok": True, "x": expected[0], "f": expected[1]}
+            self.log("table-checked", round_id=rid, index=idx, x=expected[0], f=expected[1])
+        else:
+            posted = self.client.report_table(rid) is not None
+            problem = (
+                f"slot {idx}: the coordinator's table reports (x={onchain[0]}, f={onchain[1]}), "
+                f"not the accepted assignment (x={expected[0]}, f={expected[1]})"
+                if posted
+                else f"slot {idx}: no table was posted before the report deadline; the slot is "
+                f"settled at its minimum, not at the accepted assignment (x={expected[0]}, "
+                f"f={expected[1]})"
+            )
+            verdict = {"ok": False, "problem": problem}
+            self.log("table-disputed", round_id=rid, index=idx, problem=problem)
+        self.state.update_round(rid, lambda r: setattr(r, "table_check", verdict))
 
     def _check_market_table(self, record: RoundRecord) -> None:
         """Check the coordinator's market table once it is on chain (:func:`check_table`)."""

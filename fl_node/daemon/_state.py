@@ -106,8 +106,9 @@ class RoundRecord:
     ``terms`` is the pushed (and digest-verified) public terms document; ``answers`` every best
     response the agent gave; ``assignment`` the accepted, attested report; ``declined`` why the
     silo does not join (e.g. the bond exceeds its limit); ``done`` once nothing is left to do;
-    ``table_check`` the silo's verdict on a market round's posted table
-    (:func:`fl_node.daemon._market.check_table`); ``deposit_tx`` the silo's deposit once its
+    ``table_check`` the silo's verdict on the coordinator's posted table (market:
+    :func:`fl_node.daemon._market.check_table`; tradefl and cogen: its own row equals the
+    assignment it accepted); ``deposit_tx`` the silo's deposit once its
     ``deposited`` action is logged (a daemon killed between the mined deposit and that line logs
     it when it restarts, marked ``recovered``).
     """

@@ -78,8 +78,9 @@ def test_each_daemon_checked_deposited_and_withdrew_once(run: Run) -> None:
         assert silo["payout_due_wei"] == int(paid[0].args["amount"])
         log = [a for a in _actions(state_dir) if a.get("round_id") == rid]
         events = [a["event"] for a in log]
-        for event in ("deposited", "assignment-accepted", "withdrew"):
+        for event in ("deposited", "assignment-accepted", "table-checked", "withdrew"):
             assert events.count(event) == 1, (silo["name"], event)
+        assert "table-disputed" not in events  # its row on chain is the one it accepted
         # it checked the round against the pushed terms before it paid
         assert events.index("terms-accepted") < events.index("deposited")
         # the coordinator's one table reported for it: the daemon sends no report

@@ -100,6 +100,8 @@ def test_each_report_is_the_silos_equilibrium_strategy(run: Run) -> None:
         (priced,) = [a for a in _actions(state_dir) if a["event"] == "generator-priced"]
         assert priced["kind"] == "gmm" and priced["c"] > 0
         costs[silo["name"]] = priced["c"]
+        events = [a["event"] for a in _actions(state_dir) if a.get("round_id") == rid]
+        assert events.count("table-checked") == 1 and "table-disputed" not in events
     equilibrium = solve(terms.game(costs), "fixed-point")
     assert equilibrium.converged
     for silo, x_eq in zip(result["silos"], equilibrium.x, strict=True):

@@ -116,8 +116,11 @@ def _push_terms(world: World, rid: int, http: AgentClient) -> None:
     )
 
 
-def _coordinate(world: World, rid: int, http: AgentClient) -> None:
-    """Run the strategy phase (silo-1 over HTTP), assign silo-1, submit the one report table."""
+def _coordinate(
+    world: World, rid: int, http: AgentClient, posted: tuple[int, int] | None = None
+) -> None:
+    """Run the strategy phase (silo-1 over HTTP), assign silo-1, submit the one report table
+    (``posted``: the row a dishonest coordinator posts for silo-1 instead of its assignment)."""
     c, client, key = world.consortium, world.client, dev_account(1)
     responders: list[Responder] = [HttpResponder(http, rid), _agent(world, 1), _agent(world, 2)]
     start = [Strategy(s.name, c.terms.D_min, s.F_max, c.terms.D_min * s.s) for s in c.silos]
@@ -131,6 +134,8 @@ def _coordinate(world: World, rid: int, http: AgentClient) -> None:
             doc = {"round_id": rid, "index": 0, "d": strategy.d, "f": strategy.f,
                    "x": strategy.x, "x_onchain": x, "f_onchain": f}  # fmt: skip
             assert http.send_assignment(doc)["accepted"]
+    if posted is not None:
+        rows[0] = posted
     # the coordinator reports for every silo: a restarted daemon cannot miss its report
     assert submit_table(client, rid, rows, key) is not None
 
@@ -178,11 +183,45 @@ def test_restarts_never_deposit_twice_nor_lose_the_payout(world: World) -> None:
     # deposit and withdraw: not one transaction more (not even a reverted one); no report
     assert client.w3.eth.get_transaction_count(silo1) - nonce_before == 2
     log = [a for a in actions(state) if a.get("round_id") == rid]
-    for event in ("deposited", "withdrew", "round-finished"):
+    for event in ("deposited", "table-checked", "withdrew", "round-finished"):
         assert [a["event"] for a in log].count(event) == 1, event
     assert "reported" not in [a["event"] for a in log]
+    assert "table-disputed" not in [a["event"] for a in log]
     withdrew = next(a for a in log if a["event"] == "withdrew")
     assert withdrew["amount_wei"] == int(payouts[0].args["amount"])
+
+
+def test_a_table_row_other_than_the_accepted_assignment_is_disputed(world: World) -> None:
+    """The coordinator assigns silo-1 its equilibrium report, then posts a smaller one in its
+    table: the silo's daemon names the difference once (money follows the chain; the line is
+    the silo's evidence against the coordinator)."""
+    client, state = world.client, world.nodes[0].state_dir
+    rid = _open(world)
+    daemon = DaemonProcess(world.node_paths[0], world.logs, "--quiet")
+    http = _http(world)
+    _push_terms(world, rid, http)
+    wait_for(lambda: client.profile_record(rid, 0).joined, 90, "the daemon's deposit")
+    seen = len(actions(state))
+    # the slot's minimum admissible report: x = ceil(D_min xMax), f = 1
+    x_max, d_min = client.profile_record(rid, 0).x_max, client.round_config(rid).d_min_wad
+    low = (-(-d_min * x_max // 10**18), 1)
+    _coordinate(world, rid, http, posted=low)
+    wait_for(
+        lambda: any(a["event"] == "table-disputed" for a in actions(state)[seen:]),
+        60,
+        "the daemon to dispute the posted row",
+    )
+    (line,) = [a for a in actions(state)[seen:] if a["event"] == "table-disputed"]
+    accepted = next(a for a in actions(state) if a["event"] == "assignment-accepted"
+                    and a["round_id"] == rid)  # fmt: skip
+    assert line["round_id"] == rid and line["index"] == 0
+    assert f"(x={low[0]}, f=1)" in line["problem"]
+    assert f"(x={accepted['x_onchain']}, f={accepted['f_onchain']})" in line["problem"]
+    settle(client, rid)
+    wait_for(lambda: client.profile_record(rid, 0).withdrawn, 90, "the daemon's withdrawal")
+    assert daemon.terminate() == 0
+    lines = [a["event"] for a in actions(state)[seen:] if a.get("round_id") == rid]
+    assert lines.count("table-disputed") == 1 and "table-checked" not in lines
 
 
 def test_a_deposit_mined_before_its_log_line_is_logged_when_the_daemon_restarts(
