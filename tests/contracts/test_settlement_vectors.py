@@ -18,10 +18,13 @@ from settlement import (
     SettlementClient,
     compute_outcome,
     orgs_hash,
+    pack_measured,
+    pack_report_table,
     pack_rho,
     params_digest,
     rho_hash,
     set_balance,
+    unpack_measured,
     unpack_rho,
     warp_to,
 )
@@ -91,6 +94,11 @@ def test_python_mirror_matches_vector(v: dict[str, Any]) -> None:
     assert out.payouts == _ints(exp["payouts"])
     assert sum(out.payoffs) == 0
     assert "0x" + out.digest.hex() == exp["payoff_digest"]
+    if "measured" in v:  # a cogen table's measured scores: encoded after the rows
+        measured = {int(i): s for i, s in v["measured"].items()}
+        table = pack_report_table(len(orgs), reports) + pack_measured(len(orgs), measured)
+        assert "0x" + table.hex() == exp["table_hex"]
+        assert unpack_measured(len(orgs), table) == [measured.get(i) for i in range(len(orgs))]
 
 
 @pytest.mark.chain
@@ -121,7 +129,10 @@ def test_contract_matches_vector(client: SettlementClient, operator, v: dict[str
     warp_to(client.w3, config.deposit_deadline + 1)
     reports = {int(i): (x, f) for i, (x, f) in v["reports"].items()}
     if v["report_mode"] == "table":
-        client.contribution_table_submit(rid, reports, sender=keys[99])
+        measured = {int(i): s for i, s in v.get("measured", {}).items()} or None
+        client.contribution_table_submit(rid, reports, measured=measured, sender=keys[99])
+        if measured is not None:
+            assert "0x" + (client.report_table(rid) or b"").hex() == exp["table_hex"]
     else:
         for i, (x, f) in reports.items():
             client.contribution_submit(rid, i, x, f, sender=keys[i])
