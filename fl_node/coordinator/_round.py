@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -689,9 +690,7 @@ class Coordinator:
             rows[silo.index] = (x, f)
             assigned.append(silo)
         if self.coordinator_key is not None:
-            # cogen: every trained silo's leave-one-out score rides with the table (never paid on)
-            loo = training.leave_one_out
-            measured = {s.index: loo[s.name] for s in self.config.silos if s.name in loo}
+            measured = self._measured(training)
             receipt = submit_table(
                 self.client, rid, rows, self.coordinator_key, measured=measured or None
             )
@@ -699,6 +698,13 @@ class Coordinator:
                 self.receipts.append(receipt)
                 self._note("table-submitted", round_id=rid, reports=len(rows), tx=receipt.tx_hash)
         return assigned
+
+    def _measured(self, training: TrainingOutcome) -> dict[int, float]:
+        """cogen: every trained silo's leave-one-out score, to ride with the table."""
+        out, dropped = table_scores(self.config.silos, training.leave_one_out)
+        if dropped:
+            self._note("measured-score-dropped", scores=dropped)
+        return out
 
     def _wait_reports(self, rid: int, assigned: list[SiloEntry]) -> None:
         from settlement import Phase
@@ -773,3 +779,25 @@ class Coordinator:
             path.write_text(text, encoding="utf-8")
         self._note("result-written", path=str(path), status=status, sum_R_wei=result["sum_R_wei"])
         return result
+
+
+def table_scores(
+    silos: Iterable[SiloEntry], leave_one_out: Mapping[str, float]
+) -> tuple[dict[int, float], dict[str, str]]:
+    """The measured scores the coordinator's table carries (slot -> score), and the ones left
+    "not measured" (name -> value): a score the table cannot carry (not finite, e.g. from a
+    diverged update, or beyond int64 at 1e-9 units) must never block the table, since the
+    table is what settles every silo."""
+    from settlement import MEASURED_SCALE
+
+    out: dict[int, float] = {}
+    dropped: dict[str, str] = {}
+    for silo in silos:
+        value = leave_one_out.get(silo.name)
+        if value is None:
+            continue
+        if math.isfinite(value) and abs(value) * MEASURED_SCALE < 2**63 - 1:
+            out[silo.index] = float(value)
+        else:
+            dropped[silo.name] = repr(value)
+    return out, dropped
