@@ -124,7 +124,13 @@ from settlement._market import (
     pack_market_table,
     unpack_market_table,
 )
-from settlement._measured import MEASURED_SCALE, NOT_MEASURED, pack_measured, unpack_measured
+from settlement._measured import (
+    MEASURED_SCALE,
+    NOT_MEASURED,
+    measurable,
+    pack_measured,
+    unpack_measured,
+)
 from settlement._outcome import RoundOutcome, compute_outcome
 from settlement._rules import F_MIN, SUPPORTED_MECHANISMS, Rule
 from settlement._terms import AcceptedTerms, check_round
@@ -254,6 +260,7 @@ __all__ = [
     "market_outcome",
     "market_payoffs",
     "market_table_of",
+    "measurable",
     "mine",
     "orgs_hash",
     "pack_market_table",

@@ -384,10 +384,6 @@ class SettlementClient:
             return None
         return bytes(self.w3.eth.get_code(cast(Any, events[0].args["data"])))[1:]
 
-    def market_table(self, round_id: int) -> bytes | None:
-        """The market table stored by the contract (None before it is submitted)."""
-        return self.report_table(round_id)
-
     def measured_scores(self, round_id: int) -> list[float | None] | None:
         """The measured scores a cogen table carries, per slot (None: no table or no annex)."""
         table = self.report_table(round_id)

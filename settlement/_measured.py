@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 from settlement._errors import ConfigError
 
-__all__ = ["MEASURED_SCALE", "NOT_MEASURED", "pack_measured", "unpack_measured"]
+__all__ = ["MEASURED_SCALE", "NOT_MEASURED", "measurable", "pack_measured", "unpack_measured"]
 
 #: on-chain units per unit of validation loss
 MEASURED_SCALE = 10**9
@@ -29,6 +29,14 @@ MEASURED_SCALE = 10**9
 NOT_MEASURED = -(2**63)
 _ROW = 16  # bytes of one (x, f) row
 _SCORE = 8  # bytes of one measured score
+
+
+def measurable(value: float) -> bool:
+    """Whether the annex can carry ``value``: a finite number that fits int64 at
+    ``MEASURED_SCALE`` (what :func:`pack_measured` accepts)."""
+    if isinstance(value, bool) or not math.isfinite(value):
+        return False
+    return NOT_MEASURED < round(float(value) * MEASURED_SCALE) < 2**63
 
 
 def pack_measured(n: int, scores: Mapping[int, float]) -> bytes:
@@ -48,15 +56,15 @@ def pack_measured(n: int, scores: Mapping[int, float]) -> bytes:
         value = scores.get(i)
         if value is None:
             raw = NOT_MEASURED
-        else:
-            if isinstance(value, bool) or not math.isfinite(value):
-                raise ConfigError(f"measured[{i}]: {value!r} must be a finite number")
+        elif measurable(value):
             raw = round(float(value) * MEASURED_SCALE)
-            if not NOT_MEASURED < raw < 2**63:
-                raise ConfigError(
-                    f"measured[{i}]: {value!r} does not fit int64 at 1e-9 units "
-                    f"(|score| < {2**63 / MEASURED_SCALE:.3g})"
-                )
+        elif isinstance(value, bool) or not math.isfinite(value):
+            raise ConfigError(f"measured[{i}]: {value!r} must be a finite number")
+        else:
+            raise ConfigError(
+                f"measured[{i}]: {value!r} does not fit int64 at 1e-9 units "
+                f"(|score| < {2**63 / MEASURED_SCALE:.3g})"
+            )
         out.append(raw.to_bytes(_SCORE, "big", signed=True))
     return b"".join(out)
 

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -788,7 +787,7 @@ def table_scores(
     "not measured" (name -> value): a score the table cannot carry (not finite, e.g. from a
     diverged update, or beyond int64 at 1e-9 units) must never block the table, since the
     table is what settles every silo."""
-    from settlement import MEASURED_SCALE
+    from settlement import measurable
 
     out: dict[int, float] = {}
     dropped: dict[str, str] = {}
@@ -796,7 +795,7 @@ def table_scores(
         value = leave_one_out.get(silo.name)
         if value is None:
             continue
-        if math.isfinite(value) and abs(value) * MEASURED_SCALE < 2**63 - 1:
+        if measurable(value):
             out[silo.index] = float(value)
         else:
             dropped[silo.name] = repr(value)

@@ -147,7 +147,7 @@ def check_table(
     from settlement import WAD, unpack_market_table
     from solver.market import thresholds
 
-    raw = client.market_table(round_id)
+    raw = client.report_table(round_id)
     if raw is None:
         return None
     n = len(terms.reports)

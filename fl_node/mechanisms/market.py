@@ -433,7 +433,7 @@ class ModelMarket(NoStrategyPhase):
     def submit_table(
         self, client: SettlementClient, round_id: int, table: Any, *, sender: Any
     ) -> Any:
-        if client.market_table(round_id) is not None:  # a resumed round's table is on chain
+        if client.report_table(round_id) is not None:  # a resumed round's table is on chain
             return None
         return client.market_table_submit(round_id, table, sender=sender)
 
@@ -530,7 +530,7 @@ class ModelMarket(NoStrategyPhase):
             config,
             [_org_spec(p) for p in profiles],
             {i: int(p.deposited) for i, p in enumerate(profiles) if p.joined},
-            client.market_table(round_id),
+            client.report_table(round_id),
         )
         chain = {
             "round_id": round_id,

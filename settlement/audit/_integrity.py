@@ -26,6 +26,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
+from eth_keys.constants import SECPK1_N
 from eth_utils import is_address, to_checksum_address
 
 from settlement.audit._errors import AuditError
@@ -40,10 +41,6 @@ class ReportError(AuditError):
 def canonical(report: Any) -> bytes:
     """The canonical JSON bytes the sha256 is taken over."""
     return json.dumps(report, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-#: secp256k1's group order; an s above half of it is the malleable twin (EIP-2)
-_SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
 def _signature_bytes(signature: Any) -> bytes:
@@ -62,7 +59,8 @@ def _signature_bytes(signature: Any) -> bytes:
         v += 27
     if v not in (27, 28):
         raise ReportError(f"integrity.signature: v = {raw[64]} is neither 27/28 nor 0/1")
-    if int.from_bytes(raw[32:64], "big") > _SECP256K1_N // 2:
+    # secp256k1's group order: an s above half of it is the malleable twin (EIP-2)
+    if int.from_bytes(raw[32:64], "big") > SECPK1_N // 2:
         raise ReportError(
             "integrity.signature: s is in the upper half of the curve order (a malleated "
             "signature, EIP-2); re-sign the report"

@@ -87,7 +87,7 @@ def test_market_round_pays_the_mirror_and_balances_exactly(
     ]
     receipt = client.market_table_submit(round_id, graphs, sender=dev_account(1))
     assert receipt.events_named("ReportTableSubmitted")[0].args["reports"] == 4
-    assert unpack_market_table(4, client.market_table(round_id) or b"") == graphs
+    assert unpack_market_table(4, client.report_table(round_id) or b"") == graphs
     expected = market_payoffs(market_table_of(config, orgs), graphs)
     assert sum(expected) == 0 and any(expected)
     deposits = [p.deposited for p in client.profiles(round_id)]

@@ -124,7 +124,7 @@ def test_the_chain_state_reopens_and_payoffs_equal_the_mirror(demo_out: Path, re
         assert all(p.withdrawn for p in profiles)
         state = client.round_state(rid)
         assert state.total_withdrawn == state.total_deposits == report["sum_deposits_wei"]
-        table = client.market_table(rid)
+        table = client.report_table(rid)
         assert table is not None
         graphs = unpack_market_table(len(profiles), table)
         assert [

@@ -151,7 +151,7 @@ def test_the_market_round_settles_budget_balanced(run: Run) -> None:
     # a local round 0, then 2 priced FL rounds; the table carries those 2 graphs
     assert len(result["accuracy"]) == 3 and result["accuracy"][-1] > 0.5
     names = [s["name"] for s in result["silos"]]
-    graphs = unpack_market_table(3, run.client.market_table(run.rid))
+    graphs = unpack_market_table(3, run.client.report_table(run.rid))
     posted = [[[names[j] for j in row] for row in g.rows()] for g in graphs]
     assert posted == result["training"]["history"]["graphs"]
     assert sum(len(row) for g in posted for row in g) > 0
@@ -229,7 +229,7 @@ def test_a_coordinator_killed_after_its_table_resumes_without_a_second_one(
         == run.result["training"]["history"]["graphs"]
     )
     # the same training (same seeds) gives the same table and payoffs as the uninterrupted round
-    assert resumed.client.market_table(resumed.rid) == run.client.market_table(run.rid)
+    assert resumed.client.report_table(resumed.rid) == run.client.report_table(run.rid)
     assert [s["R_wei"] for s in resumed.result["silos"]] == [
         s["R_wei"] for s in run.result["silos"]
     ]

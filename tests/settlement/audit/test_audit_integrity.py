@@ -6,10 +6,11 @@ import json
 
 import pytest
 from eth_account import Account
+from eth_keys.constants import SECPK1_N
 from eth_utils import keccak
 
 from settlement.audit import ReportError, check_report, seal
-from settlement.audit._integrity import _SECP256K1_N, _message
+from settlement.audit._integrity import _message
 
 KEY = Account.from_key(keccak(text="fedsettle auditor key for the integrity tests"))
 
@@ -28,7 +29,7 @@ def test_v_as_27_28_or_0_1_names_the_same_signer_and_high_s_is_refused() -> None
 
     # the malleated twin (N - s, the other parity) recovers the same key ...
     s = int.from_bytes(raw[32:64], "big")
-    twin = raw[:32] + (_SECP256K1_N - s).to_bytes(32, "big") + bytes([55 - raw[64]])
+    twin = raw[:32] + (SECPK1_N - s).to_bytes(32, "big") + bytes([55 - raw[64]])
     message = _message(doc["integrity"]["sha256"])
     assert Account.recover_message(message, signature=twin) == KEY.address
     # ... and is refused, so a report cannot carry two different valid signatures

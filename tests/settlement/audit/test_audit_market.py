@@ -48,7 +48,7 @@ def test_market_round_recomputes_from_chain_inputs(
 
     mechanism = mechanism_for(3)
     assert mechanism is not None and mechanism.name == "model-sharing market"
-    table = client.market_table(round_id)
+    table = client.report_table(round_id)
     got = mechanism.recompute(_inputs(client, round_id, table))
     profiles = client.profiles(round_id)
     assert got.outcome.payoffs == [p.payoff for p in profiles]
